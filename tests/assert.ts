@@ -32,7 +32,11 @@ export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
 }
 
 /** Asserts `Object.is` equality. */
-export function assertStrictEquals<T>(actual: unknown, expected: T, msg?: string): asserts actual is T {
+export function assertStrictEquals<T>(
+  actual: unknown,
+  expected: T,
+  msg?: string,
+): asserts actual is T {
   nodeAssert.strictEqual(actual, expected, msg);
 }
 
@@ -63,11 +67,18 @@ export function assertMatch(actual: string, expected: RegExp, msg?: string): voi
 
 /** Asserts that `actual` contains `expected`. */
 export function assertStringIncludes(actual: string, expected: string, msg?: string): void {
-  nodeAssert.ok(actual.includes(expected), msg ?? `expected ${JSON.stringify(actual)} to include ${JSON.stringify(expected)}`);
+  nodeAssert.ok(
+    actual.includes(expected),
+    msg ?? `expected ${JSON.stringify(actual)} to include ${JSON.stringify(expected)}`,
+  );
 }
 
 /** Asserts that every element of `expected` is in `actual`. */
-export function assertArrayIncludes<T>(actual: ArrayLike<T>, expected: ArrayLike<T>, msg?: string): void {
+export function assertArrayIncludes<T>(
+  actual: ArrayLike<T>,
+  expected: ArrayLike<T>,
+  msg?: string,
+): void {
   const have = Array.from(actual);
   for (const item of Array.from(expected)) {
     nodeAssert.ok(
@@ -87,7 +98,7 @@ function isDeepEqual(a: unknown, b: unknown): boolean {
 }
 
 // deno-lint-ignore no-explicit-any
-type Constructor<T = any> = abstract new (...args: any[]) => T;
+type Constructor<T = any> = abstract new(...args: any[]) => T;
 
 /** Asserts that `actual` is an instance of `expectedType`. */
 export function assertInstanceOf<T extends Constructor>(
