@@ -1,0 +1,154 @@
+/**
+ * The decoded program: every instruction of every code segment, decoded once
+ * into flat typed arrays, with the basic-block and gas facts of
+ * abi/README.md §4 precomputed. Every tier translates from this one stream.
+ * @module
+ */
+import { decodeInstruction, newDecodedInstruction } from "./decode.ts";
+import { GAS_COST } from "./gas.ts";
+import { Op, OPS } from "./isa.ts";
+
+/** Bytes of one executable segment. */
+export interface CodeSegment {
+  /** Address of the first byte. */
+  readonly start: number;
+  /** The segment's bytes, zero-filled to its memory size. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Instructions in address order. Index `i` describes the instruction at
+ * `pc[i]`; fields follow {@linkcode DecodedInstruction}.
+ */
+export interface DecodedCode {
+  /** Number of instructions. */
+  readonly count: number;
+  /** Guest address of each instruction. */
+  readonly pc: Uint32Array;
+  /** Op number (abi/isa.ts). */
+  readonly op: Uint8Array;
+  /** Destination register. */
+  readonly rd: Uint8Array;
+  /** First source register. */
+  readonly rs1: Uint8Array;
+  /** Second source register. */
+  readonly rs2: Uint8Array;
+  /** Immediate (branch/jump offsets are relative to the instruction). */
+  readonly imm: Int32Array;
+  /** Encoded length in bytes (2 or 4). */
+  readonly size: Uint8Array;
+  /** 1 when the instruction starts a basic block. */
+  readonly leader: Uint8Array;
+  /** 1 when the instruction is the last of its code segment. */
+  readonly segmentEnd: Uint8Array;
+  /** Gas charged when execution enters at this instruction (cost to the end of its block). */
+  readonly entryCost: Float64Array;
+  /** For ECALL: the import number of the site, else -1 (filled by the loader). */
+  readonly hostcall: Int32Array;
+  /** Lowest code address. */
+  readonly start: number;
+  /** One past the highest code address. */
+  readonly end: number;
+  /** Instruction index for each 2-byte slot of `[start, end)`, -1 where no instruction starts. */
+  readonly slots: Int32Array;
+}
+
+/** Returns the index of the instruction starting at `pc`, or -1. */
+export function instructionAt(code: DecodedCode, pc: number): number {
+  const offset = pc - code.start;
+  if (offset < 0 || pc >= code.end || (offset & 1) !== 0) return -1;
+  return code.slots[offset >>> 1];
+}
+
+/** Decodes the code segments (sorted by address, non-overlapping). */
+export function decodeCode(segments: readonly CodeSegment[], rve: boolean): DecodedCode {
+  const start = segments[0].start;
+  const last = segments[segments.length - 1];
+  const end = last.start + last.bytes.length;
+  let capacity = 0;
+  for (const s of segments) capacity += (s.bytes.length + 1) >>> 1;
+
+  const pc = new Uint32Array(capacity);
+  const op = new Uint8Array(capacity);
+  const rd = new Uint8Array(capacity);
+  const rs1 = new Uint8Array(capacity);
+  const rs2 = new Uint8Array(capacity);
+  const imm = new Int32Array(capacity);
+  const size = new Uint8Array(capacity);
+  const segmentEnd = new Uint8Array(capacity);
+  const slots = new Int32Array((end - start + 1) >>> 1).fill(-1);
+  const d = newDecodedInstruction();
+  let count = 0;
+  for (const segment of segments) {
+    const bytes = segment.bytes;
+    const n = bytes.length;
+    let offset = 0;
+    while (offset < n) {
+      const lo = offset + 1 < n ? bytes[offset] | (bytes[offset + 1] << 8) : bytes[offset];
+      const isLong = (lo & 3) === 3;
+      if (isLong && offset + 4 > n) {
+        // A 4-byte instruction cut off by the segment end can never execute.
+        d.op = Op.INVALID;
+        d.rd = d.rs1 = d.rs2 = d.imm = 0;
+        d.size = 4;
+      } else {
+        const hi = isLong ? bytes[offset + 2] | (bytes[offset + 3] << 8) : 0;
+        decodeInstruction(lo, hi, rve, d);
+      }
+      const address = segment.start + offset;
+      pc[count] = address;
+      op[count] = d.op;
+      rd[count] = d.rd;
+      rs1[count] = d.rs1;
+      rs2[count] = d.rs2;
+      imm[count] = d.imm;
+      size[count] = d.size;
+      slots[(address - start) >>> 1] = count;
+      count++;
+      offset += d.size;
+    }
+    segmentEnd[count - 1] = 1;
+  }
+  const code: DecodedCode = {
+    count,
+    pc: pc.subarray(0, count),
+    op: op.subarray(0, count),
+    rd: rd.subarray(0, count),
+    rs1: rs1.subarray(0, count),
+    rs2: rs2.subarray(0, count),
+    imm: imm.subarray(0, count),
+    size: size.subarray(0, count),
+    leader: new Uint8Array(count),
+    segmentEnd: segmentEnd.subarray(0, count),
+    entryCost: new Float64Array(count),
+    hostcall: new Int32Array(count).fill(-1),
+    start,
+    end,
+    slots,
+  };
+  return code;
+}
+
+/**
+ * Marks leaders and computes entry costs (abi/README.md §4). `entries` are
+ * the entry point and export addresses, all instruction starts.
+ */
+export function computeBlocks(code: DecodedCode, entries: Iterable<number>): void {
+  const { count, op, imm, pc, leader, segmentEnd, entryCost } = code;
+  for (const address of entries) leader[instructionAt(code, address)] = 1;
+  for (let i = 0; i < count; i++) {
+    const info = OPS[op[i]];
+    if (i === 0 || segmentEnd[i - 1]) leader[i] = 1;
+    if (!info.terminator) continue;
+    if (i + 1 < count && !segmentEnd[i]) leader[i + 1] = 1;
+    if (info.kind === "branch" || info.kind === "jal") {
+      const target = instructionAt(code, (pc[i] + imm[i]) >>> 0);
+      if (target >= 0) leader[target] = 1;
+    }
+  }
+  for (let i = count - 1; i >= 0; i--) {
+    const ownCost = GAS_COST[op[i]];
+    const blockEndsHere = OPS[op[i]].terminator || segmentEnd[i] || leader[i + 1] === 1;
+    entryCost[i] = blockEndsHere ? ownCost : ownCost + entryCost[i + 1];
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The interface between the tier-independent instance and a tier: a tier is
+ * an `Engine` that runs guest code from an address until the call returns,
+ * exits or traps (abi/README.md §4).
+ * @module
+ */
+import type { TrapInit } from "./errors.ts";
+import type { HostState, ResolvedImport } from "./host.ts";
+import type { ProgramImage } from "./load.ts";
+
+/** How `Engine.run` ended. */
+export type RunOutcome = "return" | "exit" | "trap";
+
+/** One tier's execution state for one instance. */
+export interface Engine extends HostState {
+  /** LR/SC reservation address, or -1 for none. */
+  reservation: number;
+  /** Details of the last trap (when `run` returned "trap"). */
+  trap: TrapInit | undefined;
+  /** Where `resume` continues after a resumable trap, or -1. */
+  resumePc: number;
+  /**
+   * Runs from `pc` (charging gas for entering there) until the call returns
+   * to the host, the guest exits, or a trap.
+   */
+  run(pc: number): RunOutcome;
+}
+
+/** What a tier needs to create an engine. */
+export interface EngineInit {
+  /** The loaded program. */
+  image: ProgramImage;
+  /** Resolved imports, by import number. */
+  imports: readonly ResolvedImport[];
+  /** The rest of the host state (memory, context, print sink). */
+  host: Omit<HostState, "regs" | "gas" | "exitCode">;
+  /** Initial gas. */
+  gas: number;
+  /** Called before each instruction when tracing (slow; for debugging). */
+  trace?: (pc: number, regs: Int32Array) => void;
+}

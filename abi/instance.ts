@@ -1,0 +1,188 @@
+/**
+ * The tier-independent instance: sets up calls from the host (§4), turns
+ * engine outcomes into results and traps, and owns memory and gas.
+ * @module
+ */
+import { HOST_RETURN_ADDRESS } from "./constants.ts";
+import type { Engine, RunOutcome } from "./engine.ts";
+import { Trap } from "./errors.ts";
+import type { HostContext, Memory } from "./host.ts";
+
+/** Which tier runs an instance. `"auto"` picks the fastest available. */
+export type Tier = "auto" | "interpreter" | "native";
+
+/**
+ * An exported guest function: takes up to six integer arguments (a0-a5) and
+ * returns a0 as a signed 32-bit number; `.i64()` returns a1:a0 as a signed
+ * bigint instead.
+ */
+export interface ExportedFunction {
+  /** Calls the export; returns a0. */
+  (...args: (number | bigint)[]): number;
+  /** Calls the export; returns a1:a0 as a signed 64-bit bigint. */
+  i64(...args: (number | bigint)[]): bigint;
+}
+
+const SP = 2;
+const RA = 1;
+const A0 = 10;
+
+function toRegister(value: number | bigint, index: number): number {
+  if (typeof value === "bigint") return Number(BigInt.asIntN(32, value));
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new TypeError(`argument ${index} must be a finite number or a bigint, got ${value}`);
+  }
+  return value | 0;
+}
+
+/**
+ * A running copy of a program with its own memory, registers and gas.
+ * Created by {@linkcode Program.instantiate}.
+ *
+ * @example
+ * ```ts
+ * import { Program } from "@rvbox/rvbox";
+ * const program = await Program.fromFile("examples/fib/fib.rv32em.elf");
+ * const instance = program.instantiate({}, { gas: 1e9 });
+ * console.log(instance.exports.fib(20)); // 6765
+ * console.log(instance.gas); // gas left
+ * ```
+ */
+export class Instance {
+  /** The program's exported functions, by name. */
+  readonly exports: Readonly<Record<string, ExportedFunction>>;
+  /** This instance's guest memory (bounds-checked). */
+  readonly memory: Memory;
+  /** The tier that runs this instance. */
+  readonly tier: Exclude<Tier, "auto">;
+  /** Why that tier was chosen. */
+  readonly tierReason: string;
+  readonly #engine: Engine;
+  readonly #entry: number;
+  readonly #stackTop: number;
+  #running = false;
+  #suspended: { i64: boolean } | undefined;
+
+  /** @internal Use {@linkcode Program.instantiate}. */
+  constructor(init: {
+    engine: Engine;
+    entry: number;
+    exports: ReadonlyMap<string, number>;
+    stackTop: number;
+    tier: Exclude<Tier, "auto">;
+    tierReason: string;
+  }) {
+    this.#engine = init.engine;
+    this.#entry = init.entry;
+    this.#stackTop = init.stackTop;
+    this.memory = init.engine.memory;
+    this.tier = init.tier;
+    this.tierReason = init.tierReason;
+    const exports: Record<string, ExportedFunction> = Object.create(null);
+    for (const [name, pc] of init.exports) {
+      const fn = (...args: (number | bigint)[]) => this.#call(pc, args, false) as number;
+      fn.i64 = (...args: (number | bigint)[]) => this.#call(pc, args, true) as bigint;
+      exports[name] = fn;
+    }
+    this.exports = Object.freeze(exports);
+  }
+
+  /** Remaining gas. Set it to refuel (e.g. after an `OutOfGas` trap). */
+  get gas(): number {
+    return this.#engine.gas;
+  }
+  set gas(value: number) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`gas must be a non-negative safe integer, got ${value}`);
+    }
+    this.#engine.gas = value;
+  }
+
+  /**
+   * Runs the program from its entry point as a command; returns its exit code
+   * (from `rvbox_exit` or `_start` returning a0).
+   * @throws {Trap} when the guest traps.
+   */
+  run(): number {
+    return this.#call(this.#entry, [], false) as number;
+  }
+
+  /**
+   * Continues the call that stopped with a resumable trap (`OutOfGas` after
+   * refuelling, or `Breakpoint`); returns what that call returns.
+   */
+  resume(): number | bigint {
+    const suspended = this.#suspended;
+    if (!suspended) throw new Error("no call to resume: the last call did not stop with a resumable trap");
+    this.#suspended = undefined;
+    return this.#enter(suspended.i64, () => this.#engine.run(this.#engine.resumePc));
+  }
+
+  /** Releases the instance's resources. The interpreter holds none beyond memory. */
+  dispose(): void {
+    this.#suspended = undefined;
+  }
+
+  /** Same as {@linkcode Instance.dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #call(pc: number, args: (number | bigint)[], i64: boolean): number | bigint {
+    if (args.length > 6) throw new RangeError(`at most 6 arguments, got ${args.length}`);
+    const values = args.map(toRegister);
+    return this.#enter(i64, () => {
+      const regs = this.#engine.regs;
+      regs.fill(0);
+      regs[SP] = this.#stackTop;
+      regs[RA] = HOST_RETURN_ADDRESS;
+      for (let i = 0; i < values.length; i++) regs[A0 + i] = values[i];
+      this.#engine.reservation = -1;
+      this.#suspended = undefined;
+      return this.#engine.run(pc);
+    });
+  }
+
+  #enter(i64: boolean, go: () => RunOutcome): number | bigint {
+    if (this.#running) {
+      throw new Error("the instance is already running (a host function cannot call into its guest)");
+    }
+    this.#running = true;
+    let outcome: RunOutcome;
+    try {
+      outcome = go();
+    } finally {
+      this.#running = false;
+    }
+    const engine = this.#engine;
+    if (outcome === "trap") {
+      const trap = new Trap(engine.trap!);
+      if (trap.resumable) this.#suspended = { i64 };
+      throw trap;
+    }
+    const a0 = outcome === "exit" ? engine.exitCode! : engine.regs[A0];
+    const a1 = outcome === "exit" ? (a0 < 0 ? -1 : 0) : engine.regs[A0 + 1];
+    return i64 ? (BigInt(a1) << 32n) | BigInt(a0 >>> 0) : a0;
+  }
+}
+
+/** Builds the context host functions receive, bound to `engine` once it exists. */
+export function hostContext(memory: Memory, engine: () => Engine): HostContext {
+  return {
+    memory,
+    get gas() {
+      return engine().gas;
+    },
+    set gas(value: number) {
+      engine().gas = Math.max(0, Math.floor(value));
+    },
+    getRegister(index: number): number {
+      if (!Number.isInteger(index) || index < 0 || index > 31) throw new RangeError(`no register x${index}`);
+      return engine().regs[index] >>> 0;
+    },
+    setRegister(index: number, value: number): void {
+      if (!Number.isInteger(index) || index < 0 || index > 31) throw new RangeError(`no register x${index}`);
+      if (index !== 0) engine().regs[index] = value;
+    },
+  };
+}

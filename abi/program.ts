@@ -1,0 +1,177 @@
+/**
+ * `Program`: a validated, decoded, reusable program (like
+ * `WebAssembly.Module`), and instantiation with tier selection.
+ * @module
+ */
+import { Interpreter } from "../interpreter/mod.ts";
+import { DEFAULT_GAS } from "./constants.ts";
+import type { Engine } from "./engine.ts";
+import { type Imports, linkImports } from "./host.ts";
+import { hostContext, Instance, type Tier } from "./instance.ts";
+import { loadProgram, type ProgramImage, type ProgramOptions } from "./load.ts";
+import { GuestMemory, type MemoryOptions } from "./memory.ts";
+
+/** Options of {@linkcode Program.instantiate}. */
+export interface InstanceOptions extends MemoryOptions {
+  /**
+   * Which tier runs the guest. Default `"auto"`: the fastest tier available
+   * (today always the interpreter). `"native"` fails until the native tier
+   * exists.
+   */
+  tier?: Tier;
+  /** Initial gas. Default: 10 000 000 000. */
+  gas?: number;
+  /**
+   * Receives the bytes the guest prints with `rvbox_print`. Default: standard
+   * output.
+   */
+  print?: (bytes: Uint8Array) => void;
+  /**
+   * Called before every instruction with its pc and the registers (x0..x31
+   * plus an internal slot). Slow; for debuggers and the CLI's `--trace`.
+   */
+  trace?: (pc: number, registers: Int32Array) => void;
+}
+
+/** A loaded segment as {@linkcode Program.segments} reports it. */
+export interface SegmentInfo {
+  /** First address (page-aligned). */
+  start: number;
+  /** One past the last address (page-aligned). */
+  end: number;
+  /** Permissions, like `"r-x"`. */
+  permissions: string;
+}
+
+function defaultPrint(bytes: Uint8Array): void {
+  const deno = (globalThis as { Deno?: { stdout: { writeSync(b: Uint8Array): number } } }).Deno;
+  if (deno) {
+    let written = 0;
+    while (written < bytes.length) written += deno.stdout.writeSync(bytes.subarray(written));
+  } else {
+    console.log(new TextDecoder().decode(bytes));
+  }
+}
+
+function chooseTier(tier: Tier): { tier: "interpreter"; reason: string } {
+  switch (tier) {
+    case "interpreter":
+      return { tier, reason: "requested" };
+    case "auto":
+      return { tier: "interpreter", reason: "the native tier is not available in this version" };
+    case "native":
+      throw new RangeError('tier "native" is not available: this version of rvbox has only the interpreter');
+    default:
+      throw new RangeError(`unknown tier ${JSON.stringify(tier)} (use "auto", "interpreter" or "native")`);
+  }
+}
+
+/**
+ * A validated RISC-V program, decoded once and instantiated any number of
+ * times.
+ *
+ * @example
+ * ```ts
+ * import { Program } from "@rvbox/rvbox";
+ * const program = await Program.fromFile("examples/hello/hello.rv32em.elf");
+ * console.log(program.imports); // ["host_log", "rvbox_print", "rvbox_exit"]
+ * const instance = program.instantiate({
+ *   host_log: (ctx, ptr, len) => console.log(ctx.memory.readString(ptr, len)),
+ * });
+ * console.log("exit code", instance.run());
+ * ```
+ */
+export class Program {
+  readonly #image: ProgramImage;
+
+  /**
+   * Validates and decodes an ELF executable.
+   * @throws {ProgramError} when the bytes are not a loadable program.
+   */
+  constructor(bytes: Uint8Array | ArrayBuffer, options: ProgramOptions = {}) {
+    const copy = bytes instanceof Uint8Array ? bytes.slice() : new Uint8Array(bytes.slice(0));
+    this.#image = loadProgram(copy, options);
+  }
+
+  /** Same as `new Program(bytes, options)`. */
+  static fromBytes(bytes: Uint8Array | ArrayBuffer, options?: ProgramOptions): Program {
+    return new Program(bytes, options);
+  }
+
+  /** Reads and loads an ELF file (needs read permission for the path). */
+  static async fromFile(path: string | URL, options?: ProgramOptions): Promise<Program> {
+    return new Program(await Deno.readFile(path), options);
+  }
+
+  /** Names of the functions the program imports (built-in services included). */
+  get imports(): string[] {
+    return [...this.#image.imports];
+  }
+
+  /** Names of the functions the program exports. */
+  get exports(): string[] {
+    return [...this.#image.exports.keys()];
+  }
+
+  /** Entry point address (used by `run()`). */
+  get entry(): number {
+    return this.#image.entry;
+  }
+
+  /** `"rv32e"` (16 registers) or `"rv32i"`. */
+  get base(): "rv32e" | "rv32i" {
+    return this.#image.rve ? "rv32e" : "rv32i";
+  }
+
+  /** Loaded segments, page-rounded, in address order. */
+  get segments(): SegmentInfo[] {
+    return this.#image.segments.map((s) => ({
+      start: s.start,
+      end: s.end,
+      permissions: (s.read ? "r" : "-") + (s.write ? "w" : "-") + (s.exec ? "x" : "-"),
+    }));
+  }
+
+  /** Number of decoded instructions. */
+  get instructionCount(): number {
+    return this.#image.code.count;
+  }
+
+  /** @internal The decoded image, for tiers and tools in this package. */
+  get image(): ProgramImage {
+    return this.#image;
+  }
+
+  /**
+   * Creates an instance with its own memory.
+   * @throws {LinkError} when a required import is missing.
+   * @throws {RangeError} on invalid options or an unavailable tier.
+   */
+  instantiate(imports: Imports = {}, options: InstanceOptions = {}): Instance {
+    const image = this.#image;
+    const { tier, reason } = chooseTier(options.tier ?? "auto");
+    const gas = options.gas ?? DEFAULT_GAS;
+    if (!Number.isSafeInteger(gas) || gas < 0) {
+      throw new RangeError(`gas must be a non-negative safe integer, got ${gas}`);
+    }
+    const resolved = linkImports(image.imports, imports);
+    const memory = new GuestMemory(image, options);
+    let engine: Engine | undefined;
+    const context = hostContext(memory, () => engine!);
+    engine = new Interpreter({
+      image,
+      imports: resolved,
+      host: { memory, context, print: options.print ?? defaultPrint },
+      gas,
+      trace: options.trace,
+    });
+    return new Instance({
+      engine,
+      entry: image.entry,
+      exports: image.exports,
+      stackTop: memory.stackTop,
+      tier,
+      tierReason: reason,
+    });
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The rvbox command line.
+ *
+ * ```sh
+ * deno task rvbox run prog.elf [--gas N] [--stats] [--trace] [--tier T]
+ * deno task rvbox disasm prog.elf
+ * deno task rvbox inspect prog.elf
+ * ```
+ *
+ * Exit status of `run`: the guest's exit code (modulo 256); 2 for a usage,
+ * load or link error; 3 when the guest traps.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { DecodedCode } from "./abi/code.ts";
+import { DEFAULT_GAS, DEFAULT_HEAP_SIZE, DEFAULT_STACK_SIZE } from "./abi/constants.ts";
+import { newDecodedInstruction } from "./abi/decode.ts";
+import { disassemble, REGISTER_NAMES } from "./abi/disasm.ts";
+import { computeLayout } from "./abi/memory.ts";
+import { LinkError, Program, ProgramError, type Tier, Trap } from "./mod.ts";
+
+const USAGE = `usage:
+  rvbox run <prog.elf> [--gas N] [--stack BYTES] [--heap BYTES] [--tier auto|interpreter|native]
+                       [--stats] [--trace]
+  rvbox disasm <prog.elf>
+  rvbox inspect <prog.elf>`;
+
+const EXIT_USAGE = 2;
+const EXIT_TRAP = 3;
+
+const encoder = new TextEncoder();
+const hex = (n: number, width = 8) => (n >>> 0).toString(16).padStart(width, "0");
+
+/** Buffered writer for large outputs (traces, listings). */
+class Output {
+  #chunks: string[] = [];
+  #size = 0;
+  constructor(private readonly stream: { writeSync(b: Uint8Array): number }) {}
+  line(text: string): void {
+    this.#chunks.push(text, "\n");
+    this.#size += text.length + 1;
+    if (this.#size > 1 << 16) this.flush();
+  }
+  flush(): void {
+    const bytes = encoder.encode(this.#chunks.join(""));
+    let written = 0;
+    while (written < bytes.length) written += this.stream.writeSync(bytes.subarray(written));
+    this.#chunks = [];
+    this.#size = 0;
+  }
+}
+
+/** Formats instruction `i` of `code` (pc, encoding, text). */
+function listing(program: Program, code: DecodedCode, i: number): string {
+  const d = newDecodedInstruction();
+  d.op = code.op[i];
+  d.rd = code.rd[i];
+  d.rs1 = code.rs1[i];
+  d.rs2 = code.rs2[i];
+  d.imm = code.imm[i];
+  d.size = code.size[i] as 2 | 4;
+  d.compressed = d.size === 2;
+  const pc = code.pc[i];
+  const encoding = hex(rawEncoding(program, pc, d.size), d.size * 2).padStart(8);
+  let text = `${hex(pc)}:  ${encoding}  ${disassemble(d, pc)}`;
+  const imp = code.hostcall[i];
+  if (imp >= 0) text += `    # import ${program.image.imports[imp]}`;
+  return text;
+}
+
+function rawEncoding(program: Program, pc: number, size: number): number {
+  for (const s of program.image.segments) {
+    const at = pc - s.vaddr;
+    if (at >= 0 && at + size <= s.data.length) {
+      const b = s.data;
+      return size === 2 ? b[at] | (b[at + 1] << 8) : (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+    }
+  }
+  return 0; // zero-filled tail of a code segment
+}
+
+function disasmCommand(program: Program): void {
+  const out = new Output(Deno.stdout);
+  const code = program.image.code;
+  const labels = new Map<number, string[]>();
+  const addLabel = (pc: number, name: string) => labels.set(pc, [...(labels.get(pc) ?? []), name]);
+  addLabel(program.entry, "_entry");
+  for (const [name, pc] of program.image.exports) addLabel(pc, name);
+  for (let i = 0; i < code.count; i++) {
+    const names = labels.get(code.pc[i]);
+    if (names) out.line(`\n${hex(code.pc[i])} <${names.join(", ")}>:`);
+    out.line(listing(program, code, i));
+  }
+  out.flush();
+}
+
+function inspectCommand(program: Program, path: string): void {
+  const image = program.image;
+  const layout = computeLayout(image, {});
+  const lines = [
+    `file:         ${path} (${image.fileSize} bytes)`,
+    `base ISA:     ${program.base} + M, A, C`,
+    `entry:        0x${hex(program.entry)}`,
+    `instructions: ${program.instructionCount}`,
+    "segments:",
+    ...program.segments.map((s) => `  0x${hex(s.start)}-0x${hex(s.end)}  ${s.permissions}`),
+    "memory (default limits):",
+    ...layout.regions.filter((r) => r.name === "stack").map((r) =>
+      `  stack        0x${hex(r.start)}-0x${hex(r.end)} (${DEFAULT_STACK_SIZE} bytes)`
+    ),
+    `  heap         0x${hex(layout.heapStart)}-0x${hex(layout.heapLimit)} (up to ${DEFAULT_HEAP_SIZE} bytes)`,
+    `  gas          ${DEFAULT_GAS}`,
+    `imports (${image.imports.length}):`,
+    ...image.imports.map((name) => `  ${name}${name.startsWith("rvbox_") ? " (built-in)" : ""}`),
+    `exports (${image.exports.size}):`,
+    ...[...image.exports].map(([name, pc]) => `  ${name} at 0x${hex(pc)}`),
+  ];
+  console.log(lines.join("\n"));
+}
+
+/** Prints each instruction with the registers it changed. */
+function tracer(program: Program): { hook: (pc: number, regs: Int32Array) => void; end(): void } {
+  const out = new Output(Deno.stderr);
+  const code = program.image.code;
+  const before = new Int32Array(32);
+  let pending = "";
+  let live = before; // the engine's register file, seen on the first hook call
+  const changes = (regs: Int32Array) => {
+    let text = "";
+    for (let r = 1; r < 32; r++) {
+      if (regs[r] !== before[r]) text += `  ${REGISTER_NAMES[r]}=0x${hex(regs[r])}`;
+    }
+    return text;
+  };
+  return {
+    hook(pc, regs) {
+      live = regs;
+      if (pending) out.line(pending + changes(regs));
+      before.set(regs.subarray(0, 32));
+      const i = code.slots[(pc - code.start) >>> 1];
+      pending = listing(program, code, i).padEnd(56);
+    },
+    end() {
+      if (pending) out.line(pending + changes(live));
+      out.flush();
+    },
+  };
+}
+
+function number(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value.replaceAll("_", ""));
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`--${name} needs a non-negative integer`);
+  return n;
+}
+
+function runCommand(program: Program, flags: Record<string, string | boolean | undefined>): number {
+  const trace = flags.trace ? tracer(program) : undefined;
+  const gas = number(flags.gas as string | undefined, "gas") ?? DEFAULT_GAS;
+  const instance = program.instantiate({}, {
+    gas,
+    tier: (flags.tier as Tier | undefined) ?? "auto",
+    stackSize: number(flags.stack as string | undefined, "stack"),
+    heapSize: number(flags.heap as string | undefined, "heap"),
+    trace: trace?.hook,
+  });
+  const started = performance.now();
+  let status: number;
+  try {
+    status = instance.run() & 255;
+  } catch (e) {
+    if (!(e instanceof Trap)) throw e;
+    console.error(`trap: ${e.message}`);
+    const regs = [...e.registers].map((v, r) => `${REGISTER_NAMES[r].padStart(4)}=0x${hex(v)}`);
+    for (let r = 0; r < 32; r += 4) console.error("  " + regs.slice(r, r + 4).join(" "));
+    status = EXIT_TRAP;
+  } finally {
+    trace?.end();
+  }
+  if (flags.stats) {
+    const seconds = (performance.now() - started) / 1000;
+    const used = gas - instance.gas;
+    console.error(
+      `tier ${instance.tier}; ${used} instructions (gas) in ${seconds.toFixed(3)} s = ` +
+        `${(used / seconds / 1e6).toFixed(1)} MIPS; exit status ${status}`,
+    );
+  }
+  return status;
+}
+
+/** Runs the CLI with `args`; returns the process exit status. */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        gas: { type: "string" },
+        stack: { type: "string" },
+        heap: { type: "string" },
+        tier: { type: "string" },
+        stats: { type: "boolean" },
+        trace: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const [command, path] = parsed.positionals;
+  if (parsed.values.help || !command || !path || !["run", "disasm", "inspect"].includes(command)) {
+    console.error(USAGE);
+    return parsed.values.help ? 0 : EXIT_USAGE;
+  }
+  try {
+    const program = await Program.fromFile(path);
+    if (command === "disasm") disasmCommand(program);
+    else if (command === "inspect") inspectCommand(program, path);
+    else return runCommand(program, parsed.values);
+    return 0;
+  } catch (e) {
+    if (e instanceof ProgramError || e instanceof LinkError || e instanceof RangeError || e instanceof Deno.errors.NotFound) {
+      console.error(`rvbox: ${e.message}`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,103 @@
+/**
+ * The portable tier: pure TypeScript, no code generation, no WebAssembly, no
+ * FFI, so it runs wherever JavaScript runs (including `--jitless`).
+ * @module
+ */
+import type { Engine, EngineInit, RunOutcome } from "../abi/engine.ts";
+import type { TrapInit, TrapKind } from "../abi/errors.ts";
+import type { HostContext, ResolvedImport } from "../abi/host.ts";
+import type { ProgramImage } from "../abi/load.ts";
+import type { GuestMemory } from "../abi/memory.ts";
+import { compile, type CompiledCode } from "./compile.ts";
+import { execute } from "./run.ts";
+
+const compiled = new WeakMap<ProgramImage, CompiledCode>();
+const compiledTrace = new WeakMap<ProgramImage, CompiledCode>();
+
+/** Compiles once per program (and once more for tracing), shared by instances. */
+function compiledFor(image: ProgramImage, trace: boolean): CompiledCode {
+  const cache = trace ? compiledTrace : compiled;
+  let code = cache.get(image);
+  if (!code) {
+    code = compile(image, trace);
+    cache.set(image, code);
+  }
+  return code;
+}
+
+/** The interpreter's engine: the execution state of one instance. */
+export class Interpreter implements Engine {
+  /** x0..x31, then the x0 write sink. */
+  readonly regs: Int32Array = new Int32Array(33);
+  /** Remaining gas. */
+  gas: number;
+  /** Set by `rvbox_exit`. */
+  exitCode: number | undefined = undefined;
+  /** LR/SC reservation, -1 for none. */
+  reservation = -1;
+  /** The last trap. */
+  trap: TrapInit | undefined = undefined;
+  /** Where a resumable trap continues, -1 if none. */
+  resumePc = -1;
+  /** Guest memory. */
+  readonly memory: GuestMemory;
+  /** Host context. */
+  readonly context: HostContext;
+  /** Print sink. */
+  readonly print: (bytes: Uint8Array) => void;
+  /** Resolved imports by number. */
+  readonly imports: readonly ResolvedImport[];
+  /** Trace hook (only called by trace builds). */
+  readonly trace: ((pc: number, regs: Int32Array) => void) | undefined;
+  readonly #code: CompiledCode;
+
+  /** Creates the engine; compiles the program on first use. */
+  constructor(init: EngineInit) {
+    this.gas = init.gas;
+    this.memory = init.host.memory;
+    this.context = init.host.context;
+    this.print = init.host.print;
+    this.imports = init.imports;
+    this.trace = init.trace;
+    this.#code = compiledFor(init.image, init.trace !== undefined);
+  }
+
+  /** Runs from `pc` (abi/README.md §4). */
+  run(pc: number): RunOutcome {
+    this.trap = undefined;
+    this.resumePc = -1;
+    this.exitCode = undefined;
+    const code = this.#code;
+    const offset = pc - code.codeStart;
+    const e = offset >= 0 && offset < code.codeLength && (offset & 1) === 0
+      ? code.entryOf[offset >>> 1]
+      : -1;
+    if (e < 0) {
+      this.trap = { kind: "InvalidJump", pc, address: pc, registers: this.snapshot() };
+      return "trap";
+    }
+    return execute(this, code, e, code.midCost[e]);
+  }
+
+  /** Records a trap at entry `at`; `resumePc` >= 0 makes it resumable. */
+  raise(
+    at: number,
+    kind: TrapKind,
+    address?: number,
+    access?: "read" | "write",
+    resumePc = -1,
+    cause?: unknown,
+  ): RunOutcome {
+    const trap: TrapInit = { kind, pc: this.#code.pcs[at], registers: this.snapshot() };
+    if (address !== undefined) trap.address = address;
+    if (access !== undefined) trap.access = access;
+    if (kind === "HostError") trap.cause = cause;
+    this.trap = trap;
+    this.resumePc = resumePc;
+    return "trap";
+  }
+
+  private snapshot(): Uint32Array {
+    return new Uint32Array(this.regs.subarray(0, 32));
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * The interpreter's dispatch loop. One function, one `switch` over literal
+ * case numbers (V8 turns dense literal cases into a jump table; named
+ * constants would become a chain of compares). Each case's comment names its
+ * op; tests/interpreter_ops_test.ts checks the numbers against abi/isa.ts and
+ * compile.ts, so the table stays the single definition.
+ *
+ * Memory accesses test the fast windows of abi/memory.ts with one unsigned
+ * compare and fall back to the exact region check.
+ * @module
+ */
+import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
+import type { RunOutcome } from "../abi/engine.ts";
+import { callImport } from "../abi/host.ts";
+import { div, divu, mulh, mulhsu, mulhu, rem, remu } from "./_arith.ts";
+import type { CompiledCode } from "./compile.ts";
+import type { Interpreter } from "./mod.ts";
+
+/**
+ * Runs from entry `k` after charging `charge` (an indirect entry's mid-block
+ * cost) until return, exit or trap.
+ */
+export function execute(s: Interpreter, code: CompiledCode, k: number, charge: number): RunOutcome {
+  const r = s.regs;
+  const mem = s.memory;
+  const imports = s.imports;
+  const { insn, pcs, midCost, entryOf, codeStart, codeLength } = code;
+  const u8 = mem.bytes;
+  const dv = mem.view;
+  const base = mem.base;
+  let gas = s.gas;
+  let rs = 0, rl1 = 0, rl2 = 0, rl4 = 0, ws = 0, wl1 = 0, wl2 = 0, wl4 = 0;
+  const windows = () => {
+    rs = mem.readStart;
+    rl1 = mem.readEnd - rs - 1;
+    rl2 = rl1 - 1;
+    rl4 = rl1 - 3;
+    ws = mem.writeStart;
+    wl1 = mem.writeEnd - ws - 1;
+    wl2 = wl1 - 1;
+    wl4 = wl1 - 3;
+  };
+  windows();
+  const outOfGas = (at: number): RunOutcome => {
+    s.gas = gas;
+    return s.raise(at, "OutOfGas", undefined, undefined, pcs[at]);
+  };
+  const fault = (at: number, address: number, access: "read" | "write"): RunOutcome => {
+    s.gas = gas;
+    return s.raise(at, "MemoryFault", address, access);
+  };
+  const readable = (a: number, n: number) => mem.accessible(a, n, false);
+  const writable = (a: number, n: number) => mem.accessible(a, n, true);
+
+  if (charge !== 0) {
+    if (gas < charge) return outOfGas(k);
+    gas -= charge;
+  }
+  for (;;) {
+    const w = insn[k << 1];
+    const imm = insn[(k << 1) + 1];
+    const rd = (w >>> 8) & 63;
+    const rs1 = (w >>> 14) & 63;
+    const rs2 = (w >>> 20) & 63;
+    switch (w & 255) {
+      case 61: // GAS
+        if (gas < imm) return outOfGas(k);
+        gas -= imm;
+        k++;
+        continue;
+      case 19: // ADDI
+        r[rd] = r[rs1] + imm;
+        k++;
+        continue;
+      case 62: // LI
+        r[rd] = imm;
+        k++;
+        continue;
+      case 63: // MV
+        r[rd] = r[rs1];
+        k++;
+        continue;
+      case 65: // NOP
+        k++;
+        continue;
+      case 5: // BEQ
+        k = r[rs1] === r[rs2] ? imm : k + 1;
+        continue;
+      case 6: // BNE
+        k = r[rs1] !== r[rs2] ? imm : k + 1;
+        continue;
+      case 7: // BLT
+        k = r[rs1] < r[rs2] ? imm : k + 1;
+        continue;
+      case 8: // BGE
+        k = r[rs1] >= r[rs2] ? imm : k + 1;
+        continue;
+      case 9: // BLTU
+        k = r[rs1] >>> 0 < r[rs2] >>> 0 ? imm : k + 1;
+        continue;
+      case 10: // BGEU
+        k = r[rs1] >>> 0 >= r[rs2] >>> 0 ? imm : k + 1;
+        continue;
+      case 3: // JAL
+        r[rd] = pcs[k] + rs2;
+        k = imm;
+        continue;
+      case 4: { // JALR
+        const target = ((r[rs1] + imm) & ~1) >>> 0;
+        const link = pcs[k] + rs2;
+        if (target === HOST_RETURN_ADDRESS) {
+          r[rd] = link;
+          s.gas = gas;
+          return "return";
+        }
+        const offset = target - codeStart;
+        const e = offset >= 0 && offset < codeLength ? entryOf[offset >>> 1] : -1;
+        if (e < 0) {
+          s.gas = gas;
+          return s.raise(k, "InvalidJump", target);
+        }
+        r[rd] = link;
+        const cost = midCost[e];
+        if (cost !== 0) {
+          if (gas < cost) return outOfGas(e);
+          gas -= cost;
+        }
+        k = e;
+        continue;
+      }
+      case 11: { // LB
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - rs) >>> 0 > rl1 && !readable(a, 1)) return fault(k, a, "read");
+        r[rd] = (u8[a - base] << 24) >> 24;
+        k++;
+        continue;
+      }
+      case 12: { // LH
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - rs) >>> 0 > rl2 && !readable(a, 2)) return fault(k, a, "read");
+        r[rd] = dv.getInt16(a - base, true);
+        k++;
+        continue;
+      }
+      case 13: { // LW
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - rs) >>> 0 > rl4 && !readable(a, 4)) return fault(k, a, "read");
+        r[rd] = dv.getInt32(a - base, true);
+        k++;
+        continue;
+      }
+      case 14: { // LBU
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - rs) >>> 0 > rl1 && !readable(a, 1)) return fault(k, a, "read");
+        r[rd] = u8[a - base];
+        k++;
+        continue;
+      }
+      case 15: { // LHU
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - rs) >>> 0 > rl2 && !readable(a, 2)) return fault(k, a, "read");
+        r[rd] = dv.getUint16(a - base, true);
+        k++;
+        continue;
+      }
+      case 16: { // SB
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - ws) >>> 0 > wl1 && !writable(a, 1)) return fault(k, a, "write");
+        u8[a - base] = r[rs2];
+        k++;
+        continue;
+      }
+      case 17: { // SH
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - ws) >>> 0 > wl2 && !writable(a, 2)) return fault(k, a, "write");
+        dv.setInt16(a - base, r[rs2], true);
+        k++;
+        continue;
+      }
+      case 18: { // SW
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - ws) >>> 0 > wl4 && !writable(a, 4)) return fault(k, a, "write");
+        dv.setInt32(a - base, r[rs2], true);
+        k++;
+        continue;
+      }
+      case 20: // SLTI
+        r[rd] = r[rs1] < imm ? 1 : 0;
+        k++;
+        continue;
+      case 21: // SLTIU
+        r[rd] = r[rs1] >>> 0 < imm >>> 0 ? 1 : 0;
+        k++;
+        continue;
+      case 22: // XORI
+        r[rd] = r[rs1] ^ imm;
+        k++;
+        continue;
+      case 23: // ORI
+        r[rd] = r[rs1] | imm;
+        k++;
+        continue;
+      case 24: // ANDI
+        r[rd] = r[rs1] & imm;
+        k++;
+        continue;
+      case 25: // SLLI
+        r[rd] = r[rs1] << imm;
+        k++;
+        continue;
+      case 26: // SRLI
+        r[rd] = r[rs1] >>> imm;
+        k++;
+        continue;
+      case 27: // SRAI
+        r[rd] = r[rs1] >> imm;
+        k++;
+        continue;
+      case 28: // ADD
+        r[rd] = r[rs1] + r[rs2];
+        k++;
+        continue;
+      case 29: // SUB
+        r[rd] = r[rs1] - r[rs2];
+        k++;
+        continue;
+      case 30: // SLL
+        r[rd] = r[rs1] << r[rs2];
+        k++;
+        continue;
+      case 31: // SLT
+        r[rd] = r[rs1] < r[rs2] ? 1 : 0;
+        k++;
+        continue;
+      case 32: // SLTU
+        r[rd] = r[rs1] >>> 0 < r[rs2] >>> 0 ? 1 : 0;
+        k++;
+        continue;
+      case 33: // XOR
+        r[rd] = r[rs1] ^ r[rs2];
+        k++;
+        continue;
+      case 34: // SRL
+        r[rd] = r[rs1] >>> r[rs2];
+        k++;
+        continue;
+      case 35: // SRA
+        r[rd] = r[rs1] >> r[rs2];
+        k++;
+        continue;
+      case 36: // OR
+        r[rd] = r[rs1] | r[rs2];
+        k++;
+        continue;
+      case 37: // AND
+        r[rd] = r[rs1] & r[rs2];
+        k++;
+        continue;
+      case 40: { // ECALL
+        s.gas = gas;
+        const outcome = callImport(s, imports[imm]);
+        gas = s.gas;
+        if (outcome === "exit") return "exit";
+        if (outcome !== undefined) return s.raise(k, "HostError", undefined, undefined, -1, outcome.error);
+        windows();
+        k++;
+        continue;
+      }
+      case 41: // EBREAK
+        s.gas = gas;
+        return s.raise(k, "Breakpoint", undefined, undefined, pcs[k] + rs2);
+      case 42: // MUL
+        r[rd] = Math.imul(r[rs1], r[rs2]);
+        k++;
+        continue;
+      case 43: // MULH
+        r[rd] = mulh(r[rs1], r[rs2]);
+        k++;
+        continue;
+      case 44: // MULHSU
+        r[rd] = mulhsu(r[rs1], r[rs2]);
+        k++;
+        continue;
+      case 45: // MULHU
+        r[rd] = mulhu(r[rs1], r[rs2]);
+        k++;
+        continue;
+      case 46: // DIV
+        r[rd] = div(r[rs1], r[rs2]);
+        k++;
+        continue;
+      case 47: // DIVU
+        r[rd] = divu(r[rs1], r[rs2]);
+        k++;
+        continue;
+      case 48: // REM
+        r[rd] = rem(r[rs1], r[rs2]);
+        k++;
+        continue;
+      case 49: // REMU
+        r[rd] = remu(r[rs1], r[rs2]);
+        k++;
+        continue;
+      case 50: { // LR_W
+        const a = r[rs1] >>> 0;
+        if ((a - rs) >>> 0 > rl4 && !readable(a, 4)) return fault(k, a, "read");
+        r[rd] = dv.getInt32(a - base, true);
+        s.reservation = a;
+        k++;
+        continue;
+      }
+      case 51: { // SC_W
+        const a = r[rs1] >>> 0;
+        if ((a - ws) >>> 0 > wl4 && !writable(a, 4)) return fault(k, a, "write");
+        if (s.reservation === a) {
+          dv.setInt32(a - base, r[rs2], true);
+          r[rd] = 0;
+        } else r[rd] = 1;
+        s.reservation = -1;
+        k++;
+        continue;
+      }
+      case 52: // AMOSWAP_W
+      case 53: // AMOADD_W
+      case 54: // AMOXOR_W
+      case 55: // AMOAND_W
+      case 56: // AMOOR_W
+      case 57: // AMOMIN_W
+      case 58: // AMOMAX_W
+      case 59: // AMOMINU_W
+      case 60: { // AMOMAXU_W
+        const a = r[rs1] >>> 0;
+        if ((a - ws) >>> 0 > wl4 && !writable(a, 4)) return fault(k, a, "write");
+        const old = dv.getInt32(a - base, true);
+        dv.setInt32(a - base, amo(w & 255, old, r[rs2]), true);
+        r[rd] = old;
+        k++;
+        continue;
+      }
+      case 64: // JUMP_FAULT
+        s.gas = gas;
+        return s.raise(k, "InvalidJump", imm >>> 0);
+      case 66: // TRACE
+        s.trace!(pcs[k], r);
+        k++;
+        continue;
+      default: // INVALID (0); FENCE (38) and FENCE_I (39) are compiled to NOP
+        s.gas = gas;
+        return s.raise(k, "InvalidInstruction");
+    }
+  }
+}
+
+/** The value an AMO stores, given the old memory value and rs2. */
+function amo(op: number, old: number, value: number): number {
+  switch (op) {
+    case 52: // AMOSWAP_W
+      return value;
+    case 53: // AMOADD_W
+      return (old + value) | 0;
+    case 54: // AMOXOR_W
+      return old ^ value;
+    case 55: // AMOAND_W
+      return old & value;
+    case 56: // AMOOR_W
+      return old | value;
+    case 57: // AMOMIN_W
+      return Math.min(old, value);
+    case 58: // AMOMAX_W
+      return Math.max(old, value);
+    case 59: // AMOMINU_W
+      return old >>> 0 < value >>> 0 ? old : value;
+    default: // AMOMAXU_W (60)
+      return old >>> 0 > value >>> 0 ? old : value;
+  }
+}

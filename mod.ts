@@ -1,0 +1,30 @@
+/**
+ * rvbox: an embeddable RISC-V (RV32E/RV32I + M, A, C) virtual machine.
+ * Untrusted programs compiled by ordinary compilers run in a deterministic,
+ * gas-metered memory sandbox. The API is shaped like WebAssembly's:
+ * a {@linkcode Program} is loaded once and instantiated with host functions.
+ *
+ * @example
+ * ```ts
+ * import { Program, Trap } from "@rvbox/rvbox";
+ *
+ * const program = await Program.fromFile("examples/hello/hello.rv32em.elf");
+ * const instance = program.instantiate({
+ *   host_log: (ctx, ptr, len) => console.log(ctx.memory.readString(ptr, len)),
+ * }, { gas: 1_000_000 });
+ * try {
+ *   console.log("exit code:", instance.run());
+ * } catch (e) {
+ *   if (e instanceof Trap) console.error(e.kind, e.pc.toString(16));
+ * }
+ * ```
+ * @module
+ */
+export { Program } from "./abi/program.ts";
+export type { InstanceOptions, SegmentInfo } from "./abi/program.ts";
+export type { ProgramOptions } from "./abi/load.ts";
+export { Instance } from "./abi/instance.ts";
+export type { ExportedFunction, Tier } from "./abi/instance.ts";
+export type { HostContext, HostFunction, Imports, Memory } from "./abi/host.ts";
+export { LinkError, ProgramError, Trap } from "./abi/errors.ts";
+export type { TrapInit, TrapKind } from "./abi/errors.ts";
