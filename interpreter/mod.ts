@@ -79,6 +79,18 @@ export class Interpreter implements Engine {
     return execute(this, code, e, code.midCost[e]);
   }
 
+  /** OutOfGas on entering at entry `at`; resuming retries the entry. */
+  outOfGas(at: number, gas: number): RunOutcome {
+    this.gas = gas;
+    return this.raise(at, "OutOfGas", undefined, undefined, this.#code.pcs[at]);
+  }
+
+  /** MemoryFault at entry `at`. */
+  fault(at: number, gas: number, address: number, access: "read" | "write"): RunOutcome {
+    this.gas = gas;
+    return this.raise(at, "MemoryFault", address, access);
+  }
+
   /** Records a trap at entry `at`; `resumePc` >= 0 makes it resumable. */
   raise(
     at: number,

@@ -28,32 +28,15 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
   const u8 = mem.bytes;
   const dv = mem.view;
   const base = mem.base;
+  // Hot state lives in locals; no closure may capture them, or V8 would move
+  // them into a heap context and every access would become a memory load.
   let gas = s.gas;
-  let rs = 0, rl1 = 0, rl2 = 0, rl4 = 0, ws = 0, wl1 = 0, wl2 = 0, wl4 = 0;
-  const windows = () => {
-    rs = mem.readStart;
-    rl1 = mem.readEnd - rs - 1;
-    rl2 = rl1 - 1;
-    rl4 = rl1 - 3;
-    ws = mem.writeStart;
-    wl1 = mem.writeEnd - ws - 1;
-    wl2 = wl1 - 1;
-    wl4 = wl1 - 3;
-  };
-  windows();
-  const outOfGas = (at: number): RunOutcome => {
-    s.gas = gas;
-    return s.raise(at, "OutOfGas", undefined, undefined, pcs[at]);
-  };
-  const fault = (at: number, address: number, access: "read" | "write"): RunOutcome => {
-    s.gas = gas;
-    return s.raise(at, "MemoryFault", address, access);
-  };
-  const readable = (a: number, n: number) => mem.accessible(a, n, false);
-  const writable = (a: number, n: number) => mem.accessible(a, n, true);
-
+  let rs = mem.readStart;
+  let rl1 = mem.readEnd - rs - 1;
+  let ws = mem.writeStart;
+  let wl1 = mem.writeEnd - ws - 1;
   if (charge !== 0) {
-    if (gas < charge) return outOfGas(k);
+    if (gas < charge) return s.outOfGas(k, gas);
     gas -= charge;
   }
   for (;;) {
@@ -64,7 +47,7 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
     const rs2 = (w >>> 20) & 63;
     switch (w & 255) {
       case 61: // GAS
-        if (gas < imm) return outOfGas(k);
+        if (gas < imm) return s.outOfGas(k, gas);
         gas -= imm;
         k++;
         continue;
@@ -122,7 +105,7 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
         r[rd] = link;
         const cost = midCost[e];
         if (cost !== 0) {
-          if (gas < cost) return outOfGas(e);
+          if (gas < cost) return s.outOfGas(e, gas);
           gas -= cost;
         }
         k = e;
@@ -130,56 +113,56 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
       }
       case 11: { // LB
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl1 && !readable(a, 1)) return fault(k, a, "read");
+        if ((a - rs) >>> 0 > rl1 && !mem.accessible(a, 1, false)) return s.fault(k, gas, a, "read");
         r[rd] = (u8[a - base] << 24) >> 24;
         k++;
         continue;
       }
       case 12: { // LH
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl2 && !readable(a, 2)) return fault(k, a, "read");
+        if ((a - rs) >>> 0 > rl1 - 1 && !mem.accessible(a, 2, false)) return s.fault(k, gas, a, "read");
         r[rd] = dv.getInt16(a - base, true);
         k++;
         continue;
       }
       case 13: { // LW
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl4 && !readable(a, 4)) return fault(k, a, "read");
+        if ((a - rs) >>> 0 > rl1 - 3 && !mem.accessible(a, 4, false)) return s.fault(k, gas, a, "read");
         r[rd] = dv.getInt32(a - base, true);
         k++;
         continue;
       }
       case 14: { // LBU
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl1 && !readable(a, 1)) return fault(k, a, "read");
+        if ((a - rs) >>> 0 > rl1 && !mem.accessible(a, 1, false)) return s.fault(k, gas, a, "read");
         r[rd] = u8[a - base];
         k++;
         continue;
       }
       case 15: { // LHU
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl2 && !readable(a, 2)) return fault(k, a, "read");
+        if ((a - rs) >>> 0 > rl1 - 1 && !mem.accessible(a, 2, false)) return s.fault(k, gas, a, "read");
         r[rd] = dv.getUint16(a - base, true);
         k++;
         continue;
       }
       case 16: { // SB
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - ws) >>> 0 > wl1 && !writable(a, 1)) return fault(k, a, "write");
+        if ((a - ws) >>> 0 > wl1 && !mem.accessible(a, 1, true)) return s.fault(k, gas, a, "write");
         u8[a - base] = r[rs2];
         k++;
         continue;
       }
       case 17: { // SH
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - ws) >>> 0 > wl2 && !writable(a, 2)) return fault(k, a, "write");
+        if ((a - ws) >>> 0 > wl1 - 1 && !mem.accessible(a, 2, true)) return s.fault(k, gas, a, "write");
         dv.setInt16(a - base, r[rs2], true);
         k++;
         continue;
       }
       case 18: { // SW
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - ws) >>> 0 > wl4 && !writable(a, 4)) return fault(k, a, "write");
+        if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) return s.fault(k, gas, a, "write");
         dv.setInt32(a - base, r[rs2], true);
         k++;
         continue;
@@ -262,7 +245,10 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
         gas = s.gas;
         if (outcome === "exit") return "exit";
         if (outcome !== undefined) return s.raise(k, "HostError", undefined, undefined, -1, outcome.error);
-        windows();
+        rs = mem.readStart; // the host may have moved the break
+        rl1 = mem.readEnd - rs - 1;
+        ws = mem.writeStart;
+        wl1 = mem.writeEnd - ws - 1;
         k++;
         continue;
       }
@@ -303,7 +289,7 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
         continue;
       case 50: { // LR_W
         const a = r[rs1] >>> 0;
-        if ((a - rs) >>> 0 > rl4 && !readable(a, 4)) return fault(k, a, "read");
+        if ((a - rs) >>> 0 > rl1 - 3 && !mem.accessible(a, 4, false)) return s.fault(k, gas, a, "read");
         r[rd] = dv.getInt32(a - base, true);
         s.reservation = a;
         k++;
@@ -311,7 +297,7 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
       }
       case 51: { // SC_W
         const a = r[rs1] >>> 0;
-        if ((a - ws) >>> 0 > wl4 && !writable(a, 4)) return fault(k, a, "write");
+        if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) return s.fault(k, gas, a, "write");
         if (s.reservation === a) {
           dv.setInt32(a - base, r[rs2], true);
           r[rd] = 0;
@@ -330,7 +316,7 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
       case 59: // AMOMINU_W
       case 60: { // AMOMAXU_W
         const a = r[rs1] >>> 0;
-        if ((a - ws) >>> 0 > wl4 && !writable(a, 4)) return fault(k, a, "write");
+        if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) return s.fault(k, gas, a, "write");
         const old = dv.getInt32(a - base, true);
         dv.setInt32(a - base, amo(w & 255, old, r[rs2]), true);
         r[rd] = old;
