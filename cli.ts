@@ -124,7 +124,7 @@ function tracer(program: Program): { hook: (pc: number, regs: Int32Array) => voi
   const code = program.image.code;
   const before = new Int32Array(32);
   let pending = "";
-  let live = before; // the engine's register file, seen on the first hook call
+  let live: Int32Array = before; // the engine's register file, seen on the first hook call
   const changes = (regs: Int32Array) => {
     let text = "";
     for (let r = 1; r < 32; r++) {
