@@ -166,16 +166,19 @@ function runCommand(program: Program, flags: Record<string, string | boolean | u
   });
   const started = performance.now();
   let status: number;
+  let trap: Trap | undefined;
   try {
     status = instance.run() & 255;
   } catch (e) {
     if (!(e instanceof Trap)) throw e;
-    console.error(`trap: ${e.message}`);
-    const regs = [...e.registers].map((v, r) => `${REGISTER_NAMES[r].padStart(4)}=0x${hex(v)}`);
-    for (let r = 0; r < 32; r += 4) console.error("  " + regs.slice(r, r + 4).join(" "));
+    trap = e;
     status = EXIT_TRAP;
-  } finally {
-    trace?.end();
+  }
+  trace?.end();
+  if (trap) {
+    console.error(`trap: ${trap.message}`);
+    const regs = [...trap.registers].map((v, r) => `${REGISTER_NAMES[r].padStart(4)}=0x${hex(v)}`);
+    for (let r = 0; r < 32; r += 4) console.error("  " + regs.slice(r, r + 4).join(" "));
   }
   if (flags.stats) {
     const seconds = (performance.now() - started) / 1000;
