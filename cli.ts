@@ -35,7 +35,7 @@ const hex = (n: number, width = 8) => (n >>> 0).toString(16).padStart(width, "0"
 class Output {
   #chunks: string[] = [];
   #size = 0;
-  constructor(private readonly stream: { writeSync(b: Uint8Array): number }) {}
+  constructor(private readonly stream: { writeSync(b: Uint8Array): number; }) {}
   line(text: string): void {
     this.#chunks.push(text, "\n");
     this.#size += text.length + 1;
@@ -73,7 +73,9 @@ function rawEncoding(program: Program, pc: number, size: number): number {
     const at = pc - s.vaddr;
     if (at >= 0 && at + size <= s.data.length) {
       const b = s.data;
-      return size === 2 ? b[at] | (b[at + 1] << 8) : (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+      return size === 2
+        ? b[at] | (b[at + 1] << 8)
+        : (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
     }
   }
   return 0; // zero-filled tail of a code segment
@@ -108,7 +110,9 @@ function inspectCommand(program: Program, path: string): void {
     ...layout.regions.filter((r) => r.name === "stack").map((r) =>
       `  stack        0x${hex(r.start)}-0x${hex(r.end)} (${DEFAULT_STACK_SIZE} bytes)`
     ),
-    `  heap         0x${hex(layout.heapStart)}-0x${hex(layout.heapLimit)} (up to ${DEFAULT_HEAP_SIZE} bytes)`,
+    `  heap         0x${hex(layout.heapStart)}-0x${
+      hex(layout.heapLimit)
+    } (up to ${DEFAULT_HEAP_SIZE} bytes)`,
     `  gas          ${DEFAULT_GAS}`,
     `imports (${image.imports.length}):`,
     ...image.imports.map((name) => `  ${name}${name.startsWith("rvbox_") ? " (built-in)" : ""}`),
@@ -119,7 +123,7 @@ function inspectCommand(program: Program, path: string): void {
 }
 
 /** Prints each instruction with the registers it changed. */
-function tracer(program: Program): { hook: (pc: number, regs: Int32Array) => void; end(): void } {
+function tracer(program: Program): { hook: (pc: number, regs: Int32Array) => void; end(): void; } {
   const out = new Output(Deno.stderr);
   const code = program.image.code;
   const before = new Int32Array(32);
@@ -150,7 +154,9 @@ function tracer(program: Program): { hook: (pc: number, regs: Int32Array) => voi
 function number(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value.replaceAll("_", ""));
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`--${name} needs a non-negative integer`);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`--${name} needs a non-negative integer`);
+  }
   return n;
 }
 
@@ -184,8 +190,8 @@ function runCommand(program: Program, flags: Record<string, string | boolean | u
     const seconds = (performance.now() - started) / 1000;
     const used = gas - instance.gas;
     console.error(
-      `tier ${instance.tier}; ${used} instructions (gas) in ${seconds.toFixed(3)} s = ` +
-        `${(used / seconds / 1e6).toFixed(1)} MIPS; exit status ${status}`,
+      `tier ${instance.tier}; ${used} instructions (gas) in ${seconds.toFixed(3)} s = `
+        + `${(used / seconds / 1e6).toFixed(1)} MIPS; exit status ${status}`,
     );
   }
   return status;
@@ -224,7 +230,10 @@ export async function main(args: string[]): Promise<number> {
     else return runCommand(program, parsed.values);
     return 0;
   } catch (e) {
-    if (e instanceof ProgramError || e instanceof LinkError || e instanceof RangeError || e instanceof Deno.errors.NotFound) {
+    if (
+      e instanceof ProgramError || e instanceof LinkError || e instanceof RangeError
+      || e instanceof Deno.errors.NotFound
+    ) {
       console.error(`rvbox: ${e.message}`);
       return EXIT_USAGE;
     }

@@ -89,7 +89,11 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
       if (isLong && offset + 4 > n) {
         // A 4-byte instruction cut off by the segment end can never execute.
         d.op = Op.INVALID;
-        d.rd = d.rs1 = d.rs2 = d.imm = 0;
+        d.rd =
+          d.rs1 =
+          d.rs2 =
+          d.imm =
+            0;
         d.size = 4;
       } else {
         const hi = isLong ? bytes[offset + 2] | (bytes[offset + 3] << 8) : 0;

@@ -104,7 +104,9 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   for (let i = 0; i < phnum; i++) {
     const at = phoff + i * PHDR_SIZE;
     const ptype = u32(at);
-    if (ptype === PT_DYNAMIC || ptype === PT_INTERP) fail("dynamically linked programs are not supported");
+    if (ptype === PT_DYNAMIC || ptype === PT_INTERP) {
+      fail("dynamically linked programs are not supported");
+    }
     if (ptype === PT_TLS) fail("thread-local storage (PT_TLS) is not supported");
     if (ptype !== PT_LOAD) continue;
     const offset = u32(at + 4);
@@ -115,8 +117,12 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     const name = `segment ${i}`;
     checkRange(name, offset, filesz, bytes.length);
     if (filesz > memsz) fail(`${name}: file size ${filesz} exceeds memory size ${memsz}`);
-    if (vaddr + memsz > 2 ** 32) fail(`${name}: address range ${hex(vaddr)}+${memsz} wraps past 4 GiB`);
-    if ((pflags & PF_W) && (pflags & PF_X)) fail(`${name} at ${hex(vaddr)} is writable and executable`);
+    if (vaddr + memsz > 2 ** 32) {
+      fail(`${name}: address range ${hex(vaddr)}+${memsz} wraps past 4 GiB`);
+    }
+    if ((pflags & PF_W) && (pflags & PF_X)) {
+      fail(`${name} at ${hex(vaddr)} is writable and executable`);
+    }
     if (memsz === 0) continue;
     segments.push({
       vaddr,

@@ -100,7 +100,7 @@ export interface HostState {
 }
 
 /** Why a host call stopped the guest; `undefined` means continue. */
-export type HostOutcome = undefined | "exit" | { error: unknown };
+export type HostOutcome = undefined | "exit" | { error: unknown; };
 
 type Builtin = (state: HostState) => void;
 
@@ -121,7 +121,7 @@ const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
 ]);
 
 /** A resolved import: a built-in or a host function. */
-export type ResolvedImport = { builtin: Builtin } | { host: HostFunction };
+export type ResolvedImport = { builtin: Builtin; } | { host: HostFunction; };
 
 /**
  * Resolves the program's imports against the host's. Fails with one

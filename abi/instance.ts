@@ -61,7 +61,7 @@ export class Instance {
   readonly #entry: number;
   readonly #stackTop: number;
   #running = false;
-  #suspended: { i64: boolean } | undefined;
+  #suspended: { i64: boolean; } | undefined;
 
   /** @internal Use {@linkcode Program.instantiate}. */
   constructor(init: {
@@ -113,7 +113,9 @@ export class Instance {
    */
   resume(): number | bigint {
     const suspended = this.#suspended;
-    if (!suspended) throw new Error("no call to resume: the last call did not stop with a resumable trap");
+    if (!suspended) {
+      throw new Error("no call to resume: the last call did not stop with a resumable trap");
+    }
     this.#suspended = undefined;
     return this.#enter(suspended.i64, () => this.#engine.run(this.#engine.resumePc));
   }
@@ -145,7 +147,9 @@ export class Instance {
 
   #enter(i64: boolean, go: () => RunOutcome): number | bigint {
     if (this.#running) {
-      throw new Error("the instance is already running (a host function cannot call into its guest)");
+      throw new Error(
+        "the instance is already running (a host function cannot call into its guest)",
+      );
     }
     this.#running = true;
     let outcome: RunOutcome;
@@ -177,11 +181,15 @@ export function hostContext(memory: Memory, engine: () => Engine): HostContext {
       engine().gas = Math.max(0, Math.floor(value));
     },
     getRegister(index: number): number {
-      if (!Number.isInteger(index) || index < 0 || index > 31) throw new RangeError(`no register x${index}`);
+      if (!Number.isInteger(index) || index < 0 || index > 31) {
+        throw new RangeError(`no register x${index}`);
+      }
       return engine().regs[index] >>> 0;
     },
     setRegister(index: number, value: number): void {
-      if (!Number.isInteger(index) || index < 0 || index > 31) throw new RangeError(`no register x${index}`);
+      if (!Number.isInteger(index) || index < 0 || index > 31) {
+        throw new RangeError(`no register x${index}`);
+      }
       if (index !== 0) engine().regs[index] = value;
     },
   };

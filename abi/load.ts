@@ -3,7 +3,7 @@
  * instance starts from (abi/README.md §2, §5, §6).
  * @module
  */
-import { type DecodedCode, computeBlocks, decodeCode, instructionAt } from "./code.ts";
+import { computeBlocks, decodeCode, type DecodedCode, instructionAt } from "./code.ts";
 import {
   ADDRESS_LIMIT,
   DEFAULT_MAX_CODE_SIZE,
@@ -71,7 +71,10 @@ function fail(message: string): never {
 }
 
 /** Reads `.rvbox.imports`/`.rvbox.exports` records: u32 address, name, NUL, padding. */
-export function parseRecords(section: Uint8Array, what: string): { address: number; name: string }[] {
+export function parseRecords(
+  section: Uint8Array,
+  what: string,
+): { address: number; name: string; }[] {
   const records = [];
   const view = new DataView(section.buffer, section.byteOffset, section.byteLength);
   let offset = 0;
@@ -103,7 +106,9 @@ function loadSegments(
   for (let i = 0; i < loaded.length; i++) {
     const s = loaded[i];
     if (s.start < PAGE_SIZE) fail(`segment at ${hex(s.vaddr)} maps the first page`);
-    if (s.end > ADDRESS_LIMIT) fail(`segment at ${hex(s.vaddr)} reaches above ${hex(ADDRESS_LIMIT)}`);
+    if (s.end > ADDRESS_LIMIT) {
+      fail(`segment at ${hex(s.vaddr)} reaches above ${hex(ADDRESS_LIMIT)}`);
+    }
     if (s.exec && s.vaddr % 2 !== 0) fail(`code segment at ${hex(s.vaddr)} is not 2-byte aligned`);
     if (i > 0 && s.start < loaded[i - 1].end) {
       fail(`segments at ${hex(loaded[i - 1].vaddr)} and ${hex(s.vaddr)} share a page`);
@@ -148,7 +153,11 @@ export function loadProgram(bytes: Uint8Array, options: ProgramOptions = {}): Pr
   const imports: string[] = [];
   const importNumbers = new Map<string, number>();
   const importsSection = elf.sections.get(IMPORTS_SECTION);
-  for (const { address, name } of importsSection ? parseRecords(importsSection, IMPORTS_SECTION) : []) {
+  for (
+    const { address, name } of importsSection
+      ? parseRecords(importsSection, IMPORTS_SECTION)
+      : []
+  ) {
     const index = instructionAt(code, address);
     if (index < 0 || code.op[index] !== Op.ECALL) {
       fail(`import ${name}: ${hex(address)} is not an ecall instruction`);
@@ -165,8 +174,14 @@ export function loadProgram(bytes: Uint8Array, options: ProgramOptions = {}): Pr
 
   const exports = new Map<string, number>();
   const exportsSection = elf.sections.get(EXPORTS_SECTION);
-  for (const { address, name } of exportsSection ? parseRecords(exportsSection, EXPORTS_SECTION) : []) {
-    if (instructionAt(code, address) < 0) fail(`export ${name}: ${hex(address)} is not an instruction`);
+  for (
+    const { address, name } of exportsSection
+      ? parseRecords(exportsSection, EXPORTS_SECTION)
+      : []
+  ) {
+    if (instructionAt(code, address) < 0) {
+      fail(`export ${name}: ${hex(address)} is not an instruction`);
+    }
     if (exports.has(name)) fail(`export ${name} is listed twice`);
     exports.set(name, address);
   }

@@ -69,7 +69,9 @@ export function computeLayout(image: ProgramImage, options: MemoryOptions): {
     write: s.write,
     name: s.exec ? "code" : s.write ? "data" : "rodata",
   }));
-  if (stackSize > 0) regions.push({ start: stackBottom, end: stackTop, write: true, name: "stack" });
+  if (stackSize > 0) {
+    regions.push({ start: stackBottom, end: stackTop, write: true, name: "stack" });
+  }
   regions.sort((a, b) => a.start - b.start);
   return { regions, heapStart, heapLimit, stackTop };
 }
@@ -118,7 +120,9 @@ export class GuestMemory {
     this.base = layout.regions[0].start;
     const top = Math.max(layout.heapLimit, layout.regions[layout.regions.length - 1].end);
     if (top - this.base > MAX_MEMORY_SPAN) {
-      throw new RangeError(`guest memory would span ${top - this.base} bytes, over ${MAX_MEMORY_SPAN}`);
+      throw new RangeError(
+        `guest memory would span ${top - this.base} bytes, over ${MAX_MEMORY_SPAN}`,
+      );
     }
     this.bytes = new Uint8Array(top - this.base);
     this.view = new DataView(this.bytes.buffer);
@@ -241,7 +245,9 @@ export class GuestMemory {
     if (length === undefined) {
       let n = 0;
       while (n < maxLength && this.readU8(address + n) !== 0) n++;
-      if (n === maxLength) throw new RangeError(`no NUL within ${maxLength} bytes of ${hex(address)}`);
+      if (n === maxLength) {
+        throw new RangeError(`no NUL within ${maxLength} bytes of ${hex(address)}`);
+      }
       length = n;
     }
     return new TextDecoder().decode(this.read(address, length));

@@ -44,7 +44,7 @@ export interface SegmentInfo {
 }
 
 function defaultPrint(bytes: Uint8Array): void {
-  const deno = (globalThis as { Deno?: { stdout: { writeSync(b: Uint8Array): number } } }).Deno;
+  const deno = (globalThis as { Deno?: { stdout: { writeSync(b: Uint8Array): number; }; }; }).Deno;
   if (deno) {
     let written = 0;
     while (written < bytes.length) written += deno.stdout.writeSync(bytes.subarray(written));
@@ -53,16 +53,20 @@ function defaultPrint(bytes: Uint8Array): void {
   }
 }
 
-function chooseTier(tier: Tier): { tier: "interpreter"; reason: string } {
+function chooseTier(tier: Tier): { tier: "interpreter"; reason: string; } {
   switch (tier) {
     case "interpreter":
       return { tier, reason: "requested" };
     case "auto":
       return { tier: "interpreter", reason: "the native tier is not available in this version" };
     case "native":
-      throw new RangeError('tier "native" is not available: this version of rvbox has only the interpreter');
+      throw new RangeError(
+        'tier "native" is not available: this version of rvbox has only the interpreter',
+      );
     default:
-      throw new RangeError(`unknown tier ${JSON.stringify(tier)} (use "auto", "interpreter" or "native")`);
+      throw new RangeError(
+        `unknown tier ${JSON.stringify(tier)} (use "auto", "interpreter" or "native")`,
+      );
   }
 }
 

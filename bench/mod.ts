@@ -34,7 +34,7 @@ interface Row {
   tier: string;
   loadMs: number;
   instantiateMs: number;
-  runMs: { median: number; min: number; max: number };
+  runMs: { median: number; min: number; max: number; };
   instructions: number;
   mips: number;
   exitCode: number;
@@ -64,7 +64,9 @@ function measure(workload: Workload, isa: string, runs: number): Row {
     exitCode = instance.run();
     samples.push(performance.now() - t);
     instructions = gas - instance.gas;
-    if (exitCode !== 0) throw new Error(`${workload.name} (${isa}) failed its self-check: exit ${exitCode}`);
+    if (exitCode !== 0) {
+      throw new Error(`${workload.name} (${isa}) failed its self-check: exit ${exitCode}`);
+    }
   }
   const runMs = stats(samples);
   return {

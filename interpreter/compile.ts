@@ -16,8 +16,8 @@
  * @module
  */
 import { type DecodedCode, instructionAt } from "../abi/code.ts";
-import type { ProgramImage } from "../abi/load.ts";
 import { Op, OP_COUNT, OPS } from "../abi/isa.ts";
+import type { ProgramImage } from "../abi/load.ts";
 
 /** The interpreter's pseudo-ops, numbered after the real ones. */
 export const Pseudo = {

@@ -11,6 +11,15 @@ import type { GuestMemory } from "../abi/memory.ts";
 import { compile, type CompiledCode } from "./compile.ts";
 import { execute } from "./run.ts";
 
+/**
+ * Long runs are cut into slices of this much gas. V8 may compile the
+ * dispatch loop with its mid tier (Maglev) when a call starts and keep that
+ * slower code for the whole call; returning now and then lets the top tier's
+ * code take over. The slice boundary reuses the gas check, so the hot path
+ * pays nothing for it.
+ */
+const SLICE_GAS = 1 << 22;
+
 const compiled = new WeakMap<ProgramImage, CompiledCode>();
 const compiledTrace = new WeakMap<ProgramImage, CompiledCode>();
 
@@ -39,6 +48,11 @@ export class Interpreter implements Engine {
   trap: TrapInit | undefined = undefined;
   /** Where a resumable trap continues, -1 if none. */
   resumePc = -1;
+  /** Gas held back from the current slice. */
+  reserve = 0;
+  /** Where the next slice starts, and what it charges first. */
+  #sliceAt = 0;
+  #sliceCharge = 0;
   /** Guest memory. */
   readonly memory: GuestMemory;
   /** Host context. */
@@ -76,18 +90,36 @@ export class Interpreter implements Engine {
       this.trap = { kind: "InvalidJump", pc, address: pc, registers: this.snapshot() };
       return "trap";
     }
-    return execute(this, code, e, code.midCost[e]);
+    let at = e;
+    let charge = code.midCost[e];
+    for (;;) {
+      this.reserve = Math.max(0, this.gas - SLICE_GAS);
+      const outcome = execute(this, code, at, charge);
+      this.reserve = 0;
+      if (outcome !== "slice") return outcome;
+      at = this.#sliceAt;
+      charge = this.#sliceCharge;
+    }
   }
 
-  /** OutOfGas on entering at entry `at`; resuming retries the entry. */
-  outOfGas(at: number, gas: number): RunOutcome {
-    this.gas = gas;
+  /**
+   * The slice's gas cannot pay for entering at entry `at` (`charge` is what
+   * an indirect entry charges before it): end the slice, or raise OutOfGas
+   * when no gas is held back. Resuming retries the entry.
+   */
+  outOfGas(at: number, gas: number, charge: number): RunOutcome | "slice" {
+    this.gas = gas + this.reserve;
+    if (this.reserve > 0) {
+      this.#sliceAt = at;
+      this.#sliceCharge = charge;
+      return "slice";
+    }
     return this.raise(at, "OutOfGas", undefined, undefined, this.#code.pcs[at]);
   }
 
   /** MemoryFault at entry `at`. */
   fault(at: number, gas: number, address: number, access: "read" | "write"): RunOutcome {
-    this.gas = gas;
+    this.gas = gas + this.reserve;
     return this.raise(at, "MemoryFault", address, access);
   }
 

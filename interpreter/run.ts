@@ -20,7 +20,12 @@ import type { Interpreter } from "./mod.ts";
  * Runs from entry `k` after charging `charge` (an indirect entry's mid-block
  * cost) until return, exit or trap.
  */
-export function execute(s: Interpreter, code: CompiledCode, k: number, charge: number): RunOutcome {
+export function execute(
+  s: Interpreter,
+  code: CompiledCode,
+  k: number,
+  charge: number,
+): RunOutcome | "slice" {
   const r = s.regs;
   const mem = s.memory;
   const imports = s.imports;
@@ -30,13 +35,15 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
   const base = mem.base;
   // Hot state lives in locals; no closure may capture them, or V8 would move
   // them into a heap context and every access would become a memory load.
-  let gas = s.gas;
+  // `gas` is this slice's share; the rest waits in `reserve` (see Interpreter.run).
+  const reserve = s.reserve;
+  let gas = s.gas - reserve;
   let rs = mem.readStart;
   let rl1 = mem.readEnd - rs - 1;
   let ws = mem.writeStart;
   let wl1 = mem.writeEnd - ws - 1;
   if (charge !== 0) {
-    if (gas < charge) return s.outOfGas(k, gas);
+    if (gas < charge) return s.outOfGas(k, gas, charge);
     gas -= charge;
   }
   for (;;) {
@@ -47,7 +54,7 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
     const rs2 = (w >>> 20) & 63;
     switch (w & 255) {
       case 61: // GAS
-        if (gas < imm) return s.outOfGas(k, gas);
+        if (gas < imm) return s.outOfGas(k, gas, 0);
         gas -= imm;
         k++;
         continue;
@@ -93,19 +100,19 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
         const link = pcs[k] + rs2;
         if (target === HOST_RETURN_ADDRESS) {
           r[rd] = link;
-          s.gas = gas;
+          s.gas = gas + reserve;
           return "return";
         }
         const offset = target - codeStart;
         const e = offset >= 0 && offset < codeLength ? entryOf[offset >>> 1] : -1;
         if (e < 0) {
-          s.gas = gas;
+          s.gas = gas + reserve;
           return s.raise(k, "InvalidJump", target);
         }
         r[rd] = link;
         const cost = midCost[e];
         if (cost !== 0) {
-          if (gas < cost) return s.outOfGas(e, gas);
+          if (gas < cost) return s.outOfGas(e, gas, cost);
           gas -= cost;
         }
         k = e;
@@ -120,14 +127,18 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
       }
       case 12: { // LH
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl1 - 1 && !mem.accessible(a, 2, false)) return s.fault(k, gas, a, "read");
+        if ((a - rs) >>> 0 > rl1 - 1 && !mem.accessible(a, 2, false)) {
+          return s.fault(k, gas, a, "read");
+        }
         r[rd] = dv.getInt16(a - base, true);
         k++;
         continue;
       }
       case 13: { // LW
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl1 - 3 && !mem.accessible(a, 4, false)) return s.fault(k, gas, a, "read");
+        if ((a - rs) >>> 0 > rl1 - 3 && !mem.accessible(a, 4, false)) {
+          return s.fault(k, gas, a, "read");
+        }
         r[rd] = dv.getInt32(a - base, true);
         k++;
         continue;
@@ -141,7 +152,9 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
       }
       case 15: { // LHU
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl1 - 1 && !mem.accessible(a, 2, false)) return s.fault(k, gas, a, "read");
+        if ((a - rs) >>> 0 > rl1 - 1 && !mem.accessible(a, 2, false)) {
+          return s.fault(k, gas, a, "read");
+        }
         r[rd] = dv.getUint16(a - base, true);
         k++;
         continue;
@@ -155,14 +168,18 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
       }
       case 17: { // SH
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - ws) >>> 0 > wl1 - 1 && !mem.accessible(a, 2, true)) return s.fault(k, gas, a, "write");
+        if ((a - ws) >>> 0 > wl1 - 1 && !mem.accessible(a, 2, true)) {
+          return s.fault(k, gas, a, "write");
+        }
         dv.setInt16(a - base, r[rs2], true);
         k++;
         continue;
       }
       case 18: { // SW
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) return s.fault(k, gas, a, "write");
+        if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) {
+          return s.fault(k, gas, a, "write");
+        }
         dv.setInt32(a - base, r[rs2], true);
         k++;
         continue;
@@ -240,11 +257,13 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
         k++;
         continue;
       case 40: { // ECALL
-        s.gas = gas;
+        s.gas = gas + reserve;
         const outcome = callImport(s, imports[imm]);
-        gas = s.gas;
+        gas = s.gas - reserve;
         if (outcome === "exit") return "exit";
-        if (outcome !== undefined) return s.raise(k, "HostError", undefined, undefined, -1, outcome.error);
+        if (outcome !== undefined) {
+          return s.raise(k, "HostError", undefined, undefined, -1, outcome.error);
+        }
         rs = mem.readStart; // the host may have moved the break
         rl1 = mem.readEnd - rs - 1;
         ws = mem.writeStart;
@@ -253,7 +272,7 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
         continue;
       }
       case 41: // EBREAK
-        s.gas = gas;
+        s.gas = gas + reserve;
         return s.raise(k, "Breakpoint", undefined, undefined, pcs[k] + rs2);
       case 42: // MUL
         r[rd] = Math.imul(r[rs1], r[rs2]);
@@ -289,7 +308,9 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
         continue;
       case 50: { // LR_W
         const a = r[rs1] >>> 0;
-        if ((a - rs) >>> 0 > rl1 - 3 && !mem.accessible(a, 4, false)) return s.fault(k, gas, a, "read");
+        if ((a - rs) >>> 0 > rl1 - 3 && !mem.accessible(a, 4, false)) {
+          return s.fault(k, gas, a, "read");
+        }
         r[rd] = dv.getInt32(a - base, true);
         s.reservation = a;
         k++;
@@ -297,7 +318,9 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
       }
       case 51: { // SC_W
         const a = r[rs1] >>> 0;
-        if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) return s.fault(k, gas, a, "write");
+        if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) {
+          return s.fault(k, gas, a, "write");
+        }
         if (s.reservation === a) {
           dv.setInt32(a - base, r[rs2], true);
           r[rd] = 0;
@@ -316,7 +339,9 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
       case 59: // AMOMINU_W
       case 60: { // AMOMAXU_W
         const a = r[rs1] >>> 0;
-        if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) return s.fault(k, gas, a, "write");
+        if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) {
+          return s.fault(k, gas, a, "write");
+        }
         const old = dv.getInt32(a - base, true);
         dv.setInt32(a - base, amo(w & 255, old, r[rs2]), true);
         r[rd] = old;
@@ -324,14 +349,14 @@ export function execute(s: Interpreter, code: CompiledCode, k: number, charge: n
         continue;
       }
       case 64: // JUMP_FAULT
-        s.gas = gas;
+        s.gas = gas + reserve;
         return s.raise(k, "InvalidJump", imm >>> 0);
       case 66: // TRACE
         s.trace!(pcs[k], r);
         k++;
         continue;
       default: // INVALID (0); FENCE (38) and FENCE_I (39) are compiled to NOP
-        s.gas = gas;
+        s.gas = gas + reserve;
         return s.raise(k, "InvalidInstruction");
     }
   }

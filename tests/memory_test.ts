@@ -3,7 +3,12 @@ import { assertEquals, assertThrows } from "@std/assert";
 import type { LoadedSegment, ProgramImage } from "../abi/load.ts";
 import { GuestMemory } from "../abi/memory.ts";
 
-function segment(start: number, end: number, perms: string, data = new Uint8Array()): LoadedSegment {
+function segment(
+  start: number,
+  end: number,
+  perms: string,
+  data = new Uint8Array(),
+): LoadedSegment {
   return {
     start,
     end,
@@ -38,7 +43,11 @@ Deno.test("SDK layout: stack below data, one read window and one write window", 
 });
 
 Deno.test("a stack that does not fit below data goes above the largest heap", () => {
-  const lld = image(segment(0x10000, 0x11000, "r"), segment(0x11000, 0x12000, "rx"), segment(0x12000, 0x13000, "rw"));
+  const lld = image(
+    segment(0x10000, 0x11000, "r"),
+    segment(0x11000, 0x12000, "rx"),
+    segment(0x12000, 0x13000, "rw"),
+  );
   const m = new GuestMemory(lld, { heapSize: 0x3000, stackSize: 0x2000 });
   assertEquals(m.heapStart, 0x13000);
   assertEquals(m.stackTop, 0x18000);
