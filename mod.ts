@@ -20,11 +20,11 @@
  * ```
  * @module
  */
-export { Program } from "./abi/program.ts";
-export type { InstanceOptions, SegmentInfo } from "./abi/program.ts";
-export type { ProgramOptions } from "./abi/load.ts";
-export { Instance } from "./abi/instance.ts";
-export type { ExportedFunction, Tier } from "./abi/instance.ts";
-export type { HostContext, HostFunction, Imports, Memory } from "./abi/host.ts";
 export { LinkError, ProgramError, Trap } from "./abi/errors.ts";
 export type { TrapInit, TrapKind } from "./abi/errors.ts";
+export type { HostContext, HostFunction, Imports, Memory } from "./abi/host.ts";
+export { Instance } from "./abi/instance.ts";
+export type { ExportedFunction, Tier } from "./abi/instance.ts";
+export type { ProgramOptions } from "./abi/load.ts";
+export { Program } from "./abi/program.ts";
+export type { InstanceOptions, SegmentInfo } from "./abi/program.ts";
