@@ -93,7 +93,10 @@ export class Program {
    * @throws {ProgramError} when the bytes are not a loadable program.
    */
   constructor(bytes: Uint8Array | ArrayBuffer, options: ProgramOptions = {}) {
-    const copy = bytes instanceof Uint8Array ? bytes.slice() : new Uint8Array(bytes.slice(0));
+    let copy: Uint8Array;
+    if (bytes instanceof Uint8Array) copy = bytes.slice();
+    else if (bytes instanceof ArrayBuffer) copy = new Uint8Array(bytes.slice(0));
+    else throw new TypeError("a program must be given as a Uint8Array or an ArrayBuffer");
     this.#image = loadProgram(copy, options);
   }
 
