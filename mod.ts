@@ -26,5 +26,6 @@ export type { HostContext, HostFunction, Imports, Memory } from "./abi/host.ts";
 export { Instance } from "./abi/instance.ts";
 export type { ExportedFunction, Tier } from "./abi/instance.ts";
 export type { ProgramOptions } from "./abi/load.ts";
+export type { MemoryOptions } from "./abi/memory.ts";
 export { Program } from "./abi/program.ts";
 export type { InstanceOptions, SegmentInfo } from "./abi/program.ts";

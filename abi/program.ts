@@ -163,9 +163,8 @@ export class Program {
     }
     const resolved = linkImports(image.imports, imports);
     const memory = new GuestMemory(image, options);
-    let engine: Engine | undefined;
-    const context = hostContext(memory, () => engine!);
-    engine = new Interpreter({
+    const context = hostContext(memory, () => engine);
+    const engine: Engine = new Interpreter({
       image,
       imports: resolved,
       host: { memory, context, print: options.print ?? defaultPrint },
