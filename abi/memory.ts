@@ -194,6 +194,7 @@ export class GuestMemory {
     if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`invalid guest range ${address}+${length}`);
     }
+    if (length === 0) return 0; // an empty access touches nothing, wherever it points
     if (!this.accessible(address, length, write)) {
       const what = write ? "writable" : "readable";
       throw new RangeError(`guest memory ${hex(address)}..+${length} is not ${what}`);

@@ -83,6 +83,8 @@ Deno.test("host helpers throw RangeError outside accessible memory", () => {
   assertThrows(() => m.read(0x9000, 4), RangeError, "not readable");
   assertThrows(() => m.writeU32(0x12000, 1), RangeError, "not writable");
   assertThrows(() => m.read(0x23000, -1), RangeError);
+  m.write(0, new Uint8Array()); // empty accesses are valid anywhere (C passes NULL, 0)
+  assertEquals(m.read(0, 0).length, 0);
   m.writeString(0x23010, "héllo\0");
   assertEquals(m.readString(0x23010), "héllo");
   assertEquals(m.readString(0x23010, 2), "h\ufffd"); // a cut UTF-8 sequence decodes to U+FFFD
