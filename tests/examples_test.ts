@@ -1,0 +1,222 @@
+/**
+ * Every example guest end to end, on every tier and both builds: through the
+ * API (with exact results and deterministic gas), through the CLI, and
+ * through its host script.
+ */
+import { assertEquals, assertGreater, assertStringIncludes, assertThrows } from "@std/assert";
+import { type Imports, Program, Trap } from "../mod.ts";
+import { tierTest } from "./_tiers.ts";
+
+const ISAS = ["rv32em", "rv32imac"] as const;
+const root = new URL("../", import.meta.url);
+const elf = (name: string, isa: string) => new URL(`examples/${name}/${name}.${isa}.elf`, root);
+const decoder = new TextDecoder();
+
+function load(name: string, isa: string): Program {
+  return Program.fromBytes(Deno.readFileSync(elf(name, isa)));
+}
+
+/** Runs `main` capturing rvbox_print output; returns exit code, output and gas used. */
+function runCommand(program: Program, tier: "interpreter" | "native", imports: Imports = {}) {
+  let printed = "";
+  const gas = 1e11;
+  const instance = program.instantiate(imports, {
+    tier,
+    gas,
+    print: (bytes) => printed += decoder.decode(bytes),
+  });
+  const exitCode = instance.run();
+  return { exitCode, printed, gasUsed: gas - instance.gas };
+}
+
+for (const isa of ISAS) {
+  tierTest(`example hello (${isa}): host import and built-in print`, (tier) => {
+    const logged: string[] = [];
+    const { exitCode, printed } = runCommand(load("hello", isa), tier, {
+      host_log: (ctx, ptr, len) => {
+        logged.push(ctx.memory.readString(ptr, len));
+      },
+    });
+    assertEquals(exitCode, 0);
+    assertEquals(logged, ["Hello from RISC-V!"]);
+    assertStringIncludes(printed, "rvbox_print");
+  });
+
+  tierTest(`example fib (${isa}): exports and command`, (tier) => {
+    const program = load("fib", isa);
+    const instance = program.instantiate({}, { tier });
+    assertEquals([0, 1, 2, 10, 20].map((n) => instance.exports.fib(n)), [0, 1, 1, 55, 6765]);
+    assertEquals(instance.exports.fib64.i64(90), 2880067194370816120n);
+    assertEquals(instance.exports.fib64(90), Number(BigInt.asIntN(32, 2880067194370816120n)));
+    const first = runCommand(program, tier);
+    assertEquals(first.exitCode, 0);
+    assertStringIncludes(first.printed, "2178309");
+    // Gas is deterministic: the same run costs the same every time.
+    assertEquals(runCommand(program, tier).gasUsed, first.gasUsed);
+  });
+
+  tierTest(`example sieve (${isa})`, (tier) => {
+    const program = load("sieve", isa);
+    const instance = program.instantiate({}, { tier });
+    assertEquals(instance.exports.count_primes(100), 25);
+    assertEquals(instance.exports.count_primes(10_000), 1229);
+    assertEquals(runCommand(program, tier).exitCode, 0);
+  });
+
+  tierTest(`example heap (${isa}): malloc/free up to the heap limit`, (tier) => {
+    const program = load("heap", isa);
+    assertEquals(runCommand(program, tier).exitCode, 0);
+    const small = program.instantiate({}, { tier, heapSize: 4 << 20, print: () => {} });
+    assertEquals(small.run(), 0);
+    assertGreater(small.memory.brk, 0);
+  });
+
+  tierTest(`example hostcalls (${isa})`, (tier) => {
+    const program = load("hostcalls", isa);
+    let calls = 0;
+    const imports: Imports = {
+      host_add: (_ctx, a, b) => {
+        calls++;
+        return (a + b) | 0;
+      },
+    };
+    const instance = program.instantiate(imports, { tier });
+    assertEquals(instance.exports.loop(1000), 499500);
+    assertEquals(calls, 1000);
+    assertEquals(runCommand(program, tier, imports).exitCode, 0);
+    assertEquals(calls, 1000 + 1_000_000);
+  });
+
+  tierTest(`example kvstore (${isa}): state persists in host storage`, (tier) => {
+    const program = load("kvstore", isa);
+    const storage = new Map<string, Uint8Array>();
+    const imports: Imports = {
+      storage_get: (ctx, keyPtr, keyLen, valuePtr, valueCap) => {
+        const value = storage.get(ctx.memory.readString(keyPtr, keyLen));
+        if (value === undefined) return -1;
+        ctx.memory.write(valuePtr, value.subarray(0, valueCap));
+        return value.length;
+      },
+      storage_set: (ctx, keyPtr, keyLen, valuePtr, valueLen) => {
+        storage.set(ctx.memory.readString(keyPtr, keyLen), ctx.memory.read(valuePtr, valueLen));
+      },
+      caller_input: () => 0,
+    };
+    const first = program.instantiate(imports, { tier });
+    assertEquals(first.exports.init(1, 1000), 0);
+    assertEquals(first.exports.init(1, 1000), 1); // already initialized
+    assertEquals(first.exports.transfer(1, 2, 300), 0);
+    assertEquals(first.exports.transfer(2, 3, 301), 2); // insufficient funds
+    // A new instance sees the same storage: the state lives in the host.
+    const second = program.instantiate(imports, { tier });
+    assertEquals(second.exports.balance_of(1), 700);
+    assertEquals(second.exports.balance_of(2), 300);
+    assertEquals(second.exports.total_supply(), 1000);
+  });
+}
+
+async function deno(...args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+Deno.test("CLI run: print output, exit status and --stats", async () => {
+  const hello = await deno(
+    "run",
+    "--allow-read",
+    "cli.ts",
+    "run",
+    "examples/fib/fib.rv32em.elf",
+    "--stats",
+  );
+  assertEquals(hello.code, 0, hello.stderr);
+  assertStringIncludes(hello.stdout, "2178309");
+  assertStringIncludes(hello.stderr, "MIPS");
+});
+
+Deno.test("CLI run: a trap gives status 3 and a message; missing imports status 2", async () => {
+  const trap = await deno(
+    "run",
+    "--allow-read",
+    "cli.ts",
+    "run",
+    "examples/fib/fib.rv32em.elf",
+    "--gas",
+    "1000",
+  );
+  assertEquals(trap.code, 3);
+  assertStringIncludes(trap.stderr, "out of gas");
+  const link = await deno(
+    "run",
+    "--allow-read",
+    "cli.ts",
+    "run",
+    "examples/hello/hello.rv32em.elf",
+  );
+  assertEquals(link.code, 2);
+  assertStringIncludes(link.stderr, "host_log");
+});
+
+Deno.test("CLI --trace shows pc, instruction and changed registers", async () => {
+  const trace = await deno(
+    "run",
+    "--allow-read",
+    "cli.ts",
+    "run",
+    "examples/fib/fib.rv32em.elf",
+    "--gas",
+    "50",
+    "--trace",
+  );
+  assertEquals(trace.code, 3);
+  const lines = trace.stderr.split("\n").filter((l) => /^[0-9a-f]{8}:/.test(l));
+  // One line per retired instruction: the gas the same run uses through the API.
+  const instance = load("fib", "rv32em").instantiate({}, { gas: 50, print: () => {} });
+  assertThrows(() => instance.run(), Trap);
+  assertEquals(lines.length, 50 - instance.gas);
+  assertStringIncludes(trace.stderr, "sp=0x");
+});
+
+Deno.test("CLI disasm and inspect", async () => {
+  const disasm = await deno(
+    "run",
+    "--allow-read",
+    "cli.ts",
+    "disasm",
+    "examples/hello/hello.rv32em.elf",
+  );
+  assertEquals(disasm.code, 0);
+  assertStringIncludes(disasm.stdout, "ecall    # import host_log");
+  const inspect = await deno(
+    "run",
+    "--allow-read",
+    "cli.ts",
+    "inspect",
+    "examples/kvstore/kvstore.rv32em.elf",
+  );
+  assertEquals(inspect.code, 0);
+  for (
+    const text of [
+      "rv32e",
+      "r-x",
+      "storage_get",
+      "rvbox_exit (built-in)",
+      "transfer at 0x",
+      "stack",
+    ]
+  ) {
+    assertStringIncludes(inspect.stdout, text);
+  }
+});
+
+for (const name of ["hello", "fib", "sieve", "heap", "hostcalls", "kvstore"]) {
+  Deno.test(`host script examples/${name}/${name}.ts runs`, async () => {
+    const result = await deno("run", "--allow-read", `examples/${name}/${name}.ts`);
+    assertEquals(result.code, 0, result.stderr);
+  });
+}
