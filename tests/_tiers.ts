@@ -18,8 +18,17 @@ export function tierTest(
   }
 }
 
+/**
+ * Reads an environment variable, or `undefined` without env permission (the
+ * portable suite also runs with no permissions at all).
+ */
+export function envVar(name: string): string | undefined {
+  const granted = Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
+  return granted ? Deno.env.get(name) : undefined;
+}
+
 /** True when CI demands that tests needing outside tools run rather than skip. */
-export const REQUIRE_TOOLS = Deno.env.get("RVBOX_REQUIRE_TOOLS") === "1";
+export const REQUIRE_TOOLS = envVar("RVBOX_REQUIRE_TOOLS") === "1";
 
 /**
  * Reports a missing outside tool: a visible skip locally, a failure when
