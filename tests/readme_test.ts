@@ -1,0 +1,27 @@
+/** The README's code runs as written (with the package import pointed at this checkout). */
+import { assertEquals, assertStringIncludes } from "@std/assert";
+
+const root = new URL("../", import.meta.url);
+
+Deno.test("README usage example runs", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  const block = readme.match(/```ts\n([\s\S]*?)```/)?.[1] ?? "";
+  assertStringIncludes(block, "Program");
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(
+      file,
+      block.replace('"@rvbox/rvbox"', JSON.stringify(new URL("mod.ts", root).href)),
+    );
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", file],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(code, 0, new TextDecoder().decode(stderr));
+    assertStringIncludes(new TextDecoder().decode(stdout), "300 gas left:");
+  } finally {
+    await Deno.remove(file);
+  }
+});
