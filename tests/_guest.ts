@@ -59,6 +59,7 @@ export const reg = {
   a0: 10,
   a1: 11,
   a2: 12,
+  a5: 15,
 };
 
 /** A guest: 32-bit code words (or `{ half }` for a 2-byte parcel) and its tables. */
