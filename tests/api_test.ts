@@ -26,9 +26,8 @@ Deno.test("LinkError names every missing import; built-ins cannot be supplied", 
     LinkError,
     "built-in",
   );
-  // deno-lint-ignore no-explicit-any
   assertThrows(
-    () => program.instantiate({ a: 5 as any, "b.c": () => 0 }),
+    () => program.instantiate({ a: 5 as unknown as () => number, "b.c": () => 0 }),
     LinkError,
     "must be a function",
   );
@@ -162,8 +161,11 @@ Deno.test("tiers: auto picks the interpreter; native is not available yet", () =
   const instance = program.instantiate();
   assertEquals(instance.tier, "interpreter");
   assertThrows(() => program.instantiate({}, { tier: "native" }), RangeError, "native");
-  // deno-lint-ignore no-explicit-any
-  assertThrows(() => program.instantiate({}, { tier: "fast" as any }), RangeError, "unknown tier");
+  assertThrows(
+    () => program.instantiate({}, { tier: "fast" as "auto" }),
+    RangeError,
+    "unknown tier",
+  );
   instance.dispose();
   {
     using scoped = program.instantiate();
