@@ -7,12 +7,12 @@
  * Instructions are counted as gas used: every instruction costs 1 gas.
  * @module
  */
-import { Program } from "../mod.ts";
+import { type Imports, Program } from "../mod.ts";
 
 interface Workload {
   name: string;
   file: string;
-  imports?: Record<string, (...args: never[]) => number | void>;
+  imports?: Imports;
 }
 
 const WORKLOADS: Workload[] = [
@@ -22,7 +22,7 @@ const WORKLOADS: Workload[] = [
   {
     name: "hostcalls",
     file: "hostcalls/hostcalls",
-    imports: { host_add: (_ctx: unknown, a: number, b: number) => (a + b) | 0 },
+    imports: { host_add: (_ctx, a, b) => (a + b) | 0 },
   },
 ];
 
