@@ -122,7 +122,12 @@ export function buildGuest(spec: GuestSpec): Uint8Array {
   // File: ELF header, program headers, segment bytes, section bytes, names, section headers.
   const phoff = 52;
   let offset = phoff + 32 * segments.length;
-  const segOffsets = segments.map((sg) => (offset += sg.bytes.length) - sg.bytes.length);
+  // Page-aligned file offsets, as a Linux loader (qemu-riscv32) needs for mmap.
+  const segOffsets = segments.map((sg) => {
+    const at = (offset + 0xfff) & ~0xfff;
+    offset = at + sg.bytes.length;
+    return at;
+  });
   const secOffsets = sections.map((sc) => (offset += sc.bytes.length) - sc.bytes.length);
   const namesOffset = offset;
   offset += names.length;
