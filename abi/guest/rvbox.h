@@ -41,8 +41,10 @@
  * bytes.
  *
  * This *defines* the function: use it once per import in one source file and
- * declare the prototype normally in other files.
+ * declare the prototype normally in other files. A build may predefine it to
+ * route imports elsewhere (the tests do, to run guests under qemu-riscv32).
  */
+#ifndef RVBOX_IMPORT_AS
 #define RVBOX_IMPORT_AS(ret, cname, name, params)                              \
   __attribute__((naked, noinline, used)) ret cname params {                    \
     __asm__ volatile("1:\n\t"                                                  \
@@ -55,6 +57,7 @@
                      ".balign 4\n\t"                                           \
                      ".popsection");                                           \
   }
+#endif
 
 /*
  * RVBOX_IMPORT(ret, name, (params)): a host import whose import name is the
