@@ -6,24 +6,13 @@
  */
 import { assert, assertInstanceOf } from "@std/assert";
 import { LinkError, Program, ProgramError, Trap } from "../mod.ts";
+import { mulberry32 } from "./_random.ts";
 import { envVar, TIERS } from "./_tiers.ts";
 
 const CASES = Number(envVar("RVBOX_FUZZ_CASES") ?? 3000);
 const seeds = ["hello", "kvstore", "fib"].map((name) =>
   Deno.readFileSync(new URL(`../examples/${name}/${name}.rv32em.elf`, import.meta.url))
 );
-
-/** mulberry32: small, seeded, deterministic. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const EXTREMES = [
   0,
@@ -73,7 +62,7 @@ Deno.test(`hostile ELF: ${CASES} seeded corruptions load or give ProgramError`, 
   let loaded = 0;
   let rejected = 0;
   for (let i = 0; i < CASES; i++) {
-    const rnd = random(i);
+    const rnd = mulberry32(i);
     const bytes = mutate(seeds[i % seeds.length], rnd);
     let program: Program;
     try {

@@ -13,6 +13,7 @@
 import { assertEquals } from "@std/assert";
 import { Program } from "../mod.ts";
 import { buildGuest, DATA, type GuestSpec, ins } from "./_guest.ts";
+import { seeded } from "./_random.ts";
 import { envVar, hasCommand, missingTool, TIERS } from "./_tiers.ts";
 
 const CASES = Number(envVar("RVBOX_ORACLE_CASES") ?? 150);
@@ -37,20 +38,6 @@ const EDGES = [
   -0x789abcdf,
 ];
 
-/** mulberry32 */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { int, pick: <T>(list: readonly T[]) => list[int(list.length)] };
-}
-
 const r = (f7: number, rs2: number, rs1: number, f3: number, rd: number, op = 0x33) =>
   ((f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op) >>> 0;
 const i = (imm: number, rs1: number, f3: number, rd: number, op = 0x13) =>
@@ -68,7 +55,7 @@ function li32(rd: number, value: number): number[] {
 
 /** A random program body: registers x1..x28 only are written. */
 function body(seed: number): GuestSpec["code"] {
-  const rnd = random(seed);
+  const rnd = seeded(seed);
   const code: GuestSpec["code"] = [];
   const reg = () => 1 + rnd.int(28);
   for (let x = 1; x <= 28; x++) {
