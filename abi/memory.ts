@@ -130,10 +130,12 @@ export class GuestMemory {
     this.updateWindows();
   }
 
+  /** All accessible regions including the current heap, sorted (rebuilt when the break moves). */
+  #all: Region[] = [];
+
   /** All accessible regions including the current heap. */
-  allRegions(): Region[] {
-    const heap = { start: this.heapStart, end: this.brk, write: true, name: "heap" };
-    return [...this.regions, heap].filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+  allRegions(): readonly Region[] {
+    return this.#all;
   }
 
   /**
@@ -141,7 +143,9 @@ export class GuestMemory {
    * (resp. writable) regions, preferring the run that holds the heap.
    */
   updateWindows(): void {
-    const all = this.allRegions();
+    const heap = { start: this.heapStart, end: this.brk, write: true, name: "heap" };
+    const all = [...this.regions, heap].filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+    this.#all = all;
     const pick = (ok: (r: Region) => boolean): [number, number] => {
       let best: [number, number] = [0, 0];
       let bestHoldsHeap = false;
@@ -171,7 +175,7 @@ export class GuestMemory {
     let a = address >>> 0;
     const end = a + length;
     if (end > 2 ** 32) return false;
-    for (const r of this.allRegions()) {
+    for (const r of this.#all) {
       if (a >= end) break;
       if (r.end <= a) continue;
       if (r.start > a || (write && !r.write)) return false;
