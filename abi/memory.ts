@@ -144,7 +144,9 @@ export class GuestMemory {
    */
   updateWindows(): void {
     const heap = { start: this.heapStart, end: this.brk, write: true, name: "heap" };
-    const all = [...this.regions, heap].filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+    const all = [...this.regions, heap].filter((r) => r.end > r.start).sort((a, b) =>
+      a.start - b.start
+    );
     this.#all = all;
     const pick = (ok: (r: Region) => boolean): [number, number] => {
       let best: [number, number] = [0, 0];
