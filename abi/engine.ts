@@ -24,6 +24,8 @@ export interface Engine extends HostState {
    * to the host, the guest exits, or a trap.
    */
   run(pc: number): RunOutcome;
+  /** Frees what the engine holds outside the JavaScript heap (called once). */
+  dispose?(): void;
 }
 
 /** What a tier needs to create an engine. */

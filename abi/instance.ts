@@ -61,6 +61,7 @@ export class Instance {
   readonly #entry: number;
   readonly #stackTop: number;
   #running = false;
+  #disposed = false;
   #suspended: { i64: boolean; } | undefined;
 
   /** @internal Use {@linkcode Program.instantiate}. */
@@ -120,9 +121,18 @@ export class Instance {
     return this.#enter(suspended.i64, () => this.#engine.run(this.#engine.resumePc));
   }
 
-  /** Releases the instance's resources. The interpreter holds none beyond memory. */
+  /**
+   * Releases the instance's resources (the native tier's address space and
+   * mappings; the interpreter holds only garbage-collected memory). Later
+   * calls, and reads or writes of its memory, throw. Calling it again does
+   * nothing.
+   */
   dispose(): void {
+    if (this.#running) throw new Error("cannot dispose an instance while it runs");
     this.#suspended = undefined;
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#engine.dispose?.();
   }
 
   /** Same as {@linkcode Instance.dispose}, for `using`. */
@@ -146,6 +156,7 @@ export class Instance {
   }
 
   #enter(i64: boolean, go: () => RunOutcome): number | bigint {
+    if (this.#disposed) throw new Error("the instance has been disposed");
     if (this.#running) {
       throw new Error(
         "the instance is already running (a host function cannot call into its guest)",

@@ -110,8 +110,16 @@ export class GuestMemory {
   /** End of the fast write window. */
   writeEnd = 0;
 
-  /** Lays out and initializes memory for `image` (§3). */
-  constructor(image: ProgramImage, options: MemoryOptions = {}) {
+  /**
+   * Lays out and initializes memory for `image` (§3). `allocate` provides
+   * zeroed backing bytes for guest addresses `[base, base + length)` (the
+   * native tier passes a view of its address space); default: a new array.
+   */
+  constructor(
+    image: ProgramImage,
+    options: MemoryOptions = {},
+    allocate: (base: number, length: number) => Uint8Array = (_, length) => new Uint8Array(length),
+  ) {
     const layout = computeLayout(image, options);
     this.regions = layout.regions;
     this.heapStart = this.brk = layout.heapStart;
@@ -124,8 +132,8 @@ export class GuestMemory {
         `guest memory would span ${top - this.base} bytes, over ${MAX_MEMORY_SPAN}`,
       );
     }
-    this.bytes = new Uint8Array(top - this.base);
-    this.view = new DataView(this.bytes.buffer);
+    this.bytes = allocate(this.base, top - this.base);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     for (const s of image.segments) this.bytes.set(s.data, s.vaddr - this.base);
     this.updateWindows();
   }
@@ -196,7 +204,18 @@ export class GuestMemory {
     return old;
   }
 
+  #detached = false;
+
+  /**
+   * Makes every later access through the checked helpers throw (the native
+   * tier calls it before unmapping the memory behind `bytes`).
+   */
+  detach(): void {
+    this.#detached = true;
+  }
+
   private offset(address: number, length: number, write: boolean): number {
+    if (this.#detached) throw new Error("the instance's memory has been released (disposed)");
     if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`invalid guest range ${address}+${length}`);
     }

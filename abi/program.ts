@@ -4,6 +4,7 @@
  * @module
  */
 import { Interpreter } from "../interpreter/mod.ts";
+import { createNativeEngine, nativeSupport } from "../jit/mod.ts";
 import { DEFAULT_GAS } from "./constants.ts";
 import type { Engine } from "./engine.ts";
 import { type Imports, linkImports } from "./host.ts";
@@ -53,16 +54,26 @@ function defaultPrint(bytes: Uint8Array): void {
   }
 }
 
-function chooseTier(tier: Tier): { tier: "interpreter"; reason: string; } {
+function chooseTier(
+  tier: Tier,
+  tracing: boolean,
+): { tier: Exclude<Tier, "auto">; reason: string; } {
   switch (tier) {
     case "interpreter":
       return { tier, reason: "requested" };
-    case "auto":
-      return { tier: "interpreter", reason: "the native tier is not available in this version" };
-    case "native":
-      throw new RangeError(
-        'tier "native" is not available: this version of rvbox has only the interpreter',
-      );
+    case "auto": {
+      if (tracing) return { tier: "interpreter", reason: "tracing runs on the interpreter" };
+      const support = nativeSupport();
+      return support.ok
+        ? { tier: "native", reason: support.reason }
+        : { tier: "interpreter", reason: support.reason };
+    }
+    case "native": {
+      if (tracing) throw new RangeError('tier "native" cannot trace; use tier "interpreter"');
+      const support = nativeSupport();
+      if (!support.ok) throw new RangeError(`tier "native" is not available: ${support.reason}`);
+      return { tier, reason: "requested" };
+    }
     default:
       throw new RangeError(
         `unknown tier ${JSON.stringify(tier)} (use "auto", "interpreter" or "native")`,
@@ -156,21 +167,32 @@ export class Program {
    */
   instantiate(imports: Imports = {}, options: InstanceOptions = {}): Instance {
     const image = this.#image;
-    const { tier, reason } = chooseTier(options.tier ?? "auto");
+    const { tier, reason } = chooseTier(options.tier ?? "auto", options.trace !== undefined);
     const gas = options.gas ?? DEFAULT_GAS;
     if (!Number.isSafeInteger(gas) || gas < 0) {
       throw new RangeError(`gas must be a non-negative safe integer, got ${gas}`);
     }
     const resolved = linkImports(image.imports, imports);
-    const memory = new GuestMemory(image, options);
-    const context = hostContext(memory, () => engine);
-    const engine: Engine = new Interpreter({
-      image,
-      imports: resolved,
-      host: { memory, context, print: options.print ?? defaultPrint },
-      gas,
-      trace: options.trace,
-    });
+    const print = options.print ?? defaultPrint;
+    let engine: Engine;
+    if (tier === "native") {
+      engine = createNativeEngine(image, options, (memory) => ({
+        imports: resolved,
+        host: { memory, context: hostContext(memory, () => engine), print },
+        gas,
+      }));
+    } else {
+      const memory = new GuestMemory(image, options);
+      const context = hostContext(memory, () => engine);
+      engine = new Interpreter({
+        image,
+        imports: resolved,
+        host: { memory, context, print },
+        gas,
+        trace: options.trace,
+      });
+    }
+    const memory = engine.memory;
     return new Instance({
       engine,
       entry: image.entry,

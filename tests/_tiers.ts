@@ -3,10 +3,18 @@
  * `tierTest`, so a new tier joins every suite by being added here.
  * @module
  */
+import { nativeSupport } from "../jit/mod.ts";
 import type { Tier } from "../mod.ts";
 
-/** Tiers that exist on this machine, in the order tests run them. */
-export const TIERS: readonly Exclude<Tier, "auto">[] = ["interpreter"];
+const native = nativeSupport();
+
+/**
+ * Tiers that run on this machine, in the order tests run them: the native
+ * tier joins when the platform has a backend and FFI is granted.
+ */
+export const TIERS: readonly Exclude<Tier, "auto">[] = native.ok
+  ? ["interpreter", "native"]
+  : ["interpreter"];
 
 /** Registers one Deno test per tier, named `name [tier]`. */
 export function tierTest(

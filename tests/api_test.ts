@@ -1,5 +1,6 @@
 /** The public API: linking, host calls, exports, tiers, isolation and limits. */
 import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+import { nativeSupport } from "../jit/mod.ts";
 import { LinkError, Program, ProgramError, Trap } from "../mod.ts";
 import { buildGuest, CODE, DATA, type GuestSpec, ins, reg } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
@@ -156,17 +157,29 @@ tierTest("two instances never share memory", (tier) => {
   assertEquals([one.exports.bump(5), one.exports.bump(5), two.exports.bump(1)], [5, 10, 1]);
 });
 
-Deno.test("tiers: auto picks the interpreter; native is not available yet", () => {
+Deno.test("tiers: auto picks native where it can run, else the interpreter, and says why", () => {
   const program = Program.fromBytes(buildGuest({ code: [ins.ret()] }));
   const instance = program.instantiate();
-  assertEquals(instance.tier, "interpreter");
-  assertThrows(() => program.instantiate({}, { tier: "native" }), RangeError, "native");
+  const support = nativeSupport();
+  assertEquals(instance.tier, support.ok ? "native" : "interpreter");
+  assertEquals(instance.tierReason, support.reason);
+  if (support.ok) assertEquals(program.instantiate({}, { tier: "native" }).tier, "native");
+  else assertThrows(() => program.instantiate({}, { tier: "native" }), RangeError, "native");
+  const traced = program.instantiate({}, { trace: () => {} });
+  assertEquals([traced.tier, traced.tierReason], [
+    "interpreter",
+    "tracing runs on the interpreter",
+  ]);
+  assertThrows(() => program.instantiate({}, { tier: "native", trace: () => {} }), RangeError);
   assertThrows(
     () => program.instantiate({}, { tier: "fast" as "auto" }),
     RangeError,
     "unknown tier",
   );
   instance.dispose();
+  instance.dispose();
+  assertThrows(() => instance.run(), Error, "disposed");
+  assertThrows(() => instance.memory.readU8(0x10000), Error, "disposed");
   {
     using scoped = program.instantiate();
     assertEquals(scoped.run(), 0);

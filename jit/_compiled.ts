@@ -1,0 +1,75 @@
+/**
+ * A program translated to native code once and shared by all its instances
+ * (the code refers to instance state only through the base register), with
+ * the per-slot tables that indirect jumps and host re-entries use.
+ * @module
+ */
+import type { DecodedCode } from "../abi/code.ts";
+import type { ProgramImage } from "../abi/load.ts";
+import { createEntry } from "./entry.ts";
+import { ExecutableCode } from "./exec_memory.ts";
+import { translate } from "./translate.ts";
+import { X64Backend } from "./x64/backend.ts";
+
+/** The native form of a program. */
+export interface CompiledProgram {
+  /** The decoded program it was translated from. */
+  readonly code: DecodedCode;
+  /** Native address per 2-byte code slot as (low, high) u32 pairs; 0 = no instruction there. */
+  readonly addressWords: Uint32Array;
+  /** Entry charge per slot, then a 0 at `returnSlot`. */
+  readonly costs: Uint32Array;
+  /** The slot whose cost is 0 (a return to the host). */
+  readonly returnSlot: number;
+  /** Host addresses of the two tables, for the state block. */
+  readonly addressTablePointer: bigint;
+  readonly costTablePointer: bigint;
+  /** Machine code size in bytes. */
+  readonly codeSize: number;
+  /** Per instruction: offset of its native code (for disassembly listings). */
+  readonly bodyOffset: Uint32Array;
+  /** Calls the entry routine with the host address of guest address 0. */
+  readonly enter: (base: Deno.PointerValue) => void;
+  /** Keeps the code mapped while the program lives. */
+  readonly executable: ExecutableCode;
+}
+
+const cache = new WeakMap<ProgramImage, CompiledProgram>();
+
+/** Translates `image` on first use; later instances share the result. */
+export function compiledProgram(image: ProgramImage): CompiledProgram {
+  let compiled = cache.get(image);
+  if (!compiled) {
+    compiled = compile(image.code);
+    cache.set(image, compiled);
+  }
+  return compiled;
+}
+
+function compile(code: DecodedCode): CompiledProgram {
+  const translation = translate(code, new X64Backend(code));
+  const executable = new ExecutableCode(translation.bytes);
+  const base = BigInt(executable.address);
+  const slots = code.slots.length;
+  const addresses = new BigUint64Array(slots);
+  const costs = new Uint32Array(slots + 1);
+  for (let s = 0; s < slots; s++) {
+    const i = code.slots[s];
+    if (i < 0) continue;
+    addresses[s] = base + BigInt(translation.bodyOffset[i]);
+    costs[s] = code.entryCost[i];
+  }
+  const pointer = (a: BufferSource) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a)));
+  return {
+    code,
+    addressWords: new Uint32Array(addresses.buffer),
+    costs,
+    returnSlot: slots,
+    addressTablePointer: pointer(addresses),
+    costTablePointer: pointer(costs),
+    codeSize: translation.bytes.length,
+    bodyOffset: translation.bodyOffset,
+    enter: createEntry(executable),
+    executable,
+  };
+}

@@ -1,0 +1,250 @@
+/**
+ * The native engine: runs a translated program through FFI and turns its
+ * exits (host calls, returns, traps) into the contract's outcomes, exactly
+ * as the interpreter does (abi/README.md §4).
+ * @module
+ */
+import { instructionAt } from "../abi/code.ts";
+import { PAGE_SIZE } from "../abi/constants.ts";
+import type { Engine, EngineInit, RunOutcome } from "../abi/engine.ts";
+import type { TrapInit, TrapKind } from "../abi/errors.ts";
+import { callImport, type HostContext, type ResolvedImport } from "../abi/host.ts";
+import type { ProgramImage } from "../abi/load.ts";
+import { computeLayout, GuestMemory, type MemoryOptions } from "../abi/memory.ts";
+import { type CompiledProgram, compiledProgram } from "./_compiled.ts";
+import { GuestAddressSpace } from "./address_space.ts";
+import { Exit, PAGE_READ, PAGE_WRITE, State, STATE_SIZE } from "./state.ts";
+
+const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+const TRAP_OF: Record<number, TrapKind> = {
+  [Exit.INVALID_INSTRUCTION]: "InvalidInstruction",
+  [Exit.MEMORY_FAULT]: "MemoryFault",
+  [Exit.INVALID_JUMP]: "InvalidJump",
+  [Exit.OUT_OF_GAS]: "OutOfGas",
+  [Exit.BREAKPOINT]: "Breakpoint",
+};
+/** u32 index of a state field in the state block's word view. */
+const word = (field: number) => (STATE_SIZE + field) >> 2;
+
+/**
+ * Builds an instance's memory inside a fresh address space: static regions
+ * are mapped read-write while the loader fills them, then read-only ones are
+ * made read-only. Heap pages are mapped as the break grows.
+ */
+export function nativeMemory(
+  image: ProgramImage,
+  options: MemoryOptions,
+): { memory: GuestMemory; space: GuestAddressSpace; } {
+  const { regions } = computeLayout(image, options);
+  const space = new GuestAddressSpace(STATE_SIZE);
+  try {
+    for (const r of regions) space.map(r.start, pageUp(r.end), true);
+    const memory = new GuestMemory(
+      image,
+      options,
+      (base, length) => new Uint8Array(space.view(base, pageUp(base + length)), 0, length),
+    );
+    for (const r of regions) if (!r.write) space.map(r.start, pageUp(r.end), false);
+    return { memory, space };
+  } catch (error) {
+    space.dispose();
+    throw error;
+  }
+}
+
+/** One instance's native execution state. */
+export class NativeEngine implements Engine {
+  /** x0..x31, in the state block (generated code reads and writes them there). */
+  readonly regs: Int32Array;
+  /** Remaining gas (synchronized with the state block around native runs). */
+  gas: number;
+  exitCode: number | undefined = undefined;
+  trap: TrapInit | undefined = undefined;
+  resumePc = -1;
+  readonly memory: GuestMemory;
+  readonly context: HostContext;
+  readonly print: (bytes: Uint8Array) => void;
+  readonly imports: readonly ResolvedImport[];
+  readonly #words: Uint32Array;
+  readonly #space: GuestAddressSpace;
+  readonly #program: CompiledProgram;
+  readonly #pageTable: Uint8Array;
+  #heapMapped: number;
+  #brk = -1;
+
+  constructor(init: EngineInit, space: GuestAddressSpace) {
+    this.gas = init.gas;
+    this.memory = init.host.memory;
+    this.context = init.host.context;
+    this.print = init.host.print;
+    this.imports = init.imports;
+    this.#space = space;
+    this.#program = compiledProgram(init.image);
+    const stateBuffer = space.state();
+    this.#words = new Uint32Array(stateBuffer);
+    this.regs = new Int32Array(stateBuffer, STATE_SIZE + State.REGS, 32);
+    const memory = this.memory;
+    const code = init.image.code;
+    const w = this.#words;
+    // The page table covers the span; only static regions are in it (see jit/x64/_runtime.ts).
+    const spanBase = memory.base;
+    const spanPages = memory.bytes.length / PAGE_SIZE + 1;
+    this.#pageTable = new Uint8Array(spanPages);
+    for (const r of memory.regions) {
+      const bits = PAGE_READ | (r.write ? PAGE_WRITE : 0);
+      this.#pageTable.fill(
+        bits,
+        (r.start - spanBase) / PAGE_SIZE,
+        pageUp(r.end - spanBase) / PAGE_SIZE,
+      );
+    }
+    w[word(State.SPAN_BASE)] = spanBase;
+    w[word(State.SPAN_PAGES)] = spanPages;
+    w[word(State.CODE_START)] = code.start;
+    w[word(State.CODE_BYTES)] = code.end - code.start;
+    w[word(State.RETURN_SLOT)] = this.#program.returnSlot;
+    this.#setPointer(State.ADDRESS_TABLE, this.#program.addressTablePointer);
+    this.#setPointer(State.COST_TABLE, this.#program.costTablePointer);
+    this.#setPointer(
+      State.PAGE_TABLE,
+      Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#pageTable)),
+    );
+    w[word(State.RESERVATION)] = 0xffffffff;
+    this.#heapMapped = memory.heapStart;
+    this.#syncMemory();
+  }
+
+  get reservation(): number {
+    const r = this.#words[word(State.RESERVATION)];
+    return r === 0xffffffff ? -1 : r;
+  }
+
+  set reservation(value: number) {
+    this.#words[word(State.RESERVATION)] = value < 0 ? 0xffffffff : value;
+  }
+
+  #setPointer(field: number, value: bigint | number): void {
+    const v = BigInt(value);
+    this.#words[word(field)] = Number(v & 0xffffffffn);
+    this.#words[word(field) + 1] = Number(v >> 32n);
+  }
+
+  /** Maps newly grown heap pages and publishes the fast windows to native code. */
+  #syncMemory(): void {
+    const m = this.memory;
+    if (m.brk === this.#brk) return;
+    this.#brk = m.brk;
+    const top = pageUp(m.brk);
+    if (top > this.#heapMapped) {
+      this.#space.map(this.#heapMapped, top, true);
+      this.#heapMapped = top;
+    }
+    const w = this.#words;
+    const window = (lo: number, start: number, end: number) => {
+      const empty = end - start < 4;
+      w[word(lo)] = empty ? 0xffffffff : start;
+      w[word(lo) + 1] = empty ? 0 : end - 1;
+      w[word(lo) + 2] = empty ? 0 : end - 2;
+      w[word(lo) + 3] = empty ? 0 : end - 4;
+    };
+    window(State.READ_LO, m.readStart, m.readEnd);
+    window(State.WRITE_LO, m.writeStart, m.writeEnd);
+  }
+
+  /** Runs from `pc` (abi/README.md §4). */
+  run(pc: number): RunOutcome {
+    this.trap = undefined;
+    this.resumePc = -1;
+    this.exitCode = undefined;
+    const program = this.#program;
+    const code = program.code;
+    const w = this.#words;
+    const addresses = program.addressWords;
+    let at = pc;
+    for (;;) {
+      const slot = (at - code.start) / 2;
+      const valid = slot >= 0 && at < code.end && slot === (slot | 0);
+      const low = valid ? addresses[2 * slot] : 0;
+      const high = valid ? addresses[2 * slot + 1] : 0;
+      if (low === 0 && high === 0) {
+        this.trap = { kind: "InvalidJump", pc: at, address: at, registers: this.#snapshot() };
+        return "trap";
+      }
+      const charge = program.costs[slot];
+      if (this.gas < charge) return this.#raise("OutOfGas", at, at);
+      const gas = this.gas - charge;
+      w[word(State.GAS)] = gas % 2 ** 32;
+      w[word(State.GAS) + 1] = Math.floor(gas / 2 ** 32);
+      w[word(State.ENTRY)] = low;
+      w[word(State.ENTRY) + 1] = high;
+      program.enter(this.#space.basePointer);
+      this.gas = w[word(State.GAS) + 1] * 2 ** 32 + w[word(State.GAS)];
+      const reason = w[word(State.EXIT_REASON)];
+      const exitPc = w[word(State.EXIT_PC)];
+      if (reason === Exit.RETURN) return "return";
+      if (reason !== Exit.HOSTCALL) return this.#trapExit(reason, exitPc);
+      const outcome = callImport(this, this.imports[w[word(State.EXIT_AUX)]]);
+      if (outcome === "exit") return "exit";
+      if (outcome !== undefined) return this.#raise("HostError", exitPc, -1, outcome.error);
+      this.#syncMemory();
+      const i = instructionAt(code, exitPc);
+      at = (exitPc + code.size[i]) >>> 0;
+      if (code.segmentEnd[i]) {
+        this.trap = { kind: "InvalidJump", pc: exitPc, address: at, registers: this.#snapshot() };
+        return "trap";
+      }
+    }
+  }
+
+  #trapExit(reason: number, pc: number): RunOutcome {
+    const w = this.#words;
+    const kind = TRAP_OF[reason];
+    if (kind === undefined) throw new Error(`native code exited with unknown reason ${reason}`);
+    const aux = w[word(State.EXIT_AUX)];
+    switch (kind) {
+      case "MemoryFault":
+        this.#raise(kind, pc, -1);
+        this.trap!.address = aux;
+        this.trap!.access = w[word(State.EXIT_WRITE)] ? "write" : "read";
+        return "trap";
+      case "InvalidJump":
+        this.#raise(kind, pc, -1);
+        this.trap!.address = aux;
+        return "trap";
+      case "OutOfGas":
+        return this.#raise(kind, pc, pc);
+      case "Breakpoint": {
+        const i = instructionAt(this.#program.code, pc);
+        return this.#raise(kind, pc, (pc + this.#program.code.size[i]) >>> 0);
+      }
+      default:
+        return this.#raise(kind, pc, -1);
+    }
+  }
+
+  #raise(kind: TrapKind, pc: number, resumePc: number, cause?: unknown): RunOutcome {
+    const trap: TrapInit = { kind, pc, registers: this.#snapshot() };
+    if (kind === "HostError") trap.cause = cause;
+    this.trap = trap;
+    this.resumePc = resumePc;
+    return "trap";
+  }
+
+  #snapshot(): Uint32Array {
+    const registers = new Uint32Array(32);
+    registers.set(new Uint32Array(this.regs.buffer, this.regs.byteOffset, 32));
+    return registers;
+  }
+
+  /** Unmaps the address space; the memory views become unusable. */
+  dispose(): void {
+    this.memory.detach();
+    try {
+      // Detach the view so that nothing can read unmapped memory through it.
+      (this.memory.bytes.buffer as ArrayBuffer).transfer(0);
+    } catch {
+      // Not detachable: the detached GuestMemory still refuses every access.
+    }
+    this.#space.dispose();
+  }
+}

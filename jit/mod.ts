@@ -1,0 +1,52 @@
+/**
+ * The native tier: translates the whole program to machine code in one pass
+ * and runs it through Deno's FFI. Importing this module does nothing by
+ * itself: no library is opened and no permission is asked until an instance
+ * is created with the native tier.
+ * @module
+ */
+import type { EngineInit } from "../abi/engine.ts";
+import type { ProgramImage } from "../abi/load.ts";
+import type { MemoryOptions } from "../abi/memory.ts";
+import { NativeEngine, nativeMemory } from "./engine.ts";
+
+/** Whether the native tier can run here, and why (not). */
+export interface NativeSupport {
+  /** True when instances can use the native tier. */
+  readonly ok: boolean;
+  /** A sentence for `instance.tierReason` and error messages. */
+  readonly reason: string;
+}
+
+/** Checks platform and permission without prompting and without touching FFI. */
+export function nativeSupport(): NativeSupport {
+  const deno = (globalThis as { Deno?: typeof Deno; }).Deno;
+  if (!deno || typeof deno.dlopen !== "function") {
+    return { ok: false, reason: "the native tier needs Deno's FFI" };
+  }
+  if (deno.build.arch !== "x86_64") {
+    return { ok: false, reason: `the native tier has no backend for ${deno.build.arch} yet` };
+  }
+  if (deno.build.os !== "linux") {
+    return { ok: false, reason: `the native tier runs on Linux only so far, not ${deno.build.os}` };
+  }
+  if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    return { ok: false, reason: "the native tier needs FFI permission (--allow-ffi)" };
+  }
+  return { ok: true, reason: "x86-64 Linux with FFI permission" };
+}
+
+/** Creates the memory and the native engine of one instance. */
+export function createNativeEngine(
+  image: ProgramImage,
+  options: MemoryOptions,
+  init: (memory: NativeEngine["memory"]) => Omit<EngineInit, "image">,
+): NativeEngine {
+  const { memory, space } = nativeMemory(image, options);
+  try {
+    return new NativeEngine({ image, ...init(memory) }, space);
+  } catch (error) {
+    space.dispose();
+    throw error;
+  }
+}

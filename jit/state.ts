@@ -1,0 +1,81 @@
+/**
+ * The state block: the page just below guest address 0 in an instance's
+ * address space, shared by generated code and TypeScript. Generated code
+ * keeps one base register pointing at guest address 0, so it reaches guest
+ * memory at non-negative offsets and this block at negative ones. Every
+ * backend uses this layout; only the register assignment is per backend.
+ * @module
+ */
+
+/** Bytes reserved for the state block below guest address 0. */
+export const STATE_SIZE = 4096;
+
+/** Field offsets from guest address 0 (all negative). */
+export const State = Object.freeze({
+  /** x0..x31 as u32 (x0 stays 0); pinned registers are written back on every exit. */
+  REGS: -256,
+  /** Fast read window: lowest address. */
+  READ_LO: -128,
+  /** Fast read window: last valid start address of a 1-, 2- and 4-byte read. */
+  READ_LAST1: -124,
+  READ_LAST2: -120,
+  READ_LAST4: -116,
+  /** Fast write window, likewise. */
+  WRITE_LO: -112,
+  WRITE_LAST1: -108,
+  WRITE_LAST2: -104,
+  WRITE_LAST4: -100,
+  /** LR/SC reservation address, 0xFFFFFFFF for none. */
+  RESERVATION: -96,
+  /** Why native code returned ({@linkcode Exit}). */
+  EXIT_REASON: -92,
+  /** Guest pc the exit refers to. */
+  EXIT_PC: -88,
+  /** Import number, fault address or jump target. */
+  EXIT_AUX: -84,
+  /** 1 when a MemoryFault was a write. */
+  EXIT_WRITE: -80,
+  /** First page of the slow-path page table, and how many pages it covers. */
+  SPAN_BASE: -76,
+  SPAN_PAGES: -72,
+  /** Lowest code address and code bytes (for indirect-jump lookups). */
+  CODE_START: -68,
+  CODE_BYTES: -64,
+  /** Index of the cost-table entry whose cost is 0 (returns to the host). */
+  RETURN_SLOT: -60,
+  /** Remaining gas, i64. */
+  GAS: -56,
+  /** The host stack pointer at entry (exits restore it), u64. */
+  SAVED_SP: -48,
+  /** Native address to start at on entry, u64. */
+  ENTRY: -40,
+  /** Per-2-byte-slot native addresses (u64, 0 = no instruction starts there). */
+  ADDRESS_TABLE: -32,
+  /** Per-slot entry charge (u32), plus one 0 entry at RETURN_SLOT. */
+  COST_TABLE: -24,
+  /** One byte per page of the span: bit 0 readable, bit 1 writable. */
+  PAGE_TABLE: -16,
+  /** Scratch for generated code (saving a register), u64. */
+  TEMP: -8,
+});
+
+/** Why generated code returned to TypeScript. */
+export const Exit = Object.freeze({
+  /** A jump to HOST_RETURN_ADDRESS: the call is complete. */
+  RETURN: 1,
+  /** An ECALL: run import `EXIT_AUX`, then re-enter after it. */
+  HOSTCALL: 2,
+  INVALID_INSTRUCTION: 3,
+  /** `EXIT_AUX` is the address, `EXIT_WRITE` the access. */
+  MEMORY_FAULT: 4,
+  /** `EXIT_AUX` is the target. */
+  INVALID_JUMP: 5,
+  /** `EXIT_PC` is the instruction whose entry could not be paid. */
+  OUT_OF_GAS: 6,
+  BREAKPOINT: 7,
+});
+
+/** Page-table bits. */
+export const PAGE_READ = 1;
+/** Page-table bit for writable pages. */
+export const PAGE_WRITE = 2;

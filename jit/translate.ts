@@ -1,0 +1,53 @@
+/**
+ * The translation driver: one linear pass over the decoded program, handing
+ * each instruction to a backend (a visitor that emits machine code for it).
+ * No IR, no register allocator: O(n) in the program size. Backends differ
+ * only in how they encode; the block and gas facts come from abi/code.ts.
+ * @module
+ */
+import type { DecodedCode } from "../abi/code.ts";
+import { Op, OPS } from "../abi/isa.ts";
+
+/** What a backend implements; the driver calls it in program order. */
+export interface Backend {
+  /** Bytes emitted so far. */
+  readonly offset: number;
+  /** Emits the routines every program needs (entry, exit, lookups). */
+  begin(): void;
+  /** Starts basic block `i` (binds its label, charges its entry cost). */
+  blockStart(i: number): void;
+  /** Emits instruction `i`. */
+  instruction(i: number): void;
+  /** Execution would run past the end of a code segment after instruction `i`. */
+  fallOff(i: number): void;
+  /** Emits deferred cold code and resolves labels. */
+  finish(): Uint8Array;
+}
+
+/** A translated program, before it is mapped executable. */
+export interface Translation {
+  /** Machine code; offset 0 is the entry routine. */
+  readonly bytes: Uint8Array;
+  /** Per instruction: offset of its body (after any block charge). */
+  readonly bodyOffset: Uint32Array;
+}
+
+/** Whether control can continue to the next instruction without an exit. */
+function fallsThrough(op: number): boolean {
+  return op !== Op.JAL && op !== Op.JALR && op !== Op.ECALL && op !== Op.EBREAK
+    && OPS[op].kind !== "invalid";
+}
+
+/** Translates every instruction of `code` with `backend`. */
+export function translate(code: DecodedCode, backend: Backend): Translation {
+  const { count, leader, segmentEnd, op } = code;
+  const bodyOffset = new Uint32Array(count);
+  backend.begin();
+  for (let i = 0; i < count; i++) {
+    if (leader[i]) backend.blockStart(i);
+    bodyOffset[i] = backend.offset;
+    backend.instruction(i);
+    if (segmentEnd[i] && fallsThrough(op[i])) backend.fallOff(i);
+  }
+  return { bytes: backend.finish(), bodyOffset };
+}

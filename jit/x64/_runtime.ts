@@ -1,0 +1,171 @@
+/**
+ * The routines every translated program starts with: entry from the host,
+ * exit to the host, the indirect-jump lookup and charge, and the exact
+ * (page-table) memory check behind the fast windows.
+ * @module
+ */
+import { HOST_RETURN_ADDRESS } from "../../abi/constants.ts";
+import { Exit, PAGE_READ, PAGE_WRITE, State } from "../state.ts";
+import { BASE, CALLEE_SAVED, GAS } from "./_regs.ts";
+import { ALU, CC, type Label, type Mem, RAX, RCX, RDI, RDX, type Reg, RSP } from "./asm.ts";
+import { SHIFT, type X64Assembler } from "./asm.ts";
+
+const field = (offset: number): Mem => ({ base: BASE, disp: offset });
+
+/** Labels of the shared routines; `emit()` places them at the start of the code. */
+export class Runtime {
+  /** Writes the guest state back and returns to the host (`EXIT_*` already set). */
+  readonly exit: Label;
+  /** Exit with OutOfGas (`EXIT_PC` already set). */
+  readonly outOfGas: Label;
+  /** In: EAX = target, EDX = site pc. Out: EAX = slot, RDX = native address; or exits. */
+  readonly lookup: Label;
+  /** In: EAX = slot, RDX = native address. Charges the slot's entry cost and jumps. */
+  readonly chargeAndGo: Label;
+  readonly #hostReturn: Label;
+  readonly #slow: Label[] = [];
+  readonly #a: X64Assembler;
+  readonly #host: Int8Array;
+
+  constructor(a: X64Assembler, host: Int8Array) {
+    this.#a = a;
+    this.#host = host;
+    this.exit = a.label();
+    this.outOfGas = a.label();
+    this.lookup = a.label();
+    this.chargeAndGo = a.label();
+    this.#hostReturn = a.label();
+    for (let i = 0; i < 6; i++) this.#slow.push(a.label());
+  }
+
+  /** The exact check for a `width`-byte access (EAX = address, EDX = pc). */
+  slowCheck(width: number, write: boolean): Label {
+    return this.#slow[(width >> 1) * 2 + (write ? 1 : 0)];
+  }
+
+  /** Emits every routine; the entry routine lands at offset 0. */
+  emit(): void {
+    this.#entry();
+    this.#exit();
+    this.#lookup();
+    this.#chargeAndGo();
+    for (const width of [1, 2, 4]) {
+      for (const write of [false, true]) this.#slowCheck(width, write);
+    }
+  }
+
+  /** The guest registers held in host registers, as [guest, host] pairs. */
+  #pinned(): [number, Reg][] {
+    const pairs: [number, Reg][] = [];
+    this.#host.forEach((h, g) => h >= 0 && pairs.push([g, h]));
+    return pairs;
+  }
+
+  /** `int entry(void* guestBase)`: System V; preserves callee-saved registers. */
+  #entry(): void {
+    const a = this.#a;
+    for (const r of CALLEE_SAVED) a.push(r);
+    a.mov64(BASE, RDI);
+    a.store64(field(State.SAVED_SP), RSP);
+    for (const [g, h] of this.#pinned()) a.load32(h, field(State.REGS + 4 * g));
+    a.load64(GAS, field(State.GAS));
+    a.jmpMem(field(State.ENTRY));
+  }
+
+  #exit(): void {
+    const a = this.#a;
+    a.bind(this.outOfGas);
+    a.storeImm32(field(State.EXIT_REASON), Exit.OUT_OF_GAS);
+    a.bind(this.exit);
+    a.load64(RSP, field(State.SAVED_SP));
+    for (const [g, h] of this.#pinned()) a.store32(field(State.REGS + 4 * g), h);
+    a.store64(field(State.GAS), GAS);
+    for (const r of [...CALLEE_SAVED].reverse()) a.pop(r);
+    a.movImm32(RAX, 0);
+    a.ret();
+    a.bind(this.#hostReturn);
+    a.storeImm32(field(State.EXIT_REASON), Exit.RETURN);
+    a.jmp(this.exit);
+  }
+
+  #lookup(): void {
+    const a = this.#a;
+    const invalid = a.label();
+    const hostReturn = a.label();
+    a.bind(this.lookup);
+    a.store32(field(State.EXIT_PC), RDX);
+    a.store32(field(State.EXIT_AUX), RAX);
+    a.alu32Imm(ALU.CMP, RAX, HOST_RETURN_ADDRESS | 0);
+    a.jcc(CC.E, hostReturn);
+    a.alu32RM(ALU.SUB, RAX, field(State.CODE_START));
+    a.alu32RM(ALU.CMP, RAX, field(State.CODE_BYTES));
+    a.jcc(CC.AE, invalid);
+    a.shift32Imm(SHIFT.SHR, RAX, 1);
+    a.load64(RDX, field(State.ADDRESS_TABLE));
+    a.load64(RDX, { base: RDX, index: RAX, scale: 8 });
+    a.test64(RDX, RDX);
+    a.jcc(CC.E, invalid);
+    a.ret();
+    a.bind(hostReturn);
+    a.load32(RAX, field(State.RETURN_SLOT));
+    a.leaLabel(RDX, this.#hostReturn);
+    a.ret();
+    a.bind(invalid);
+    a.storeImm32(field(State.EXIT_REASON), Exit.INVALID_JUMP);
+    a.jmp(this.exit);
+  }
+
+  #chargeAndGo(): void {
+    const a = this.#a;
+    const unpaid = a.label();
+    a.bind(this.chargeAndGo);
+    a.store64(field(State.ENTRY), RDX);
+    a.load64(RDX, field(State.COST_TABLE));
+    a.load32(RAX, { base: RDX, index: RAX, scale: 4 });
+    a.alu64(ALU.SUB, GAS, RAX);
+    a.jcc(CC.S, unpaid);
+    a.jmpMem(field(State.ENTRY));
+    a.bind(unpaid); // OutOfGas at the target, nothing charged
+    a.alu64(ALU.ADD, GAS, RAX);
+    a.load32(RAX, field(State.EXIT_AUX));
+    a.store32(field(State.EXIT_PC), RAX);
+    a.jmp(this.outOfGas);
+  }
+
+  /**
+   * Checks the pages of the first and last byte in the page table. Only
+   * static regions (segments, stack) are in the table: the heap is always
+   * inside the fast windows (abi/memory.ts prefers the run that holds it).
+   */
+  #slowCheck(width: number, write: boolean): void {
+    const a = this.#a;
+    const fail = a.label();
+    const bit = write ? PAGE_WRITE : PAGE_READ;
+    a.bind(this.slowCheck(width, write));
+    a.store32(field(State.EXIT_PC), RDX);
+    a.store64(field(State.TEMP), RCX);
+    a.load64(RDX, field(State.PAGE_TABLE));
+    for (const offset of width > 1 ? [0, width - 1] : [0]) {
+      a.mov32(RCX, RAX);
+      if (offset !== 0) {
+        a.alu32Imm(ALU.ADD, RCX, offset);
+        a.jcc(CC.B, fail); // wrapped past 0xFFFFFFFF
+      }
+      a.alu32RM(ALU.SUB, RCX, field(State.SPAN_BASE));
+      a.shift32Imm(SHIFT.SHR, RCX, 12);
+      a.alu32RM(ALU.CMP, RCX, field(State.SPAN_PAGES));
+      a.jcc(CC.AE, fail);
+      a.loadU8(RCX, { base: RDX, index: RCX, scale: 1 });
+      a.test32Imm(RCX, bit);
+      a.jcc(CC.E, fail);
+    }
+    a.load64(RCX, field(State.TEMP));
+    a.ret();
+    a.bind(fail);
+    a.store32(field(State.EXIT_AUX), RAX);
+    a.storeImm32(field(State.EXIT_WRITE), write ? 1 : 0);
+    a.storeImm32(field(State.EXIT_REASON), Exit.MEMORY_FAULT);
+    a.load64(RCX, field(State.TEMP));
+    a.jmp(this.exit);
+  }
+}

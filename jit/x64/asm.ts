@@ -1,0 +1,627 @@
+/**
+ * An x86-64 assembler for exactly the instructions the backend emits: typed
+ * helpers over REX, ModRM/SIB, imm8/imm32 forms and rel8/rel32 branches with
+ * fix-ups. Bytes go straight into a growing Uint8Array; nothing is allocated
+ * per instruction. tests/x64_asm_test.ts checks every form against
+ * llvm-mc.
+ * @module
+ */
+
+/** A general-purpose register, by hardware number (0-15). */
+export type Reg = number;
+/** Registers by name. */
+export const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
+/** Registers r8-r15. */
+export const R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15;
+
+/** A memory operand `[base + index * scale + disp]`. */
+export interface Mem {
+  /** Base register. */
+  base: Reg;
+  /** Index register (never RSP). */
+  index?: Reg;
+  /** Index scale, default 1. */
+  scale?: 1 | 2 | 4 | 8;
+  /** Signed 32-bit displacement, default 0. */
+  disp?: number;
+}
+
+/** A condition code (the low nibble of Jcc/SETcc/CMOVcc). */
+export type Cond = number;
+/** Condition codes by name. */
+export const CC = Object.freeze(
+  {
+    O: 0,
+    NO: 1,
+    B: 2,
+    AE: 3,
+    E: 4,
+    NE: 5,
+    BE: 6,
+    A: 7,
+    S: 8,
+    NS: 9,
+    P: 10,
+    NP: 11,
+    L: 12,
+    GE: 13,
+    LE: 14,
+    G: 15,
+  } as const,
+); // dprint-ignore
+
+/** An arithmetic operation (the /digit of the 0x81 group). */
+export type Alu = number;
+/** Arithmetic operations by name. */
+export const ALU = Object.freeze(
+  { ADD: 0, OR: 1, ADC: 2, SBB: 3, AND: 4, SUB: 5, XOR: 6, CMP: 7 } as const,
+);
+
+/** A shift or rotate (the /digit of the 0xC1 group). */
+export type Shift = number;
+/** Shifts by name. */
+export const SHIFT = Object.freeze({ ROL: 0, ROR: 1, SHL: 4, SHR: 5, SAR: 7 } as const);
+
+/** A position in the code, bound once. */
+export interface Label {
+  /** Index among this assembler's labels. */
+  readonly id: number;
+}
+
+const fitsI8 = (v: number) => v >= -128 && v <= 127;
+const SCALE_BITS = [-1, 0, 1, -1, 2, -1, -1, -1, 3];
+
+function checkReg(r: Reg): void {
+  if (!Number.isInteger(r) || r < 0 || r > 15) throw new RangeError(`invalid register ${r}`);
+}
+
+/** Accepts int32 or uint32 values (as the same 32 bits). */
+function imm32(v: number): number {
+  if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
+    throw new RangeError(`immediate ${v} does not fit in 32 bits`);
+  }
+  return v | 0;
+}
+
+/** Assembles x86-64 machine code. */
+export class X64Assembler {
+  #buf: Uint8Array;
+  #pos = 0;
+  readonly #labels: number[] = [];
+  /** Pairs of (offset of a rel32 field, label id). */
+  readonly #fixups: number[] = [];
+
+  /** Starts an empty buffer of `initialCapacity` bytes (it grows as needed). */
+  constructor(initialCapacity = 4096) {
+    this.#buf = new Uint8Array(Math.max(64, initialCapacity));
+  }
+
+  /** Bytes emitted so far. */
+  get offset(): number {
+    return this.#pos;
+  }
+
+  /** A new unbound label. */
+  label(): Label {
+    this.#labels.push(-1);
+    return { id: this.#labels.length - 1 };
+  }
+
+  /** Binds `l` to the current offset. */
+  bind(l: Label): void {
+    if (this.#labels[l.id] !== -1) throw new Error(`label ${l.id} is already bound`);
+    this.#labels[l.id] = this.#pos;
+  }
+
+  /** The offset `l` is bound to. */
+  offsetOf(l: Label): number {
+    const at = this.#labels[l.id];
+    if (at === undefined || at < 0) throw new Error(`label ${l.id} is not bound`);
+    return at;
+  }
+
+  /** Resolves every branch and returns the code (a copy of exactly `offset` bytes). */
+  finish(): Uint8Array {
+    const f = this.#fixups;
+    for (let i = 0; i < f.length; i += 2) {
+      const at = f[i];
+      const rel = this.offsetOf({ id: f[i + 1] }) - (at + 4);
+      this.#buf[at] = rel;
+      this.#buf[at + 1] = rel >> 8;
+      this.#buf[at + 2] = rel >> 16;
+      this.#buf[at + 3] = rel >> 24;
+    }
+    return this.#buf.slice(0, this.#pos);
+  }
+
+  // ---- encoding primitives ----
+
+  #byte(b: number): void {
+    if (this.#pos === this.#buf.length) {
+      const bigger = new Uint8Array(this.#buf.length * 2);
+      bigger.set(this.#buf);
+      this.#buf = bigger;
+    }
+    this.#buf[this.#pos++] = b;
+  }
+
+  #i32(v: number): void {
+    this.#byte(v & 0xff);
+    this.#byte((v >> 8) & 0xff);
+    this.#byte((v >> 16) & 0xff);
+    this.#byte((v >>> 24) & 0xff);
+  }
+
+  /** Emits a REX prefix when needed (`byteRegs`: an 8-bit operand in SPL..DIL). */
+  #rex(w: boolean, reg: number, index: number, base: number, byteRegs = false): void {
+    const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
+    if (rex !== 0x40 || byteRegs) this.#byte(rex);
+  }
+
+  #opcode(op: number | readonly number[]): void {
+    if (typeof op === "number") this.#byte(op);
+    else for (const b of op) this.#byte(b);
+  }
+
+  /** `op` with a register-direct ModRM: `reg` field and `rm` register. */
+  #rr(w: boolean, op: number | readonly number[], reg: Reg, rm: Reg, byteRegs = false): void {
+    checkReg(reg);
+    checkReg(rm);
+    this.#rex(w, reg, 0, rm, byteRegs);
+    this.#opcode(op);
+    this.#byte(0xc0 | ((reg & 7) << 3) | (rm & 7));
+  }
+
+  /** `op` with a memory ModRM (and SIB/displacement as needed). */
+  #rm(w: boolean, op: number | readonly number[], reg: Reg, m: Mem, byteRegs = false): void {
+    const { base, index, scale = 1 } = m;
+    const disp = m.disp ?? 0;
+    checkReg(reg);
+    checkReg(base);
+    if (index !== undefined) {
+      checkReg(index);
+      if (index === RSP) throw new RangeError("RSP cannot be an index register");
+    }
+    if (!Number.isInteger(disp) || disp < -0x80000000 || disp > 0x7fffffff) {
+      throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
+    }
+    const bits = SCALE_BITS[scale];
+    if (bits === undefined || bits < 0) throw new RangeError(`invalid scale ${scale}`);
+    this.#rex(w, reg, index ?? 0, base, byteRegs);
+    this.#opcode(op);
+    // RBP/R13 as base with mod 00 would mean RIP/disp32: use disp8 = 0.
+    const mod = disp === 0 && (base & 7) !== RBP ? 0 : fitsI8(disp) ? 1 : 2;
+    const r = (reg & 7) << 3;
+    if (index === undefined && (base & 7) !== RSP) {
+      this.#byte((mod << 6) | r | (base & 7));
+    } else {
+      this.#byte((mod << 6) | r | 4);
+      this.#byte((bits << 6) | (((index ?? RSP) & 7) << 3) | (base & 7));
+    }
+    if (mod === 1) this.#byte(disp & 0xff);
+    else if (mod === 2) this.#i32(disp);
+  }
+
+  /** A rel32 field pointing at `l`, patched in `finish`. */
+  #rel32(l: Label): void {
+    this.#fixups.push(this.#pos, l.id);
+    this.#i32(0);
+  }
+
+  /** A short (rel8) or near (rel32) branch: `short` and `near` are the opcodes. */
+  #branch(short: number, near: readonly number[], l: Label): void {
+    const at = this.#labels[l.id];
+    if (at === undefined) throw new Error(`unknown label ${l.id}`);
+    if (at >= 0 && fitsI8(at - (this.#pos + 2))) {
+      this.#byte(short);
+      this.#byte((at - (this.#pos + 1)) & 0xff);
+      return;
+    }
+    this.#opcode(near);
+    this.#rel32(l);
+  }
+
+  // ---- moves ----
+
+  /** `mov dst32, src32` (zero-extends into the 64-bit register). */
+  mov32(dst: Reg, src: Reg): void {
+    this.#rr(false, 0x89, src, dst);
+  }
+
+  /** `mov dst, src` (64-bit). */
+  mov64(dst: Reg, src: Reg): void {
+    this.#rr(true, 0x89, src, dst);
+  }
+
+  /** `mov dst32, imm32` (never `xor`: flags stay untouched). */
+  movImm32(dst: Reg, imm: number): void {
+    checkReg(dst);
+    const v = imm32(imm);
+    this.#rex(false, 0, 0, dst);
+    this.#byte(0xb8 + (dst & 7));
+    this.#i32(v);
+  }
+
+  /** Loads a 64-bit constant with the shortest exact encoding. */
+  movImm64(dst: Reg, imm: bigint): void {
+    checkReg(dst);
+    const v = BigInt.asUintN(64, imm);
+    if (v <= 0xffffffffn) return this.movImm32(dst, Number(v));
+    const signed = BigInt.asIntN(64, v);
+    if (signed >= -0x80000000n && signed < 0) {
+      this.#rr(true, 0xc7, 0, dst);
+      return this.#i32(Number(signed));
+    }
+    this.#rex(true, 0, 0, dst);
+    this.#byte(0xb8 + (dst & 7));
+    this.#i32(Number(v & 0xffffffffn));
+    this.#i32(Number(v >> 32n));
+  }
+
+  // ---- arithmetic ----
+
+  /** `op dst32, src32`. */
+  alu32(op: Alu, dst: Reg, src: Reg): void {
+    this.#rr(false, (op << 3) | 1, src, dst);
+  }
+
+  /** `op dst, src` (64-bit). */
+  alu64(op: Alu, dst: Reg, src: Reg): void {
+    this.#rr(true, (op << 3) | 1, src, dst);
+  }
+
+  #aluImm(w: boolean, op: Alu, dst: Reg, imm: number): void {
+    const v = imm32(imm);
+    if (w && v !== imm) throw new RangeError(`immediate ${imm} is not a signed 32-bit value`);
+    if (fitsI8(v)) {
+      this.#rr(w, 0x83, op, dst);
+      this.#byte(v & 0xff);
+    } else {
+      this.#rr(w, 0x81, op, dst);
+      this.#i32(v);
+    }
+  }
+
+  /** `op dst32, imm` (imm8 form when it fits). */
+  alu32Imm(op: Alu, dst: Reg, imm: number): void {
+    this.#aluImm(false, op, dst, imm);
+  }
+
+  /** `op dst, simm32` (64-bit; imm8 form when it fits). */
+  alu64Imm(op: Alu, dst: Reg, imm: number): void {
+    this.#aluImm(true, op, dst, imm);
+  }
+
+  /** `op dst32, [m]`. */
+  alu32RM(op: Alu, dst: Reg, src: Mem): void {
+    this.#rm(false, (op << 3) | 3, dst, src);
+  }
+
+  /** `op dst, [m]` (64-bit). */
+  alu64RM(op: Alu, dst: Reg, src: Mem): void {
+    this.#rm(true, (op << 3) | 3, dst, src);
+  }
+
+  /** `op [m], src32`. */
+  alu32MR(op: Alu, dst: Mem, src: Reg): void {
+    this.#rm(false, (op << 3) | 1, src, dst);
+  }
+
+  #aluMI(w: boolean, op: Alu, dst: Mem, imm: number): void {
+    const v = imm32(imm);
+    if (w && v !== imm) throw new RangeError(`immediate ${imm} is not a signed 32-bit value`);
+    this.#rm(w, fitsI8(v) ? 0x83 : 0x81, op, dst);
+    if (fitsI8(v)) this.#byte(v & 0xff);
+    else this.#i32(v);
+  }
+
+  /** `op dword [m], imm`. */
+  alu32MI(op: Alu, dst: Mem, imm: number): void {
+    this.#aluMI(false, op, dst, imm);
+  }
+
+  /** `op qword [m], simm32`. */
+  alu64MI(op: Alu, dst: Mem, imm: number): void {
+    this.#aluMI(true, op, dst, imm);
+  }
+
+  /** `op dst32, cl`. */
+  shift32(op: Shift, dst: Reg): void {
+    this.#rr(false, 0xd3, op, dst);
+  }
+
+  #shiftImm(w: boolean, op: Shift, dst: Reg, imm: number, max: number): void {
+    if (!Number.isInteger(imm) || imm < 0 || imm > max) {
+      throw new RangeError(`shift amount ${imm} is not in 0..${max}`);
+    }
+    this.#rr(w, 0xc1, op, dst);
+    this.#byte(imm);
+  }
+
+  /** `op dst32, imm8` (0-31). */
+  shift32Imm(op: Shift, dst: Reg, imm: number): void {
+    this.#shiftImm(false, op, dst, imm, 31);
+  }
+
+  /** `op dst, imm8` (64-bit, 0-63). */
+  shift64Imm(op: Shift, dst: Reg, imm: number): void {
+    this.#shiftImm(true, op, dst, imm, 63);
+  }
+
+  /** `imul dst32, src32`. */
+  imul32(dst: Reg, src: Reg): void {
+    this.#rr(false, [0x0f, 0xaf], dst, src);
+  }
+
+  /** `imul dst, src` (64-bit). */
+  imul64(dst: Reg, src: Reg): void {
+    this.#rr(true, [0x0f, 0xaf], dst, src);
+  }
+
+  /** `imul dst32, src32, imm`. */
+  imul32Imm(dst: Reg, src: Reg, imm: number): void {
+    const v = imm32(imm);
+    this.#rr(false, fitsI8(v) ? 0x6b : 0x69, dst, src);
+    if (fitsI8(v)) this.#byte(v & 0xff);
+    else this.#i32(v);
+  }
+
+  /** `mul src32` (edx:eax = eax * src, unsigned). */
+  mul32(src: Reg): void {
+    this.#rr(false, 0xf7, 4, src);
+  }
+
+  /** `imul src32` (edx:eax = eax * src, signed). */
+  imul32One(src: Reg): void {
+    this.#rr(false, 0xf7, 5, src);
+  }
+
+  /** `div src32` (unsigned edx:eax / src). */
+  div32(src: Reg): void {
+    this.#rr(false, 0xf7, 6, src);
+  }
+
+  /** `idiv src32` (signed edx:eax / src). */
+  idiv32(src: Reg): void {
+    this.#rr(false, 0xf7, 7, src);
+  }
+
+  /** `cdq` (sign-extends eax into edx). */
+  cdq(): void {
+    this.#byte(0x99);
+  }
+
+  /** `neg r32`. */
+  neg32(r: Reg): void {
+    this.#rr(false, 0xf7, 3, r);
+  }
+
+  /** `not r32`. */
+  not32(r: Reg): void {
+    this.#rr(false, 0xf7, 2, r);
+  }
+
+  /** `movsxd dst64, src32`. */
+  movsxd(dst: Reg, src: Reg): void {
+    this.#rr(true, 0x63, dst, src);
+  }
+
+  /** `movzx dst32, src8`. */
+  movzx8(dst: Reg, src: Reg): void {
+    this.#rr(false, [0x0f, 0xb6], dst, src, src >= 4 && src < 8);
+  }
+
+  /** `movzx dst32, src16`. */
+  movzx16(dst: Reg, src: Reg): void {
+    this.#rr(false, [0x0f, 0xb7], dst, src);
+  }
+
+  /** `movsx dst32, src8`. */
+  movsx8(dst: Reg, src: Reg): void {
+    this.#rr(false, [0x0f, 0xbe], dst, src, src >= 4 && src < 8);
+  }
+
+  /** `movsx dst32, src16`. */
+  movsx16(dst: Reg, src: Reg): void {
+    this.#rr(false, [0x0f, 0xbf], dst, src);
+  }
+
+  // ---- memory ----
+
+  /** `mov dst32, dword [m]`. */
+  load32(dst: Reg, m: Mem): void {
+    this.#rm(false, 0x8b, dst, m);
+  }
+
+  /** `mov dst, qword [m]`. */
+  load64(dst: Reg, m: Mem): void {
+    this.#rm(true, 0x8b, dst, m);
+  }
+
+  /** `movzx dst32, byte [m]`. */
+  loadU8(dst: Reg, m: Mem): void {
+    this.#rm(false, [0x0f, 0xb6], dst, m);
+  }
+
+  /** `movsx dst32, byte [m]`. */
+  loadS8(dst: Reg, m: Mem): void {
+    this.#rm(false, [0x0f, 0xbe], dst, m);
+  }
+
+  /** `movzx dst32, word [m]`. */
+  loadU16(dst: Reg, m: Mem): void {
+    this.#rm(false, [0x0f, 0xb7], dst, m);
+  }
+
+  /** `movsx dst32, word [m]`. */
+  loadS16(dst: Reg, m: Mem): void {
+    this.#rm(false, [0x0f, 0xbf], dst, m);
+  }
+
+  /** `mov dword [m], src32`. */
+  store32(m: Mem, src: Reg): void {
+    this.#rm(false, 0x89, src, m);
+  }
+
+  /** `mov qword [m], src`. */
+  store64(m: Mem, src: Reg): void {
+    this.#rm(true, 0x89, src, m);
+  }
+
+  /** `mov word [m], src16`. */
+  store16(m: Mem, src: Reg): void {
+    this.#byte(0x66);
+    this.#rm(false, 0x89, src, m);
+  }
+
+  /** `mov byte [m], src8` (SPL..DIL, never AH..BH). */
+  store8(m: Mem, src: Reg): void {
+    this.#rm(false, 0x88, src, m, src >= 4 && src < 8);
+  }
+
+  /** `mov dword [m], imm32`. */
+  storeImm32(m: Mem, imm: number): void {
+    const v = imm32(imm);
+    this.#rm(false, 0xc7, 0, m);
+    this.#i32(v);
+  }
+
+  /** `mov qword [m], simm32`. */
+  storeImm64(m: Mem, imm: number): void {
+    const v = imm32(imm);
+    if (v !== imm) throw new RangeError(`immediate ${imm} is not a signed 32-bit value`);
+    this.#rm(true, 0xc7, 0, m);
+    this.#i32(v);
+  }
+
+  /** `lea dst32, [m]` (the 32-bit sum, zero-extended). */
+  lea32(dst: Reg, m: Mem): void {
+    this.#rm(false, 0x8d, dst, m);
+  }
+
+  /** `lea dst, [m]` (64-bit). */
+  lea64(dst: Reg, m: Mem): void {
+    this.#rm(true, 0x8d, dst, m);
+  }
+
+  /** `lea dst, [rip + l]`. */
+  leaLabel(dst: Reg, l: Label): void {
+    checkReg(dst);
+    this.#rex(true, dst, 0, 0);
+    this.#byte(0x8d);
+    this.#byte(((dst & 7) << 3) | 5);
+    this.#rel32(l);
+  }
+
+  // ---- flags ----
+
+  /** `test a32, b32`. */
+  test32(a: Reg, b: Reg): void {
+    this.#rr(false, 0x85, b, a);
+  }
+
+  /** `test a, b` (64-bit). */
+  test64(a: Reg, b: Reg): void {
+    this.#rr(true, 0x85, b, a);
+  }
+
+  /** `test r32, imm32`. */
+  test32Imm(r: Reg, imm: number): void {
+    const v = imm32(imm);
+    this.#rr(false, 0xf7, 0, r);
+    this.#i32(v);
+  }
+
+  /** `setcc dst8` (SPL..DIL for registers 4-7, never AH..BH). */
+  setcc(cc: Cond, dst: Reg): void {
+    this.#rr(false, [0x0f, 0x90 | cc], 0, dst, dst >= 4 && dst < 8);
+  }
+
+  /** `cmovcc dst32, src32`. */
+  cmov32(cc: Cond, dst: Reg, src: Reg): void {
+    this.#rr(false, [0x0f, 0x40 | cc], dst, src);
+  }
+
+  // ---- control flow ----
+
+  /** `jcc l` (rel8 when `l` is bound and near, else rel32). */
+  jcc(cc: Cond, l: Label): void {
+    this.#branch(0x70 | cc, [0x0f, 0x80 | cc], l);
+  }
+
+  /** `jmp l` (rel8 when `l` is bound and near, else rel32). */
+  jmp(l: Label): void {
+    this.#branch(0xeb, [0xe9], l);
+  }
+
+  /** `jmp r64`. */
+  jmpReg(r: Reg): void {
+    this.#rr(false, 0xff, 4, r);
+  }
+
+  /** `jmp qword [m]`. */
+  jmpMem(m: Mem): void {
+    this.#rm(false, 0xff, 4, m);
+  }
+
+  /** `call r64`. */
+  callReg(r: Reg): void {
+    this.#rr(false, 0xff, 2, r);
+  }
+
+  /** `call qword [m]`. */
+  callMem(m: Mem): void {
+    this.#rm(false, 0xff, 2, m);
+  }
+
+  /** `call l` (rel32). */
+  call(l: Label): void {
+    this.#byte(0xe8);
+    this.#rel32(l);
+  }
+
+  /** `ret`. */
+  ret(): void {
+    this.#byte(0xc3);
+  }
+
+  /** `push r64`. */
+  push(r: Reg): void {
+    checkReg(r);
+    this.#rex(false, 0, 0, r);
+    this.#byte(0x50 + (r & 7));
+  }
+
+  /** `pop r64`. */
+  pop(r: Reg): void {
+    checkReg(r);
+    this.#rex(false, 0, 0, r);
+    this.#byte(0x58 + (r & 7));
+  }
+
+  /** `ud2` (an invalid-opcode fault; marks unreachable code). */
+  ud2(): void {
+    this.#byte(0x0f);
+    this.#byte(0x0b);
+  }
+
+  /** `int3`. */
+  int3(): void {
+    this.#byte(0xcc);
+  }
+
+  /** `n` one-byte `nop`s. */
+  nop(n = 1): void {
+    for (let i = 0; i < n; i++) this.#byte(0x90);
+  }
+
+  /** Pads with `fill` (default `int3`) to a multiple of `n` bytes. */
+  align(n: number, fill = 0xcc): void {
+    while (this.#pos % n !== 0) this.#byte(fill);
+  }
+
+  /** Emits raw bytes. */
+  bytes(...b: number[]): void {
+    for (const x of b) this.#byte(x & 0xff);
+  }
+}

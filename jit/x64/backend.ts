@@ -1,0 +1,572 @@
+/**
+ * The x86-64 backend: emits machine code for each guest instruction. Guest
+ * registers live in host registers or the state block (./_regs.ts); guest
+ * address `a` is host address `BASE + a` (a zero-extended 32-bit offset into
+ * the reserved 4 GiB), always after an explicit window check.
+ * @module
+ */
+import { type DecodedCode, instructionAt } from "../../abi/code.ts";
+import { Op } from "../../abi/isa.ts";
+import { Exit, State } from "../state.ts";
+import type { Backend } from "../translate.ts";
+import { BASE, GAS, hostRegisters } from "./_regs.ts";
+import { Runtime } from "./_runtime.ts";
+import { ALU, CC, type Cond, type Label, type Mem, RAX, RCX, RDX, type Reg } from "./asm.ts";
+import { SHIFT, X64Assembler } from "./asm.ts";
+
+const BRANCH_CC: Record<number, Cond> = {
+  [Op.BEQ]: CC.E,
+  [Op.BNE]: CC.NE,
+  [Op.BLT]: CC.L,
+  [Op.BGE]: CC.GE,
+  [Op.BLTU]: CC.B,
+  [Op.BGEU]: CC.AE,
+};
+/** The condition with its operands swapped (a < b  ⇔  b > a). */
+const MIRROR: Record<number, Cond> = {
+  [CC.E]: CC.E,
+  [CC.NE]: CC.NE,
+  [CC.L]: CC.G,
+  [CC.GE]: CC.LE,
+  [CC.B]: CC.A,
+  [CC.AE]: CC.BE,
+};
+const ALU_OF: Record<number, number> = {
+  [Op.ADD]: ALU.ADD,
+  [Op.SUB]: ALU.SUB,
+  [Op.XOR]: ALU.XOR,
+  [Op.OR]: ALU.OR,
+  [Op.AND]: ALU.AND,
+  [Op.ADDI]: ALU.ADD,
+  [Op.XORI]: ALU.XOR,
+  [Op.ORI]: ALU.OR,
+  [Op.ANDI]: ALU.AND,
+};
+const SHIFT_OF: Record<number, number> = {
+  [Op.SLL]: SHIFT.SHL,
+  [Op.SRL]: SHIFT.SHR,
+  [Op.SRA]: SHIFT.SAR,
+  [Op.SLLI]: SHIFT.SHL,
+  [Op.SRLI]: SHIFT.SHR,
+  [Op.SRAI]: SHIFT.SAR,
+};
+
+/** A deferred out-of-line path. */
+interface Cold {
+  label: Label;
+  /** Where the hot path continues (memory slow path), if it does. */
+  back?: Label;
+  kind: "gas" | "memory" | "jump";
+  pc: number;
+  /** gas: the block cost; memory: the check routine; jump: the target. */
+  value: number;
+  routine?: Label;
+}
+
+/** Emits x86-64 for one program. */
+export class X64Backend implements Backend {
+  readonly a: X64Assembler;
+  readonly #code: DecodedCode;
+  readonly #host = hostRegisters();
+  readonly #labels: (Label | undefined)[];
+  readonly #cold: Cold[] = [];
+  readonly #rt: Runtime;
+
+  constructor(code: DecodedCode) {
+    this.#code = code;
+    this.a = new X64Assembler(code.count * 16 + 4096);
+    this.#labels = new Array(code.count);
+    this.#rt = new Runtime(this.a, this.#host);
+  }
+
+  get offset(): number {
+    return this.a.offset;
+  }
+
+  begin(): void {
+    this.#rt.emit();
+  }
+
+  #label(i: number): Label {
+    return this.#labels[i] ??= this.a.label();
+  }
+
+  blockStart(i: number): void {
+    const a = this.a;
+    a.bind(this.#label(i));
+    const cost = this.#code.entryCost[i];
+    if (cost === 0) return;
+    const label = a.label();
+    a.alu64Imm(ALU.SUB, GAS, cost);
+    a.jcc(CC.S, label);
+    this.#cold.push({ label, kind: "gas", pc: this.#code.pc[i], value: cost });
+  }
+
+  fallOff(i: number): void {
+    const pc = this.#code.pc[i];
+    this.#exit(Exit.INVALID_JUMP, pc, (pc + this.#code.size[i]) >>> 0);
+  }
+
+  finish(): Uint8Array {
+    const a = this.a;
+    const rt = this.#rt;
+    for (const c of this.#cold) {
+      a.bind(c.label);
+      if (c.kind === "gas") {
+        a.alu64Imm(ALU.ADD, GAS, c.value);
+        a.storeImm32(state(State.EXIT_PC), c.pc);
+        a.jmp(rt.outOfGas);
+      } else if (c.kind === "memory") {
+        a.movImm32(RDX, c.pc);
+        a.call(c.routine!);
+        a.jmp(c.back!);
+      } else this.#exit(Exit.INVALID_JUMP, c.pc, c.value);
+    }
+    return a.finish();
+  }
+
+  /** Leaves native code with `reason` for the instruction at `pc`. */
+  #exit(reason: number, pc: number, aux?: number): void {
+    const a = this.a;
+    a.storeImm32(state(State.EXIT_PC), pc);
+    if (aux !== undefined) a.storeImm32(state(State.EXIT_AUX), aux | 0);
+    a.storeImm32(state(State.EXIT_REASON), reason);
+    a.jmp(this.#rt.exit);
+  }
+
+  // ---- operands ----
+
+  /** A host register holding guest `r` (loading it into `scratch` if needed). */
+  #src(r: number, scratch: Reg): Reg {
+    const h = this.#host[r];
+    if (h >= 0) return h;
+    if (r === 0) this.a.movImm32(scratch, 0);
+    else this.a.load32(scratch, slot(r));
+    return scratch;
+  }
+
+  /** Copies guest `r` into host register `into`. */
+  #load(into: Reg, r: number): void {
+    const h = this.#host[r];
+    if (h === into) return;
+    if (h >= 0) this.a.mov32(into, h);
+    else if (r === 0) this.a.movImm32(into, 0);
+    else this.a.load32(into, slot(r));
+  }
+
+  /** Writes host register `from` to guest `rd`. */
+  #put(rd: number, from: Reg): void {
+    if (rd === 0) return;
+    const h = this.#host[rd];
+    if (h === from) return;
+    if (h >= 0) this.a.mov32(h, from);
+    else this.a.store32(slot(rd), from);
+  }
+
+  /** Writes a constant to guest `rd`. */
+  #putImm(rd: number, value: number): void {
+    if (rd === 0) return;
+    const h = this.#host[rd];
+    if (h >= 0) this.a.movImm32(h, value | 0);
+    else this.a.storeImm32(slot(rd), value | 0);
+  }
+
+  /** Where to compute a result for `rd` without clobbering `keep` early. */
+  #target(rd: number, keep: number): Reg {
+    const h = this.#host[rd];
+    return h >= 0 && rd !== keep ? h : RAX;
+  }
+
+  /** Applies `op` with guest `r` as the second operand. */
+  #alu(op: number, dst: Reg, r: number): void {
+    const h = this.#host[r];
+    if (h >= 0) this.a.alu32(op, dst, h);
+    else if (r === 0) this.a.alu32Imm(op, dst, 0);
+    else this.a.alu32RM(op, dst, slot(r));
+  }
+
+  // ---- instructions ----
+
+  instruction(i: number): void {
+    const c = this.#code;
+    const op = c.op[i], rd = c.rd[i], rs1 = c.rs1[i], rs2 = c.rs2[i], imm = c.imm[i];
+    const pc = c.pc[i];
+    const a = this.a;
+    switch (op) {
+      case Op.LUI:
+        return this.#putImm(rd, imm);
+      case Op.AUIPC:
+        return this.#putImm(rd, pc + imm);
+      case Op.JAL: {
+        const target = instructionAt(c, (pc + imm) >>> 0);
+        if (target < 0) return this.#exit(Exit.INVALID_JUMP, pc, pc + imm);
+        this.#putImm(rd, pc + c.size[i]);
+        return a.jmp(this.#label(target));
+      }
+      case Op.JALR:
+        return this.#jalr(rd, rs1, imm, pc, pc + c.size[i]);
+      case Op.BEQ:
+      case Op.BNE:
+      case Op.BLT:
+      case Op.BGE:
+      case Op.BLTU:
+      case Op.BGEU:
+        return this.#branch(op, rs1, rs2, pc, imm);
+      case Op.LB:
+      case Op.LH:
+      case Op.LW:
+      case Op.LBU:
+      case Op.LHU:
+        return this.#loadOp(op, rd, rs1, imm, pc);
+      case Op.SB:
+      case Op.SH:
+      case Op.SW:
+        return this.#storeOp(op, rs1, rs2, imm, pc);
+      case Op.ADDI:
+      case Op.XORI:
+      case Op.ORI:
+      case Op.ANDI:
+        return this.#aluImm(op, rd, rs1, imm);
+      case Op.SLTI:
+      case Op.SLTIU:
+      case Op.SLT:
+      case Op.SLTU:
+        return this.#setLess(op, rd, rs1, rs2, imm);
+      case Op.SLLI:
+      case Op.SRLI:
+      case Op.SRAI: {
+        if (rd === 0) return;
+        const t = this.#target(rd, -1);
+        this.#load(t, rs1);
+        if (imm !== 0) a.shift32Imm(SHIFT_OF[op], t, imm);
+        return this.#put(rd, t);
+      }
+      case Op.ADD:
+      case Op.SUB:
+      case Op.XOR:
+      case Op.OR:
+      case Op.AND:
+        return this.#aluReg(op, rd, rs1, rs2);
+      case Op.SLL:
+      case Op.SRL:
+      case Op.SRA:
+        return this.#shiftReg(op, rd, rs1, rs2);
+      case Op.FENCE:
+      case Op.FENCE_I:
+        return;
+      case Op.ECALL: {
+        const site = c.hostcall[i];
+        if (site < 0) return this.#exit(Exit.INVALID_INSTRUCTION, pc);
+        return this.#exit(Exit.HOSTCALL, pc, site);
+      }
+      case Op.EBREAK:
+        return this.#exit(Exit.BREAKPOINT, pc);
+      case Op.MUL:
+        if (rd === 0) return;
+        this.#load(RAX, rs1);
+        a.imul32(RAX, this.#src(rs2, RDX));
+        return this.#put(rd, RAX);
+      case Op.MULH:
+      case Op.MULHSU:
+      case Op.MULHU:
+        return this.#mulHigh(op, rd, rs1, rs2);
+      case Op.DIV:
+      case Op.DIVU:
+      case Op.REM:
+      case Op.REMU:
+        return this.#divide(op, rd, rs1, rs2);
+      case Op.LR_W:
+      case Op.SC_W:
+        return this.#reserved(op, rd, rs1, rs2, pc);
+      case Op.AMOSWAP_W:
+      case Op.AMOADD_W:
+      case Op.AMOXOR_W:
+      case Op.AMOAND_W:
+      case Op.AMOOR_W:
+      case Op.AMOMIN_W:
+      case Op.AMOMAX_W:
+      case Op.AMOMINU_W:
+      case Op.AMOMAXU_W:
+        return this.#amo(op, rd, rs1, rs2, pc);
+      default:
+        return this.#exit(Exit.INVALID_INSTRUCTION, pc);
+    }
+  }
+
+  #aluReg(op: number, rd: number, rs1: number, rs2: number): void {
+    if (rd === 0) return;
+    const t = this.#target(rd, rs2 === rs1 ? -1 : rs2);
+    this.#load(t, rs1);
+    if (rs2 !== 0 || op === Op.AND) this.#alu(ALU_OF[op], t, rs2);
+    this.#put(rd, t);
+  }
+
+  #aluImm(op: number, rd: number, rs1: number, imm: number): void {
+    if (rd === 0) return;
+    const a = this.a;
+    const d = this.#host[rd], h1 = this.#host[rs1];
+    if (op === Op.ADDI && d >= 0 && h1 >= 0 && d !== h1) {
+      a.lea32(d, { base: h1, disp: imm });
+      return;
+    }
+    const t = this.#target(rd, -1);
+    this.#load(t, rs1);
+    if (imm !== 0 || op === Op.ANDI) a.alu32Imm(ALU_OF[op], t, imm);
+    this.#put(rd, t);
+  }
+
+  #setLess(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
+    if (rd === 0) return;
+    const a = this.a;
+    const unsigned = op === Op.SLTU || op === Op.SLTIU;
+    const left = this.#src(rs1, RDX);
+    a.movImm32(RAX, 0);
+    if (op === Op.SLTI || op === Op.SLTIU) a.alu32Imm(ALU.CMP, left, imm);
+    else this.#alu(ALU.CMP, left, rs2);
+    a.setcc(unsigned ? CC.B : CC.L, RAX);
+    this.#put(rd, RAX);
+  }
+
+  #shiftReg(op: number, rd: number, rs1: number, rs2: number): void {
+    if (rd === 0) return;
+    const a = this.a;
+    this.#load(RAX, rs1);
+    if (this.#host[rs2] === RCX) a.shift32(SHIFT_OF[op], RAX);
+    else {
+      a.mov32(RDX, RCX); // RCX holds a guest register: keep it
+      this.#load(RCX, rs2);
+      a.shift32(SHIFT_OF[op], RAX);
+      a.mov32(RCX, RDX);
+    }
+    this.#put(rd, RAX);
+  }
+
+  #mulHigh(op: number, rd: number, rs1: number, rs2: number): void {
+    if (rd === 0) return;
+    const a = this.a;
+    this.#load(RAX, rs1);
+    if (op !== Op.MULHU) a.movsxd(RAX, RAX);
+    this.#load(RDX, rs2);
+    if (op === Op.MULH) a.movsxd(RDX, RDX);
+    a.imul64(RAX, RDX); // the exact product fits in 64 bits for every sign combination
+    a.shift64Imm(SHIFT.SHR, RAX, 32);
+    this.#put(rd, RAX);
+  }
+
+  /** Division with the RISC-V results for x/0 and INT_MIN/-1 (x86 would fault). */
+  #divide(op: number, rd: number, rs1: number, rs2: number): void {
+    if (rd === 0) return;
+    const a = this.a;
+    this.#load(RAX, rs1);
+    let divisor = this.#host[rs2];
+    const borrowed = divisor < 0;
+    if (borrowed) {
+      // The divisor lives in memory: lend it RCX (edx:eax are the dividend).
+      a.store64(state(State.TEMP), RCX);
+      this.#load(RCX, rs2);
+      divisor = RCX;
+    }
+    const done = a.label();
+    const special = a.label();
+    const signed = op === Op.DIV || op === Op.REM;
+    const remainder = op === Op.REM || op === Op.REMU;
+    a.test32(divisor, divisor);
+    if (remainder) a.jcc(CC.E, done); // x % 0 = x
+    else a.jcc(CC.E, special); // x / 0 = -1
+    if (signed) {
+      const minusOne = a.label();
+      a.alu32Imm(ALU.CMP, divisor, -1);
+      a.jcc(CC.E, minusOne);
+      a.cdq();
+      a.idiv32(divisor);
+      if (remainder) a.mov32(RAX, RDX);
+      a.jmp(done);
+      a.bind(minusOne); // x / -1 = -x (INT_MIN stays), x % -1 = 0
+      if (remainder) a.movImm32(RAX, 0);
+      else a.neg32(RAX);
+      a.jmp(done);
+    } else {
+      a.movImm32(RDX, 0);
+      a.div32(divisor);
+      if (remainder) a.mov32(RAX, RDX);
+      a.jmp(done);
+    }
+    a.bind(special);
+    if (!remainder) a.movImm32(RAX, -1);
+    a.bind(done);
+    if (borrowed) a.load64(RCX, state(State.TEMP));
+    this.#put(rd, RAX);
+  }
+
+  #branch(op: number, rs1: number, rs2: number, pc: number, imm: number): void {
+    const a = this.a;
+    const targetPc = (pc + imm) >>> 0;
+    const t = instructionAt(this.#code, targetPc);
+    let taken: Label;
+    if (t >= 0) taken = this.#label(t);
+    else {
+      taken = a.label();
+      this.#cold.push({ label: taken, kind: "jump", pc, value: targetPc });
+    }
+    let cc = BRANCH_CC[op];
+    if (rs1 === 0 && rs2 === 0) {
+      // 0 ? 0: BEQ, BGE and BGEU always jump; the others never do.
+      if (cc === CC.E || cc === CC.GE || cc === CC.AE) a.jmp(taken);
+      return;
+    }
+    if (rs2 === 0 || rs1 === 0) {
+      // Compare with zero: TEST clears CF and OF, so every condition still holds.
+      if (rs1 === 0) cc = MIRROR[cc];
+      const r = this.#src(rs1 === 0 ? rs2 : rs1, RAX);
+      a.test32(r, r);
+    } else this.#alu(ALU.CMP, this.#src(rs1, RAX), rs2);
+    a.jcc(cc, taken);
+  }
+
+  #jalr(rd: number, rs1: number, imm: number, pc: number, link: number): void {
+    const a = this.a;
+    const h = this.#host[rs1];
+    if (h >= 0) a.lea32(RAX, { base: h, disp: imm });
+    else {
+      this.#load(RAX, rs1);
+      if (imm !== 0) a.alu32Imm(ALU.ADD, RAX, imm);
+    }
+    a.alu32Imm(ALU.AND, RAX, -2);
+    a.movImm32(RDX, pc);
+    a.call(this.#rt.lookup); // validates; RAX = slot, RDX = native address
+    this.#putImm(rd, link);
+    a.jmp(this.#rt.chargeAndGo);
+  }
+
+  /** Leaves the guest address `imm(rs1)` in EAX and checks `width` bytes there. */
+  #address(rs1: number, imm: number, width: number, write: boolean, pc: number): void {
+    const a = this.a;
+    const h = this.#host[rs1];
+    if (h >= 0 && imm !== 0) a.lea32(RAX, { base: h, disp: imm });
+    else {
+      this.#load(RAX, rs1);
+      if (imm !== 0) a.alu32Imm(ALU.ADD, RAX, imm);
+    }
+    const slow = a.label();
+    const back = a.label();
+    const lo = write ? State.WRITE_LO : State.READ_LO;
+    const last = lo + (width === 1 ? 4 : width === 2 ? 8 : 12);
+    a.alu32RM(ALU.CMP, RAX, state(lo));
+    a.jcc(CC.B, slow);
+    a.alu32RM(ALU.CMP, RAX, state(last));
+    a.jcc(CC.A, slow);
+    a.bind(back);
+    this.#cold.push({
+      label: slow,
+      back,
+      kind: "memory",
+      pc,
+      value: width,
+      routine: this.#rt.slowCheck(width, write),
+    });
+  }
+
+  #loadOp(op: number, rd: number, rs1: number, imm: number, pc: number): void {
+    const width = op === Op.LW ? 4 : op === Op.LB || op === Op.LBU ? 1 : 2;
+    this.#address(rs1, imm, width, false, pc);
+    if (rd === 0) return; // checked, nothing to write
+    const a = this.a;
+    const h = this.#host[rd];
+    const d = h >= 0 ? h : RDX;
+    const m: Mem = { base: BASE, index: RAX, scale: 1 };
+    if (op === Op.LW) a.load32(d, m);
+    else if (op === Op.LB) a.loadS8(d, m);
+    else if (op === Op.LBU) a.loadU8(d, m);
+    else if (op === Op.LH) a.loadS16(d, m);
+    else a.loadU16(d, m);
+    this.#put(rd, d);
+  }
+
+  #storeOp(op: number, rs1: number, rs2: number, imm: number, pc: number): void {
+    const width = op === Op.SW ? 4 : op === Op.SB ? 1 : 2;
+    this.#address(rs1, imm, width, true, pc);
+    const a = this.a;
+    const m: Mem = { base: BASE, index: RAX, scale: 1 };
+    if (width === 4 && rs2 === 0) return a.storeImm32(m, 0);
+    const v = this.#src(rs2, RDX);
+    if (width === 4) a.store32(m, v);
+    else if (width === 2) a.store16(m, v);
+    else a.store8(m, v);
+  }
+
+  #reserved(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
+    const a = this.a;
+    const m: Mem = { base: BASE, index: RAX, scale: 1 };
+    if (op === Op.LR_W) {
+      this.#address(rs1, 0, 4, false, pc);
+      a.store32(state(State.RESERVATION), RAX);
+      if (rd === 0) return;
+      const h = this.#host[rd];
+      const d = h >= 0 ? h : RDX;
+      a.load32(d, m);
+      return this.#put(rd, d);
+    }
+    this.#address(rs1, 0, 4, true, pc);
+    const fail = a.label();
+    const done = a.label();
+    a.alu32RM(ALU.CMP, RAX, state(State.RESERVATION));
+    a.jcc(CC.NE, fail);
+    a.store32(m, this.#src(rs2, RDX));
+    this.#putImm(rd, 0);
+    a.jmp(done);
+    a.bind(fail);
+    this.#putImm(rd, 1);
+    a.bind(done);
+    a.storeImm32(state(State.RESERVATION), -1);
+  }
+
+  #amo(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
+    const a = this.a;
+    this.#address(rs1, 0, 4, true, pc);
+    const m: Mem = { base: BASE, index: RAX, scale: 1 };
+    // The new value is formed in RCX (its guest value saved), the old in EDX.
+    a.store64(state(State.TEMP), RCX);
+    this.#load(RCX, rs2);
+    a.load32(RDX, m);
+    switch (op) {
+      case Op.AMOADD_W:
+        a.alu32(ALU.ADD, RCX, RDX);
+        break;
+      case Op.AMOXOR_W:
+        a.alu32(ALU.XOR, RCX, RDX);
+        break;
+      case Op.AMOAND_W:
+        a.alu32(ALU.AND, RCX, RDX);
+        break;
+      case Op.AMOOR_W:
+        a.alu32(ALU.OR, RCX, RDX);
+        break;
+      case Op.AMOSWAP_W:
+        break;
+      default: {
+        const keepOld = op === Op.AMOMIN_W
+          ? CC.L
+          : op === Op.AMOMAX_W
+          ? CC.G
+          : op === Op.AMOMINU_W
+          ? CC.B
+          : CC.A;
+        a.alu32(ALU.CMP, RDX, RCX);
+        a.cmov32(keepOld, RCX, RDX);
+      }
+    }
+    a.store32(m, RCX);
+    a.load64(RCX, state(State.TEMP));
+    this.#put(rd, RDX);
+  }
+}
+
+/** A state-block field. */
+export function state(field: number): Mem {
+  return { base: BASE, disp: field };
+}
+
+/** Guest register `r`'s slot in the state block. */
+function slot(r: number): Mem {
+  return { base: BASE, disp: State.REGS + 4 * r };
+}
