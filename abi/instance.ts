@@ -132,6 +132,7 @@ export class Instance {
     this.#suspended = undefined;
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#engine.memory.detach();
     this.#engine.dispose?.();
   }
 

@@ -238,7 +238,6 @@ export class NativeEngine implements Engine {
 
   /** Unmaps the address space; the memory views become unusable. */
   dispose(): void {
-    this.memory.detach();
     try {
       // Detach the view so that nothing can read unmapped memory through it.
       (this.memory.bytes.buffer as ArrayBuffer).transfer(0);
