@@ -23,6 +23,9 @@ const b = (off: number, rs2: number, rs1: number, f3: number) =>
   ((((off >> 12) & 1) << 31) | (((off >> 5) & 0x3f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12)
     | (((off >> 1) & 0xf) << 8) | (((off >> 11) & 1) << 7) | 0x63) >>> 0;
 
+/** Raw instruction formats (R, I, S, B), for tests that generate instructions. */
+export const format = { r, i, s, b } as const;
+
 /** Instruction encoders (registers by number, offsets in bytes). */
 export const ins = {
   addi: (rd: number, rs1: number, imm: number) => i(imm, rs1, 0, rd, 0x13),
