@@ -3,7 +3,7 @@
  *
  * ```sh
  * deno task rvbox run prog.elf [--gas N] [--stats] [--trace] [--tier T]
- * deno task rvbox disasm prog.elf
+ * deno task rvbox disasm prog.elf [--native]
  * deno task rvbox inspect prog.elf
  * ```
  *
@@ -17,12 +17,14 @@ import { DEFAULT_GAS, DEFAULT_HEAP_SIZE, DEFAULT_STACK_SIZE } from "./abi/consta
 import { newDecodedInstruction } from "./abi/decode.ts";
 import { disassemble, REGISTER_NAMES } from "./abi/disasm.ts";
 import { computeLayout } from "./abi/memory.ts";
+import { translate } from "./jit/translate.ts";
+import { X64Backend } from "./jit/x64/backend.ts";
 import { LinkError, Program, ProgramError, type Tier, Trap } from "./mod.ts";
 
 const USAGE = `usage:
   rvbox run <prog.elf> [--gas N] [--stack BYTES] [--heap BYTES] [--tier auto|interpreter|native]
                        [--stats] [--trace]
-  rvbox disasm <prog.elf>
+  rvbox disasm <prog.elf> [--native]   (--native: the x86-64 code next to each instruction)
   rvbox inspect <prog.elf>`;
 
 const EXIT_USAGE = 2;
@@ -81,9 +83,63 @@ function rawEncoding(program: Program, pc: number, size: number): number {
   return 0; // zero-filled tail of a code segment
 }
 
-function disasmCommand(program: Program): void {
+/** Intel-syntax text for each machine instruction in `bytes`, or undefined without llvm-mc. */
+async function nativeListing(
+  bytes: Uint8Array,
+): Promise<{ text: string; size: number; }[] | undefined> {
+  try {
+    const child = new Deno.Command("llvm-mc-19", {
+      args: ["--disassemble", "--show-encoding", "-triple=x86_64", "-output-asm-variant=1"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(
+      new TextEncoder().encode(Array.from(bytes, (b) => `0x${b.toString(16)}`).join(" ")),
+    );
+    await writer.close();
+    const out = new TextDecoder().decode((await child.output()).stdout);
+    return out.split("\n").flatMap((line) => {
+      const m = /^\s*(.*?)\s*# encoding: \[(.*)\]/.exec(line);
+      return m ? [{ text: m[1].replace(/\s+/g, " "), size: m[2].split(",").length }] : [];
+    });
+  } catch {
+    return undefined; // not installed, or no permission to run it
+  }
+}
+
+async function disasmCommand(program: Program, native: boolean): Promise<void> {
   const out = new Output(Deno.stdout);
   const code = program.image.code;
+  const translation = native ? translate(code, new X64Backend(code)) : undefined;
+  const decoded = translation && await nativeListing(translation.bytes);
+  let machine = 0; // next machine instruction of `decoded`
+  let at = 0; // its offset
+  const nativeLines = (end: number) => {
+    const t = translation!;
+    const lines: string[] = [];
+    while (at < end) {
+      const d = decoded?.[machine];
+      const size = d ? d.size : end - at;
+      const hexBytes = Array.from(
+        t.bytes.subarray(at, at + size),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join(" ");
+      lines.push(
+        `        ${at.toString(16).padStart(6, "0")}:  ${d ? d.text.padEnd(40) : ""}${hexBytes}`,
+      );
+      machine++;
+      at += size;
+    }
+    return lines;
+  };
+  if (translation) {
+    out.line(
+      `native x86-64: ${translation.bytes.length} bytes (entry, exit and lookup routines first)`,
+    );
+    nativeLines(translation.startOffset[0]).forEach((l) => out.line(l));
+  }
   const labels = new Map<number, string[]>();
   const addLabel = (pc: number, name: string) => labels.set(pc, [...(labels.get(pc) ?? []), name]);
   addLabel(program.entry, "_entry");
@@ -92,6 +148,14 @@ function disasmCommand(program: Program): void {
     const names = labels.get(code.pc[i]);
     if (names) out.line(`\n${hex(code.pc[i])} <${names.join(", ")}>:`);
     out.line(listing(program, code, i));
+    if (translation) {
+      const end = i + 1 < code.count ? translation.startOffset[i + 1] : translation.coldOffset;
+      nativeLines(end).forEach((l) => out.line(l));
+    }
+  }
+  if (translation) {
+    out.line(`\ncold paths (gas, memory slow paths, jump faults):`);
+    nativeLines(translation.bytes.length).forEach((l) => out.line(l));
   }
   out.flush();
 }
@@ -211,6 +275,7 @@ export async function main(args: string[]): Promise<number> {
         tier: { type: "string" },
         stats: { type: "boolean" },
         trace: { type: "boolean" },
+        native: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -225,7 +290,7 @@ export async function main(args: string[]): Promise<number> {
   }
   try {
     const program = await Program.fromFile(path);
-    if (command === "disasm") disasmCommand(program);
+    if (command === "disasm") await disasmCommand(program, parsed.values.native === true);
     else if (command === "inspect") inspectCommand(program, path);
     else return runCommand(program, parsed.values);
     return 0;

@@ -30,6 +30,10 @@ export interface Translation {
   readonly bytes: Uint8Array;
   /** Per instruction: offset of its body (after any block charge). */
   readonly bodyOffset: Uint32Array;
+  /** Per instruction: offset of its first byte (its block charge, if it starts a block). */
+  readonly startOffset: Uint32Array;
+  /** Where the code after the last instruction (cold paths) starts. */
+  readonly coldOffset: number;
 }
 
 /** Whether control can continue to the next instruction without an exit. */
@@ -42,12 +46,15 @@ function fallsThrough(op: number): boolean {
 export function translate(code: DecodedCode, backend: Backend): Translation {
   const { count, leader, segmentEnd, op } = code;
   const bodyOffset = new Uint32Array(count);
+  const startOffset = new Uint32Array(count);
   backend.begin();
   for (let i = 0; i < count; i++) {
+    startOffset[i] = backend.offset;
     if (leader[i]) backend.blockStart(i);
     bodyOffset[i] = backend.offset;
     backend.instruction(i);
     if (segmentEnd[i] && fallsThrough(op[i])) backend.fallOff(i);
   }
-  return { bytes: backend.finish(), bodyOffset };
+  const coldOffset = backend.offset;
+  return { bytes: backend.finish(), bodyOffset, startOffset, coldOffset };
 }

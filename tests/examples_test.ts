@@ -3,7 +3,14 @@
  * API (with exact results and deterministic gas), through the CLI, and
  * through its host script.
  */
-import { assertEquals, assertGreater, assertStringIncludes, assertThrows } from "@std/assert";
+import {
+  assertEquals,
+  assertGreater,
+  assertMatch,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { nativeSupport } from "../jit/mod.ts";
 import { type Imports, Program, Trap } from "../mod.ts";
 import { tierTest } from "./_tiers.ts";
 
@@ -180,6 +187,43 @@ Deno.test("CLI --trace shows pc, instruction and changed registers", async () =>
   assertThrows(() => instance.run(), Trap);
   assertEquals(lines.length, 50 - instance.gas);
   assertStringIncludes(trace.stderr, "sp=0x");
+});
+
+Deno.test("CLI --tier native runs natively; disasm --native lists x86-64 under each instruction", async () => {
+  const run = await deno(
+    "run",
+    "--allow-read",
+    "--allow-ffi",
+    "cli.ts",
+    "run",
+    "examples/sieve/sieve.rv32imac.elf",
+    "--tier",
+    "native",
+    "--stats",
+  );
+  if (!nativeSupport().ok) {
+    assertEquals(run.code, 2);
+    return assertStringIncludes(run.stderr, 'tier "native" is not available');
+  }
+  assertEquals(run.code, 0, run.stderr);
+  assertStringIncludes(run.stdout, "283146");
+  assertStringIncludes(run.stderr, "tier native");
+  const disasm = await deno(
+    "run",
+    "--allow-read",
+    "--allow-run",
+    "cli.ts",
+    "disasm",
+    "--native",
+    "examples/fib/fib.rv32em.elf",
+  );
+  assertEquals(disasm.code, 0, disasm.stderr);
+  assertStringIncludes(disasm.stdout, "native x86-64:");
+  // The block charge (gas in r14) follows the first instruction of `fib`.
+  assertMatch(
+    disasm.stdout,
+    /<fib>:\n[0-9a-f]{8}: +[0-9a-f]{8} +addi sp, sp, -\d+\n +[0-9a-f]+: +(sub r14, \d+ +)?[0-9a-f ]+\n/,
+  );
 });
 
 Deno.test("CLI disasm and inspect", async () => {
