@@ -52,7 +52,7 @@
                      "ret\n\t"                                                 \
                      ".pushsection .rvbox.imports,\"\",@progbits\n\t"          \
                      ".balign 4\n\t"                                           \
-                     ".word 1b\n\t"                                            \
+                     ".4byte 1b\n\t"                                            \
                      ".asciz \"" name "\"\n\t"                                 \
                      ".balign 4\n\t"                                           \
                      ".popsection");                                           \
@@ -89,7 +89,7 @@
 #define RVBOX_EXPORT_AS(cname, name)                                           \
   __asm__(".pushsection .rvbox.exports,\"\",@progbits\n\t"                     \
           ".balign 4\n\t"                                                      \
-          ".word " #cname "\n\t"                                               \
+          ".4byte " #cname "\n\t"                                               \
           ".asciz \"" name "\"\n\t"                                            \
           ".balign 4\n\t"                                                      \
           ".popsection");                                                      \

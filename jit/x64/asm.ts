@@ -137,19 +137,28 @@ export class X64Assembler {
   // ---- encoding primitives ----
 
   #byte(b: number): void {
-    if (this.#pos === this.#buf.length) {
-      const bigger = new Uint8Array(this.#buf.length * 2);
-      bigger.set(this.#buf);
-      this.#buf = bigger;
-    }
-    this.#buf[this.#pos++] = b;
+    const pos = this.#pos;
+    if (pos >= this.#buf.length) this.#grow();
+    this.#buf[pos] = b;
+    this.#pos = pos + 1;
+  }
+
+  /** Doubles the buffer (kept out of `#byte` so that it stays small enough to inline). */
+  #grow(): void {
+    const bigger = new Uint8Array(this.#buf.length * 2);
+    bigger.set(this.#buf);
+    this.#buf = bigger;
   }
 
   #i32(v: number): void {
-    this.#byte(v & 0xff);
-    this.#byte((v >> 8) & 0xff);
-    this.#byte((v >> 16) & 0xff);
-    this.#byte((v >>> 24) & 0xff);
+    const pos = this.#pos;
+    if (pos + 4 > this.#buf.length) this.#grow();
+    const buf = this.#buf;
+    buf[pos] = v;
+    buf[pos + 1] = v >> 8;
+    buf[pos + 2] = v >> 16;
+    buf[pos + 3] = v >> 24;
+    this.#pos = pos + 4;
   }
 
   /** Emits a REX prefix when needed (`byteRegs`: an 8-bit operand in SPL..DIL). */
