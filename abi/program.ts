@@ -15,9 +15,9 @@ import { GuestMemory, type MemoryOptions } from "./memory.ts";
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
   /**
-   * Which tier runs the guest. Default `"auto"`: the fastest tier available
-   * (today always the interpreter). `"native"` fails until the native tier
-   * exists.
+   * Which tier runs the guest. Default `"auto"`: the native tier on x86-64
+   * Linux when FFI permission is granted (it never prompts), else the
+   * interpreter. `"native"` throws a `RangeError` where it cannot run.
    */
   tier?: Tier;
   /** Initial gas. Default: 10 000 000 000. */
