@@ -26,8 +26,8 @@ export interface CompiledProgram {
   readonly costTablePointer: bigint;
   /** Machine code size in bytes. */
   readonly codeSize: number;
-  /** Per instruction: offset of its native code (for disassembly listings). */
-  readonly bodyOffset: Uint32Array;
+  /** Per instruction: offset of its first native byte (for listings). */
+  readonly startOffset: Uint32Array;
   /** Calls the entry routine with the host address of guest address 0. */
   readonly enter: (base: Deno.PointerValue) => void;
   /** Keeps the code mapped while the program lives. */
@@ -49,26 +49,30 @@ export function compiledProgram(image: ProgramImage): CompiledProgram {
 function compile(code: DecodedCode): CompiledProgram {
   const translation = translate(code, new X64Backend(code));
   const executable = new ExecutableCode(translation.bytes);
-  const base = BigInt(executable.address);
+  // Host addresses are below 2^53, so Number arithmetic is exact (and much faster than BigInt).
+  const base = Number(executable.address);
   const slots = code.slots.length;
   const addresses = new BigUint64Array(slots);
+  const words = new Uint32Array(addresses.buffer);
   const costs = new Uint32Array(slots + 1);
   for (let s = 0; s < slots; s++) {
     const i = code.slots[s];
     if (i < 0) continue;
-    addresses[s] = base + BigInt(translation.bodyOffset[i]);
+    const address = base + translation.bodyOffset[i];
+    words[2 * s] = address % 2 ** 32;
+    words[2 * s + 1] = Math.floor(address / 2 ** 32);
     costs[s] = code.entryCost[i];
   }
   const pointer = (a: BufferSource) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a)));
   return {
     code,
-    addressWords: new Uint32Array(addresses.buffer),
+    addressWords: words,
     costs,
     returnSlot: slots,
     addressTablePointer: pointer(addresses),
     costTablePointer: pointer(costs),
     codeSize: translation.bytes.length,
-    bodyOffset: translation.bodyOffset,
+    startOffset: translation.startOffset,
     enter: createEntry(executable),
     executable,
   };

@@ -178,7 +178,7 @@ export class NativeEngine implements Engine {
       w[word(State.ENTRY)] = low;
       w[word(State.ENTRY) + 1] = high;
       program.enter(this.#space.basePointer);
-      this.gas = w[word(State.GAS) + 1] * 2 ** 32 + w[word(State.GAS)];
+      this.gas = (w[word(State.GAS) + 1] | 0) * 2 ** 32 + w[word(State.GAS)]; // negative after UNPAID
       const reason = w[word(State.EXIT_REASON)];
       const exitPc = w[word(State.EXIT_PC)];
       if (reason === Exit.RETURN) return "return";
@@ -196,8 +196,15 @@ export class NativeEngine implements Engine {
     }
   }
 
-  #trapExit(reason: number, pc: number): RunOutcome {
+  #trapExit(reason: number, exitPc: number): RunOutcome {
     const w = this.#words;
+    const code = this.#program.code;
+    const pc = exitPc;
+    if (reason === Exit.UNPAID) {
+      // The block's cost was subtracted before the sign check: give it back.
+      this.gas += code.entryCost[instructionAt(code, pc)];
+      return this.#raise("OutOfGas", pc, pc);
+    }
     const kind = TRAP_OF[reason];
     if (kind === undefined) throw new Error(`native code exited with unknown reason ${reason}`);
     const aux = w[word(State.EXIT_AUX)];

@@ -73,6 +73,8 @@ export const Exit = Object.freeze({
   /** `EXIT_PC` is the instruction whose entry could not be paid. */
   OUT_OF_GAS: 6,
   BREAKPOINT: 7,
+  /** A block entry at `EXIT_PC` could not be paid; its cost was subtracted and is given back. */
+  UNPAID: 8,
 });
 
 /** Page-table bits. */

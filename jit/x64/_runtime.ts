@@ -18,6 +18,8 @@ export class Runtime {
   readonly exit: Label;
   /** Exit with OutOfGas (`EXIT_PC` already set). */
   readonly outOfGas: Label;
+  /** Jumped to when a block's entry cannot be paid (`EXIT_PC` set): exits with `Exit.UNPAID`. */
+  readonly unpaid: Label;
   /** In: EAX = target, EDX = site pc. Out: EAX = slot, RDX = native address; or exits. */
   readonly lookup: Label;
   /** In: EAX = slot, RDX = native address. Charges the slot's entry cost and jumps. */
@@ -32,6 +34,7 @@ export class Runtime {
     this.#host = host;
     this.exit = a.label();
     this.outOfGas = a.label();
+    this.unpaid = a.label();
     this.lookup = a.label();
     this.chargeAndGo = a.label();
     this.#hostReturn = a.label();
@@ -83,6 +86,9 @@ export class Runtime {
     for (const r of [...CALLEE_SAVED].reverse()) a.pop(r);
     a.movImm32(RAX, 0);
     a.ret();
+    a.bind(this.unpaid);
+    a.storeImm32(field(State.EXIT_REASON), Exit.UNPAID);
+    a.jmp(this.exit);
     a.bind(this.#hostReturn);
     a.storeImm32(field(State.EXIT_REASON), Exit.RETURN);
     a.jmp(this.exit);

@@ -62,17 +62,14 @@ export type Shift = number;
 /** Shifts by name. */
 export const SHIFT = Object.freeze({ ROL: 0, ROR: 1, SHL: 4, SHR: 5, SAR: 7 } as const);
 
-/** A position in the code, bound once. */
-export interface Label {
-  /** Index among this assembler's labels. */
-  readonly id: number;
-}
+/** A position in the code, bound once: an index among its assembler's labels. */
+export type Label = number;
 
 const fitsI8 = (v: number) => v >= -128 && v <= 127;
 const SCALE_BITS = [-1, 0, 1, -1, 2, -1, -1, -1, 3];
 
 function checkReg(r: Reg): void {
-  if (!Number.isInteger(r) || r < 0 || r > 15) throw new RangeError(`invalid register ${r}`);
+  if ((r & 15) !== r) throw new RangeError(`invalid register ${r}`);
 }
 
 /** Accepts int32 or uint32 values (as the same 32 bits). */
@@ -88,12 +85,22 @@ export class X64Assembler {
   #buf: Uint8Array;
   #pos = 0;
   readonly #labels: number[] = [];
-  /** Pairs of (offset of a rel32 field, label id). */
-  readonly #fixups: number[] = [];
+  /** Pairs of (offset of a rel32 field, label), `#fixupCount` pairs used. */
+  #fixups = new Int32Array(256);
+  #fixupCount = 0;
 
-  /** Starts an empty buffer of `initialCapacity` bytes (it grows as needed). */
-  constructor(initialCapacity = 4096) {
-    this.#buf = new Uint8Array(Math.max(64, initialCapacity));
+  /**
+   * Starts an empty buffer of `initialCapacity` bytes (it grows as needed),
+   * or writes into `buffer` when given (reusing one buffer across programs
+   * avoids touching fresh pages every time; `finish` copies the result out).
+   */
+  constructor(initialCapacity = 4096, buffer?: Uint8Array) {
+    this.#buf = buffer ?? new Uint8Array(Math.max(64, initialCapacity));
+  }
+
+  /** The current backing buffer (larger than `offset` after growth). */
+  get buffer(): Uint8Array {
+    return this.#buf;
   }
 
   /** Bytes emitted so far. */
@@ -103,29 +110,31 @@ export class X64Assembler {
 
   /** A new unbound label. */
   label(): Label {
-    this.#labels.push(-1);
-    return { id: this.#labels.length - 1 };
+    return this.#labels.push(-1) - 1;
   }
 
   /** Binds `l` to the current offset. */
   bind(l: Label): void {
-    if (this.#labels[l.id] !== -1) throw new Error(`label ${l.id} is already bound`);
-    this.#labels[l.id] = this.#pos;
+    if (this.#labels[l] !== -1) throw new Error(`label ${l} is already bound`);
+    this.#labels[l] = this.#pos;
   }
 
   /** The offset `l` is bound to. */
   offsetOf(l: Label): number {
-    const at = this.#labels[l.id];
-    if (at === undefined || at < 0) throw new Error(`label ${l.id} is not bound`);
+    const at = this.#labels[l];
+    if (at === undefined || at < 0) throw new Error(`label ${l} is not bound`);
     return at;
   }
 
   /** Resolves every branch and returns the code (a copy of exactly `offset` bytes). */
   finish(): Uint8Array {
     const f = this.#fixups;
-    for (let i = 0; i < f.length; i += 2) {
+    const labels = this.#labels;
+    for (let i = 0; i < 2 * this.#fixupCount; i += 2) {
       const at = f[i];
-      const rel = this.offsetOf({ id: f[i + 1] }) - (at + 4);
+      const target = labels[f[i + 1]];
+      if (target < 0) this.offsetOf(f[i + 1]); // throws: not bound
+      const rel = target - (at + 4);
       this.#buf[at] = rel;
       this.#buf[at + 1] = rel >> 8;
       this.#buf[at + 2] = rel >> 16;
@@ -136,54 +145,67 @@ export class X64Assembler {
 
   // ---- encoding primitives ----
 
-  #byte(b: number): void {
+  /** Makes room for `n` more bytes; returns the write position. */
+  #room(n: number): number {
     const pos = this.#pos;
-    if (pos >= this.#buf.length) this.#grow();
-    this.#buf[pos] = b;
-    this.#pos = pos + 1;
+    if (pos + n > this.#buf.length) {
+      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, pos + n));
+      bigger.set(this.#buf);
+      this.#buf = bigger;
+    }
+    return pos;
   }
 
-  /** Doubles the buffer (kept out of `#byte` so that it stays small enough to inline). */
-  #grow(): void {
-    const bigger = new Uint8Array(this.#buf.length * 2);
-    bigger.set(this.#buf);
-    this.#buf = bigger;
+  #byte(b: number): void {
+    const p = this.#room(1);
+    this.#buf[p] = b;
+    this.#pos = p + 1;
   }
 
   #i32(v: number): void {
-    const pos = this.#pos;
-    if (pos + 4 > this.#buf.length) this.#grow();
+    const p = this.#room(4);
     const buf = this.#buf;
-    buf[pos] = v;
-    buf[pos + 1] = v >> 8;
-    buf[pos + 2] = v >> 16;
-    buf[pos + 3] = v >> 24;
-    this.#pos = pos + 4;
+    buf[p] = v;
+    buf[p + 1] = v >> 8;
+    buf[p + 2] = v >> 16;
+    buf[p + 3] = v >> 24;
+    this.#pos = p + 4;
   }
 
-  /** Emits a REX prefix when needed (`byteRegs`: an 8-bit operand in SPL..DIL). */
-  #rex(w: boolean, reg: number, index: number, base: number, byteRegs = false): void {
+  /**
+   * Writes an optional REX prefix and the opcode (one byte, or two when it
+   * is above 0xff, e.g. 0x0faf) at `p`; returns the next position.
+   * `byteRegs`: an 8-bit operand in SPL..DIL needs a REX prefix.
+   */
+  #prefix(
+    p: number,
+    w: boolean,
+    reg: number,
+    index: number,
+    base: number,
+    op: number,
+    byteRegs: boolean,
+  ): number {
+    const buf = this.#buf;
     const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
-    if (rex !== 0x40 || byteRegs) this.#byte(rex);
-  }
-
-  #opcode(op: number | readonly number[]): void {
-    if (typeof op === "number") this.#byte(op);
-    else for (const b of op) this.#byte(b);
+    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
+    if (op > 0xff) buf[p++] = op >> 8;
+    buf[p++] = op;
+    return p;
   }
 
   /** `op` with a register-direct ModRM: `reg` field and `rm` register. */
-  #rr(w: boolean, op: number | readonly number[], reg: Reg, rm: Reg, byteRegs = false): void {
+  #rr(w: boolean, op: number, reg: Reg, rm: Reg, byteRegs = false): void {
     checkReg(reg);
     checkReg(rm);
-    this.#rex(w, reg, 0, rm, byteRegs);
-    this.#opcode(op);
-    this.#byte(0xc0 | ((reg & 7) << 3) | (rm & 7));
+    let p = this.#prefix(this.#room(8), w, reg, 0, rm, op, byteRegs);
+    this.#buf[p++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
+    this.#pos = p;
   }
 
   /** `op` with a memory ModRM (and SIB/displacement as needed). */
-  #rm(w: boolean, op: number | readonly number[], reg: Reg, m: Mem, byteRegs = false): void {
-    const { base, index, scale = 1 } = m;
+  #rm(w: boolean, op: number, reg: Reg, m: Mem, byteRegs = false): void {
+    const base = m.base, index = m.index, scale = m.scale ?? 1;
     const disp = m.disp ?? 0;
     checkReg(reg);
     checkReg(base);
@@ -191,42 +213,47 @@ export class X64Assembler {
       checkReg(index);
       if (index === RSP) throw new RangeError("RSP cannot be an index register");
     }
-    if (!Number.isInteger(disp) || disp < -0x80000000 || disp > 0x7fffffff) {
-      throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
-    }
+    if ((disp | 0) !== disp) throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
     const bits = SCALE_BITS[scale];
     if (bits === undefined || bits < 0) throw new RangeError(`invalid scale ${scale}`);
-    this.#rex(w, reg, index ?? 0, base, byteRegs);
-    this.#opcode(op);
+    let p = this.#prefix(this.#room(16), w, reg, index ?? 0, base, op, byteRegs);
+    const buf = this.#buf;
     // RBP/R13 as base with mod 00 would mean RIP/disp32: use disp8 = 0.
     const mod = disp === 0 && (base & 7) !== RBP ? 0 : fitsI8(disp) ? 1 : 2;
     const r = (reg & 7) << 3;
     if (index === undefined && (base & 7) !== RSP) {
-      this.#byte((mod << 6) | r | (base & 7));
+      buf[p++] = (mod << 6) | r | (base & 7);
     } else {
-      this.#byte((mod << 6) | r | 4);
-      this.#byte((bits << 6) | (((index ?? RSP) & 7) << 3) | (base & 7));
+      buf[p++] = (mod << 6) | r | 4;
+      buf[p++] = (bits << 6) | (((index ?? RSP) & 7) << 3) | (base & 7);
     }
-    if (mod === 1) this.#byte(disp & 0xff);
-    else if (mod === 2) this.#i32(disp);
+    if (mod === 1) buf[p++] = disp;
+    else if (mod === 2) {
+      buf[p++] = disp;
+      buf[p++] = disp >> 8;
+      buf[p++] = disp >> 16;
+      buf[p++] = disp >> 24;
+    }
+    this.#pos = p;
   }
 
   /** A rel32 field pointing at `l`, patched in `finish`. */
   #rel32(l: Label): void {
-    this.#fixups.push(this.#pos, l.id);
+    this.rel32At(this.#pos, l);
     this.#i32(0);
   }
 
   /** A short (rel8) or near (rel32) branch: `short` and `near` are the opcodes. */
-  #branch(short: number, near: readonly number[], l: Label): void {
-    const at = this.#labels[l.id];
-    if (at === undefined) throw new Error(`unknown label ${l.id}`);
+  #branch(short: number, near: number, l: Label): void {
+    const at = this.#labels[l];
+    if (at === undefined) throw new Error(`unknown label ${l}`);
     if (at >= 0 && fitsI8(at - (this.#pos + 2))) {
       this.#byte(short);
-      this.#byte((at - (this.#pos + 1)) & 0xff);
+      this.#byte(at - (this.#pos + 1));
       return;
     }
-    this.#opcode(near);
+    if (near > 0xff) this.#byte(near >> 8);
+    this.#byte(near);
     this.#rel32(l);
   }
 
@@ -246,7 +273,7 @@ export class X64Assembler {
   movImm32(dst: Reg, imm: number): void {
     checkReg(dst);
     const v = imm32(imm);
-    this.#rex(false, 0, 0, dst);
+    if (dst >= 8) this.#byte(0x41);
     this.#byte(0xb8 + (dst & 7));
     this.#i32(v);
   }
@@ -261,7 +288,7 @@ export class X64Assembler {
       this.#rr(true, 0xc7, 0, dst);
       return this.#i32(Number(signed));
     }
-    this.#rex(true, 0, 0, dst);
+    this.#byte(0x48 | (dst >> 3));
     this.#byte(0xb8 + (dst & 7));
     this.#i32(Number(v & 0xffffffffn));
     this.#i32(Number(v >> 32n));
@@ -359,12 +386,12 @@ export class X64Assembler {
 
   /** `imul dst32, src32`. */
   imul32(dst: Reg, src: Reg): void {
-    this.#rr(false, [0x0f, 0xaf], dst, src);
+    this.#rr(false, 0x0faf, dst, src);
   }
 
   /** `imul dst, src` (64-bit). */
   imul64(dst: Reg, src: Reg): void {
-    this.#rr(true, [0x0f, 0xaf], dst, src);
+    this.#rr(true, 0x0faf, dst, src);
   }
 
   /** `imul dst32, src32, imm`. */
@@ -417,22 +444,22 @@ export class X64Assembler {
 
   /** `movzx dst32, src8`. */
   movzx8(dst: Reg, src: Reg): void {
-    this.#rr(false, [0x0f, 0xb6], dst, src, src >= 4 && src < 8);
+    this.#rr(false, 0x0fb6, dst, src, src >= 4 && src < 8);
   }
 
   /** `movzx dst32, src16`. */
   movzx16(dst: Reg, src: Reg): void {
-    this.#rr(false, [0x0f, 0xb7], dst, src);
+    this.#rr(false, 0x0fb7, dst, src);
   }
 
   /** `movsx dst32, src8`. */
   movsx8(dst: Reg, src: Reg): void {
-    this.#rr(false, [0x0f, 0xbe], dst, src, src >= 4 && src < 8);
+    this.#rr(false, 0x0fbe, dst, src, src >= 4 && src < 8);
   }
 
   /** `movsx dst32, src16`. */
   movsx16(dst: Reg, src: Reg): void {
-    this.#rr(false, [0x0f, 0xbf], dst, src);
+    this.#rr(false, 0x0fbf, dst, src);
   }
 
   // ---- memory ----
@@ -449,22 +476,22 @@ export class X64Assembler {
 
   /** `movzx dst32, byte [m]`. */
   loadU8(dst: Reg, m: Mem): void {
-    this.#rm(false, [0x0f, 0xb6], dst, m);
+    this.#rm(false, 0x0fb6, dst, m);
   }
 
   /** `movsx dst32, byte [m]`. */
   loadS8(dst: Reg, m: Mem): void {
-    this.#rm(false, [0x0f, 0xbe], dst, m);
+    this.#rm(false, 0x0fbe, dst, m);
   }
 
   /** `movzx dst32, word [m]`. */
   loadU16(dst: Reg, m: Mem): void {
-    this.#rm(false, [0x0f, 0xb7], dst, m);
+    this.#rm(false, 0x0fb7, dst, m);
   }
 
   /** `movsx dst32, word [m]`. */
   loadS16(dst: Reg, m: Mem): void {
-    this.#rm(false, [0x0f, 0xbf], dst, m);
+    this.#rm(false, 0x0fbf, dst, m);
   }
 
   /** `mov dword [m], src32`. */
@@ -516,7 +543,7 @@ export class X64Assembler {
   /** `lea dst, [rip + l]`. */
   leaLabel(dst: Reg, l: Label): void {
     checkReg(dst);
-    this.#rex(true, dst, 0, 0);
+    this.#byte(0x48 | ((dst >> 3) << 2));
     this.#byte(0x8d);
     this.#byte(((dst & 7) << 3) | 5);
     this.#rel32(l);
@@ -543,24 +570,24 @@ export class X64Assembler {
 
   /** `setcc dst8` (SPL..DIL for registers 4-7, never AH..BH). */
   setcc(cc: Cond, dst: Reg): void {
-    this.#rr(false, [0x0f, 0x90 | cc], 0, dst, dst >= 4 && dst < 8);
+    this.#rr(false, 0x0f90 | cc, 0, dst, dst >= 4 && dst < 8);
   }
 
   /** `cmovcc dst32, src32`. */
   cmov32(cc: Cond, dst: Reg, src: Reg): void {
-    this.#rr(false, [0x0f, 0x40 | cc], dst, src);
+    this.#rr(false, 0x0f40 | cc, dst, src);
   }
 
   // ---- control flow ----
 
   /** `jcc l` (rel8 when `l` is bound and near, else rel32). */
   jcc(cc: Cond, l: Label): void {
-    this.#branch(0x70 | cc, [0x0f, 0x80 | cc], l);
+    this.#branch(0x70 | cc, 0x0f80 | cc, l);
   }
 
   /** `jmp l` (rel8 when `l` is bound and near, else rel32). */
   jmp(l: Label): void {
-    this.#branch(0xeb, [0xe9], l);
+    this.#branch(0xeb, 0xe9, l);
   }
 
   /** `jmp r64`. */
@@ -597,14 +624,14 @@ export class X64Assembler {
   /** `push r64`. */
   push(r: Reg): void {
     checkReg(r);
-    this.#rex(false, 0, 0, r);
+    if (r >= 8) this.#byte(0x41);
     this.#byte(0x50 + (r & 7));
   }
 
   /** `pop r64`. */
   pop(r: Reg): void {
     checkReg(r);
-    this.#rex(false, 0, 0, r);
+    if (r >= 8) this.#byte(0x41);
     this.#byte(0x58 + (r & 7));
   }
 
@@ -627,6 +654,52 @@ export class X64Assembler {
   /** Pads with `fill` (default `int3`) to a multiple of `n` bytes. */
   align(n: number, fill = 0xcc): void {
     while (this.#pos % n !== 0) this.#byte(fill);
+  }
+
+  /**
+   * Copies a byte template (made once by this assembler for a fixed
+   * sequence); returns its offset, for {@linkcode X64Assembler.patch32} and
+   * {@linkcode X64Assembler.rel32At}. Cheaper than re-encoding hot sequences.
+   */
+  template(bytes: Uint8Array): number {
+    const n = bytes.length;
+    const p = this.#room(n);
+    const buf = this.#buf;
+    for (let k = 0; k < n; k++) buf[p + k] = bytes[k]; // short: a loop beats a set() call
+    this.#pos = p + n;
+    return p;
+  }
+
+  /** Overwrites the 32-bit little-endian field at `at`. */
+  patch32(at: number, value: number): void {
+    const buf = this.#buf;
+    buf[at] = value;
+    buf[at + 1] = value >> 8;
+    buf[at + 2] = value >> 16;
+    buf[at + 3] = value >> 24;
+  }
+
+  /** Points the rel32 field at `at` (ending at `at + 4`) at offset `target` now. */
+  patchRel32(at: number, target: number): void {
+    this.patch32(at, target - (at + 4));
+  }
+
+  /** Overwrites the byte at `at`. */
+  patch8(at: number, value: number): void {
+    this.#buf[at] = value;
+  }
+
+  /** Makes the rel32 field at `at` (ending at `at + 4`) point at `l` when finishing. */
+  rel32At(at: number, l: Label): void {
+    let f = this.#fixups;
+    const k = 2 * this.#fixupCount++;
+    if (k === f.length) {
+      f = new Int32Array(f.length * 2);
+      f.set(this.#fixups);
+      this.#fixups = f;
+    }
+    f[k] = at;
+    f[k + 1] = l;
   }
 
   /** Emits raw bytes. */

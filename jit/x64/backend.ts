@@ -11,6 +11,15 @@ import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
 import { BASE, GAS, hostRegisters } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
+import { CHARGE32, CHARGE8, SLOW_ACCESS, UNPAID, WINDOW_CHECK } from "./_templates.ts";
+
+if (
+  WINDOW_CHECK.some((t) =>
+    t.rel32[1] - t.rel32[0] !== WINDOW_CHECK[0].rel32[1] - WINDOW_CHECK[0].rel32[0]
+  )
+) {
+  throw new Error("window-check templates must share one layout");
+}
 import { ALU, CC, type Cond, type Label, type Mem, RAX, RCX, RDX, type Reg } from "./asm.ts";
 import { SHIFT, X64Assembler } from "./asm.ts";
 
@@ -51,17 +60,14 @@ const SHIFT_OF: Record<number, number> = {
   [Op.SRAI]: SHIFT.SAR,
 };
 
-/** A deferred out-of-line path. */
-interface Cold {
-  label: Label;
-  /** Where the hot path continues (memory slow path), if it does. */
-  back?: Label;
-  kind: "gas" | "memory" | "jump";
-  pc: number;
-  /** gas: the block cost; memory: the check routine; jump: the target. */
-  value: number;
-  routine?: Label;
-}
+/**
+ * Kinds of deferred out-of-line paths, four numbers each in `#cold`: kind,
+ * pc, the rel32 field that jumps there, and a value. Their fields are
+ * patched directly when the path is placed: no labels, no fix-ups.
+ */
+const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2;
+/** One code buffer reused by consecutive translations (see X64Assembler's constructor). */
+let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
 
 /** Emits x86-64 for one program. */
 export class X64Backend implements Backend {
@@ -69,12 +75,15 @@ export class X64Backend implements Backend {
   readonly #code: DecodedCode;
   readonly #host = hostRegisters();
   readonly #labels: (Label | undefined)[];
-  readonly #cold: Cold[] = [];
+  /** Deferred paths (see COLD_UNPAID); memory: value = slot << 24 | return offset. */
+  readonly #cold: number[] = [];
   readonly #rt: Runtime;
 
   constructor(code: DecodedCode) {
     this.#code = code;
-    this.a = new X64Assembler(code.count * 16 + 4096);
+    const reuse = scratch !== undefined && scratch.length >= 64;
+    this.a = new X64Assembler(code.count * 24 + 4096, reuse ? scratch : undefined);
+    scratch = undefined; // taken until finish() gives it back
     this.#labels = new Array(code.count);
     this.#rt = new Runtime(this.a, this.#host);
   }
@@ -83,8 +92,19 @@ export class X64Backend implements Backend {
     return this.a.offset;
   }
 
+  /** Offsets of the shared routines, known once `begin` has placed them. */
+  #unpaid = 0;
+  readonly #checks: number[] = [];
+
   begin(): void {
+    const a = this.a;
     this.#rt.emit();
+    this.#unpaid = a.offsetOf(this.#rt.unpaid);
+    for (let k = 0; k < 6; k++) {
+      this.#checks.push(
+        a.offsetOf(this.#rt.slowCheck(k === 0 || k === 1 ? 1 : k < 4 ? 2 : 4, (k & 1) === 1)),
+      );
+    }
   }
 
   #label(i: number): Label {
@@ -96,10 +116,11 @@ export class X64Backend implements Backend {
     a.bind(this.#label(i));
     const cost = this.#code.entryCost[i];
     if (cost === 0) return;
-    const label = a.label();
-    a.alu64Imm(ALU.SUB, GAS, cost);
-    a.jcc(CC.S, label);
-    this.#cold.push({ label, kind: "gas", pc: this.#code.pc[i], value: cost });
+    const t = cost < 128 ? CHARGE8 : CHARGE32;
+    const at = a.template(t.bytes);
+    if (cost < 128) a.patch8(at + t.imm8[0], cost);
+    else a.patch32(at + t.imm32[0], cost);
+    this.#cold.push(COLD_UNPAID, this.#code.pc[i], at + t.rel32[0], 0);
   }
 
   fallOff(i: number): void {
@@ -110,19 +131,26 @@ export class X64Backend implements Backend {
   finish(): Uint8Array {
     const a = this.a;
     const rt = this.#rt;
-    for (const c of this.#cold) {
-      a.bind(c.label);
-      if (c.kind === "gas") {
-        a.alu64Imm(ALU.ADD, GAS, c.value);
-        a.storeImm32(state(State.EXIT_PC), c.pc);
-        a.jmp(rt.outOfGas);
-      } else if (c.kind === "memory") {
-        a.movImm32(RDX, c.pc);
-        a.call(c.routine!);
-        a.jmp(c.back!);
-      } else this.#exit(Exit.INVALID_JUMP, c.pc, c.value);
+    const cold = this.#cold;
+    const second = WINDOW_CHECK[0].rel32[1] - WINDOW_CHECK[0].rel32[0];
+    for (let k = 0; k < cold.length; k += 4) {
+      const kind = cold[k], pc = cold[k + 1], value = cold[k + 3];
+      a.patchRel32(cold[k + 2], a.offset);
+      if (kind === COLD_UNPAID) {
+        const at = a.template(UNPAID.bytes);
+        a.patch32(at + UNPAID.imm32[0], pc);
+        a.patchRel32(at + UNPAID.rel32[0], this.#unpaid);
+      } else if (kind === COLD_MEMORY) {
+        a.patchRel32(cold[k + 2] + second, a.offset);
+        const at = a.template(SLOW_ACCESS.bytes);
+        a.patch32(at + SLOW_ACCESS.imm32[0], pc);
+        a.patchRel32(at + SLOW_ACCESS.rel32[0], this.#checks[value >>> 24]);
+        a.patchRel32(at + SLOW_ACCESS.rel32[1], value & 0xffffff);
+      } else this.#exit(Exit.INVALID_JUMP, pc, value);
     }
-    return a.finish();
+    const bytes = a.finish();
+    scratch = a.buffer;
+    return bytes;
   }
 
   /** Leaves native code with `reason` for the instruction at `pc`. */
@@ -404,15 +432,13 @@ export class X64Backend implements Backend {
     const t = instructionAt(this.#code, targetPc);
     let taken: Label;
     if (t >= 0) taken = this.#label(t);
-    else {
-      taken = a.label();
-      this.#cold.push({ label: taken, kind: "jump", pc, value: targetPc });
-    }
+    else taken = -1;
     let cc = BRANCH_CC[op];
     if (rs1 === 0 && rs2 === 0) {
       // 0 ? 0: BEQ, BGE and BGEU always jump; the others never do.
-      if (cc === CC.E || cc === CC.GE || cc === CC.AE) a.jmp(taken);
-      return;
+      if (cc !== CC.E && cc !== CC.GE && cc !== CC.AE) return;
+      if (taken >= 0) return a.jmp(taken);
+      return this.#exit(Exit.INVALID_JUMP, pc, targetPc);
     }
     if (rs2 === 0 || rs1 === 0) {
       // Compare with zero: TEST clears CF and OF, so every condition still holds.
@@ -420,7 +446,9 @@ export class X64Backend implements Backend {
       const r = this.#src(rs1 === 0 ? rs2 : rs1, RAX);
       a.test32(r, r);
     } else this.#alu(ALU.CMP, this.#src(rs1, RAX), rs2);
-    a.jcc(cc, taken);
+    if (taken >= 0) return a.jcc(cc, taken);
+    a.bytes(0x0f, 0x80 | cc, 0, 0, 0, 0); // to a cold InvalidJump exit
+    this.#cold.push(COLD_JUMP, pc, a.offset - 4, targetPc);
   }
 
   #jalr(rd: number, rs1: number, imm: number, pc: number, link: number): void {
@@ -447,23 +475,11 @@ export class X64Backend implements Backend {
       this.#load(RAX, rs1);
       if (imm !== 0) a.alu32Imm(ALU.ADD, RAX, imm);
     }
-    const slow = a.label();
-    const back = a.label();
-    const lo = write ? State.WRITE_LO : State.READ_LO;
-    const last = lo + (width === 1 ? 4 : width === 2 ? 8 : 12);
-    a.alu32RM(ALU.CMP, RAX, state(lo));
-    a.jcc(CC.B, slow);
-    a.alu32RM(ALU.CMP, RAX, state(last));
-    a.jcc(CC.A, slow);
-    a.bind(back);
-    this.#cold.push({
-      label: slow,
-      back,
-      kind: "memory",
-      pc,
-      value: width,
-      routine: this.#rt.slowCheck(width, write),
-    });
+    const slot = (width >> 1) * 2 + (write ? 1 : 0);
+    const check = WINDOW_CHECK[slot];
+    const at = a.template(check.bytes);
+    if (a.offset >= 1 << 24) throw new RangeError("translated code over 16 MiB");
+    this.#cold.push(COLD_MEMORY, pc, at + check.rel32[0], (slot << 24) | a.offset);
   }
 
   #loadOp(op: number, rd: number, rs1: number, imm: number, pc: number): void {

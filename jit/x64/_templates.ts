@@ -1,0 +1,94 @@
+/**
+ * Byte templates for the sequences the backend emits most (window checks,
+ * block charges and their cold paths), encoded once by the assembler and
+ * then copied and patched: translation speed is part of the whole cycle.
+ * @module
+ */
+import { State } from "../state.ts";
+import { BASE, GAS } from "./_regs.ts";
+import { ALU, CC, RAX, RDX, X64Assembler } from "./asm.ts";
+
+/** A template and the offsets of its patchable fields. */
+export interface Template {
+  readonly bytes: Uint8Array;
+  /** Offsets of 32-bit immediates, in emission order. */
+  readonly imm32: readonly number[];
+  /** Offsets of 8-bit immediates. */
+  readonly imm8: readonly number[];
+  /** Offsets of rel32 branch fields. */
+  readonly rel32: readonly number[];
+}
+
+type Emit = (
+  a: X64Assembler,
+  far: number,
+  fields: { imm32: number[]; imm8: number[]; rel32: number[]; },
+) => void;
+
+/** Encodes with `emit`, branching to a label kept far away so every branch is rel32. */
+function make(emit: Emit): Template {
+  const a = new X64Assembler(256);
+  const far = a.label();
+  const fields = { imm32: [] as number[], imm8: [] as number[], rel32: [] as number[] };
+  emit(a, far, fields);
+  const length = a.offset;
+  a.nop(200);
+  a.bind(far);
+  return { bytes: a.finish().slice(0, length), ...fields };
+}
+
+const field = (offset: number) => ({ base: BASE, disp: offset });
+
+/** `cmp eax, [lo]; jb slow; cmp eax, [last]; ja slow` for a `width`-byte read or write. */
+function windowCheck(width: number, write: boolean): Template {
+  const lo = write ? State.WRITE_LO : State.READ_LO;
+  const last = lo + (width === 1 ? 4 : width === 2 ? 8 : 12);
+  return make((a, far, f) => {
+    a.alu32RM(ALU.CMP, RAX, field(lo));
+    a.jcc(CC.B, far);
+    f.rel32.push(a.offset - 4);
+    a.alu32RM(ALU.CMP, RAX, field(last));
+    a.jcc(CC.A, far);
+    f.rel32.push(a.offset - 4);
+  });
+}
+
+/** Window checks by `(width >> 1) * 2 + (write ? 1 : 0)`; both rel32s go to the slow path. */
+export const WINDOW_CHECK: readonly Template[] = [1, 2, 4].flatMap((w) => [
+  windowCheck(w, false),
+  windowCheck(w, true),
+]);
+
+/** `mov edx, pc; call check; jmp back`: the out-of-line slow path of one access. */
+export const SLOW_ACCESS: Template = make((a, far, f) => {
+  a.movImm32(RDX, 0x7fffffff);
+  f.imm32.push(a.offset - 4);
+  a.call(far);
+  f.rel32.push(a.offset - 4);
+  a.jmp(far);
+  f.rel32.push(a.offset - 4);
+});
+
+/** `sub r14, imm8; js unpaid`: a block charge below 128. */
+export const CHARGE8: Template = make((a, far, f) => {
+  a.alu64Imm(ALU.SUB, GAS, 0x7f);
+  f.imm8.push(a.offset - 1);
+  a.jcc(CC.S, far);
+  f.rel32.push(a.offset - 4);
+});
+
+/** `sub r14, imm32; js unpaid`. */
+export const CHARGE32: Template = make((a, far, f) => {
+  a.alu64Imm(ALU.SUB, GAS, 0x7fffffff);
+  f.imm32.push(a.offset - 4);
+  a.jcc(CC.S, far);
+  f.rel32.push(a.offset - 4);
+});
+
+/** `mov [EXIT_PC], pc; jmp unpaid`: the out-of-line exit of a block that cannot be paid. */
+export const UNPAID: Template = make((a, far, f) => {
+  a.storeImm32(field(State.EXIT_PC), 0x7fffffff);
+  f.imm32.push(a.offset - 4);
+  a.jmp(far);
+  f.rel32.push(a.offset - 4);
+});
