@@ -74,10 +74,11 @@ function checkReg(r: Reg): void {
 
 /** Accepts int32 or uint32 values (as the same 32 bits). */
 function imm32(v: number): number {
-  if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
+  const bits = v | 0;
+  if (bits !== v && bits >>> 0 !== v) {
     throw new RangeError(`immediate ${v} does not fit in 32 bits`);
   }
-  return v | 0;
+  return bits;
 }
 
 /** Assembles x86-64 machine code. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { type DecodedCode, instructionAt } from "../../abi/code.ts";
-import { Op } from "../../abi/isa.ts";
+import { Op, OP_COUNT } from "../../abi/isa.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
 import { BASE, GAS, hostRegisters } from "./_regs.ts";
@@ -66,6 +66,43 @@ const SHIFT_OF: Record<number, number> = {
  * patched directly when the path is placed: no labels, no fix-ups.
  */
 const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2;
+/** The lowering group of each op (the literal cases of `X64Backend.instruction`). */
+const GROUP = new Uint8Array(OP_COUNT).fill(20);
+for (
+  const [group, ops] of [
+    [0, [Op.ADDI, Op.XORI, Op.ORI, Op.ANDI]],
+    [1, [Op.SLLI, Op.SRLI, Op.SRAI]],
+    [2, [Op.SLTI, Op.SLTIU, Op.SLT, Op.SLTU]],
+    [3, [Op.ADD, Op.SUB, Op.XOR, Op.OR, Op.AND]],
+    [4, [Op.SLL, Op.SRL, Op.SRA]],
+    [5, [Op.LB, Op.LH, Op.LW, Op.LBU, Op.LHU]],
+    [6, [Op.SB, Op.SH, Op.SW]],
+    [7, [Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU]],
+    [8, [Op.JAL]],
+    [9, [Op.JALR]],
+    [10, [Op.LUI]],
+    [11, [Op.AUIPC]],
+    [12, [Op.MUL]],
+    [13, [Op.MULH, Op.MULHSU, Op.MULHU]],
+    [14, [Op.DIV, Op.DIVU, Op.REM, Op.REMU]],
+    [15, [Op.LR_W, Op.SC_W]],
+    [16, [
+      Op.AMOSWAP_W,
+      Op.AMOADD_W,
+      Op.AMOXOR_W,
+      Op.AMOAND_W,
+      Op.AMOOR_W,
+      Op.AMOMIN_W,
+      Op.AMOMAX_W,
+      Op.AMOMINU_W,
+      Op.AMOMAXU_W,
+    ]],
+    [17, [Op.ECALL]],
+    [18, [Op.EBREAK]],
+    [19, [Op.FENCE, Op.FENCE_I]],
+  ] as const
+) for (const op of ops) GROUP[op] = group;
+
 /** One code buffer reused by consecutive translations (see X64Assembler's constructor). */
 let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
 
@@ -220,105 +257,69 @@ export class X64Backend implements Backend {
     const op = c.op[i], rd = c.rd[i], rs1 = c.rs1[i], rs2 = c.rs2[i], imm = c.imm[i];
     const pc = c.pc[i];
     const a = this.a;
-    switch (op) {
-      case Op.LUI:
-        return this.#putImm(rd, imm);
-      case Op.AUIPC:
-        return this.#putImm(rd, pc + imm);
-      case Op.JAL: {
+    // Literal cases (listed in GROUP below) let V8 dispatch through a jump table.
+    switch (GROUP[op]) {
+      case 0: // ADDI XORI ORI ANDI
+        return this.#aluImm(op, rd, rs1, imm);
+      case 1: // SLLI SRLI SRAI
+        return this.#shiftImm(op, rd, rs1, imm);
+      case 2: // SLTI SLTIU SLT SLTU
+        return this.#setLess(op, rd, rs1, rs2, imm);
+      case 3: // ADD SUB XOR OR AND
+        return this.#aluReg(op, rd, rs1, rs2);
+      case 4: // SLL SRL SRA
+        return this.#shiftReg(op, rd, rs1, rs2);
+      case 5: // loads
+        return this.#loadOp(op, rd, rs1, imm, pc);
+      case 6: // stores
+        return this.#storeOp(op, rs1, rs2, imm, pc);
+      case 7: // branches
+        return this.#branch(op, rs1, rs2, pc, imm);
+      case 8: { // JAL
         const target = instructionAt(c, (pc + imm) >>> 0);
         if (target < 0) return this.#exit(Exit.INVALID_JUMP, pc, pc + imm);
         this.#putImm(rd, pc + c.size[i]);
         return a.jmp(this.#label(target));
       }
-      case Op.JALR:
+      case 9: // JALR
         return this.#jalr(rd, rs1, imm, pc, pc + c.size[i]);
-      case Op.BEQ:
-      case Op.BNE:
-      case Op.BLT:
-      case Op.BGE:
-      case Op.BLTU:
-      case Op.BGEU:
-        return this.#branch(op, rs1, rs2, pc, imm);
-      case Op.LB:
-      case Op.LH:
-      case Op.LW:
-      case Op.LBU:
-      case Op.LHU:
-        return this.#loadOp(op, rd, rs1, imm, pc);
-      case Op.SB:
-      case Op.SH:
-      case Op.SW:
-        return this.#storeOp(op, rs1, rs2, imm, pc);
-      case Op.ADDI:
-      case Op.XORI:
-      case Op.ORI:
-      case Op.ANDI:
-        return this.#aluImm(op, rd, rs1, imm);
-      case Op.SLTI:
-      case Op.SLTIU:
-      case Op.SLT:
-      case Op.SLTU:
-        return this.#setLess(op, rd, rs1, rs2, imm);
-      case Op.SLLI:
-      case Op.SRLI:
-      case Op.SRAI: {
-        if (rd === 0) return;
-        const t = this.#target(rd, -1);
-        this.#load(t, rs1);
-        if (imm !== 0) a.shift32Imm(SHIFT_OF[op], t, imm);
-        return this.#put(rd, t);
-      }
-      case Op.ADD:
-      case Op.SUB:
-      case Op.XOR:
-      case Op.OR:
-      case Op.AND:
-        return this.#aluReg(op, rd, rs1, rs2);
-      case Op.SLL:
-      case Op.SRL:
-      case Op.SRA:
-        return this.#shiftReg(op, rd, rs1, rs2);
-      case Op.FENCE:
-      case Op.FENCE_I:
-        return;
-      case Op.ECALL: {
-        const site = c.hostcall[i];
-        if (site < 0) return this.#exit(Exit.INVALID_INSTRUCTION, pc);
-        return this.#exit(Exit.HOSTCALL, pc, site);
-      }
-      case Op.EBREAK:
-        return this.#exit(Exit.BREAKPOINT, pc);
-      case Op.MUL:
+      case 10: // LUI
+        return this.#putImm(rd, imm);
+      case 11: // AUIPC
+        return this.#putImm(rd, pc + imm);
+      case 12: // MUL
         if (rd === 0) return;
         this.#load(RAX, rs1);
         a.imul32(RAX, this.#src(rs2, RDX));
         return this.#put(rd, RAX);
-      case Op.MULH:
-      case Op.MULHSU:
-      case Op.MULHU:
+      case 13: // MULH MULHSU MULHU
         return this.#mulHigh(op, rd, rs1, rs2);
-      case Op.DIV:
-      case Op.DIVU:
-      case Op.REM:
-      case Op.REMU:
+      case 14: // DIV DIVU REM REMU
         return this.#divide(op, rd, rs1, rs2);
-      case Op.LR_W:
-      case Op.SC_W:
+      case 15: // LR.W SC.W
         return this.#reserved(op, rd, rs1, rs2, pc);
-      case Op.AMOSWAP_W:
-      case Op.AMOADD_W:
-      case Op.AMOXOR_W:
-      case Op.AMOAND_W:
-      case Op.AMOOR_W:
-      case Op.AMOMIN_W:
-      case Op.AMOMAX_W:
-      case Op.AMOMINU_W:
-      case Op.AMOMAXU_W:
+      case 16: // AMOs
         return this.#amo(op, rd, rs1, rs2, pc);
-      default:
+      case 17: { // ECALL
+        const site = c.hostcall[i];
+        if (site < 0) return this.#exit(Exit.INVALID_INSTRUCTION, pc);
+        return this.#exit(Exit.HOSTCALL, pc, site);
+      }
+      case 18: // EBREAK
+        return this.#exit(Exit.BREAKPOINT, pc);
+      case 19: // FENCE FENCE.I
+        return;
+      default: // INVALID
         return this.#exit(Exit.INVALID_INSTRUCTION, pc);
     }
+  }
+
+  #shiftImm(op: number, rd: number, rs1: number, imm: number): void {
+    if (rd === 0) return;
+    const t = this.#target(rd, -1);
+    this.#load(t, rs1);
+    if (imm !== 0) this.a.shift32Imm(SHIFT_OF[op], t, imm);
+    this.#put(rd, t);
   }
 
   #aluReg(op: number, rd: number, rs1: number, rs2: number): void {
@@ -489,7 +490,7 @@ export class X64Backend implements Backend {
     const a = this.a;
     const h = this.#host[rd];
     const d = h >= 0 ? h : RDX;
-    const m: Mem = { base: BASE, index: RAX, scale: 1 };
+    const m = ACCESS;
     if (op === Op.LW) a.load32(d, m);
     else if (op === Op.LB) a.loadS8(d, m);
     else if (op === Op.LBU) a.loadU8(d, m);
@@ -502,7 +503,7 @@ export class X64Backend implements Backend {
     const width = op === Op.SW ? 4 : op === Op.SB ? 1 : 2;
     this.#address(rs1, imm, width, true, pc);
     const a = this.a;
-    const m: Mem = { base: BASE, index: RAX, scale: 1 };
+    const m = ACCESS;
     if (width === 4 && rs2 === 0) return a.storeImm32(m, 0);
     const v = this.#src(rs2, RDX);
     if (width === 4) a.store32(m, v);
@@ -512,7 +513,7 @@ export class X64Backend implements Backend {
 
   #reserved(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
     const a = this.a;
-    const m: Mem = { base: BASE, index: RAX, scale: 1 };
+    const m = ACCESS;
     if (op === Op.LR_W) {
       this.#address(rs1, 0, 4, false, pc);
       a.store32(state(State.RESERVATION), RAX);
@@ -539,7 +540,7 @@ export class X64Backend implements Backend {
   #amo(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
     const a = this.a;
     this.#address(rs1, 0, 4, true, pc);
-    const m: Mem = { base: BASE, index: RAX, scale: 1 };
+    const m = ACCESS;
     // The new value is formed in RCX (its guest value saved), the old in EDX.
     a.store64(state(State.TEMP), RCX);
     this.#load(RCX, rs2);
@@ -577,12 +578,21 @@ export class X64Backend implements Backend {
   }
 }
 
-/** A state-block field. */
+/** The guest byte at EAX: `[BASE + RAX]`. */
+const ACCESS: Mem = Object.freeze({ base: BASE, index: RAX, scale: 1 });
+
+const FIELDS = new Map<number, Mem>();
+
+/** A state-block field (operands are made once and shared). */
 export function state(field: number): Mem {
-  return { base: BASE, disp: field };
+  let m = FIELDS.get(field);
+  if (!m) FIELDS.set(field, m = Object.freeze({ base: BASE, disp: field }));
+  return m;
 }
+
+const SLOTS: readonly Mem[] = Array.from({ length: 32 }, (_, r) => state(State.REGS + 4 * r));
 
 /** Guest register `r`'s slot in the state block. */
 function slot(r: number): Mem {
-  return { base: BASE, disp: State.REGS + 4 * r };
+  return SLOTS[r];
 }
