@@ -15,15 +15,10 @@ import { X64Backend } from "./x64/backend.ts";
 export interface CompiledProgram {
   /** The decoded program it was translated from. */
   readonly code: DecodedCode;
-  /** Native address per 2-byte code slot as (low, high) u32 pairs; 0 = no instruction there. */
-  readonly addressWords: Uint32Array;
-  /** Entry charge per slot, then a 0 at `returnSlot`. */
-  readonly costs: Uint32Array;
-  /** The slot whose cost is 0 (a return to the host). */
-  readonly returnSlot: number;
-  /** Host addresses of the two tables, for the state block. */
-  readonly addressTablePointer: bigint;
-  readonly costTablePointer: bigint;
+  /** The jump table (see `State.JUMP_TABLE`) as u32 words: address low, high, cost low, high. */
+  readonly jumpWords: Uint32Array;
+  /** Host address of the jump table, for the state block. */
+  readonly jumpTablePointer: bigint;
   /** Machine code size in bytes. */
   readonly codeSize: number;
   /** Per instruction: offset of its first native byte (for listings). */
@@ -52,25 +47,21 @@ function compile(code: DecodedCode): CompiledProgram {
   // Host addresses are below 2^53, so Number arithmetic is exact (and much faster than BigInt).
   const base = Number(executable.address);
   const slots = code.slots.length;
-  const addresses = new BigUint64Array(slots);
-  const words = new Uint32Array(addresses.buffer);
-  const costs = new Uint32Array(slots + 1);
+  const table = new BigUint64Array(2 * slots);
+  const words = new Uint32Array(table.buffer);
   for (let s = 0; s < slots; s++) {
     const i = code.slots[s];
     if (i < 0) continue;
     const address = base + translation.bodyOffset[i];
-    words[2 * s] = address % 2 ** 32;
-    words[2 * s + 1] = Math.floor(address / 2 ** 32);
-    costs[s] = code.entryCost[i];
+    words[4 * s] = address % 2 ** 32;
+    words[4 * s + 1] = Math.floor(address / 2 ** 32);
+    words[4 * s + 2] = code.entryCost[i];
   }
   const pointer = (a: BufferSource) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a)));
   return {
     code,
-    addressWords: words,
-    costs,
-    returnSlot: slots,
-    addressTablePointer: pointer(addresses),
-    costTablePointer: pointer(costs),
+    jumpWords: words,
+    jumpTablePointer: pointer(table),
     codeSize: translation.bytes.length,
     startOffset: translation.startOffset,
     enter: createEntry(executable),

@@ -102,9 +102,7 @@ export class NativeEngine implements Engine {
     w[word(State.SPAN_PAGES)] = spanPages;
     w[word(State.CODE_START)] = code.start;
     w[word(State.CODE_BYTES)] = code.end - code.start;
-    w[word(State.RETURN_SLOT)] = this.#program.returnSlot;
-    this.#setPointer(State.ADDRESS_TABLE, this.#program.addressTablePointer);
-    this.#setPointer(State.COST_TABLE, this.#program.costTablePointer);
+    this.#setPointer(State.JUMP_TABLE, this.#program.jumpTablePointer);
     this.#setPointer(
       State.PAGE_TABLE,
       Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#pageTable)),
@@ -159,18 +157,18 @@ export class NativeEngine implements Engine {
     const program = this.#program;
     const code = program.code;
     const w = this.#words;
-    const addresses = program.addressWords;
+    const table = program.jumpWords;
     let at = pc;
     for (;;) {
       const slot = (at - code.start) / 2;
       const valid = slot >= 0 && at < code.end && slot === (slot | 0);
-      const low = valid ? addresses[2 * slot] : 0;
-      const high = valid ? addresses[2 * slot + 1] : 0;
+      const low = valid ? table[4 * slot] : 0;
+      const high = valid ? table[4 * slot + 1] : 0;
       if (low === 0 && high === 0) {
         this.trap = { kind: "InvalidJump", pc: at, address: at, registers: this.#snapshot() };
         return "trap";
       }
-      const charge = program.costs[slot];
+      const charge = table[4 * slot + 2];
       if (this.gas < charge) return this.#raise("OutOfGas", at, at);
       const gas = this.gas - charge;
       w[word(State.GAS)] = gas % 2 ** 32;

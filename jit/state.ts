@@ -41,18 +41,17 @@ export const State = Object.freeze({
   /** Lowest code address and code bytes (for indirect-jump lookups). */
   CODE_START: -68,
   CODE_BYTES: -64,
-  /** Index of the cost-table entry whose cost is 0 (returns to the host). */
-  RETURN_SLOT: -60,
   /** Remaining gas, i64. */
   GAS: -56,
   /** The host stack pointer at entry (exits restore it), u64. */
   SAVED_SP: -48,
   /** Native address to start at on entry, u64. */
   ENTRY: -40,
-  /** Per-2-byte-slot native addresses (u64, 0 = no instruction starts there). */
-  ADDRESS_TABLE: -32,
-  /** Per-slot entry charge (u32), plus one 0 entry at RETURN_SLOT. */
-  COST_TABLE: -24,
+  /**
+   * The jump table: per 2-byte code slot, 16 bytes: the native address (u64,
+   * 0 = no instruction starts there) and the entry charge (u64).
+   */
+  JUMP_TABLE: -32,
   /** One byte per page of the span: bit 0 readable, bit 1 writable. */
   PAGE_TABLE: -16,
   /** Scratch for generated code (saving a register), u64. */

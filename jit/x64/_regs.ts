@@ -3,6 +3,8 @@
  * registers live in the state block (jit/state.ts).
  * @module
  */
+import { type DecodedCode, instructionAt } from "../../abi/code.ts";
+import { OPS } from "../../abi/isa.ts";
 import { R13, R14, R15, RAX, RBP, RBX, RCX, RDI, RDX, type Reg, RSI } from "./asm.ts";
 import { R10, R11, R12, R8, R9 } from "./asm.ts";
 
@@ -22,19 +24,43 @@ export const T1: Reg = RDX;
  */
 const HOST_ORDER: readonly Reg[] = [RBX, RSI, RDI, RBP, R8, R9, R10, R11, R12, R13, RCX];
 
-/**
- * Guest registers by how often compiled C uses them (static counts over the
- * examples: a2, a0, a1, a3, a4, sp, s0, a5, ra, s1, t0, then the rest).
- * RV32E pins 11 of its 15; gp, tp, t1 and t2 stay in memory.
- */
-const GUEST_ORDER: readonly number[] = [12, 10, 11, 13, 14, 2, 8, 15, 1, 9, 5];
-
 /** Callee-saved registers the entry routine must preserve (System V). */
 export const CALLEE_SAVED: readonly Reg[] = [RBX, RBP, R12, R13, R14, R15];
 
-/** `hostOf[x]` is the host register of guest `x`, or -1 when it lives in memory. */
-export function hostRegisters(): Int8Array {
+/**
+ * `hostOf[x]` is the host register of guest `x`, or -1 when it lives in
+ * memory. The 11 guest registers the program's code names most often get
+ * host registers (a linear pass over the decoded operands, loop bodies
+ * weighted); ties go to the lower register number.
+ */
+export function hostRegisters(code: DecodedCode): Int8Array {
+  // Instructions inside a backward branch's range (a loop) count 8 times:
+  // a difference array over the ranges keeps this linear.
+  const { count, op, imm, pc } = code;
+  const delta = new Int32Array(count + 1);
+  for (let i = 0; i < count; i++) {
+    const kind = OPS[op[i]].kind;
+    if ((kind === "branch" || kind === "jal") && imm[i] < 0) {
+      const target = instructionAt(code, (pc[i] + imm[i]) >>> 0);
+      if (target >= 0) {
+        delta[target]++;
+        delta[i + 1]--;
+      }
+    }
+  }
+  const uses = new Float64Array(32);
+  let depth = 0;
+  for (let i = 0; i < count; i++) {
+    depth += delta[i];
+    const weight = depth > 0 ? 8 : 1;
+    uses[code.rd[i]] += weight;
+    uses[code.rs1[i]] += weight;
+    uses[code.rs2[i]] += weight;
+  }
+  const guests = Array.from({ length: 31 }, (_, k) => k + 1)
+    .sort((x, y) => uses[y] - uses[x] || x - y)
+    .slice(0, HOST_ORDER.length);
   const hostOf = new Int8Array(32).fill(-1);
-  GUEST_ORDER.forEach((guest, i) => (hostOf[guest] = HOST_ORDER[i]));
+  guests.forEach((guest, k) => (hostOf[guest] = HOST_ORDER[k]));
   return hostOf;
 }

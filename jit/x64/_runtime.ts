@@ -20,10 +20,14 @@ export class Runtime {
   readonly outOfGas: Label;
   /** Jumped to when a block's entry cannot be paid (`EXIT_PC` set): exits with `Exit.UNPAID`. */
   readonly unpaid: Label;
-  /** In: EAX = target, EDX = site pc. Out: EAX = slot, RDX = native address; or exits. */
+  /** In: EAX = target (even), EDX = site pc. Out: RAX = jump-table entry, RDX = native address; or exits. */
   readonly lookup: Label;
-  /** In: EAX = slot, RDX = native address. Charges the slot's entry cost and jumps. */
-  readonly chargeAndGo: Label;
+  /** In: RAX = jump-table entry. Charges its entry cost (or exits with OutOfGas at the target). */
+  readonly charge: Label;
+  /** `lookup` then `charge`. */
+  readonly lookupAndCharge: Label;
+  /** A jump-table entry with cost 0, for returns to the host. */
+  readonly #zeroCost: Label;
   readonly #hostReturn: Label;
   readonly #slow: Label[] = [];
   readonly #a: X64Assembler;
@@ -36,7 +40,9 @@ export class Runtime {
     this.outOfGas = a.label();
     this.unpaid = a.label();
     this.lookup = a.label();
-    this.chargeAndGo = a.label();
+    this.charge = a.label();
+    this.lookupAndCharge = a.label();
+    this.#zeroCost = a.label();
     this.#hostReturn = a.label();
     for (let i = 0; i < 6; i++) this.#slow.push(a.label());
   }
@@ -51,7 +57,6 @@ export class Runtime {
     this.#entry();
     this.#exit();
     this.#lookup();
-    this.#chargeAndGo();
     for (const width of [1, 2, 4]) {
       for (const write of [false, true]) this.#slowCheck(width, write);
     }
@@ -94,11 +99,11 @@ export class Runtime {
     a.jmp(this.exit);
   }
 
-  #lookup(): void {
+  /** `lookup`, and with `charging` also `charge`, as one routine. */
+  #lookupRoutine(entry: Label, charging: boolean, invalid: Label, unpaid: Label): void {
     const a = this.#a;
-    const invalid = a.label();
     const hostReturn = a.label();
-    a.bind(this.lookup);
+    a.bind(entry);
     a.store32(field(State.EXIT_PC), RDX);
     a.store32(field(State.EXIT_AUX), RAX);
     a.alu32Imm(ALU.CMP, RAX, HOST_RETURN_ADDRESS | 0);
@@ -106,36 +111,46 @@ export class Runtime {
     a.alu32RM(ALU.SUB, RAX, field(State.CODE_START));
     a.alu32RM(ALU.CMP, RAX, field(State.CODE_BYTES));
     a.jcc(CC.AE, invalid);
-    a.shift32Imm(SHIFT.SHR, RAX, 1);
-    a.load64(RDX, field(State.ADDRESS_TABLE));
-    a.load64(RDX, { base: RDX, index: RAX, scale: 8 });
+    // The target is even, so offset * 8 = slot * 16: the entry's offset.
+    a.shift64Imm(SHIFT.SHL, RAX, 3);
+    a.alu64RM(ALU.ADD, RAX, field(State.JUMP_TABLE));
+    a.load64(RDX, { base: RAX });
     a.test64(RDX, RDX);
     a.jcc(CC.E, invalid);
+    if (charging) {
+      a.alu64RM(ALU.SUB, GAS, { base: RAX, disp: 8 });
+      a.jcc(CC.S, unpaid);
+    }
     a.ret();
-    a.bind(hostReturn);
-    a.load32(RAX, field(State.RETURN_SLOT));
+    a.bind(hostReturn); // no charge: an entry whose cost is 0
     a.leaLabel(RDX, this.#hostReturn);
+    a.leaLabel(RAX, this.#zeroCost);
     a.ret();
+  }
+
+  #lookup(): void {
+    const a = this.#a;
+    const invalid = a.label();
+    const unpaid = a.label();
+    this.#lookupRoutine(this.lookup, false, invalid, unpaid);
+    this.#lookupRoutine(this.lookupAndCharge, true, invalid, unpaid);
     a.bind(invalid);
     a.storeImm32(field(State.EXIT_REASON), Exit.INVALID_JUMP);
     a.jmp(this.exit);
-  }
 
-  #chargeAndGo(): void {
-    const a = this.#a;
-    const unpaid = a.label();
-    a.bind(this.chargeAndGo);
-    a.store64(field(State.ENTRY), RDX);
-    a.load64(RDX, field(State.COST_TABLE));
-    a.load32(RAX, { base: RDX, index: RAX, scale: 4 });
-    a.alu64(ALU.SUB, GAS, RAX);
+    // charge: RAX = entry; charges its cost, keeps RDX.
+    a.bind(this.charge);
+    a.alu64RM(ALU.SUB, GAS, { base: RAX, disp: 8 });
     a.jcc(CC.S, unpaid);
-    a.jmpMem(field(State.ENTRY));
+    a.ret();
     a.bind(unpaid); // OutOfGas at the target, nothing charged
-    a.alu64(ALU.ADD, GAS, RAX);
+    a.alu64RM(ALU.ADD, GAS, { base: RAX, disp: 8 });
     a.load32(RAX, field(State.EXIT_AUX));
     a.store32(field(State.EXIT_PC), RAX);
     a.jmp(this.outOfGas);
+    a.align(8, 0);
+    a.bind(this.#zeroCost);
+    a.bytes(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   /**

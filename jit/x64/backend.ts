@@ -110,7 +110,7 @@ let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
 export class X64Backend implements Backend {
   readonly a: X64Assembler;
   readonly #code: DecodedCode;
-  readonly #host = hostRegisters();
+  readonly #host: Int8Array;
   readonly #labels: (Label | undefined)[];
   /** Deferred paths (see COLD_UNPAID); memory: value = slot << 24 | return offset. */
   readonly #cold: number[] = [];
@@ -118,6 +118,7 @@ export class X64Backend implements Backend {
 
   constructor(code: DecodedCode) {
     this.#code = code;
+    this.#host = hostRegisters(code);
     const reuse = scratch !== undefined && scratch.length >= 64;
     this.a = new X64Assembler(code.count * 24 + 4096, reuse ? scratch : undefined);
     scratch = undefined; // taken until finish() gives it back
@@ -324,6 +325,9 @@ export class X64Backend implements Backend {
 
   #aluReg(op: number, rd: number, rs1: number, rs2: number): void {
     if (rd === 0) return;
+    if (rs1 === 0 && (op === Op.ADD || op === Op.OR || op === Op.XOR)) {
+      return this.#put(rd, this.#src(rs2, RAX)); // a move (c.mv)
+    }
     const t = this.#target(rd, rs2 === rs1 ? -1 : rs2);
     this.#load(t, rs1);
     if (rs2 !== 0 || op === Op.AND) this.#alu(ALU_OF[op], t, rs2);
@@ -332,6 +336,7 @@ export class X64Backend implements Backend {
 
   #aluImm(op: number, rd: number, rs1: number, imm: number): void {
     if (rd === 0) return;
+    if (rs1 === 0) return this.#putImm(rd, op === Op.ANDI ? 0 : imm); // li
     const a = this.a;
     const d = this.#host[rd], h1 = this.#host[rs1];
     if (op === Op.ADDI && d >= 0 && h1 >= 0 && d !== h1) {
@@ -462,9 +467,15 @@ export class X64Backend implements Backend {
     }
     a.alu32Imm(ALU.AND, RAX, -2);
     a.movImm32(RDX, pc);
-    a.call(this.#rt.lookup); // validates; RAX = slot, RDX = native address
-    this.#putImm(rd, link);
-    a.jmp(this.#rt.chargeAndGo);
+    // Validate, write the link, charge, in the contract's order. The final
+    // indirect jump is at the site so the CPU predicts each site separately.
+    if (rd === 0) a.call(this.#rt.lookupAndCharge);
+    else {
+      a.call(this.#rt.lookup);
+      this.#putImm(rd, link);
+      a.call(this.#rt.charge);
+    }
+    a.jmpReg(RDX);
   }
 
   /** Leaves the guest address `imm(rs1)` in EAX and checks `width` bytes there. */
