@@ -1,194 +1,165 @@
 /**
- * `deno task bench`: runs the example guests on every tier available here
- * (interpreter; native when FFI is granted on x86-64 Linux) and the same C
- * compiled natively with clang-19 -O2, and prints wall time, guest
- * instructions per second (MIPS), the ratio to native, load and translation
- * speed, and the host-call round trip. `--quick` runs each workload once (CI
- * uses it to prove the harness works; it asserts nothing about time).
+ * `deno task bench`: every workload in `bench/guests/` on every engine
+ * available here, in one run: rvbox's interpreter and native tier (both
+ * ISAs), V8's WebAssembly (default tiering, and Liftoff only in a child
+ * process), the same C compiled natively by clang-19 -O2 (the physical
+ * limit) and qemu-riscv32. Prints execution times, MIPS and ratios to native
+ * with their geometric means, then the whole cycle around execution (load,
+ * translate, instantiate + call, host calls). Writes
+ * `bench/results/latest.json` and `bench/results/ratios.svg`.
  *
- * Instructions are counted as gas used: every instruction costs 1 gas.
+ * `--quick` (CI) runs tiny inputs once to prove the harness works; it writes
+ * no results and asserts nothing about time. Every run fails if a workload's
+ * self-check fails on any engine.
  * @module
  */
 import { nativeSupport } from "../jit/mod.ts";
-import { translate } from "../jit/translate.ts";
-import { X64Backend } from "../jit/x64/backend.ts";
-import { type Imports, Program, type Tier } from "../mod.ts";
-import { buildNative, runNative } from "./_native.ts";
+import { type Cycle, rvboxCycle, wasmCycle } from "./_cycle.ts";
+import { type Engine, guestBytes, liftoffEngine, nativeEngine, qemuEngine } from "./_engines.ts";
+import { rvboxEngine, wasmEngine } from "./_engines.ts";
+import { executionTable, geomeans, ratioChart, type Row, textTable } from "./_report.ts";
+import { type WorkloadName, WORKLOADS } from "./guests/build.ts";
 
-interface Workload {
-  name: string;
-  imports?: Imports;
-  /** Host calls one run makes (for the per-call cost). */
-  hostCalls?: number;
-}
+/** `run(scale)` for each workload: [quick, default] (default: ~0.1-0.2 s in the interpreter). */
+const SCALES: Record<WorkloadName, [number, number]> = {
+  cpu6502: [1, 12],
+  sha256: [1, 2],
+  sieve: [1, 5],
+  sort: [1, 1],
+  fib: [10, 160],
+  tokenize: [1, 6],
+  memops: [1, 4],
+  contract: [10, 1000],
+};
 
-const WORKLOADS: Workload[] = [
-  { name: "fib" },
-  { name: "sieve" },
-  { name: "heap" },
-  { name: "hostcalls", imports: { host_add: (_ctx, a, b) => (a + b) | 0 }, hostCalls: 1_000_000 },
+const ENGINES: Engine[] = [
+  nativeEngine,
+  rvboxEngine("native", "rv32em"),
+  rvboxEngine("native", "rv32imac"),
+  rvboxEngine("interpreter", "rv32em"),
+  rvboxEngine("interpreter", "rv32imac"),
+  wasmEngine,
+  liftoffEngine,
+  qemuEngine,
 ];
-const ISAS = ["rv32em", "rv32imac"];
 
-interface Stats {
-  median: number;
-  min: number;
-  max: number;
-}
-
-interface Row {
-  workload: string;
-  isa: string;
-  engine: string;
-  runMs: Stats;
-  instructions?: number;
-  mips?: number;
-  /** Run time over the native binary's. */
-  ratio?: number;
-  loadMs?: number;
-  /** Guest code bytes translated per second (native tier). */
-  translateMBps?: number;
-  instantiateMs?: number;
-  hostCallNs?: number;
-  skipped?: string;
-}
-
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { median: sorted[sorted.length >> 1], min: sorted[0], max: sorted[sorted.length - 1] };
-}
-
-function measureTier(w: Workload, isa: string, tier: Exclude<Tier, "auto">, runs: number): Row {
-  const bytes = Deno.readFileSync(
-    new URL(`../examples/${w.name}/${w.name}.${isa}.elf`, import.meta.url),
-  );
-  let t = performance.now();
-  const program = Program.fromBytes(bytes);
-  const loadMs = performance.now() - t;
-  const gas = 1e12;
-  const samples: number[] = [];
-  let instructions = 0;
-  let instantiateMs = 0;
-  for (let i = 0; i < runs + 1; i++) { // the first run warms up
-    t = performance.now();
-    const instance = program.instantiate(w.imports ?? {}, { gas, print: () => {}, tier });
-    if (i === 0) instantiateMs = performance.now() - t;
-    t = performance.now();
-    const exitCode = instance.run();
-    if (i > 0) samples.push(performance.now() - t);
-    instructions = gas - instance.gas;
-    instance.dispose();
-    if (exitCode !== 0) {
-      throw new Error(`${w.name} (${isa}, ${tier}) failed its self-check: exit ${exitCode}`);
-    }
-  }
-  const runMs = stats(samples);
-  const row: Row = {
-    workload: w.name,
-    isa,
-    engine: tier,
-    runMs,
-    instructions,
-    mips: instructions / runMs.median / 1000,
-    loadMs,
-    instantiateMs,
-  };
-  if (w.hostCalls) row.hostCallNs = (runMs.median * 1e6) / w.hostCalls;
-  if (tier === "native") {
-    // Translation alone (instantiation includes it once, cold); the median of warm runs.
-    const code = program.image.code;
-    const times = [];
-    for (let i = 0; i < 9; i++) {
-      t = performance.now();
-      translate(code, new X64Backend(code));
-      times.push(performance.now() - t);
-    }
-    row.translateMBps = (code.end - code.start) / (stats(times).median * 1000);
-  }
-  return row;
-}
-
-async function measureNative(w: Workload, runs: number): Promise<Row> {
-  const row: Row = { workload: w.name, isa: "x86-64", engine: "clang -O2", runMs: stats([NaN]) };
-  if (w.imports) return { ...row, skipped: "needs host functions" };
-  const { path, skipped } = await buildNative(w.name);
-  if (!path) return { ...row, skipped };
-  await runNative(path);
-  const samples = [];
-  for (let i = 0; i < runs; i++) samples.push(await runNative(path));
-  return { ...row, runMs: stats(samples) };
-}
-
-const fixed = (v: number | undefined, digits = 1) => (v === undefined ? "" : v.toFixed(digits));
-
-function table(rows: Row[]): string {
-  const header = [
-    "workload",
-    "isa",
-    "engine",
-    "run ms (min-max)",
-    "MIPS",
-    "x native",
-    "load ms",
-    "translate MB/s",
-    "host call ns",
-  ];
-  const lines = rows.map((r) => [
-    r.workload,
-    r.isa,
-    r.engine,
-    r.skipped
-      ? `skipped: ${r.skipped}`
-      : `${fixed(r.runMs.median)} (${fixed(r.runMs.min)}-${fixed(r.runMs.max)})`,
-    fixed(r.mips, 0),
-    fixed(r.ratio, 2),
-    fixed(r.loadMs, 2),
-    fixed(r.translateMBps, 0),
-    fixed(r.hostCallNs, 0),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd())
-    .join("\n");
-} // dprint-ignore
-
-function cpuModel(): string {
+function machine(): string {
+  let cpu = Deno.build.arch as string;
   try {
-    const info = Deno.readTextFileSync("/proc/cpuinfo");
-    return /model name\s*:\s*(.*)/.exec(info)?.[1] ?? Deno.build.arch;
-  } catch {
-    return Deno.build.arch;
+    cpu = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? cpu;
+  } catch { /* not Linux, or no read permission */ }
+  return `${cpu}, ${navigator.hardwareConcurrency} cores, ${Deno.build.os}, Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`;
+}
+
+async function execution(quick: boolean): Promise<Row[]> {
+  const runs = quick ? 1 : 5;
+  const skipped = new Map<Engine, string | undefined>();
+  for (const e of ENGINES) skipped.set(e, await e.prepare(quick));
+  const rows: Row[] = [];
+  for (const workload of WORKLOADS) {
+    const scale = SCALES[workload][quick ? 0 : 1];
+    let nativeMs: number | undefined;
+    for (const engine of ENGINES) {
+      const reason = skipped.get(engine);
+      if (reason) {
+        rows.push({ workload, engine: engine.name, skipped: reason });
+        continue;
+      }
+      const { times, instructions } = await engine.measure(workload, scale, runs);
+      const sorted = [...times].sort((a, b) => a - b);
+      const medianMs = sorted[sorted.length >> 1];
+      if (engine === nativeEngine) nativeMs = medianMs;
+      rows.push({
+        workload,
+        engine: engine.name,
+        medianMs,
+        minMs: sorted[0],
+        maxMs: sorted[sorted.length - 1],
+        mips: instructions === undefined ? undefined : instructions / medianMs / 1000,
+        ratio: nativeMs === undefined ? undefined : medianMs / nativeMs,
+      });
+    }
   }
+  return rows;
+}
+
+async function cycle(quick: boolean): Promise<Record<string, Cycle | string>> {
+  const elves = WORKLOADS.map((w) => guestBytes(w, "rv32imac.elf"));
+  const contract = guestBytes("contract", "rv32imac.elf");
+  const result: Record<string, Cycle | string> = {
+    "rvbox interpreter rv32imac": rvboxCycle("interpreter", elves, contract, quick),
+  };
+  const support = nativeSupport();
+  result["rvbox native rv32imac"] = support.ok
+    ? rvboxCycle("native", elves, contract, quick)
+    : `skipped: ${support.reason}`;
+  result["V8 wasm"] = await wasmCycle(WORKLOADS.map((w) => guestBytes(w, "wasm")), quick);
+  const child = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--v8-flags=--liftoff-only,--no-wasm-tier-up",
+      "--allow-read",
+      new URL("./_wasm_child.ts", import.meta.url).pathname,
+      "cycle",
+    ],
+    stdout: "piped",
+  }).output();
+  result["V8 wasm liftoff"] = child.success
+    ? JSON.parse(new TextDecoder().decode(child.stdout))
+    : "skipped: the child process failed";
+  return result;
+}
+
+function cycleTable(cycles: Record<string, Cycle | string>): string {
+  const f = (v: number | undefined, d = 1) => (v === undefined ? "" : v.toFixed(d));
+  return textTable(
+    ["engine", "load MB/s", "translate MB/s", "instantiate+call µs", "call ns", "host call ns"],
+    Object.entries(cycles).map(([engine, c]) =>
+      typeof c === "string"
+        ? [engine, c]
+        : [
+          engine,
+          f(c.loadMBps),
+          f(c.translateMBps),
+          f(c.instantiateCallUs),
+          f(c.callNs, 0),
+          f(c.hostCallNs, 0),
+        ]
+    ),
+  );
 }
 
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
-  const runs = quick ? 1 : 5;
-  const support = nativeSupport();
-  const tiers: Exclude<Tier, "auto">[] = support.ok ? ["interpreter", "native"] : ["interpreter"];
-  if (!support.ok) console.log(`native tier skipped: ${support.reason}`);
-  const rows: Row[] = [];
-  for (const w of WORKLOADS) {
-    const native = await measureNative(w, runs);
-    rows.push(native);
-    for (const isa of ISAS) {
-      for (const tier of tiers) {
-        const row = measureTier(w, isa, tier, runs);
-        if (!native.skipped) row.ratio = row.runMs.median / native.runMs.median;
-        rows.push(row);
-      }
-    }
-  }
-  console.log(table(rows));
-  const machine =
-    `${cpuModel()}, ${navigator.hardwareConcurrency} cores, ${Deno.build.os}, Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`;
-  console.log(`\n${machine}`);
+  const rows = await execution(quick);
+  console.log(executionTable(rows));
+  const means = geomeans(rows);
+  console.log(
+    `\ngeometric mean of the ratio to native: ${
+      [...means].map(([e, m]) => `${e} ${m.toFixed(2)}`).join(", ")
+    }`,
+  );
+  const cycles = await cycle(quick);
+  console.log(`\n${cycleTable(cycles)}`);
+  const where = machine();
+  console.log(`\n${where}`);
   if (!quick) {
-    await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
-    const out = new URL("./results/latest.json", import.meta.url);
+    const dir = new URL("./results/", import.meta.url);
+    await Deno.mkdir(dir, { recursive: true });
+    const record = {
+      machine: where,
+      date: new Date().toISOString(),
+      scales: SCALES,
+      rows,
+      geomeans: Object.fromEntries(means),
+      cycles,
+    };
+    await Deno.writeTextFile(new URL("latest.json", dir), JSON.stringify(record, null, 2) + "\n");
+    const title = `Time relative to native clang -O2 (lower is better; log scale) — ${where}`;
     await Deno.writeTextFile(
-      out,
-      JSON.stringify({ machine, date: new Date().toISOString(), rows }, null, 2) + "\n",
+      new URL("ratios.svg", dir),
+      ratioChart(rows, ENGINES.map((e) => e.name), title),
     );
-    console.log("wrote bench/results/latest.json");
+    console.log("wrote bench/results/latest.json and bench/results/ratios.svg");
   }
 }

@@ -1,0 +1,116 @@
+/**
+ * The whole cycle around execution: loading (validate + decode, or
+ * `WebAssembly.compile`), native translation, instantiating and calling a
+ * small export, and the host-call round trip, for rvbox tiers and V8.
+ * @module
+ */
+import { translate } from "../jit/translate.ts";
+import { X64Backend } from "../jit/x64/backend.ts";
+import { Program } from "../mod.ts";
+import { type Tier } from "../mod.ts";
+import { IMPORTS } from "./_engines.ts";
+
+/** Whole-cycle figures of one engine. */
+export interface Cycle {
+  /** Program bytes loaded (validated and decoded, or compiled) per second, MB/s. */
+  loadMBps: number;
+  /** Guest code translated to native code per second, MB/s (native tier only). */
+  translateMBps?: number;
+  /** Instantiate plus one call of a small export, µs. */
+  instantiateCallUs: number;
+  /** One call of a small export on a live instance, ns. */
+  callNs: number;
+  /** One host-call round trip, ns. */
+  hostCallNs: number;
+}
+
+const HOST_CALLS = 200_000;
+
+/** Median of `runs` timings of `f`, ms. */
+export function medianMs(runs: number, f: () => void): number {
+  const times: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const t = performance.now();
+    f();
+    times.push(performance.now() - t);
+  }
+  return times.sort((a, b) => a - b)[times.length >> 1];
+}
+
+/** rvbox figures for `tier`: `programs` are the workloads' ELF files, `contract` the contract's. */
+export function rvboxCycle(
+  tier: Exclude<Tier, "auto">,
+  programs: Uint8Array[],
+  contract: Uint8Array,
+  quick: boolean,
+): Cycle {
+  const runs = quick ? 3 : 15;
+  let bytes = 0, loadMs = 0, codeBytes = 0, translateMs = 0;
+  for (const elf of programs) {
+    bytes += elf.length;
+    loadMs += medianMs(runs, () => Program.fromBytes(elf));
+    if (tier === "native") {
+      const code = Program.fromBytes(elf).image.code;
+      codeBytes += code.end - code.start;
+      translateMs += medianMs(runs, () => translate(code, new X64Backend(code)));
+    }
+  }
+  const program = Program.fromBytes(contract);
+  program.instantiate(IMPORTS, { tier }).dispose(); // translation happens once per program
+  const instances = quick ? 20 : 500;
+  const t = performance.now();
+  for (let k = 0; k < instances; k++) {
+    using instance = program.instantiate(IMPORTS, { tier });
+    instance.exports.small(k);
+  }
+  const instantiateCallUs = ((performance.now() - t) * 1000) / instances;
+  using instance = program.instantiate(IMPORTS, { tier, gas: 1e13 });
+  const calls = quick ? 2000 : 100_000;
+  const callMs = medianMs(3, () => {
+    for (let k = 0; k < calls; k++) instance.exports.small(k);
+  });
+  const hostMs = medianMs(3, () => instance.exports.ping(HOST_CALLS));
+  return {
+    loadMBps: bytes / (loadMs * 1000),
+    translateMBps: tier === "native" ? codeBytes / (translateMs * 1000) : undefined,
+    instantiateCallUs,
+    callNs: (callMs * 1e6) / calls,
+    hostCallNs: (hostMs * 1e6) / HOST_CALLS,
+  };
+}
+
+/** V8 figures for the wasm modules (the last one is the contract), in this process. */
+export async function wasmCycle(modules: Uint8Array<ArrayBuffer>[], quick = false): Promise<Cycle> {
+  const runs = quick ? 3 : 15;
+  let bytes = 0, loadMs = 0;
+  for (const wasm of modules) {
+    bytes += wasm.length;
+    await WebAssembly.compile(wasm);
+    const times: number[] = [];
+    for (let k = 0; k < runs; k++) {
+      const t = performance.now();
+      await WebAssembly.compile(wasm);
+      times.push(performance.now() - t);
+    }
+    loadMs += times.sort((a, b) => a - b)[runs >> 1];
+  }
+  const module = await WebAssembly.compile(modules[modules.length - 1]);
+  const imports = { env: { host_inc: (x: number) => (x + 1) | 0 } };
+  const exportsOf = (i: WebAssembly.Instance) => i.exports as Record<string, (x: number) => number>;
+  const instances = quick ? 20 : 500;
+  const t = performance.now();
+  for (let k = 0; k < instances; k++) exportsOf(new WebAssembly.Instance(module, imports)).small(k);
+  const instantiateCallUs = ((performance.now() - t) * 1000) / instances;
+  const live = exportsOf(new WebAssembly.Instance(module, imports));
+  const calls = quick ? 2000 : 100_000;
+  const callMs = medianMs(3, () => {
+    for (let k = 0; k < calls; k++) live.small(k);
+  });
+  const hostMs = medianMs(3, () => live.ping(HOST_CALLS));
+  return {
+    loadMBps: bytes / (loadMs * 1000),
+    instantiateCallUs,
+    callNs: (callMs * 1e6) / calls,
+    hostCallNs: (hostMs * 1e6) / HOST_CALLS,
+  };
+}
