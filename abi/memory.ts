@@ -85,10 +85,16 @@ function hex(n: number): string {
  * uses the checked helpers.
  */
 export class GuestMemory {
-  /** Backing store for guest addresses `[base, base + bytes.length)`. */
-  readonly bytes: Uint8Array;
+  /**
+   * Backing store for guest addresses `[base, base + bytes.length)`; it covers
+   * every accessible byte. Replaced by a larger copy when the heap grows past
+   * it (tiers reload it after host calls).
+   */
+  bytes: Uint8Array;
   /** Little-endian view of `bytes`. */
-  readonly view: DataView;
+  view: DataView;
+  readonly #span: number;
+  readonly #growable: boolean;
   /** Guest address of `bytes[0]`. */
   readonly base: number;
   /** Segments and stack (not the heap), sorted. */
@@ -118,7 +124,7 @@ export class GuestMemory {
   constructor(
     image: ProgramImage,
     options: MemoryOptions = {},
-    allocate: (base: number, length: number) => Uint8Array = (_, length) => new Uint8Array(length),
+    allocate?: (base: number, length: number) => Uint8Array,
   ) {
     const layout = computeLayout(image, options);
     this.regions = layout.regions;
@@ -132,7 +138,15 @@ export class GuestMemory {
         `guest memory would span ${top - this.base} bytes, over ${MAX_MEMORY_SPAN}`,
       );
     }
-    this.bytes = allocate(this.base, top - this.base);
+    // Bytes in use now: everything but the heap's unused part (when the heap is on top).
+    const staticTop = layout.regions[layout.regions.length - 1].end;
+    const used = pageUp(Math.max(staticTop, layout.heapStart)) - this.base;
+    this.#span = top - this.base;
+    // Without `allocate`, hold only the bytes in use and grow with the heap:
+    // allocating and zeroing the heap limit up front would make every
+    // instantiation pay for it.
+    this.bytes = allocate ? allocate(this.base, this.#span) : new Uint8Array(used);
+    this.#growable = allocate === undefined;
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     for (const s of image.segments) this.bytes.set(s.data, s.vaddr - this.base);
     this.updateWindows();
@@ -199,9 +213,20 @@ export class GuestMemory {
     const old = this.brk;
     const next = old + (increment | 0);
     if (next < this.heapStart || next > this.heapLimit) return -1;
+    if (next - this.base > this.bytes.length) this.#grow(pageUp(next) - this.base);
     this.brk = next;
     this.updateWindows();
     return old;
+  }
+
+  /** Makes `bytes` cover at least `needed` bytes (doubling, up to the span). */
+  #grow(needed: number): void {
+    if (!this.#growable) throw new Error(`guest memory cannot grow to ${needed} bytes`);
+    const length = Math.min(this.#span, Math.max(needed, 2 * this.bytes.length));
+    const bigger = new Uint8Array(length);
+    bigger.set(this.bytes);
+    this.bytes = bigger;
+    this.view = new DataView(bigger.buffer);
   }
 
   #detached = false;

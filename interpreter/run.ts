@@ -30,8 +30,8 @@ export function execute(
   const mem = s.memory;
   const imports = s.imports;
   const { insn, pcs, midCost, entryOf, codeStart, codeLength } = code;
-  const u8 = mem.bytes;
-  const dv = mem.view;
+  let u8 = mem.bytes; // reloaded after host calls: a growing heap replaces them
+  let dv = mem.view;
   const base = mem.base;
   // Hot state lives in locals; no closure may capture them, or V8 would move
   // them into a heap context and every access would become a memory load.
@@ -264,7 +264,9 @@ export function execute(
         if (outcome !== undefined) {
           return s.raise(k, "HostError", undefined, undefined, -1, outcome.error);
         }
-        rs = mem.readStart; // the host may have moved the break
+        u8 = mem.bytes; // the host may have moved the break
+        dv = mem.view;
+        rs = mem.readStart;
         rl1 = mem.readEnd - rs - 1;
         ws = mem.writeStart;
         wl1 = mem.writeEnd - ws - 1;
