@@ -118,7 +118,7 @@ export class Instance {
       throw new Error("no call to resume: the last call did not stop with a resumable trap");
     }
     this.#suspended = undefined;
-    return this.#enter(suspended.i64, () => this.#engine.run(this.#engine.resumePc));
+    return this.#enter(suspended.i64, this.#engine.resumePc, -1);
   }
 
   /**
@@ -141,44 +141,54 @@ export class Instance {
     this.dispose();
   }
 
+  /** Arguments converted before any state changes (a bad one throws first). */
+  readonly #args = new Int32Array(6);
+
   #call(pc: number, args: (number | bigint)[], i64: boolean): number | bigint {
-    if (args.length > 6) throw new RangeError(`at most 6 arguments, got ${args.length}`);
-    const values = args.map(toRegister);
-    return this.#enter(i64, () => {
-      const regs = this.#engine.regs;
-      regs.fill(0);
-      regs[SP] = this.#stackTop;
-      regs[RA] = HOST_RETURN_ADDRESS;
-      for (let i = 0; i < values.length; i++) regs[A0 + i] = values[i];
-      this.#engine.reservation = -1;
-      this.#suspended = undefined;
-      return this.#engine.run(pc);
-    });
+    const n = args.length;
+    if (n > 6) throw new RangeError(`at most 6 arguments, got ${n}`);
+    const values = this.#args;
+    for (let i = 0; i < n; i++) values[i] = toRegister(args[i], i);
+    return this.#enter(i64, pc, n);
   }
 
-  #enter(i64: boolean, go: () => RunOutcome): number | bigint {
+  /**
+   * Runs the engine from `pc`: a new call with `argc` arguments from
+   * `#args`, or (`argc` < 0) the resumption of a suspended one.
+   */
+  #enter(i64: boolean, pc: number, argc: number): number | bigint {
     if (this.#disposed) throw new Error("the instance has been disposed");
     if (this.#running) {
       throw new Error(
         "the instance is already running (a host function cannot call into its guest)",
       );
     }
+    const engine = this.#engine;
+    if (argc >= 0) {
+      const regs = engine.regs;
+      regs.fill(0);
+      regs[SP] = this.#stackTop;
+      regs[RA] = HOST_RETURN_ADDRESS;
+      for (let i = 0; i < argc; i++) regs[A0 + i] = this.#args[i];
+      engine.reservation = -1;
+      this.#suspended = undefined;
+    }
     this.#running = true;
     let outcome: RunOutcome;
     try {
-      outcome = go();
+      outcome = engine.run(pc);
     } finally {
       this.#running = false;
     }
-    const engine = this.#engine;
     if (outcome === "trap") {
       const trap = new Trap(engine.trap!);
       if (trap.resumable) this.#suspended = { i64 };
       throw trap;
     }
     const a0 = outcome === "exit" ? engine.exitCode! : engine.regs[A0];
+    if (!i64) return a0;
     const a1 = outcome === "exit" ? (a0 < 0 ? -1 : 0) : engine.regs[A0 + 1];
-    return i64 ? (BigInt(a1) << 32n) | BigInt(a0 >>> 0) : a0;
+    return (BigInt(a1) << 32n) | BigInt(a0 >>> 0);
   }
 }
 
