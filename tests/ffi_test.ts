@@ -1,0 +1,108 @@
+/**
+ * The native tier's FFI layer: W^X code pages, the guest address-space
+ * reservation and its protections, and that dispose unmaps everything.
+ * Mappings are read from /proc/<pid>/maps through `cat` (Deno guards /proc
+ * itself behind --allow-all).
+ */
+import { assert, assertEquals } from "@std/assert";
+import { GuestAddressSpace } from "../jit/address_space.ts";
+import { ExecutableCode } from "../jit/exec_memory.ts";
+import { nativeSupport } from "../jit/mod.ts";
+import { Program } from "../mod.ts";
+import { buildGuest, DATA, ins } from "./_guest.ts";
+
+const supported = nativeSupport().ok;
+
+interface Mapping {
+  start: bigint;
+  end: bigint;
+  perms: string;
+}
+
+async function mappings(): Promise<Mapping[]> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${Deno.pid}/maps`], stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(out.stdout).trim().split("\n").map((line) => {
+    const [range, perms] = line.split(" ");
+    const [start, end] = range.split("-").map((h) => BigInt(`0x${h}`));
+    return { start, end, perms };
+  });
+}
+
+/** Permissions of the mappings covering `[start, start + length)`. */
+async function permsOf(start: bigint, length: bigint): Promise<string[]> {
+  return (await mappings()).filter((m) => m.start < start + length && m.end > start).map((m) =>
+    m.perms
+  );
+}
+
+Deno.test({
+  name: "ExecutableCode: runs, is read-execute and never writable, disposes once",
+  ignore: !supported,
+  async fn() {
+    // mov eax, 42; ret
+    const code = new ExecutableCode(new Uint8Array([0xb8, 42, 0, 0, 0, 0xc3]));
+    const signature = { parameters: [], result: "i32" } as const;
+    const fn = new Deno.UnsafeFnPointer(
+      code.pointer as Deno.PointerObject<typeof signature>,
+      signature,
+    );
+    assertEquals(fn.call(), 42);
+    assertEquals(await permsOf(code.address, BigInt(code.length)), ["r-xp"]);
+    code.dispose();
+    code.dispose();
+    assertEquals(await permsOf(code.address, BigInt(code.length)), []);
+  },
+});
+
+Deno.test({
+  name: "GuestAddressSpace: 4 GiB reserved without access; mapped pages get exactly their rights",
+  ignore: !supported,
+  async fn() {
+    const space = new GuestAddressSpace(4096);
+    const base = Deno.UnsafePointer.value(space.basePointer);
+    assertEquals(await permsOf(base, 1n << 32n), ["---p"]);
+    space.map(0x10000, 0x12000, true);
+    space.map(0x20000, 0x21000, false);
+    const perms = await mappings();
+    const at = (guest: number) =>
+      perms.find((m) => m.start <= base + BigInt(guest) && base + BigInt(guest) < m.end)?.perms;
+    assertEquals([at(0), at(0x10000), at(0x11fff), at(0x12000), at(0x20000)], [
+      "---p",
+      "rw-p",
+      "rw-p",
+      "---p",
+      "r--p",
+    ]);
+    assertEquals(await permsOf(base - 4096n, 4096n), ["rw-p"]); // the state block
+    const a = new Uint8Array(space.view(0x10000, 0x12000));
+    const b = new Uint8Array(space.view(0x11000, 0x12000));
+    a[0x1004] = 7;
+    assertEquals(b[4], 7);
+    space.dispose();
+    space.dispose();
+    assertEquals(await permsOf(base, 1n << 32n), []);
+  },
+});
+
+Deno.test({
+  name: "native instances: no writable+executable page, and dispose unmaps the address space",
+  ignore: !supported,
+  async fn() {
+    const program = Program.fromBytes(buildGuest({ code: [ins.ret()], data: new Uint8Array(64) }));
+    const before = await mappings();
+    const key = (m: Mapping) => `${m.start}-${m.end}`;
+    const old = new Set(before.map(key));
+    const instances = Array.from({ length: 8 }, () => program.instantiate({}, { tier: "native" }));
+    for (const instance of instances) assertEquals(instance.run(), 0);
+    // V8 may keep its own RWX pages; none of the mappings rvbox added may be writable and executable.
+    const added = (await mappings()).filter((m) => !old.has(key(m)));
+    assert(added.length > 0);
+    assert(added.every((m) => !m.perms.startsWith("rwx")), "rvbox created an rwx mapping");
+    assertEquals(instances[0].memory.readU8(DATA), 0);
+    for (const instance of instances) instance.dispose();
+    // Each instance held a 4 GiB reservation; none is left (the shared code stays with the program).
+    const huge = (await mappings()).filter((m) => !old.has(key(m)) && m.end - m.start >= 1n << 32n);
+    assertEquals(huge, []);
+  },
+});
