@@ -65,7 +65,7 @@ const SHIFT_OF: Record<number, number> = {
  * pc, the rel32 field that jumps there, and a value. Their fields are
  * patched directly when the path is placed: no labels, no fix-ups.
  */
-const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2;
+const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3, COLD_UNPAID_INDIRECT = 4;
 /** The lowering group of each op (the literal cases of `X64Backend.instruction`). */
 const GROUP = new Uint8Array(OP_COUNT).fill(20);
 for (
@@ -184,6 +184,16 @@ export class X64Backend implements Backend {
         a.patch32(at + SLOW_ACCESS.imm32[0], pc);
         a.patchRel32(at + SLOW_ACCESS.rel32[0], this.#checks[value >>> 24]);
         a.patchRel32(at + SLOW_ACCESS.rel32[1], value & 0xffffff);
+      } else if (kind === COLD_LOOKUP) {
+        // Outside code, not an instruction start, or the host return: the full lookup.
+        a.patchRel32(value, a.offset);
+        a.movImm32(RDX, pc);
+        a.call(this.#rt.lookupAndCharge);
+        a.jmpReg(RDX);
+      } else if (kind === COLD_UNPAID_INDIRECT) {
+        a.alu64RM(ALU.ADD, GAS, { base: RDX, disp: 8 });
+        a.store32(state(State.EXIT_PC), RAX);
+        a.jmp(this.#rt.outOfGas);
       } else this.#exit(Exit.INVALID_JUMP, pc, value);
     }
     const bytes = a.finish();
@@ -466,6 +476,7 @@ export class X64Backend implements Backend {
       if (imm !== 0) a.alu32Imm(ALU.ADD, RAX, imm);
     }
     a.alu32Imm(ALU.AND, RAX, -2);
+    if (rd === 0) return this.#jumpIndirect(pc);
     a.movImm32(RDX, pc);
     // Validate, write the link, charge, in the contract's order. The final
     // indirect jump is at the site so the CPU predicts each site separately.
@@ -476,6 +487,30 @@ export class X64Backend implements Backend {
       a.call(this.#rt.charge);
     }
     a.jmpReg(RDX);
+  }
+
+  /**
+   * An indirect jump that writes no link (returns, switch tables) to the
+   * target in EAX, with the jump-table lookup and charge inline; anything
+   * unusual takes the shared lookup out of line.
+   */
+  #jumpIndirect(pc: number): void {
+    const a = this.a;
+    const code = this.#code;
+    a.mov32(RDX, RAX);
+    a.alu32Imm(ALU.SUB, RDX, code.start);
+    a.alu32Imm(ALU.CMP, RDX, code.end - code.start);
+    a.bytes(0x0f, 0x80 | CC.AE, 0, 0, 0, 0);
+    const outside = a.offset - 4;
+    a.shift64Imm(SHIFT.SHL, RDX, 3); // offset * 8 = slot * 16, the entry's offset
+    a.alu64RM(ALU.ADD, RDX, state(State.JUMP_TABLE));
+    a.alu64MI(ALU.CMP, { base: RDX }, 0);
+    a.bytes(0x0f, 0x80 | CC.E, 0, 0, 0, 0);
+    this.#cold.push(COLD_LOOKUP, pc, outside, a.offset - 4);
+    a.alu64RM(ALU.SUB, GAS, { base: RDX, disp: 8 });
+    a.bytes(0x0f, 0x80 | CC.S, 0, 0, 0, 0);
+    this.#cold.push(COLD_UNPAID_INDIRECT, pc, a.offset - 4, 0);
+    a.jmpMem({ base: RDX });
   }
 
   /** Leaves the guest address `imm(rs1)` in EAX and checks `width` bytes there. */
