@@ -24,6 +24,9 @@ export const T1: Reg = RDX;
  */
 const HOST_ORDER: readonly Reg[] = [RBX, RSI, RDI, RBP, R8, R9, R10, R11, R12, R13, RCX];
 
+/** 1 for branches and JAL: ops whose immediate is a jump offset. */
+const DIRECT_JUMP = Uint8Array.from(OPS, (o) => (o.kind === "branch" || o.kind === "jal" ? 1 : 0));
+
 /** Callee-saved registers the entry routine must preserve (System V). */
 export const CALLEE_SAVED: readonly Reg[] = [RBX, RBP, R12, R13, R14, R15];
 
@@ -39,8 +42,7 @@ export function hostRegisters(code: DecodedCode): Int8Array {
   const { count, op, imm, pc } = code;
   const delta = new Int32Array(count + 1);
   for (let i = 0; i < count; i++) {
-    const kind = OPS[op[i]].kind;
-    if ((kind === "branch" || kind === "jal") && imm[i] < 0) {
+    if (imm[i] < 0 && DIRECT_JUMP[op[i]] === 1) {
       const target = instructionAt(code, (pc[i] + imm[i]) >>> 0);
       if (target >= 0) {
         delta[target]++;
@@ -48,14 +50,15 @@ export function hostRegisters(code: DecodedCode): Int8Array {
       }
     }
   }
-  const uses = new Float64Array(32);
+  const uses = new Int32Array(32);
+  const { rd, rs1, rs2 } = code;
   let depth = 0;
   for (let i = 0; i < count; i++) {
     depth += delta[i];
     const weight = depth > 0 ? 8 : 1;
-    uses[code.rd[i]] += weight;
-    uses[code.rs1[i]] += weight;
-    uses[code.rs2[i]] += weight;
+    uses[rd[i]] += weight;
+    uses[rs1[i]] += weight;
+    uses[rs2[i]] += weight;
   }
   const guests = Array.from({ length: 31 }, (_, k) => k + 1)
     .sort((x, y) => uses[y] - uses[x] || x - y)
