@@ -168,7 +168,6 @@ export class X64Backend implements Backend {
 
   finish(): Uint8Array {
     const a = this.a;
-    const rt = this.#rt;
     const cold = this.#cold;
     const second = WINDOW_CHECK[0].rel32[1] - WINDOW_CHECK[0].rel32[0];
     for (let k = 0; k < cold.length; k += 4) {
