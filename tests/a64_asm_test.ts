@@ -10,7 +10,6 @@ import { hasCommand, missingTool } from "./_tiers.ts";
 const REGS = [0, 1, 7, 15, 16, 17, 19, 27, 28, 30];
 const w = (r: number) => (r === ZR ? "wzr" : `w${r}`);
 const x = (r: number) => (r === ZR ? "xzr" : `x${r}`);
-const xs = (r: number) => (r === SP ? "sp" : `x${r}`);
 const CONDS = ["eq", "ne", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le"];
 // dprint-ignore-file
 
