@@ -6,6 +6,7 @@
  */
 import type { DecodedCode } from "../abi/code.ts";
 import type { ProgramImage } from "../abi/load.ts";
+import { A64Backend } from "./a64/backend.ts";
 import { createEntry } from "./entry.ts";
 import { ExecutableCode } from "./exec_memory.ts";
 import { translate } from "./translate.ts";
@@ -42,7 +43,8 @@ export function compiledProgram(image: ProgramImage): CompiledProgram {
 }
 
 function compile(code: DecodedCode): CompiledProgram {
-  const translation = translate(code, new X64Backend(code));
+  const backend = Deno.build.arch === "aarch64" ? new A64Backend(code) : new X64Backend(code);
+  const translation = translate(code, backend);
   const executable = new ExecutableCode(translation.bytes);
   // Host addresses are below 2^53, so Number arithmetic is exact (and much faster than BigInt).
   const base = Number(executable.address);

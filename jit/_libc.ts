@@ -27,6 +27,26 @@ export function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
   return library.symbols;
 }
 
+let gcc:
+  | Deno.DynamicLibrary<{ __clear_cache: { parameters: ["pointer", "pointer"]; result: "void"; }; }>
+  | undefined;
+
+/**
+ * Makes freshly written code visible to instruction fetch: AArch64 caches
+ * instructions separately (libgcc's `__clear_cache` cleans the data cache
+ * and invalidates the instruction cache for the range). x86-64 needs nothing.
+ */
+export function clearInstructionCache(address: Deno.PointerObject, length: number): void {
+  if (Deno.build.arch !== "aarch64") return;
+  gcc ??= Deno.dlopen(
+    "libgcc_s.so.1",
+    {
+      __clear_cache: { parameters: ["pointer", "pointer"], result: "void" },
+    } as const,
+  );
+  gcc.symbols.__clear_cache(address, offsetPointer(address, length));
+}
+
 /** A failed libc call, with errno. */
 export class NativeMemoryError extends Error {
   /** The errno value. */

@@ -4,7 +4,14 @@
  * executable at once.
  * @module
  */
-import { MAP_ANONYMOUS, MAP_PRIVATE, mmap, mprotect, munmap } from "./_libc.ts";
+import {
+  clearInstructionCache,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  mmap,
+  mprotect,
+  munmap,
+} from "./_libc.ts";
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from "./_libc.ts";
 
 const PAGE = 4096;
@@ -31,6 +38,7 @@ export class ExecutableCode {
     this.pointer = mmap(null, this.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     try {
       new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(this.pointer, code.length)).set(code);
+      clearInstructionCache(this.pointer, code.length);
       mprotect(this.pointer, this.length, PROT_READ | PROT_EXEC);
     } catch (error) {
       munmap(this.pointer, this.length);

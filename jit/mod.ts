@@ -24,8 +24,8 @@ export function nativeSupport(): NativeSupport {
   if (!deno || typeof deno.dlopen !== "function") {
     return { ok: false, reason: "the native tier needs Deno's FFI" };
   }
-  if (deno.build.arch !== "x86_64") {
-    return { ok: false, reason: `the native tier has no backend for ${deno.build.arch} yet` };
+  if (deno.build.arch !== "x86_64" && deno.build.arch !== "aarch64") {
+    return { ok: false, reason: `the native tier has no backend for ${deno.build.arch}` };
   }
   if (deno.build.os !== "linux") {
     return { ok: false, reason: `the native tier runs on Linux only so far, not ${deno.build.os}` };
@@ -33,7 +33,8 @@ export function nativeSupport(): NativeSupport {
   if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
     return { ok: false, reason: "the native tier needs FFI permission (--allow-ffi)" };
   }
-  return { ok: true, reason: "x86-64 Linux with FFI permission" };
+  const arch = deno.build.arch === "x86_64" ? "x86-64" : "AArch64";
+  return { ok: true, reason: `${arch} Linux with FFI permission` };
 }
 
 /** Creates the memory and the native engine of one instance. */

@@ -1,0 +1,38 @@
+/**
+ * Which guest registers a program uses most, for backends that cannot keep
+ * all of them in host registers. One linear pass over the decoded operands;
+ * instructions inside a backward branch's range (a loop) count 8 times.
+ * @module
+ */
+import { type DecodedCode, instructionAt } from "../abi/code.ts";
+import { OPS } from "../abi/isa.ts";
+
+/** 1 for branches and JAL: ops whose immediate is a jump offset. */
+const DIRECT_JUMP = Uint8Array.from(OPS, (o) => (o.kind === "branch" || o.kind === "jal" ? 1 : 0));
+
+/** The guest registers (x1..x31) the code names, most used first (ties: lower number first). */
+export function registerRanking(code: DecodedCode): number[] {
+  const { count, op, imm, pc, rd, rs1, rs2 } = code;
+  // A difference array over the loop ranges keeps this linear.
+  const delta = new Int32Array(count + 1);
+  for (let i = 0; i < count; i++) {
+    if (imm[i] < 0 && DIRECT_JUMP[op[i]] === 1) {
+      const target = instructionAt(code, (pc[i] + imm[i]) >>> 0);
+      if (target >= 0) {
+        delta[target]++;
+        delta[i + 1]--;
+      }
+    }
+  }
+  const uses = new Int32Array(32);
+  let depth = 0;
+  for (let i = 0; i < count; i++) {
+    depth += delta[i];
+    const weight = depth > 0 ? 8 : 1;
+    uses[rd[i]] += weight;
+    uses[rs1[i]] += weight;
+    uses[rs2[i]] += weight;
+  }
+  return Array.from({ length: 31 }, (_, k) => k + 1).filter((r) => uses[r] > 0)
+    .sort((x, y) => uses[y] - uses[x] || x - y);
+}

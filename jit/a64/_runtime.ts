@@ -1,0 +1,192 @@
+/**
+ * The AArch64 routines every translated program starts with: entry from the
+ * host, exit to the host, the indirect-jump lookup and charge, and the exact
+ * (page-table) memory check behind the fast windows. Same contract as
+ * jit/x64/_runtime.ts; T0 (x16) takes x86's EAX role, T1 (x17) EDX's.
+ * @module
+ */
+import { HOST_RETURN_ADDRESS } from "../../abi/constants.ts";
+import { Exit, PAGE_READ, PAGE_WRITE, State } from "../state.ts";
+import { BASE, GAS, SAVED_PAIRS, T0, T1, T2 } from "./_regs.ts";
+import { type A64Assembler, COND, type Label, type Reg, SP, ZR } from "./asm.ts";
+
+/** Labels of the shared routines; `emit()` places them at the start of the code. */
+export class Runtime {
+  /** Writes the guest state back and returns to the host (`EXIT_*` already set). */
+  readonly exit: Label;
+  /** Exit with OutOfGas (`EXIT_PC` already set). */
+  readonly outOfGas: Label;
+  /** A block's entry cannot be paid (`EXIT_PC` set): exits with `Exit.UNPAID`. */
+  readonly unpaid: Label;
+  /** In: W16 = target (even), W17 = site pc. Out: X15 = table entry, X17 = native address; or exits. */
+  readonly lookup: Label;
+  /** In: X15 = table entry. Charges its cost (or OutOfGas at the target); keeps X17. */
+  readonly charge: Label;
+  /** `lookup` then `charge`. */
+  readonly lookupAndCharge: Label;
+  readonly #hostReturn: Label;
+  readonly #zeroCost: Label;
+  readonly #slow: Label[] = [];
+  readonly #a: A64Assembler;
+  readonly #host: Int8Array;
+
+  constructor(a: A64Assembler, host: Int8Array) {
+    this.#a = a;
+    this.#host = host;
+    this.exit = a.label();
+    this.outOfGas = a.label();
+    this.unpaid = a.label();
+    this.lookup = a.label();
+    this.charge = a.label();
+    this.lookupAndCharge = a.label();
+    this.#hostReturn = a.label();
+    this.#zeroCost = a.label();
+    for (let i = 0; i < 6; i++) this.#slow.push(a.label());
+  }
+
+  /** The exact check for a `width`-byte access (W16 = address, W17 = pc). */
+  slowCheck(width: number, write: boolean): Label {
+    return this.#slow[(width >> 1) * 2 + (write ? 1 : 0)];
+  }
+
+  /** Emits every routine; the entry routine lands at offset 0. */
+  emit(): void {
+    this.#entry();
+    this.#exit();
+    this.#lookup();
+    for (const width of [1, 2, 4]) {
+      for (const write of [false, true]) this.#slowCheck(width, write);
+    }
+  }
+
+  #pinned(): [number, Reg][] {
+    const pairs: [number, Reg][] = [];
+    this.#host.forEach((h, g) => h >= 0 && pairs.push([g, h]));
+    return pairs;
+  }
+
+  /** Stores a 32-bit constant in a state field (through T1). */
+  setField(field: number, value: number): void {
+    this.#a.movImm32(T1, value);
+    this.#a.stur(false, T1, BASE, field);
+  }
+
+  /** `int entry(void* guestBase)`: AAPCS64; preserves x19-x30. */
+  #entry(): void {
+    const a = this.#a;
+    for (const [r1, r2] of [...SAVED_PAIRS].reverse()) a.stpPre(r1, r2, SP, -16);
+    a.mov(true, BASE, 0);
+    a.movSp(T0, SP);
+    a.stur(true, T0, BASE, State.SAVED_SP);
+    for (const [g, h] of this.#pinned()) a.ldur(false, h, BASE, State.REGS + 4 * g);
+    a.ldur(true, GAS, BASE, State.GAS);
+    a.ldur(true, T0, BASE, State.ENTRY);
+    a.br(T0);
+  }
+
+  #exit(): void {
+    const a = this.#a;
+    a.bind(this.unpaid);
+    this.setField(State.EXIT_REASON, Exit.UNPAID);
+    a.b(this.exit);
+    a.bind(this.#hostReturn);
+    this.setField(State.EXIT_REASON, Exit.RETURN);
+    a.b(this.exit);
+    a.bind(this.outOfGas);
+    this.setField(State.EXIT_REASON, Exit.OUT_OF_GAS);
+    a.bind(this.exit);
+    a.ldur(true, T0, BASE, State.SAVED_SP);
+    a.movSp(SP, T0);
+    for (const [g, h] of this.#pinned()) a.stur(false, h, BASE, State.REGS + 4 * g);
+    a.stur(true, GAS, BASE, State.GAS);
+    for (const [r1, r2] of SAVED_PAIRS) a.ldpPost(r1, r2, SP, 16);
+    a.movz(false, 0, 0);
+    a.ret();
+  }
+
+  #lookupRoutine(entry: Label, charging: boolean, invalid: Label, unpaid: Label): void {
+    const a = this.#a;
+    const hostReturn = a.label();
+    a.bind(entry);
+    a.stur(false, T1, BASE, State.EXIT_PC);
+    a.stur(false, T0, BASE, State.EXIT_AUX);
+    a.movImm32(T1, HOST_RETURN_ADDRESS);
+    a.subs(false, ZR, T0, T1);
+    a.bcond(COND.EQ, hostReturn);
+    a.ldur(false, T1, BASE, State.CODE_START);
+    a.sub(false, T1, T0, T1); // offset into the code
+    a.ldur(false, T2, BASE, State.CODE_BYTES);
+    a.subs(false, ZR, T1, T2);
+    a.bcond(COND.HS, invalid);
+    a.ldur(true, T2, BASE, State.JUMP_TABLE);
+    a.addUxtw(T2, T2, T1, 3); // offset * 8 = slot * 16: the entry
+    a.ldrX(T1, T2, 0);
+    a.cbz(true, T1, invalid);
+    if (charging) {
+      a.ldrX(T0, T2, 8);
+      a.subs(true, GAS, GAS, T0);
+      a.bcond(COND.MI, unpaid);
+    }
+    a.ret();
+    a.bind(hostReturn); // no charge: an entry whose cost is 0
+    a.adr(T1, this.#hostReturn);
+    a.adr(T2, this.#zeroCost);
+    a.ret();
+  }
+
+  #lookup(): void {
+    const a = this.#a;
+    const invalid = a.label();
+    const unpaid = a.label();
+    this.#lookupRoutine(this.lookup, false, invalid, unpaid);
+    this.#lookupRoutine(this.lookupAndCharge, true, invalid, unpaid);
+    a.bind(invalid);
+    this.setField(State.EXIT_REASON, Exit.INVALID_JUMP);
+    a.b(this.exit);
+    a.bind(this.charge);
+    a.ldrX(T0, T2, 8);
+    a.subs(true, GAS, GAS, T0);
+    a.bcond(COND.MI, unpaid);
+    a.ret();
+    a.bind(unpaid); // OutOfGas at the target (EXIT_AUX), nothing charged
+    a.ldrX(T0, T2, 8);
+    a.add(true, GAS, GAS, T0);
+    a.ldur(false, T0, BASE, State.EXIT_AUX);
+    a.stur(false, T0, BASE, State.EXIT_PC);
+    a.b(this.outOfGas);
+    a.bind(this.#zeroCost);
+    for (let k = 0; k < 4; k++) a.word(0);
+  }
+
+  /** Checks the pages of the first and last byte (static regions only, as on x86-64). */
+  #slowCheck(width: number, write: boolean): void {
+    const a = this.#a;
+    const fail = a.label();
+    const bit = write ? PAGE_WRITE : PAGE_READ;
+    a.bind(this.slowCheck(width, write));
+    a.stur(false, T1, BASE, State.EXIT_PC);
+    for (const offset of width > 1 ? [0, width - 1] : [0]) {
+      if (offset !== 0) {
+        a.addsImm(false, T1, T0, offset);
+        a.bcond(COND.HS, fail); // carry: wrapped past 0xFFFFFFFF
+      } else a.mov(false, T1, T0);
+      a.ldur(false, T2, BASE, State.SPAN_BASE);
+      a.sub(false, T1, T1, T2);
+      a.lsrImm(false, T1, T1, 12);
+      a.ldur(false, T2, BASE, State.SPAN_PAGES);
+      a.subs(false, ZR, T1, T2);
+      a.bcond(COND.HS, fail);
+      a.ldur(true, T2, BASE, State.PAGE_TABLE);
+      a.ldrB(T1, T2, T1);
+      a.movImm32(T2, bit);
+      a.and(false, T1, T1, T2);
+      a.cbz(false, T1, fail);
+    }
+    a.ret();
+    a.bind(fail);
+    a.stur(false, T0, BASE, State.EXIT_AUX);
+    this.setField(State.EXIT_WRITE, write ? 1 : 0);
+    this.setField(State.EXIT_REASON, Exit.MEMORY_FAULT);
+    a.b(this.exit);
+  }
+}
