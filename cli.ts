@@ -17,14 +17,18 @@ import { DEFAULT_GAS, DEFAULT_HEAP_SIZE, DEFAULT_STACK_SIZE } from "./abi/consta
 import { newDecodedInstruction } from "./abi/decode.ts";
 import { disassemble, REGISTER_NAMES } from "./abi/disasm.ts";
 import { computeLayout } from "./abi/memory.ts";
+import { A64Backend } from "./jit/a64/backend.ts";
 import { translate } from "./jit/translate.ts";
 import { X64Backend } from "./jit/x64/backend.ts";
+
+/** `disasm --native` lists the code of this machine's backend. */
+const AARCH64 = Deno.build.arch === "aarch64";
 import { LinkError, Program, ProgramError, type Tier, Trap } from "./mod.ts";
 
 const USAGE = `usage:
   rvbox run <prog.elf> [--gas N] [--stack BYTES] [--heap BYTES] [--tier auto|interpreter|native]
                        [--stats] [--trace]
-  rvbox disasm <prog.elf> [--native]   (--native: the x86-64 code next to each instruction)
+  rvbox disasm <prog.elf> [--native]   (--native: this machine's native code next to each instruction)
   rvbox inspect <prog.elf>`;
 
 const EXIT_USAGE = 2;
@@ -89,7 +93,9 @@ async function nativeListing(
 ): Promise<{ text: string; size: number; }[] | undefined> {
   try {
     const child = new Deno.Command("llvm-mc-19", {
-      args: ["--disassemble", "--show-encoding", "-triple=x86_64", "-output-asm-variant=1"],
+      args: AARCH64
+        ? ["--disassemble", "--show-encoding", "-triple=aarch64"]
+        : ["--disassemble", "--show-encoding", "-triple=x86_64", "-output-asm-variant=1"],
       stdin: "piped",
       stdout: "piped",
       stderr: "null",
@@ -112,7 +118,8 @@ async function nativeListing(
 async function disasmCommand(program: Program, native: boolean): Promise<void> {
   const out = new Output(Deno.stdout);
   const code = program.image.code;
-  const translation = native ? translate(code, new X64Backend(code)) : undefined;
+  const backend = () => (AARCH64 ? new A64Backend(code) : new X64Backend(code));
+  const translation = native ? translate(code, backend()) : undefined;
   const decoded = translation && await nativeListing(translation.bytes);
   let machine = 0; // next machine instruction of `decoded`
   let at = 0; // its offset
@@ -136,7 +143,9 @@ async function disasmCommand(program: Program, native: boolean): Promise<void> {
   };
   if (translation) {
     out.line(
-      `native x86-64: ${translation.bytes.length} bytes (entry, exit and lookup routines first)`,
+      `native ${
+        AARCH64 ? "AArch64" : "x86-64"
+      }: ${translation.bytes.length} bytes (entry, exit and lookup routines first)`,
     );
     nativeLines(translation.startOffset[0]).forEach((l) => out.line(l));
   }
