@@ -703,6 +703,24 @@ export class X64Assembler {
     f[k + 1] = l;
   }
 
+  /**
+   * `jcc rel32` with a zero field, to be set later with
+   * {@linkcode X64Assembler.patchRel32}; returns the field's offset.
+   */
+  jccField(cc: Cond): number {
+    const p = this.#room(6);
+    const buf = this.#buf;
+    buf[p] = 0x0f;
+    buf[p + 1] = 0x80 | cc;
+    buf[p + 2] =
+      buf[p + 3] =
+      buf[p + 4] =
+      buf[p + 5] =
+        0;
+    this.#pos = p + 6;
+    return p + 2;
+  }
+
   /** Emits raw bytes. */
   bytes(...b: number[]): void {
     for (const x of b) this.#byte(x & 0xff);

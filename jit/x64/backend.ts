@@ -462,8 +462,7 @@ export class X64Backend implements Backend {
       a.test32(r, r);
     } else this.#alu(ALU.CMP, this.#src(rs1, RAX), rs2);
     if (taken >= 0) return a.jcc(cc, taken);
-    a.bytes(0x0f, 0x80 | cc, 0, 0, 0, 0); // to a cold InvalidJump exit
-    this.#cold.push(COLD_JUMP, pc, a.offset - 4, targetPc);
+    this.#cold.push(COLD_JUMP, pc, a.jccField(cc), targetPc); // to a cold InvalidJump exit
   }
 
   #jalr(rd: number, rs1: number, imm: number, pc: number, link: number): void {
@@ -499,16 +498,13 @@ export class X64Backend implements Backend {
     a.mov32(RDX, RAX);
     a.alu32Imm(ALU.SUB, RDX, code.start);
     a.alu32Imm(ALU.CMP, RDX, code.end - code.start);
-    a.bytes(0x0f, 0x80 | CC.AE, 0, 0, 0, 0);
-    const outside = a.offset - 4;
+    const outside = a.jccField(CC.AE);
     a.shift64Imm(SHIFT.SHL, RDX, 3); // offset * 8 = slot * 16, the entry's offset
     a.alu64RM(ALU.ADD, RDX, state(State.JUMP_TABLE));
     a.alu64MI(ALU.CMP, { base: RDX }, 0);
-    a.bytes(0x0f, 0x80 | CC.E, 0, 0, 0, 0);
-    this.#cold.push(COLD_LOOKUP, pc, outside, a.offset - 4);
+    this.#cold.push(COLD_LOOKUP, pc, outside, a.jccField(CC.E));
     a.alu64RM(ALU.SUB, GAS, { base: RDX, disp: 8 });
-    a.bytes(0x0f, 0x80 | CC.S, 0, 0, 0, 0);
-    this.#cold.push(COLD_UNPAID_INDIRECT, pc, a.offset - 4, 0);
+    this.#cold.push(COLD_UNPAID_INDIRECT, pc, a.jccField(CC.S), 0);
     a.jmpMem({ base: RDX });
   }
 
@@ -626,12 +622,13 @@ export class X64Backend implements Backend {
 /** The guest byte at EAX: `[BASE + RAX]`. */
 const ACCESS: Mem = Object.freeze({ base: BASE, index: RAX, scale: 1 });
 
-const FIELDS = new Map<number, Mem>();
+/** State-block operands by `field + 512` (fields lie within 512 bytes below guest 0). */
+const FIELDS: (Mem | undefined)[] = [];
 
 /** A state-block field (operands are made once and shared). */
 export function state(field: number): Mem {
-  let m = FIELDS.get(field);
-  if (!m) FIELDS.set(field, m = Object.freeze({ base: BASE, disp: field }));
+  let m = FIELDS[field + 512];
+  if (!m) FIELDS[field + 512] = m = Object.freeze({ base: BASE, disp: field });
   return m;
 }
 
