@@ -24,6 +24,15 @@ const BRANCH_COND: Record<number, Cond> = {
 };
 /** Code below this many bytes keeps every conditional branch within B.cond's ±1 MiB. */
 const NEAR_LIMIT = 1 << 20;
+let forceFar = false;
+
+/**
+ * @internal For tests: translate every program as if it were too big for
+ * B.cond, so the long branch forms run in small programs too.
+ */
+export function forceFarBranches(on: boolean): void {
+  forceFar = on;
+}
 /** An upper bound of native bytes per guest instruction, cold paths included. */
 const MAX_BYTES_PER_INSTRUCTION = 160;
 
@@ -47,7 +56,7 @@ export class A64Backend implements Backend {
     this.a = new A64Assembler(code.count * 12 + 1024);
     this.#labels = new Array(code.count);
     this.#rt = new Runtime(this.a, this.#host);
-    this.#far = code.count * MAX_BYTES_PER_INSTRUCTION + 65536 >= NEAR_LIMIT;
+    this.#far = forceFar || code.count * MAX_BYTES_PER_INSTRUCTION + 65536 >= NEAR_LIMIT;
   }
 
   get offset(): number {
