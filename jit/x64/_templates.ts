@@ -6,7 +6,7 @@
  */
 import { State } from "../state.ts";
 import { BASE, GAS } from "./_regs.ts";
-import { ALU, CC, RAX, RDX, X64Assembler } from "./asm.ts";
+import { ALU, CC, RAX, RDX, SHIFT, X64Assembler } from "./asm.ts";
 
 /** A template and the offsets of its patchable fields. */
 export interface Template {
@@ -89,6 +89,48 @@ export const CHARGE32: Template = make((a, far, f) => {
 export const UNPAID: Template = make((a, far, f) => {
   a.storeImm32(field(State.EXIT_PC), 0x7fffffff);
   f.imm32.push(a.offset - 4);
+  a.jmp(far);
+  f.rel32.push(a.offset - 4);
+});
+
+/**
+ * The inline lookup and charge of a link-less indirect jump to EAX (see
+ * X64Backend): imm32s are the code start and size; rel32s go to the full
+ * lookup (outside code), the full lookup (no instruction there) and the
+ * unpaid path.
+ */
+export const JUMP_INDIRECT: Template = make((a, far, f) => {
+  a.mov32(RDX, RAX);
+  a.alu32Imm(ALU.SUB, RDX, 0x7fffffff);
+  f.imm32.push(a.offset - 4);
+  a.alu32Imm(ALU.CMP, RDX, 0x7fffffff);
+  f.imm32.push(a.offset - 4);
+  a.jcc(CC.AE, far);
+  f.rel32.push(a.offset - 4);
+  a.shift64Imm(SHIFT.SHL, RDX, 3); // offset * 8 = slot * 16, the entry's offset
+  a.alu64RM(ALU.ADD, RDX, field(State.JUMP_TABLE));
+  a.alu64MI(ALU.CMP, { base: RDX }, 0);
+  a.jcc(CC.E, far);
+  f.rel32.push(a.offset - 4);
+  a.alu64RM(ALU.SUB, GAS, { base: RDX, disp: 8 });
+  a.jcc(CC.S, far);
+  f.rel32.push(a.offset - 4);
+  a.jmpMem({ base: RDX });
+});
+
+/** `mov edx, pc; call lookupAndCharge; jmp rdx`: the full lookup of an indirect jump. */
+export const FULL_LOOKUP: Template = make((a, far, f) => {
+  a.movImm32(RDX, 0x7fffffff);
+  f.imm32.push(a.offset - 4);
+  a.call(far);
+  f.rel32.push(a.offset - 4);
+  a.jmpReg(RDX);
+});
+
+/** `add r14, [rdx + 8]; mov [EXIT_PC], eax; jmp outOfGas`: an indirect target that cannot be paid. */
+export const UNPAID_INDIRECT: Template = make((a, far, f) => {
+  a.alu64RM(ALU.ADD, GAS, { base: RDX, disp: 8 });
+  a.store32(field(State.EXIT_PC), RAX);
   a.jmp(far);
   f.rel32.push(a.offset - 4);
 });

@@ -9,9 +9,10 @@ import { type DecodedCode, instructionAt } from "../../abi/code.ts";
 import { Op, OP_COUNT } from "../../abi/isa.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
-import { BASE, GAS, hostRegisters } from "./_regs.ts";
+import { BASE, hostRegisters } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
-import { CHARGE32, CHARGE8, SLOW_ACCESS, UNPAID, WINDOW_CHECK } from "./_templates.ts";
+import { CHARGE32, CHARGE8, FULL_LOOKUP, JUMP_INDIRECT, SLOW_ACCESS } from "./_templates.ts";
+import { UNPAID, UNPAID_INDIRECT, WINDOW_CHECK } from "./_templates.ts";
 
 if (
   WINDOW_CHECK.some((t) =>
@@ -132,12 +133,16 @@ export class X64Backend implements Backend {
 
   /** Offsets of the shared routines, known once `begin` has placed them. */
   #unpaid = 0;
+  #outOfGas = 0;
+  #lookupAndCharge = 0;
   readonly #checks: number[] = [];
 
   begin(): void {
     const a = this.a;
     this.#rt.emit();
     this.#unpaid = a.offsetOf(this.#rt.unpaid);
+    this.#outOfGas = a.offsetOf(this.#rt.outOfGas);
+    this.#lookupAndCharge = a.offsetOf(this.#rt.lookupAndCharge);
     for (let k = 0; k < 6; k++) {
       this.#checks.push(
         a.offsetOf(this.#rt.slowCheck(k === 0 || k === 1 ? 1 : k < 4 ? 2 : 4, (k & 1) === 1)),
@@ -186,13 +191,12 @@ export class X64Backend implements Backend {
       } else if (kind === COLD_LOOKUP) {
         // Outside code, not an instruction start, or the host return: the full lookup.
         a.patchRel32(value, a.offset);
-        a.movImm32(RDX, pc);
-        a.call(this.#rt.lookupAndCharge);
-        a.jmpReg(RDX);
+        const at = a.template(FULL_LOOKUP.bytes);
+        a.patch32(at + FULL_LOOKUP.imm32[0], pc);
+        a.patchRel32(at + FULL_LOOKUP.rel32[0], this.#lookupAndCharge);
       } else if (kind === COLD_UNPAID_INDIRECT) {
-        a.alu64RM(ALU.ADD, GAS, { base: RDX, disp: 8 });
-        a.store32(state(State.EXIT_PC), RAX);
-        a.jmp(this.#rt.outOfGas);
+        const at = a.template(UNPAID_INDIRECT.bytes);
+        a.patchRel32(at + UNPAID_INDIRECT.rel32[0], this.#outOfGas);
       } else this.#exit(Exit.INVALID_JUMP, pc, value);
     }
     const bytes = a.finish();
@@ -495,17 +499,12 @@ export class X64Backend implements Backend {
   #jumpIndirect(pc: number): void {
     const a = this.a;
     const code = this.#code;
-    a.mov32(RDX, RAX);
-    a.alu32Imm(ALU.SUB, RDX, code.start);
-    a.alu32Imm(ALU.CMP, RDX, code.end - code.start);
-    const outside = a.jccField(CC.AE);
-    a.shift64Imm(SHIFT.SHL, RDX, 3); // offset * 8 = slot * 16, the entry's offset
-    a.alu64RM(ALU.ADD, RDX, state(State.JUMP_TABLE));
-    a.alu64MI(ALU.CMP, { base: RDX }, 0);
-    this.#cold.push(COLD_LOOKUP, pc, outside, a.jccField(CC.E));
-    a.alu64RM(ALU.SUB, GAS, { base: RDX, disp: 8 });
-    this.#cold.push(COLD_UNPAID_INDIRECT, pc, a.jccField(CC.S), 0);
-    a.jmpMem({ base: RDX });
+    const t = JUMP_INDIRECT;
+    const at = a.template(t.bytes);
+    a.patch32(at + t.imm32[0], code.start);
+    a.patch32(at + t.imm32[1], code.end - code.start);
+    this.#cold.push(COLD_LOOKUP, pc, at + t.rel32[0], at + t.rel32[1]);
+    this.#cold.push(COLD_UNPAID_INDIRECT, pc, at + t.rel32[2], 0);
   }
 
   /** Leaves the guest address `imm(rs1)` in EAX and checks `width` bytes there. */
