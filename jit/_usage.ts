@@ -36,3 +36,13 @@ export function registerRanking(code: DecodedCode): number[] {
   return Array.from({ length: 31 }, (_, k) => k + 1).filter((r) => uses[r] > 0)
     .sort((x, y) => uses[y] - uses[x] || x - y);
 }
+
+/** `hostOf[x]`: the host register of guest `x` (the most used get `hostOrder`), or -1 for memory. */
+export function pinRegisters(code: DecodedCode, hostOrder: readonly number[]): Int8Array {
+  const hostOf = new Int8Array(32).fill(-1);
+  registerRanking(code).slice(0, hostOrder.length).forEach((
+    guest,
+    k,
+  ) => (hostOf[guest] = hostOrder[k]));
+  return hostOf;
+}

@@ -23,6 +23,14 @@ const b = (off: number, rs2: number, rs1: number, f3: number) =>
   ((((off >> 12) & 1) << 31) | (((off >> 5) & 0x3f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12)
     | (((off >> 1) & 0xf) << 8) | (((off >> 11) & 1) << 7) | 0x63) >>> 0;
 
+/** (funct7, funct3) of every R-type RV32IM ALU op (opcode 0x33), for random programs. */
+export const R_TYPE_FUNCTS: readonly (readonly [number, number])[] = [
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((f3) => [0, f3] as const),
+  [0x20, 0],
+  [0x20, 5],
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((f3) => [1, f3] as const),
+];
+
 /** Raw instruction formats (R, I, S, B), for tests that generate instructions. */
 export const format = { r, i, s, b } as const;
 

@@ -15,6 +15,7 @@ import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import { decodeInstruction, newDecodedInstruction } from "../abi/decode.ts";
 import { disassemble } from "../abi/disasm.ts";
 import { type HostFunction, Program, Trap } from "../mod.ts";
+import { R_TYPE_FUNCTS } from "./_guest.ts";
 import { buildGuest, CODE, DATA, format, ins, RODATA } from "./_guest.ts";
 import { seeded } from "./_random.ts";
 import { envVar, TIERS } from "./_tiers.ts";
@@ -85,26 +86,7 @@ function generate(seed: number): Case {
   for (let n = 0; n < BODY; n++) {
     const kind = rnd.int(100);
     if (kind < 30) {
-      const [f7, f3] = rnd.pick([
-        [0, 0],
-        [0x20, 0],
-        [0, 1],
-        [0, 2],
-        [0, 3],
-        [0, 4],
-        [0, 5],
-        [0x20, 5],
-        [0, 6],
-        [0, 7],
-        [1, 0],
-        [1, 1],
-        [1, 2],
-        [1, 3],
-        [1, 4],
-        [1, 5],
-        [1, 6],
-        [1, 7],
-      ]); // dprint-ignore
+      const [f7, f3] = rnd.pick(R_TYPE_FUNCTS);
       code.push(r(f7, reg(), reg(), f3, dst(), 0x33));
     } else if (kind < 45) {
       const f3 = rnd.pick([0, 2, 3, 4, 6, 7, 1, 5]);

@@ -12,6 +12,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { Program } from "../mod.ts";
+import { R_TYPE_FUNCTS } from "./_guest.ts";
 import { buildGuest, DATA, type GuestSpec, ins } from "./_guest.ts";
 import { seeded } from "./_random.ts";
 import { envVar, hasCommand, missingTool, TIERS } from "./_tiers.ts";
@@ -65,26 +66,7 @@ function body(seed: number): GuestSpec["code"] {
   const alu = () => {
     const kind = rnd.int(10);
     if (kind < 4) {
-      const [f7, f3] = rnd.pick([
-        [0, 0],
-        [0x20, 0],
-        [0, 1],
-        [0, 2],
-        [0, 3],
-        [0, 4],
-        [0, 5],
-        [0x20, 5],
-        [0, 6],
-        [0, 7],
-        [1, 0],
-        [1, 1],
-        [1, 2],
-        [1, 3],
-        [1, 4],
-        [1, 5],
-        [1, 6],
-        [1, 7],
-      ]);
+      const [f7, f3] = rnd.pick(R_TYPE_FUNCTS);
       return r(f7, reg(), reg(), f3, reg());
     }
     if (kind < 7) {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DecodedCode } from "../../abi/code.ts";
-import { registerRanking } from "../_usage.ts";
+import { pinRegisters } from "../_usage.ts";
 import type { Reg } from "./asm.ts";
 
 /** Host address of guest address 0; the state block sits below it. */
@@ -53,10 +53,5 @@ const HOST_ORDER: readonly Reg[] = [
 
 /** `hostOf[x]` is the host register of guest `x`, or -1 when it lives in memory. */
 export function hostRegisters(code: DecodedCode): Int8Array {
-  const hostOf = new Int8Array(32).fill(-1);
-  registerRanking(code).slice(0, HOST_ORDER.length).forEach((
-    guest,
-    k,
-  ) => (hostOf[guest] = HOST_ORDER[k]));
-  return hostOf;
+  return pinRegisters(code, HOST_ORDER);
 }

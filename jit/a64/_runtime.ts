@@ -6,47 +6,20 @@
  * @module
  */
 import { HOST_RETURN_ADDRESS } from "../../abi/constants.ts";
+import { RoutineLabels } from "../_routines.ts";
 import { Exit, PAGE_READ, PAGE_WRITE, State } from "../state.ts";
 import { BASE, GAS, SAVED_PAIRS, T0, T1, T2 } from "./_regs.ts";
 import { type A64Assembler, COND, type Label, type Reg, SP, ZR } from "./asm.ts";
 
-/** Labels of the shared routines; `emit()` places them at the start of the code. */
-export class Runtime {
-  /** Writes the guest state back and returns to the host (`EXIT_*` already set). */
-  readonly exit: Label;
-  /** Exit with OutOfGas (`EXIT_PC` already set). */
-  readonly outOfGas: Label;
-  /** A block's entry cannot be paid (`EXIT_PC` set): exits with `Exit.UNPAID`. */
-  readonly unpaid: Label;
-  /** In: W16 = target (even), W17 = site pc. Out: X15 = table entry, X17 = native address; or exits. */
-  readonly lookup: Label;
-  /** In: X15 = table entry. Charges its cost (or OutOfGas at the target); keeps X17. */
-  readonly charge: Label;
-  /** `lookup` then `charge`. */
-  readonly lookupAndCharge: Label;
-  readonly #hostReturn: Label;
-  readonly #zeroCost: Label;
-  readonly #slow: Label[] = [];
+/** The shared routines; `emit()` places them at the start of the code. */
+export class Runtime extends RoutineLabels {
   readonly #a: A64Assembler;
   readonly #host: Int8Array;
 
   constructor(a: A64Assembler, host: Int8Array) {
+    super(() => a.label());
     this.#a = a;
     this.#host = host;
-    this.exit = a.label();
-    this.outOfGas = a.label();
-    this.unpaid = a.label();
-    this.lookup = a.label();
-    this.charge = a.label();
-    this.lookupAndCharge = a.label();
-    this.#hostReturn = a.label();
-    this.#zeroCost = a.label();
-    for (let i = 0; i < 6; i++) this.#slow.push(a.label());
-  }
-
-  /** The exact check for a `width`-byte access (W16 = address, W17 = pc). */
-  slowCheck(width: number, write: boolean): Label {
-    return this.#slow[(width >> 1) * 2 + (write ? 1 : 0)];
   }
 
   /** Emits every routine; the entry routine lands at offset 0. */
@@ -89,7 +62,7 @@ export class Runtime {
     a.bind(this.unpaid);
     this.setField(State.EXIT_REASON, Exit.UNPAID);
     a.b(this.exit);
-    a.bind(this.#hostReturn);
+    a.bind(this.hostReturn);
     this.setField(State.EXIT_REASON, Exit.RETURN);
     a.b(this.exit);
     a.bind(this.outOfGas);
@@ -129,8 +102,8 @@ export class Runtime {
     }
     a.ret();
     a.bind(hostReturn); // no charge: an entry whose cost is 0
-    a.adr(T1, this.#hostReturn);
-    a.adr(T2, this.#zeroCost);
+    a.adr(T1, this.hostReturn);
+    a.adr(T2, this.zeroCost);
     a.ret();
   }
 
@@ -154,7 +127,7 @@ export class Runtime {
     a.ldur(false, T0, BASE, State.EXIT_AUX);
     a.stur(false, T0, BASE, State.EXIT_PC);
     a.b(this.outOfGas);
-    a.bind(this.#zeroCost);
+    a.bind(this.zeroCost);
     for (let k = 0; k < 4; k++) a.word(0);
   }
 

@@ -7,7 +7,8 @@
  * @module
  */
 import { type DecodedCode, instructionAt } from "../../abi/code.ts";
-import { Op, OP_COUNT } from "../../abi/isa.ts";
+import { Op } from "../../abi/isa.ts";
+import { GROUP } from "../_groups.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
 import { BASE, GAS, hostRegisters, T0, T1, T2 } from "./_regs.ts";
@@ -205,7 +206,9 @@ export class A64Backend implements Backend {
         a.cset(false, d, op === Op.SLTU || op === Op.SLTIU ? COND.LO : COND.LT);
         return this.#put(rd, d);
       }
-      case 3: // ADD SUB XOR OR AND SLL SRL SRA MUL
+      case 3: // ADD SUB XOR OR AND
+      case 4: // SLL SRL SRA
+      case 12: // MUL
         return this.#aluReg(op, rd, rs1, rs2);
       case 5: // loads
         return this.#loadOp(op, rd, rs1, imm, pc);
@@ -489,38 +492,3 @@ export class A64Backend implements Backend {
     this.#put(rd, T1);
   }
 }
-
-/** The lowering group of each op (the literal cases of `A64Backend.instruction`). */
-const GROUP = new Uint8Array(OP_COUNT).fill(20);
-for (
-  const [group, ops] of [
-    [0, [Op.ADDI, Op.XORI, Op.ORI, Op.ANDI]],
-    [1, [Op.SLLI, Op.SRLI, Op.SRAI]],
-    [2, [Op.SLTI, Op.SLTIU, Op.SLT, Op.SLTU]],
-    [3, [Op.ADD, Op.SUB, Op.XOR, Op.OR, Op.AND, Op.SLL, Op.SRL, Op.SRA, Op.MUL]],
-    [5, [Op.LB, Op.LH, Op.LW, Op.LBU, Op.LHU]],
-    [6, [Op.SB, Op.SH, Op.SW]],
-    [7, [Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU]],
-    [8, [Op.JAL]],
-    [9, [Op.JALR]],
-    [10, [Op.LUI]],
-    [11, [Op.AUIPC]],
-    [13, [Op.MULH, Op.MULHSU, Op.MULHU]],
-    [14, [Op.DIV, Op.DIVU, Op.REM, Op.REMU]],
-    [15, [Op.LR_W, Op.SC_W]],
-    [16, [
-      Op.AMOSWAP_W,
-      Op.AMOADD_W,
-      Op.AMOXOR_W,
-      Op.AMOAND_W,
-      Op.AMOOR_W,
-      Op.AMOMIN_W,
-      Op.AMOMAX_W,
-      Op.AMOMINU_W,
-      Op.AMOMAXU_W,
-    ]],
-    [17, [Op.ECALL]],
-    [18, [Op.EBREAK]],
-    [19, [Op.FENCE, Op.FENCE_I]],
-  ] as const
-) for (const op of ops) GROUP[op] = group;

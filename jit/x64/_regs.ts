@@ -4,7 +4,7 @@
  * @module
  */
 import type { DecodedCode } from "../../abi/code.ts";
-import { registerRanking } from "../_usage.ts";
+import { pinRegisters } from "../_usage.ts";
 import { R13, R14, R15, RAX, RBP, RBX, RCX, RDI, RDX, type Reg, RSI } from "./asm.ts";
 import { R10, R11, R12, R8, R9 } from "./asm.ts";
 
@@ -32,10 +32,5 @@ export const CALLEE_SAVED: readonly Reg[] = [RBX, RBP, R12, R13, R14, R15];
  * memory: the 11 registers the program uses most (jit/_usage.ts).
  */
 export function hostRegisters(code: DecodedCode): Int8Array {
-  const hostOf = new Int8Array(32).fill(-1);
-  registerRanking(code).slice(0, HOST_ORDER.length).forEach((
-    guest,
-    k,
-  ) => (hostOf[guest] = HOST_ORDER[k]));
-  return hostOf;
+  return pinRegisters(code, HOST_ORDER);
 }

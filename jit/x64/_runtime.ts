@@ -5,6 +5,7 @@
  * @module
  */
 import { HOST_RETURN_ADDRESS } from "../../abi/constants.ts";
+import { RoutineLabels } from "../_routines.ts";
 import { Exit, PAGE_READ, PAGE_WRITE, State } from "../state.ts";
 import { BASE, CALLEE_SAVED, GAS } from "./_regs.ts";
 import { ALU, CC, type Label, type Mem, RAX, RCX, RDI, RDX, type Reg, RSP } from "./asm.ts";
@@ -12,44 +13,15 @@ import { SHIFT, type X64Assembler } from "./asm.ts";
 
 const field = (offset: number): Mem => ({ base: BASE, disp: offset });
 
-/** Labels of the shared routines; `emit()` places them at the start of the code. */
-export class Runtime {
-  /** Writes the guest state back and returns to the host (`EXIT_*` already set). */
-  readonly exit: Label;
-  /** Exit with OutOfGas (`EXIT_PC` already set). */
-  readonly outOfGas: Label;
-  /** Jumped to when a block's entry cannot be paid (`EXIT_PC` set): exits with `Exit.UNPAID`. */
-  readonly unpaid: Label;
-  /** In: EAX = target (even), EDX = site pc. Out: RAX = jump-table entry, RDX = native address; or exits. */
-  readonly lookup: Label;
-  /** In: RAX = jump-table entry. Charges its entry cost (or exits with OutOfGas at the target). */
-  readonly charge: Label;
-  /** `lookup` then `charge`. */
-  readonly lookupAndCharge: Label;
-  /** A jump-table entry with cost 0, for returns to the host. */
-  readonly #zeroCost: Label;
-  readonly #hostReturn: Label;
-  readonly #slow: Label[] = [];
+/** The shared routines; `emit()` places them at the start of the code. */
+export class Runtime extends RoutineLabels {
   readonly #a: X64Assembler;
   readonly #host: Int8Array;
 
   constructor(a: X64Assembler, host: Int8Array) {
+    super(() => a.label());
     this.#a = a;
     this.#host = host;
-    this.exit = a.label();
-    this.outOfGas = a.label();
-    this.unpaid = a.label();
-    this.lookup = a.label();
-    this.charge = a.label();
-    this.lookupAndCharge = a.label();
-    this.#zeroCost = a.label();
-    this.#hostReturn = a.label();
-    for (let i = 0; i < 6; i++) this.#slow.push(a.label());
-  }
-
-  /** The exact check for a `width`-byte access (EAX = address, EDX = pc). */
-  slowCheck(width: number, write: boolean): Label {
-    return this.#slow[(width >> 1) * 2 + (write ? 1 : 0)];
   }
 
   /** Emits every routine; the entry routine lands at offset 0. */
@@ -94,7 +66,7 @@ export class Runtime {
     a.bind(this.unpaid);
     a.storeImm32(field(State.EXIT_REASON), Exit.UNPAID);
     a.jmp(this.exit);
-    a.bind(this.#hostReturn);
+    a.bind(this.hostReturn);
     a.storeImm32(field(State.EXIT_REASON), Exit.RETURN);
     a.jmp(this.exit);
   }
@@ -123,8 +95,8 @@ export class Runtime {
     }
     a.ret();
     a.bind(hostReturn); // no charge: an entry whose cost is 0
-    a.leaLabel(RDX, this.#hostReturn);
-    a.leaLabel(RAX, this.#zeroCost);
+    a.leaLabel(RDX, this.hostReturn);
+    a.leaLabel(RAX, this.zeroCost);
     a.ret();
   }
 
@@ -149,7 +121,7 @@ export class Runtime {
     a.store32(field(State.EXIT_PC), RAX);
     a.jmp(this.outOfGas);
     a.align(8, 0);
-    a.bind(this.#zeroCost);
+    a.bind(this.zeroCost);
     a.bytes(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 

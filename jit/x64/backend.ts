@@ -6,7 +6,8 @@
  * @module
  */
 import { type DecodedCode, instructionAt } from "../../abi/code.ts";
-import { Op, OP_COUNT } from "../../abi/isa.ts";
+import { Op } from "../../abi/isa.ts";
+import { GROUP } from "../_groups.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
 import { BASE, hostRegisters } from "./_regs.ts";
@@ -67,43 +68,6 @@ const SHIFT_OF: Record<number, number> = {
  * patched directly when the path is placed: no labels, no fix-ups.
  */
 const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3, COLD_UNPAID_INDIRECT = 4;
-/** The lowering group of each op (the literal cases of `X64Backend.instruction`). */
-const GROUP = new Uint8Array(OP_COUNT).fill(20);
-for (
-  const [group, ops] of [
-    [0, [Op.ADDI, Op.XORI, Op.ORI, Op.ANDI]],
-    [1, [Op.SLLI, Op.SRLI, Op.SRAI]],
-    [2, [Op.SLTI, Op.SLTIU, Op.SLT, Op.SLTU]],
-    [3, [Op.ADD, Op.SUB, Op.XOR, Op.OR, Op.AND]],
-    [4, [Op.SLL, Op.SRL, Op.SRA]],
-    [5, [Op.LB, Op.LH, Op.LW, Op.LBU, Op.LHU]],
-    [6, [Op.SB, Op.SH, Op.SW]],
-    [7, [Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU]],
-    [8, [Op.JAL]],
-    [9, [Op.JALR]],
-    [10, [Op.LUI]],
-    [11, [Op.AUIPC]],
-    [12, [Op.MUL]],
-    [13, [Op.MULH, Op.MULHSU, Op.MULHU]],
-    [14, [Op.DIV, Op.DIVU, Op.REM, Op.REMU]],
-    [15, [Op.LR_W, Op.SC_W]],
-    [16, [
-      Op.AMOSWAP_W,
-      Op.AMOADD_W,
-      Op.AMOXOR_W,
-      Op.AMOAND_W,
-      Op.AMOOR_W,
-      Op.AMOMIN_W,
-      Op.AMOMAX_W,
-      Op.AMOMINU_W,
-      Op.AMOMAXU_W,
-    ]],
-    [17, [Op.ECALL]],
-    [18, [Op.EBREAK]],
-    [19, [Op.FENCE, Op.FENCE_I]],
-  ] as const
-) for (const op of ops) GROUP[op] = group;
-
 /** One code buffer reused by consecutive translations (see X64Assembler's constructor). */
 let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
 

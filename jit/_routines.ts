@@ -1,0 +1,49 @@
+/**
+ * The labels of the routines every backend places at the start of a
+ * translated program (entry, exit, indirect-jump lookup, exact memory
+ * checks). Each backend's `_runtime.ts` extends this and emits them; the
+ * register roles in the comments are the x86-64 / AArch64 names.
+ * @module
+ */
+
+/** Routine labels, allocated from the backend's assembler. */
+export class RoutineLabels {
+  /** Writes the guest state back and returns to the host (`EXIT_*` already set). */
+  readonly exit: number;
+  /** Exit with OutOfGas (`EXIT_PC` already set). */
+  readonly outOfGas: number;
+  /** Jumped to when a block's entry cannot be paid (`EXIT_PC` set): exits with `Exit.UNPAID`. */
+  readonly unpaid: number;
+  /**
+   * In: the target (even) in EAX / W16 and the site pc in EDX / W17. Out:
+   * the jump-table entry in RAX / X15 and the native address in RDX / X17;
+   * or exits with InvalidJump.
+   */
+  readonly lookup: number;
+  /** In: the jump-table entry. Charges its entry cost, or exits with OutOfGas at the target. */
+  readonly charge: number;
+  /** `lookup` then `charge`. */
+  readonly lookupAndCharge: number;
+  /** Ends the call: a jump to HOST_RETURN_ADDRESS. */
+  protected readonly hostReturn: number;
+  /** A jump-table entry with cost 0 (what a return to the host charges). */
+  protected readonly zeroCost: number;
+  readonly #slow: number[] = [];
+
+  constructor(label: () => number) {
+    this.exit = label();
+    this.outOfGas = label();
+    this.unpaid = label();
+    this.lookup = label();
+    this.charge = label();
+    this.lookupAndCharge = label();
+    this.hostReturn = label();
+    this.zeroCost = label();
+    for (let i = 0; i < 6; i++) this.#slow.push(label());
+  }
+
+  /** The exact check routine for a `width`-byte access (address in EAX / W16, pc in EDX / W17). */
+  slowCheck(width: number, write: boolean): number {
+    return this.#slow[(width >> 1) * 2 + (write ? 1 : 0)];
+  }
+}
