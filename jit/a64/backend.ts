@@ -6,9 +6,9 @@
  * always after an explicit window check.
  * @module
  */
-import { type DecodedCode, instructionAt } from "../../abi/code.ts";
+import type { DecodedCode } from "../../abi/code.ts";
 import { Op } from "../../abi/isa.ts";
-import { GROUP } from "../_groups.ts";
+import { lower, type Lowering } from "../_lower.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
 import { BASE, GAS, hostRegisters, T0, T1, T2 } from "./_regs.ts";
@@ -41,7 +41,7 @@ const MAX_BYTES_PER_INSTRUCTION = 160;
 const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3, COLD_UNPAID_INDIRECT = 4;
 
 /** Emits AArch64 for one program. */
-export class A64Backend implements Backend {
+export class A64Backend implements Backend, Lowering {
   readonly a: A64Assembler;
   readonly #code: DecodedCode;
   readonly #host: Int8Array;
@@ -103,7 +103,7 @@ export class A64Backend implements Backend {
 
   fallOff(i: number): void {
     const pc = this.#code.pc[i];
-    this.#exit(Exit.INVALID_JUMP, pc, (pc + this.#code.size[i]) >>> 0);
+    this.exit(Exit.INVALID_JUMP, pc, (pc + this.#code.size[i]) >>> 0);
   }
 
   finish(): Uint8Array {
@@ -131,13 +131,13 @@ export class A64Backend implements Backend {
         a.add(true, GAS, GAS, T2);
         a.stur(false, T0, BASE, State.EXIT_PC);
         a.b(rt.outOfGas);
-      } else this.#exit(Exit.INVALID_JUMP, pc, value);
+      } else this.exit(Exit.INVALID_JUMP, pc, value);
     }
     return a.finish();
   }
 
   /** Leaves native code with `reason` for the instruction at `pc`. */
-  #exit(reason: number, pc: number, aux?: number): void {
+  exit(reason: number, pc: number, aux?: number): void {
     const rt = this.#rt;
     rt.setField(State.EXIT_PC, pc);
     if (aux !== undefined) rt.setField(State.EXIT_AUX, aux);
@@ -171,7 +171,7 @@ export class A64Backend implements Backend {
     else this.a.stur(false, from, BASE, State.REGS + 4 * rd);
   }
 
-  #putImm(rd: number, value: number): void {
+  constant(rd: number, value: number): void {
     if (rd === 0) return;
     const d = this.#dst(rd, T0);
     this.a.movImm32(d, value);
@@ -181,79 +181,36 @@ export class A64Backend implements Backend {
   // ---- instructions ----
 
   instruction(i: number): void {
-    const c = this.#code;
-    const op = c.op[i], rd = c.rd[i], rs1 = c.rs1[i], rs2 = c.rs2[i], imm = c.imm[i];
-    const pc = c.pc[i];
-    const a = this.a;
-    // Literal cases (listed in GROUP below) let V8 dispatch through a jump table.
-    switch (GROUP[op]) {
-      case 0: // ADDI XORI ORI ANDI
-        return this.#aluImm(op, rd, rs1, imm);
-      case 1: // SLLI SRLI SRAI
-        if (rd === 0) return;
-        if (op === Op.SLLI) a.lslImm(false, this.#dst(rd, T0), this.#src(rs1, T0), imm);
-        else if (op === Op.SRLI) a.lsrImm(false, this.#dst(rd, T0), this.#src(rs1, T0), imm);
-        else a.asrImm(false, this.#dst(rd, T0), this.#src(rs1, T0), imm);
-        return this.#put(rd, this.#dst(rd, T0));
-      case 2: { // SLTI SLTIU SLT SLTU
-        if (rd === 0) return;
-        const left = this.#src(rs1, T0);
-        let right: Reg;
-        if (op === Op.SLTI || op === Op.SLTIU) a.movImm32(right = T1, imm);
-        else right = this.#src(rs2, T1);
-        a.subs(false, ZR, left, right);
-        const d = this.#dst(rd, T0);
-        a.cset(false, d, op === Op.SLTU || op === Op.SLTIU ? COND.LO : COND.LT);
-        return this.#put(rd, d);
-      }
-      case 3: // ADD SUB XOR OR AND
-      case 4: // SLL SRL SRA
-      case 12: // MUL
-        return this.#aluReg(op, rd, rs1, rs2);
-      case 5: // loads
-        return this.#loadOp(op, rd, rs1, imm, pc);
-      case 6: // stores
-        return this.#storeOp(op, rs1, rs2, imm, pc);
-      case 7: // branches
-        return this.#branch(op, rs1, rs2, pc, imm);
-      case 8: { // JAL
-        const target = instructionAt(c, (pc + imm) >>> 0);
-        if (target < 0) return this.#exit(Exit.INVALID_JUMP, pc, pc + imm);
-        this.#putImm(rd, pc + c.size[i]);
-        return a.b(this.#label(target));
-      }
-      case 9: // JALR
-        return this.#jalr(rd, rs1, imm, pc, pc + c.size[i]);
-      case 10: // LUI
-        return this.#putImm(rd, imm);
-      case 11: // AUIPC
-        return this.#putImm(rd, pc + imm);
-      case 13: // MULH MULHSU MULHU
-        return this.#mulHigh(op, rd, rs1, rs2);
-      case 14: // DIV DIVU REM REMU
-        return this.#divide(op, rd, rs1, rs2);
-      case 15: // LR.W SC.W
-        return this.#reserved(op, rd, rs1, rs2, pc);
-      case 16: // AMOs
-        return this.#amo(op, rd, rs1, rs2, pc);
-      case 17: { // ECALL
-        const site = c.hostcall[i];
-        if (site < 0) return this.#exit(Exit.INVALID_INSTRUCTION, pc);
-        return this.#exit(Exit.HOSTCALL, pc, site);
-      }
-      case 18: // EBREAK
-        return this.#exit(Exit.BREAKPOINT, pc);
-      case 19: // FENCE FENCE.I
-        return;
-      default: // INVALID
-        return this.#exit(Exit.INVALID_INSTRUCTION, pc);
-    }
+    lower(this.#code, i, this);
   }
 
-  #aluImm(op: number, rd: number, rs1: number, imm: number): void {
+  shiftImm(op: number, rd: number, rs1: number, imm: number): void {
     if (rd === 0) return;
     const a = this.a;
-    if (rs1 === 0) return this.#putImm(rd, op === Op.ANDI ? 0 : imm);
+    const n = this.#src(rs1, T0), d = this.#dst(rd, T0);
+    if (op === Op.SLLI) a.lslImm(false, d, n, imm);
+    else if (op === Op.SRLI) a.lsrImm(false, d, n, imm);
+    else a.asrImm(false, d, n, imm);
+    this.#put(rd, d);
+  }
+
+  setLess(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
+    if (rd === 0) return;
+    const a = this.a;
+    const left = this.#src(rs1, T0);
+    let right: Reg;
+    if (op === Op.SLTI || op === Op.SLTIU) a.movImm32(right = T1, imm);
+    else right = this.#src(rs2, T1);
+    a.subs(false, ZR, left, right);
+    const d = this.#dst(rd, T0);
+    a.cset(false, d, op === Op.SLTU || op === Op.SLTIU ? COND.LO : COND.LT);
+    this.#put(rd, d);
+  }
+
+  aluImm(op: number, rd: number, rs1: number, imm: number): void {
+    if (rd === 0) return;
+    const a = this.a;
+    if (rs1 === 0) return this.constant(rd, op === Op.ANDI ? 0 : imm);
     const n = this.#src(rs1, T0);
     const d = this.#dst(rd, T0);
     if (op === Op.ADDI) {
@@ -268,7 +225,7 @@ export class A64Backend implements Backend {
     this.#put(rd, d);
   }
 
-  #aluReg(op: number, rd: number, rs1: number, rs2: number): void {
+  aluReg(op: number, rd: number, rs1: number, rs2: number): void {
     if (rd === 0) return;
     const a = this.a;
     const n = this.#src(rs1, T0), m = this.#src(rs2, T1);
@@ -304,7 +261,7 @@ export class A64Backend implements Backend {
     this.#put(rd, d);
   }
 
-  #mulHigh(op: number, rd: number, rs1: number, rs2: number): void {
+  mulHigh(op: number, rd: number, rs1: number, rs2: number): void {
     if (rd === 0) return;
     const a = this.a;
     const n = this.#src(rs1, T0), m = this.#src(rs2, T1);
@@ -321,7 +278,7 @@ export class A64Backend implements Backend {
   }
 
   /** SDIV/UDIV give x/0 = 0 and MIN/-1 = MIN without trapping; RISC-V wants x/0 = -1. */
-  #divide(op: number, rd: number, rs1: number, rs2: number): void {
+  divide(op: number, rd: number, rs1: number, rs2: number): void {
     if (rd === 0) return;
     const a = this.a;
     const n = this.#src(rs1, T0), m = this.#src(rs2, T1);
@@ -335,15 +292,18 @@ export class A64Backend implements Backend {
     this.#put(rd, T2);
   }
 
-  #branch(op: number, rs1: number, rs2: number, pc: number, imm: number): void {
-    const targetPc = (pc + imm) >>> 0;
-    const t = instructionAt(this.#code, targetPc);
+  branch(op: number, rs1: number, rs2: number, pc: number, t: number, targetPc: number): void {
     this.a.subs(false, ZR, this.#src(rs1, T0), this.#src(rs2, T1));
     if (t >= 0) this.#bcond(BRANCH_COND[op], this.#label(t));
     else this.#cold.push(COLD_JUMP, pc, this.#bcond(BRANCH_COND[op], undefined), targetPc, 0);
   }
 
-  #jalr(rd: number, rs1: number, imm: number, pc: number, link: number): void {
+  jump(rd: number, target: number, link: number): void {
+    this.constant(rd, link);
+    this.a.b(this.#label(target));
+  }
+
+  jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
     const a = this.a;
     this.#addressInto(T0, rs1, imm);
     a.lsrImm(false, T0, T0, 1); // clear bit 0
@@ -351,7 +311,7 @@ export class A64Backend implements Backend {
     if (rd === 0) return this.#jumpIndirect(pc);
     a.movImm32(T1, pc);
     a.bl(this.#rt.lookup); // validate, write the link, charge: the contract's order
-    this.#putImm(rd, link);
+    this.constant(rd, link);
     a.bl(this.#rt.charge);
     a.br(T1);
   }
@@ -409,7 +369,7 @@ export class A64Backend implements Backend {
     this.#cold.push(COLD_MEMORY, pc, below, above, (write ? 8 : 0) | width);
   }
 
-  #loadOp(op: number, rd: number, rs1: number, imm: number, pc: number): void {
+  load(op: number, rd: number, rs1: number, imm: number, pc: number): void {
     const width = op === Op.LW ? 4 : op === Op.LB || op === Op.LBU ? 1 : 2;
     this.#address(rs1, imm, width, false, pc);
     if (rd === 0) return; // checked, nothing to write
@@ -423,7 +383,7 @@ export class A64Backend implements Backend {
     this.#put(rd, d);
   }
 
-  #storeOp(op: number, rs1: number, rs2: number, imm: number, pc: number): void {
+  store(op: number, rs1: number, rs2: number, imm: number, pc: number): void {
     const width = op === Op.SW ? 4 : op === Op.SB ? 1 : 2;
     this.#address(rs1, imm, width, true, pc);
     const v = this.#src(rs2, T1);
@@ -432,7 +392,7 @@ export class A64Backend implements Backend {
     else this.a.strB(v, BASE, T0);
   }
 
-  #reserved(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
+  reserved(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
     const a = this.a;
     if (op === Op.LR_W) {
       this.#address(rs1, 0, 4, false, pc);
@@ -455,7 +415,7 @@ export class A64Backend implements Backend {
     this.#put(rd, T2);
   }
 
-  #amo(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
+  amo(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
     const a = this.a;
     this.#address(rs1, 0, 4, true, pc);
     a.ldrW(T1, BASE, T0); // the old value

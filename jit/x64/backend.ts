@@ -5,9 +5,9 @@
  * the reserved 4 GiB), always after an explicit window check.
  * @module
  */
-import { type DecodedCode, instructionAt } from "../../abi/code.ts";
+import type { DecodedCode } from "../../abi/code.ts";
 import { Op } from "../../abi/isa.ts";
-import { GROUP } from "../_groups.ts";
+import { lower, type Lowering } from "../_lower.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
 import { BASE, hostRegisters } from "./_regs.ts";
@@ -72,7 +72,7 @@ const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3, COLD_UNP
 let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
 
 /** Emits x86-64 for one program. */
-export class X64Backend implements Backend {
+export class X64Backend implements Backend, Lowering {
   readonly a: X64Assembler;
   readonly #code: DecodedCode;
   readonly #host: Int8Array;
@@ -132,7 +132,7 @@ export class X64Backend implements Backend {
 
   fallOff(i: number): void {
     const pc = this.#code.pc[i];
-    this.#exit(Exit.INVALID_JUMP, pc, (pc + this.#code.size[i]) >>> 0);
+    this.exit(Exit.INVALID_JUMP, pc, (pc + this.#code.size[i]) >>> 0);
   }
 
   finish(): Uint8Array {
@@ -161,7 +161,7 @@ export class X64Backend implements Backend {
       } else if (kind === COLD_UNPAID_INDIRECT) {
         const at = a.template(UNPAID_INDIRECT.bytes);
         a.patchRel32(at + UNPAID_INDIRECT.rel32[0], this.#outOfGas);
-      } else this.#exit(Exit.INVALID_JUMP, pc, value);
+      } else this.exit(Exit.INVALID_JUMP, pc, value);
     }
     const bytes = a.finish();
     scratch = a.buffer;
@@ -169,7 +169,7 @@ export class X64Backend implements Backend {
   }
 
   /** Leaves native code with `reason` for the instruction at `pc`. */
-  #exit(reason: number, pc: number, aux?: number): void {
+  exit(reason: number, pc: number, aux?: number): void {
     const a = this.a;
     a.storeImm32(state(State.EXIT_PC), pc);
     if (aux !== undefined) a.storeImm32(state(State.EXIT_AUX), aux | 0);
@@ -207,7 +207,7 @@ export class X64Backend implements Backend {
   }
 
   /** Writes a constant to guest `rd`. */
-  #putImm(rd: number, value: number): void {
+  constant(rd: number, value: number): void {
     if (rd === 0) return;
     const h = this.#host[rd];
     if (h >= 0) this.a.movImm32(h, value | 0);
@@ -231,68 +231,10 @@ export class X64Backend implements Backend {
   // ---- instructions ----
 
   instruction(i: number): void {
-    const c = this.#code;
-    const op = c.op[i], rd = c.rd[i], rs1 = c.rs1[i], rs2 = c.rs2[i], imm = c.imm[i];
-    const pc = c.pc[i];
-    const a = this.a;
-    // Literal cases (listed in GROUP below) let V8 dispatch through a jump table.
-    switch (GROUP[op]) {
-      case 0: // ADDI XORI ORI ANDI
-        return this.#aluImm(op, rd, rs1, imm);
-      case 1: // SLLI SRLI SRAI
-        return this.#shiftImm(op, rd, rs1, imm);
-      case 2: // SLTI SLTIU SLT SLTU
-        return this.#setLess(op, rd, rs1, rs2, imm);
-      case 3: // ADD SUB XOR OR AND
-        return this.#aluReg(op, rd, rs1, rs2);
-      case 4: // SLL SRL SRA
-        return this.#shiftReg(op, rd, rs1, rs2);
-      case 5: // loads
-        return this.#loadOp(op, rd, rs1, imm, pc);
-      case 6: // stores
-        return this.#storeOp(op, rs1, rs2, imm, pc);
-      case 7: // branches
-        return this.#branch(op, rs1, rs2, pc, imm);
-      case 8: { // JAL
-        const target = instructionAt(c, (pc + imm) >>> 0);
-        if (target < 0) return this.#exit(Exit.INVALID_JUMP, pc, pc + imm);
-        this.#putImm(rd, pc + c.size[i]);
-        return a.jmp(this.#label(target));
-      }
-      case 9: // JALR
-        return this.#jalr(rd, rs1, imm, pc, pc + c.size[i]);
-      case 10: // LUI
-        return this.#putImm(rd, imm);
-      case 11: // AUIPC
-        return this.#putImm(rd, pc + imm);
-      case 12: // MUL
-        if (rd === 0) return;
-        this.#load(RAX, rs1);
-        a.imul32(RAX, this.#src(rs2, RDX));
-        return this.#put(rd, RAX);
-      case 13: // MULH MULHSU MULHU
-        return this.#mulHigh(op, rd, rs1, rs2);
-      case 14: // DIV DIVU REM REMU
-        return this.#divide(op, rd, rs1, rs2);
-      case 15: // LR.W SC.W
-        return this.#reserved(op, rd, rs1, rs2, pc);
-      case 16: // AMOs
-        return this.#amo(op, rd, rs1, rs2, pc);
-      case 17: { // ECALL
-        const site = c.hostcall[i];
-        if (site < 0) return this.#exit(Exit.INVALID_INSTRUCTION, pc);
-        return this.#exit(Exit.HOSTCALL, pc, site);
-      }
-      case 18: // EBREAK
-        return this.#exit(Exit.BREAKPOINT, pc);
-      case 19: // FENCE FENCE.I
-        return;
-      default: // INVALID
-        return this.#exit(Exit.INVALID_INSTRUCTION, pc);
-    }
+    lower(this.#code, i, this);
   }
 
-  #shiftImm(op: number, rd: number, rs1: number, imm: number): void {
+  shiftImm(op: number, rd: number, rs1: number, imm: number): void {
     if (rd === 0) return;
     const t = this.#target(rd, -1);
     this.#load(t, rs1);
@@ -300,8 +242,14 @@ export class X64Backend implements Backend {
     this.#put(rd, t);
   }
 
-  #aluReg(op: number, rd: number, rs1: number, rs2: number): void {
+  aluReg(op: number, rd: number, rs1: number, rs2: number): void {
     if (rd === 0) return;
+    if (op === Op.SLL || op === Op.SRL || op === Op.SRA) return this.#shiftReg(op, rd, rs1, rs2);
+    if (op === Op.MUL) {
+      this.#load(RAX, rs1);
+      this.a.imul32(RAX, this.#src(rs2, RDX));
+      return this.#put(rd, RAX);
+    }
     if (rs1 === 0 && (op === Op.ADD || op === Op.OR || op === Op.XOR)) {
       return this.#put(rd, this.#src(rs2, RAX)); // a move (c.mv)
     }
@@ -311,9 +259,9 @@ export class X64Backend implements Backend {
     this.#put(rd, t);
   }
 
-  #aluImm(op: number, rd: number, rs1: number, imm: number): void {
+  aluImm(op: number, rd: number, rs1: number, imm: number): void {
     if (rd === 0) return;
-    if (rs1 === 0) return this.#putImm(rd, op === Op.ANDI ? 0 : imm); // li
+    if (rs1 === 0) return this.constant(rd, op === Op.ANDI ? 0 : imm); // li
     const a = this.a;
     const d = this.#host[rd], h1 = this.#host[rs1];
     if (op === Op.ADDI && d >= 0 && h1 >= 0 && d !== h1) {
@@ -326,7 +274,7 @@ export class X64Backend implements Backend {
     this.#put(rd, t);
   }
 
-  #setLess(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
+  setLess(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
     if (rd === 0) return;
     const a = this.a;
     const unsigned = op === Op.SLTU || op === Op.SLTIU;
@@ -352,7 +300,7 @@ export class X64Backend implements Backend {
     this.#put(rd, RAX);
   }
 
-  #mulHigh(op: number, rd: number, rs1: number, rs2: number): void {
+  mulHigh(op: number, rd: number, rs1: number, rs2: number): void {
     if (rd === 0) return;
     const a = this.a;
     this.#load(RAX, rs1);
@@ -365,7 +313,7 @@ export class X64Backend implements Backend {
   }
 
   /** Division with the RISC-V results for x/0 and INT_MIN/-1 (x86 would fault). */
-  #divide(op: number, rd: number, rs1: number, rs2: number): void {
+  divide(op: number, rd: number, rs1: number, rs2: number): void {
     if (rd === 0) return;
     const a = this.a;
     this.#load(RAX, rs1);
@@ -409,10 +357,8 @@ export class X64Backend implements Backend {
     this.#put(rd, RAX);
   }
 
-  #branch(op: number, rs1: number, rs2: number, pc: number, imm: number): void {
+  branch(op: number, rs1: number, rs2: number, pc: number, t: number, targetPc: number): void {
     const a = this.a;
-    const targetPc = (pc + imm) >>> 0;
-    const t = instructionAt(this.#code, targetPc);
     let taken: Label;
     if (t >= 0) taken = this.#label(t);
     else taken = -1;
@@ -421,7 +367,7 @@ export class X64Backend implements Backend {
       // 0 ? 0: BEQ, BGE and BGEU always jump; the others never do.
       if (cc !== CC.E && cc !== CC.GE && cc !== CC.AE) return;
       if (taken >= 0) return a.jmp(taken);
-      return this.#exit(Exit.INVALID_JUMP, pc, targetPc);
+      return this.exit(Exit.INVALID_JUMP, pc, targetPc);
     }
     if (rs2 === 0 || rs1 === 0) {
       // Compare with zero: TEST clears CF and OF, so every condition still holds.
@@ -433,7 +379,12 @@ export class X64Backend implements Backend {
     this.#cold.push(COLD_JUMP, pc, a.jccField(cc), targetPc); // to a cold InvalidJump exit
   }
 
-  #jalr(rd: number, rs1: number, imm: number, pc: number, link: number): void {
+  jump(rd: number, target: number, link: number): void {
+    this.constant(rd, link);
+    this.a.jmp(this.#label(target));
+  }
+
+  jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
     const a = this.a;
     const h = this.#host[rs1];
     if (h >= 0) a.lea32(RAX, { base: h, disp: imm });
@@ -449,7 +400,7 @@ export class X64Backend implements Backend {
     if (rd === 0) a.call(this.#rt.lookupAndCharge);
     else {
       a.call(this.#rt.lookup);
-      this.#putImm(rd, link);
+      this.constant(rd, link);
       a.call(this.#rt.charge);
     }
     a.jmpReg(RDX);
@@ -487,7 +438,7 @@ export class X64Backend implements Backend {
     this.#cold.push(COLD_MEMORY, pc, at + check.rel32[0], (slot << 24) | a.offset);
   }
 
-  #loadOp(op: number, rd: number, rs1: number, imm: number, pc: number): void {
+  load(op: number, rd: number, rs1: number, imm: number, pc: number): void {
     const width = op === Op.LW ? 4 : op === Op.LB || op === Op.LBU ? 1 : 2;
     this.#address(rs1, imm, width, false, pc);
     if (rd === 0) return; // checked, nothing to write
@@ -503,7 +454,7 @@ export class X64Backend implements Backend {
     this.#put(rd, d);
   }
 
-  #storeOp(op: number, rs1: number, rs2: number, imm: number, pc: number): void {
+  store(op: number, rs1: number, rs2: number, imm: number, pc: number): void {
     const width = op === Op.SW ? 4 : op === Op.SB ? 1 : 2;
     this.#address(rs1, imm, width, true, pc);
     const a = this.a;
@@ -515,7 +466,7 @@ export class X64Backend implements Backend {
     else a.store8(m, v);
   }
 
-  #reserved(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
+  reserved(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
     const a = this.a;
     const m = ACCESS;
     if (op === Op.LR_W) {
@@ -533,15 +484,15 @@ export class X64Backend implements Backend {
     a.alu32RM(ALU.CMP, RAX, state(State.RESERVATION));
     a.jcc(CC.NE, fail);
     a.store32(m, this.#src(rs2, RDX));
-    this.#putImm(rd, 0);
+    this.constant(rd, 0);
     a.jmp(done);
     a.bind(fail);
-    this.#putImm(rd, 1);
+    this.constant(rd, 1);
     a.bind(done);
     a.storeImm32(state(State.RESERVATION), -1);
   }
 
-  #amo(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
+  amo(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
     const a = this.a;
     this.#address(rs1, 0, 4, true, pc);
     const m = ACCESS;
