@@ -10,11 +10,15 @@ import { OPS } from "../abi/isa.ts";
 /** 1 for branches and JAL: ops whose immediate is a jump offset. */
 const DIRECT_JUMP = Uint8Array.from(OPS, (o) => (o.kind === "branch" || o.kind === "jal" ? 1 : 0));
 
+/** Reused between programs: a fresh typed array per program costs more than the pass. */
+let loopDelta = new Int32Array(1024);
+
 /** The guest registers (x1..x31) the code names, most used first (ties: lower number first). */
 export function registerRanking(code: DecodedCode): number[] {
   const { count, op, imm, pc, rd, rs1, rs2 } = code;
   // A difference array over the loop ranges keeps this linear.
-  const delta = new Int32Array(count + 1);
+  if (loopDelta.length <= count) loopDelta = new Int32Array(count + 1024);
+  const delta = loopDelta.fill(0, 0, count + 1);
   for (let i = 0; i < count; i++) {
     if (imm[i] < 0 && DIRECT_JUMP[op[i]] === 1) {
       const target = instructionAt(code, (pc[i] + imm[i]) >>> 0);

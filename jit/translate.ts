@@ -26,7 +26,11 @@ export interface Backend {
 
 /** A translated program, before it is mapped executable. */
 export interface Translation {
-  /** Machine code; offset 0 is the entry routine. */
+  /**
+   * Machine code; offset 0 is the entry routine. It may be a view of a
+   * buffer the backend reuses for its next translation: copy it (as
+   * jit/exec_memory.ts does) before translating again.
+   */
   readonly bytes: Uint8Array;
   /** Per instruction: offset of its body (after any block charge). */
   readonly bodyOffset: Uint32Array;
@@ -45,8 +49,9 @@ function fallsThrough(op: number): boolean {
 /** Translates every instruction of `code` with `backend`. */
 export function translate(code: DecodedCode, backend: Backend): Translation {
   const { count, leader, segmentEnd, op } = code;
-  const bodyOffset = new Uint32Array(count);
-  const startOffset = new Uint32Array(count);
+  const offsets = new Uint32Array(2 * count); // one allocation for both tables
+  const bodyOffset = offsets.subarray(0, count);
+  const startOffset = offsets.subarray(count);
   backend.begin();
   for (let i = 0; i < count; i++) {
     startOffset[i] = backend.offset;

@@ -167,7 +167,7 @@ Deno.test("AArch64 assembler: branches, labels and patching", async () => {
   a.b(back);
   a.patchBranch(patched, 0);
   const bytes = a.finish();
-  const ours = Array.from(new Uint32Array(bytes.buffer));
+  const ours = Array.from(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
   const theirs = await assemble([
     "nop",
     "b #-4",

@@ -127,7 +127,7 @@ export class A64Assembler {
     return (w & ~(0x7ffff << 5)) | (signed(delta >> 2, 19, "branch offset") << 5);
   }
 
-  /** Resolves every branch and returns the code. */
+  /** Resolves every branch and returns the code (a view of the word buffer: no copy). */
   finish(): Uint8Array {
     const f = this.#fixups;
     for (let k = 0; k < f.length; k += 3) {
@@ -135,7 +135,7 @@ export class A64Assembler {
       const delta = this.offsetOf(f[k + 1]) - i * 4;
       this.#words[i] = this.#encodeBranch(this.#words[i], delta, f[k + 2]);
     }
-    return new Uint8Array(this.#words.buffer.slice(0, this.#count * 4));
+    return new Uint8Array(this.#words.buffer, 0, this.#count * 4);
   }
 
   #branchTo(w: number, l: Label, kind: number): void {

@@ -86,9 +86,11 @@ export class X64Assembler {
   #buf: Uint8Array;
   #pos = 0;
   readonly #labels: number[] = [];
-  /** Pairs of (offset of a rel32 field, label), `#fixupCount` pairs used. */
-  #fixups = new Int32Array(256);
-  #fixupCount = 0;
+  /**
+   * Pairs of (offset of a rel32 field, label). A plain array: growing a
+   * typed array allocates off-heap memory, which costs more than the pushes.
+   */
+  readonly #fixups: number[] = [];
 
   /**
    * Starts an empty buffer of `initialCapacity` bytes (it grows as needed),
@@ -127,11 +129,15 @@ export class X64Assembler {
     return at;
   }
 
-  /** Resolves every branch and returns the code (a copy of exactly `offset` bytes). */
+  /**
+   * Resolves every branch and returns the code: a view of exactly `offset`
+   * bytes of {@linkcode X64Assembler.buffer}, not a copy (copying a large
+   * buffer costs as much as translating it).
+   */
   finish(): Uint8Array {
     const f = this.#fixups;
     const labels = this.#labels;
-    for (let i = 0; i < 2 * this.#fixupCount; i += 2) {
+    for (let i = 0; i < f.length; i += 2) {
       const at = f[i];
       const target = labels[f[i + 1]];
       if (target < 0) this.offsetOf(f[i + 1]); // throws: not bound
@@ -141,7 +147,7 @@ export class X64Assembler {
       this.#buf[at + 2] = rel >> 16;
       this.#buf[at + 3] = rel >> 24;
     }
-    return this.#buf.slice(0, this.#pos);
+    return this.#buf.subarray(0, this.#pos);
   }
 
   // ---- encoding primitives ----
@@ -692,15 +698,7 @@ export class X64Assembler {
 
   /** Makes the rel32 field at `at` (ending at `at + 4`) point at `l` when finishing. */
   rel32At(at: number, l: Label): void {
-    let f = this.#fixups;
-    const k = 2 * this.#fixupCount++;
-    if (k === f.length) {
-      f = new Int32Array(f.length * 2);
-      f.set(this.#fixups);
-      this.#fixups = f;
-    }
-    f[k] = at;
-    f[k + 1] = l;
+    this.#fixups.push(at, l);
   }
 
   /**
