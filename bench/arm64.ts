@@ -7,10 +7,9 @@
  * @module
  */
 import { A64Backend } from "../jit/a64/backend.ts";
-import { translate } from "../jit/translate.ts";
 import { X64Backend } from "../jit/x64/backend.ts";
 import { Program } from "../mod.ts";
-import { medianMs } from "./_cycle.ts";
+import { medianMs, translationSpeed } from "./_cycle.ts";
 import { guestBytes, IMPORTS } from "./_engines.ts";
 import { WORKLOADS } from "./guests/build.ts";
 
@@ -30,15 +29,15 @@ if (Deno.args.includes("--emulated")) {
     );
   }
 } else {
+  const codes = WORKLOADS.map((name) =>
+    Program.fromBytes(guestBytes(name, "rv32imac.elf")).image.code
+  );
   for (const [arch, backend] of [["x86-64", X64Backend], ["AArch64", A64Backend]] as const) {
-    let bytes = 0, ms = 0;
-    for (const name of WORKLOADS) {
-      const code = Program.fromBytes(guestBytes(name, "rv32imac.elf")).image.code;
-      bytes += code.end - code.start;
-      ms += medianMs(15, () => translate(code, new backend(code)));
-    }
+    const speed = translationSpeed(codes, (code) => new backend(code), 15);
     console.log(
-      `${arch} backend: translates ${(bytes / ms / 1000).toFixed(1)} MB of guest code per second`,
+      `${arch} backend: translates ${speed.warmMBps.toFixed(1)} MB of guest code per second warm, ${
+        speed.firstMBps.toFixed(1)
+      } on its first pass over the workloads`,
     );
   }
 }

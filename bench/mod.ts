@@ -116,7 +116,15 @@ async function cycle(quick: boolean): Promise<Record<string, Cycle | string>> {
 function cycleTable(cycles: Record<string, Cycle | string>): string {
   const f = (v: number | undefined, d = 1) => (v === undefined ? "" : v.toFixed(d));
   return textTable(
-    ["engine", "load MB/s", "translate MB/s", "instantiate+call µs", "call ns", "host call ns"],
+    [
+      "engine",
+      "load MB/s",
+      "translate MB/s",
+      "1st translate MB/s",
+      "instantiate+call µs",
+      "call ns",
+      "host call ns",
+    ],
     Object.entries(cycles).map(([engine, c]) =>
       typeof c === "string"
         ? [engine, c]
@@ -124,6 +132,7 @@ function cycleTable(cycles: Record<string, Cycle | string>): string {
           engine,
           f(c.loadMBps),
           f(c.translateMBps),
+          f(c.firstTranslateMBps),
           f(c.instantiateCallUs),
           f(c.callNs, 0),
           f(c.hostCallNs, 0),
