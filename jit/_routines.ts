@@ -42,6 +42,21 @@ export class RoutineLabels {
     for (let i = 0; i < 6; i++) this.#slow.push(label());
   }
 
+  /** Every routine label, in a fixed order (for binding copied routine code). */
+  protected routineLabels(): number[] {
+    return [
+      this.exit,
+      this.outOfGas,
+      this.unpaid,
+      this.lookup,
+      this.charge,
+      this.lookupAndCharge,
+      this.hostReturn,
+      this.zeroCost,
+      ...this.#slow,
+    ];
+  }
+
   /** The exact check routine for a `width`-byte access (address in EAX / W16, pc in EDX / W17). */
   slowCheck(width: number, write: boolean): number {
     return this.#slow[(width >> 1) * 2 + (write ? 1 : 0)];

@@ -176,6 +176,9 @@ function forms(): [(a: X64Assembler) => void, string][] {
     add((a) => a.store16(m, r), `mov ${memText(m, "word")}, ${R16[r]}`);
     add((a) => a.store8(m, r), `mov ${memText(m, "byte")}, ${R8[r]}`);
     add((a) => a.lea32(r, m), `lea ${R32[r]}, ${memText(m, "")}`);
+    if (m.index === undefined) {
+      add((a) => a.leaDisp32(r, m.base, m.disp ?? 0), `lea ${R32[r]}, ${memText(m, "")}`);
+    }
     add((a) => a.lea64(r, m), `lea ${R64[r]}, ${memText(m, "")}`);
     const v = IMMS[k % IMMS.length];
     add((a) => a.storeImm32(m, v), `mov ${memText(m, "dword")}, ${v >>> 0}`);

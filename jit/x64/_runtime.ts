@@ -9,9 +9,17 @@ import { RoutineLabels } from "../_routines.ts";
 import { Exit, PAGE_READ, PAGE_WRITE, State } from "../state.ts";
 import { BASE, CALLEE_SAVED, GAS } from "./_regs.ts";
 import { ALU, CC, type Label, type Mem, RAX, RCX, RDI, RDX, type Reg, RSP } from "./asm.ts";
-import { SHIFT, type X64Assembler } from "./asm.ts";
+import { SHIFT, X64Assembler } from "./asm.ts";
 
 const field = (offset: number): Mem => ({ base: BASE, disp: offset });
+
+/**
+ * Routine code by register map. The routines depend on nothing else and
+ * only branch among themselves, so programs with the same map copy them
+ * instead of assembling them again. Bounded: cleared when full.
+ */
+const CACHE = new Map<string, { bytes: Uint8Array; offsets: number[]; }>();
+const CACHE_LIMIT = 64;
 
 /** The shared routines; `emit()` places them at the start of the code. */
 export class Runtime extends RoutineLabels {
@@ -24,8 +32,27 @@ export class Runtime extends RoutineLabels {
     this.#host = host;
   }
 
-  /** Emits every routine; the entry routine lands at offset 0. */
+  /** Emits every routine (copied from the cache when it can be); the entry routine comes first. */
   emit(): void {
+    const key = this.#host.join();
+    let cached = CACHE.get(key);
+    if (cached === undefined) {
+      const a = new X64Assembler(2048);
+      const fresh = new Runtime(a, this.#host);
+      fresh.#emitAll();
+      cached = {
+        bytes: a.finish().slice(),
+        offsets: fresh.routineLabels().map((l) => a.offsetOf(l)),
+      };
+      if (CACHE.size >= CACHE_LIMIT) CACHE.clear();
+      CACHE.set(key, cached);
+    }
+    const at = this.#a.template(cached.bytes);
+    const offsets = cached.offsets;
+    this.routineLabels().forEach((l, k) => this.#a.bindAt(l, at + offsets[k]));
+  }
+
+  #emitAll(): void {
     this.#entry();
     this.#exit();
     this.#lookup();

@@ -122,6 +122,15 @@ export class X64Assembler {
     this.#labels[l] = this.#pos;
   }
 
+  /** Binds `l` to `offset`, in code already emitted (e.g. copied with `template`). */
+  bindAt(l: Label, offset: number): void {
+    if (this.#labels[l] !== -1) throw new Error(`label ${l} is already bound`);
+    if (offset < 0 || offset > this.#pos) {
+      throw new RangeError(`offset ${offset} is not emitted yet`);
+    }
+    this.#labels[l] = offset;
+  }
+
   /** The offset `l` is bound to. */
   offsetOf(l: Label): number {
     const at = this.#labels[l];
@@ -212,27 +221,39 @@ export class X64Assembler {
 
   /** `op` with a memory ModRM (and SIB/displacement as needed). */
   #rm(w: boolean, op: number, reg: Reg, m: Mem, byteRegs = false): void {
-    const base = m.base, index = m.index, scale = m.scale ?? 1;
-    const disp = m.disp ?? 0;
+    this.#mem(w, op, reg, m.base, m.index ?? -1, m.scale ?? 1, m.disp ?? 0, byteRegs);
+  }
+
+  /** {@linkcode X64Assembler.#rm} on the operand's parts (`index` -1: none); allocates nothing. */
+  #mem(
+    w: boolean,
+    op: number,
+    reg: Reg,
+    base: Reg,
+    index: number,
+    scale: number,
+    disp: number,
+    byteRegs: boolean,
+  ): void {
     checkReg(reg);
     checkReg(base);
-    if (index !== undefined) {
+    if (index !== -1) {
       checkReg(index);
       if (index === RSP) throw new RangeError("RSP cannot be an index register");
     }
     if ((disp | 0) !== disp) throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
     const bits = SCALE_BITS[scale];
     if (bits === undefined || bits < 0) throw new RangeError(`invalid scale ${scale}`);
-    let p = this.#prefix(this.#room(16), w, reg, index ?? 0, base, op, byteRegs);
+    let p = this.#prefix(this.#room(16), w, reg, index === -1 ? 0 : index, base, op, byteRegs);
     const buf = this.#buf;
     // RBP/R13 as base with mod 00 would mean RIP/disp32: use disp8 = 0.
     const mod = disp === 0 && (base & 7) !== RBP ? 0 : fitsI8(disp) ? 1 : 2;
     const r = (reg & 7) << 3;
-    if (index === undefined && (base & 7) !== RSP) {
+    if (index === -1 && (base & 7) !== RSP) {
       buf[p++] = (mod << 6) | r | (base & 7);
     } else {
       buf[p++] = (mod << 6) | r | 4;
-      buf[p++] = (bits << 6) | (((index ?? RSP) & 7) << 3) | (base & 7);
+      buf[p++] = (bits << 6) | (((index === -1 ? RSP : index) & 7) << 3) | (base & 7);
     }
     if (mod === 1) buf[p++] = disp;
     else if (mod === 2) {
@@ -542,6 +563,11 @@ export class X64Assembler {
     this.#rm(false, 0x8d, dst, m);
   }
 
+  /** `lea dst32, [base + disp]`: {@linkcode X64Assembler.lea32} without an operand object. */
+  leaDisp32(dst: Reg, base: Reg, disp: number): void {
+    this.#mem(false, 0x8d, dst, base, -1, 1, disp, false);
+  }
+
   /** `lea dst, [m]` (64-bit). */
   lea64(dst: Reg, m: Mem): void {
     this.#rm(true, 0x8d, dst, m);
@@ -672,7 +698,8 @@ export class X64Assembler {
     const n = bytes.length;
     const p = this.#room(n);
     const buf = this.#buf;
-    for (let k = 0; k < n; k++) buf[p + k] = bytes[k]; // short: a loop beats a set() call
+    if (n > 64) buf.set(bytes, p);
+    else for (let k = 0; k < n; k++) buf[p + k] = bytes[k]; // short: a loop beats a set() call
     this.#pos = p + n;
     return p;
   }

@@ -265,7 +265,7 @@ export class X64Backend implements Backend, Lowering {
     const a = this.a;
     const d = this.#host[rd], h1 = this.#host[rs1];
     if (op === Op.ADDI && d >= 0 && h1 >= 0 && d !== h1) {
-      a.lea32(d, { base: h1, disp: imm });
+      a.leaDisp32(d, h1, imm);
       return;
     }
     const t = this.#target(rd, -1);
@@ -387,7 +387,7 @@ export class X64Backend implements Backend, Lowering {
   jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
     const a = this.a;
     const h = this.#host[rs1];
-    if (h >= 0) a.lea32(RAX, { base: h, disp: imm });
+    if (h >= 0) a.leaDisp32(RAX, h, imm);
     else {
       this.#load(RAX, rs1);
       if (imm !== 0) a.alu32Imm(ALU.ADD, RAX, imm);
@@ -426,7 +426,7 @@ export class X64Backend implements Backend, Lowering {
   #address(rs1: number, imm: number, width: number, write: boolean, pc: number): void {
     const a = this.a;
     const h = this.#host[rs1];
-    if (h >= 0 && imm !== 0) a.lea32(RAX, { base: h, disp: imm });
+    if (h >= 0 && imm !== 0) a.leaDisp32(RAX, h, imm);
     else {
       this.#load(RAX, rs1);
       if (imm !== 0) a.alu32Imm(ALU.ADD, RAX, imm);
