@@ -7,6 +7,10 @@
  * @module
  */
 
+import { CodeBuffer, type Label } from "./_code_buffer.ts";
+
+export { type Label };
+
 /** A general-purpose register, by hardware number (0-15). */
 export type Reg = number;
 /** Registers by name. */
@@ -62,9 +66,6 @@ export type Shift = number;
 /** Shifts by name. */
 export const SHIFT = Object.freeze({ ROL: 0, ROR: 1, SHL: 4, SHR: 5, SAR: 7 } as const);
 
-/** A position in the code, bound once: an index among its assembler's labels. */
-export type Label = number;
-
 const fitsI8 = (v: number) => v >= -128 && v <= 127;
 const SCALE_BITS = [-1, 0, 1, -1, 2, -1, -1, -1, 3];
 
@@ -82,111 +83,8 @@ function imm32(v: number): number {
 }
 
 /** Assembles x86-64 machine code. */
-export class X64Assembler {
-  #buf: Uint8Array;
-  #pos = 0;
-  readonly #labels: number[] = [];
-  /**
-   * Pairs of (offset of a rel32 field, label). A plain array: growing a
-   * typed array allocates off-heap memory, which costs more than the pushes.
-   */
-  readonly #fixups: number[] = [];
-
-  /**
-   * Starts an empty buffer of `initialCapacity` bytes (it grows as needed),
-   * or writes into `buffer` when given (reusing one buffer across programs
-   * avoids touching fresh pages every time; `finish` copies the result out).
-   */
-  constructor(initialCapacity = 4096, buffer?: Uint8Array) {
-    this.#buf = buffer ?? new Uint8Array(Math.max(64, initialCapacity));
-  }
-
-  /** The current backing buffer (larger than `offset` after growth). */
-  get buffer(): Uint8Array {
-    return this.#buf;
-  }
-
-  /** Bytes emitted so far. */
-  get offset(): number {
-    return this.#pos;
-  }
-
-  /** A new unbound label. */
-  label(): Label {
-    return this.#labels.push(-1) - 1;
-  }
-
-  /** Binds `l` to the current offset. */
-  bind(l: Label): void {
-    if (this.#labels[l] !== -1) throw new Error(`label ${l} is already bound`);
-    this.#labels[l] = this.#pos;
-  }
-
-  /** Binds `l` to `offset`, in code already emitted (e.g. copied with `template`). */
-  bindAt(l: Label, offset: number): void {
-    if (this.#labels[l] !== -1) throw new Error(`label ${l} is already bound`);
-    if (offset < 0 || offset > this.#pos) {
-      throw new RangeError(`offset ${offset} is not emitted yet`);
-    }
-    this.#labels[l] = offset;
-  }
-
-  /** The offset `l` is bound to. */
-  offsetOf(l: Label): number {
-    const at = this.#labels[l];
-    if (at === undefined || at < 0) throw new Error(`label ${l} is not bound`);
-    return at;
-  }
-
-  /**
-   * Resolves every branch and returns the code: a view of exactly `offset`
-   * bytes of {@linkcode X64Assembler.buffer}, not a copy (copying a large
-   * buffer costs as much as translating it).
-   */
-  finish(): Uint8Array {
-    const f = this.#fixups;
-    const labels = this.#labels;
-    for (let i = 0; i < f.length; i += 2) {
-      const at = f[i];
-      const target = labels[f[i + 1]];
-      if (target < 0) this.offsetOf(f[i + 1]); // throws: not bound
-      const rel = target - (at + 4);
-      this.#buf[at] = rel;
-      this.#buf[at + 1] = rel >> 8;
-      this.#buf[at + 2] = rel >> 16;
-      this.#buf[at + 3] = rel >> 24;
-    }
-    return this.#buf.subarray(0, this.#pos);
-  }
-
+export class X64Assembler extends CodeBuffer {
   // ---- encoding primitives ----
-
-  /** Makes room for `n` more bytes; returns the write position. */
-  #room(n: number): number {
-    const pos = this.#pos;
-    if (pos + n > this.#buf.length) {
-      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, pos + n));
-      bigger.set(this.#buf);
-      this.#buf = bigger;
-    }
-    return pos;
-  }
-
-  #byte(b: number): void {
-    const p = this.#room(1);
-    this.#buf[p] = b;
-    this.#pos = p + 1;
-  }
-
-  #i32(v: number): void {
-    const p = this.#room(4);
-    const buf = this.#buf;
-    buf[p] = v;
-    buf[p + 1] = v >> 8;
-    buf[p + 2] = v >> 16;
-    buf[p + 3] = v >> 24;
-    this.#pos = p + 4;
-  }
 
   /**
    * Writes an optional REX prefix and the opcode (one byte, or two when it
@@ -202,7 +100,7 @@ export class X64Assembler {
     op: number,
     byteRegs: boolean,
   ): number {
-    const buf = this.#buf;
+    const buf = this.buf;
     const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
     if (rex !== 0x40 || byteRegs) buf[p++] = rex;
     if (op > 0xff) buf[p++] = op >> 8;
@@ -214,9 +112,9 @@ export class X64Assembler {
   #rr(w: boolean, op: number, reg: Reg, rm: Reg, byteRegs = false): void {
     checkReg(reg);
     checkReg(rm);
-    let p = this.#prefix(this.#room(8), w, reg, 0, rm, op, byteRegs);
-    this.#buf[p++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
-    this.#pos = p;
+    let p = this.#prefix(this.room(8), w, reg, 0, rm, op, byteRegs);
+    this.buf[p++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
+    this.pos = p;
   }
 
   /** `op` with a memory ModRM (and SIB/displacement as needed). */
@@ -244,8 +142,8 @@ export class X64Assembler {
     if ((disp | 0) !== disp) throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
     const bits = SCALE_BITS[scale];
     if (bits === undefined || bits < 0) throw new RangeError(`invalid scale ${scale}`);
-    let p = this.#prefix(this.#room(16), w, reg, index === -1 ? 0 : index, base, op, byteRegs);
-    const buf = this.#buf;
+    let p = this.#prefix(this.room(16), w, reg, index === -1 ? 0 : index, base, op, byteRegs);
+    const buf = this.buf;
     // RBP/R13 as base with mod 00 would mean RIP/disp32: use disp8 = 0.
     const mod = disp === 0 && (base & 7) !== RBP ? 0 : fitsI8(disp) ? 1 : 2;
     const r = (reg & 7) << 3;
@@ -262,26 +160,25 @@ export class X64Assembler {
       buf[p++] = disp >> 16;
       buf[p++] = disp >> 24;
     }
-    this.#pos = p;
+    this.pos = p;
   }
 
   /** A rel32 field pointing at `l`, patched in `finish`. */
   #rel32(l: Label): void {
-    this.rel32At(this.#pos, l);
-    this.#i32(0);
+    this.rel32At(this.pos, l);
+    this.i32(0);
   }
 
   /** A short (rel8) or near (rel32) branch: `short` and `near` are the opcodes. */
   #branch(short: number, near: number, l: Label): void {
-    const at = this.#labels[l];
-    if (at === undefined) throw new Error(`unknown label ${l}`);
-    if (at >= 0 && fitsI8(at - (this.#pos + 2))) {
-      this.#byte(short);
-      this.#byte(at - (this.#pos + 1));
+    const at = this.boundAt(l);
+    if (at >= 0 && fitsI8(at - (this.pos + 2))) {
+      this.byte(short);
+      this.byte(at - (this.pos + 1));
       return;
     }
-    if (near > 0xff) this.#byte(near >> 8);
-    this.#byte(near);
+    if (near > 0xff) this.byte(near >> 8);
+    this.byte(near);
     this.#rel32(l);
   }
 
@@ -301,9 +198,9 @@ export class X64Assembler {
   movImm32(dst: Reg, imm: number): void {
     checkReg(dst);
     const v = imm32(imm);
-    if (dst >= 8) this.#byte(0x41);
-    this.#byte(0xb8 + (dst & 7));
-    this.#i32(v);
+    if (dst >= 8) this.byte(0x41);
+    this.byte(0xb8 + (dst & 7));
+    this.i32(v);
   }
 
   /** Loads a 64-bit constant with the shortest exact encoding. */
@@ -314,12 +211,12 @@ export class X64Assembler {
     const signed = BigInt.asIntN(64, v);
     if (signed >= -0x80000000n && signed < 0) {
       this.#rr(true, 0xc7, 0, dst);
-      return this.#i32(Number(signed));
+      return this.i32(Number(signed));
     }
-    this.#byte(0x48 | (dst >> 3));
-    this.#byte(0xb8 + (dst & 7));
-    this.#i32(Number(v & 0xffffffffn));
-    this.#i32(Number(v >> 32n));
+    this.byte(0x48 | (dst >> 3));
+    this.byte(0xb8 + (dst & 7));
+    this.i32(Number(v & 0xffffffffn));
+    this.i32(Number(v >> 32n));
   }
 
   // ---- arithmetic ----
@@ -339,10 +236,10 @@ export class X64Assembler {
     if (w && v !== imm) throw new RangeError(`immediate ${imm} is not a signed 32-bit value`);
     if (fitsI8(v)) {
       this.#rr(w, 0x83, op, dst);
-      this.#byte(v & 0xff);
+      this.byte(v & 0xff);
     } else {
       this.#rr(w, 0x81, op, dst);
-      this.#i32(v);
+      this.i32(v);
     }
   }
 
@@ -375,8 +272,8 @@ export class X64Assembler {
     const v = imm32(imm);
     if (w && v !== imm) throw new RangeError(`immediate ${imm} is not a signed 32-bit value`);
     this.#rm(w, fitsI8(v) ? 0x83 : 0x81, op, dst);
-    if (fitsI8(v)) this.#byte(v & 0xff);
-    else this.#i32(v);
+    if (fitsI8(v)) this.byte(v & 0xff);
+    else this.i32(v);
   }
 
   /** `op dword [m], imm`. */
@@ -399,7 +296,7 @@ export class X64Assembler {
       throw new RangeError(`shift amount ${imm} is not in 0..${max}`);
     }
     this.#rr(w, 0xc1, op, dst);
-    this.#byte(imm);
+    this.byte(imm);
   }
 
   /** `op dst32, imm8` (0-31). */
@@ -426,8 +323,8 @@ export class X64Assembler {
   imul32Imm(dst: Reg, src: Reg, imm: number): void {
     const v = imm32(imm);
     this.#rr(false, fitsI8(v) ? 0x6b : 0x69, dst, src);
-    if (fitsI8(v)) this.#byte(v & 0xff);
-    else this.#i32(v);
+    if (fitsI8(v)) this.byte(v & 0xff);
+    else this.i32(v);
   }
 
   /** `mul src32` (edx:eax = eax * src, unsigned). */
@@ -452,7 +349,7 @@ export class X64Assembler {
 
   /** `cdq` (sign-extends eax into edx). */
   cdq(): void {
-    this.#byte(0x99);
+    this.byte(0x99);
   }
 
   /** `neg r32`. */
@@ -534,7 +431,7 @@ export class X64Assembler {
 
   /** `mov word [m], src16`. */
   store16(m: Mem, src: Reg): void {
-    this.#byte(0x66);
+    this.byte(0x66);
     this.#rm(false, 0x89, src, m);
   }
 
@@ -547,7 +444,7 @@ export class X64Assembler {
   storeImm32(m: Mem, imm: number): void {
     const v = imm32(imm);
     this.#rm(false, 0xc7, 0, m);
-    this.#i32(v);
+    this.i32(v);
   }
 
   /** `mov qword [m], simm32`. */
@@ -555,7 +452,7 @@ export class X64Assembler {
     const v = imm32(imm);
     if (v !== imm) throw new RangeError(`immediate ${imm} is not a signed 32-bit value`);
     this.#rm(true, 0xc7, 0, m);
-    this.#i32(v);
+    this.i32(v);
   }
 
   /** `lea dst32, [m]` (the 32-bit sum, zero-extended). */
@@ -576,9 +473,9 @@ export class X64Assembler {
   /** `lea dst, [rip + l]`. */
   leaLabel(dst: Reg, l: Label): void {
     checkReg(dst);
-    this.#byte(0x48 | ((dst >> 3) << 2));
-    this.#byte(0x8d);
-    this.#byte(((dst & 7) << 3) | 5);
+    this.byte(0x48 | ((dst >> 3) << 2));
+    this.byte(0x8d);
+    this.byte(((dst & 7) << 3) | 5);
     this.#rel32(l);
   }
 
@@ -598,7 +495,7 @@ export class X64Assembler {
   test32Imm(r: Reg, imm: number): void {
     const v = imm32(imm);
     this.#rr(false, 0xf7, 0, r);
-    this.#i32(v);
+    this.i32(v);
   }
 
   /** `setcc dst8` (SPL..DIL for registers 4-7, never AH..BH). */
@@ -645,87 +542,43 @@ export class X64Assembler {
 
   /** `call l` (rel32). */
   call(l: Label): void {
-    this.#byte(0xe8);
+    this.byte(0xe8);
     this.#rel32(l);
   }
 
   /** `ret`. */
   ret(): void {
-    this.#byte(0xc3);
+    this.byte(0xc3);
   }
 
   /** `push r64`. */
   push(r: Reg): void {
     checkReg(r);
-    if (r >= 8) this.#byte(0x41);
-    this.#byte(0x50 + (r & 7));
+    if (r >= 8) this.byte(0x41);
+    this.byte(0x50 + (r & 7));
   }
 
   /** `pop r64`. */
   pop(r: Reg): void {
     checkReg(r);
-    if (r >= 8) this.#byte(0x41);
-    this.#byte(0x58 + (r & 7));
+    if (r >= 8) this.byte(0x41);
+    this.byte(0x58 + (r & 7));
   }
 
   /** `ud2` (an invalid-opcode fault; marks unreachable code). */
   ud2(): void {
-    this.#byte(0x0f);
-    this.#byte(0x0b);
+    this.byte(0x0f);
+    this.byte(0x0b);
   }
 
   /** `int3`. */
   int3(): void {
-    this.#byte(0xcc);
+    this.byte(0xcc);
   }
 
   /** `n` one-byte `nop`s. */
   nop(n = 1): void {
-    for (let i = 0; i < n; i++) this.#byte(0x90);
-  }
-
-  /** Pads with `fill` (default `int3`) to a multiple of `n` bytes. */
-  align(n: number, fill = 0xcc): void {
-    while (this.#pos % n !== 0) this.#byte(fill);
-  }
-
-  /**
-   * Copies a byte template (made once by this assembler for a fixed
-   * sequence); returns its offset, for {@linkcode X64Assembler.patch32} and
-   * {@linkcode X64Assembler.rel32At}. Cheaper than re-encoding hot sequences.
-   */
-  template(bytes: Uint8Array): number {
-    const n = bytes.length;
-    const p = this.#room(n);
-    const buf = this.#buf;
-    if (n > 64) buf.set(bytes, p);
-    else for (let k = 0; k < n; k++) buf[p + k] = bytes[k]; // short: a loop beats a set() call
-    this.#pos = p + n;
-    return p;
-  }
-
-  /** Overwrites the 32-bit little-endian field at `at`. */
-  patch32(at: number, value: number): void {
-    const buf = this.#buf;
-    buf[at] = value;
-    buf[at + 1] = value >> 8;
-    buf[at + 2] = value >> 16;
-    buf[at + 3] = value >> 24;
-  }
-
-  /** Points the rel32 field at `at` (ending at `at + 4`) at offset `target` now. */
-  patchRel32(at: number, target: number): void {
-    this.patch32(at, target - (at + 4));
-  }
-
-  /** Overwrites the byte at `at`. */
-  patch8(at: number, value: number): void {
-    this.#buf[at] = value;
-  }
-
-  /** Makes the rel32 field at `at` (ending at `at + 4`) point at `l` when finishing. */
-  rel32At(at: number, l: Label): void {
-    this.#fixups.push(at, l);
+    for (let i = 0; i < n; i++) this.byte(0x90);
   }
 
   /**
@@ -733,8 +586,8 @@ export class X64Assembler {
    * {@linkcode X64Assembler.patchRel32}; returns the field's offset.
    */
   jccField(cc: Cond): number {
-    const p = this.#room(6);
-    const buf = this.#buf;
+    const p = this.room(6);
+    const buf = this.buf;
     buf[p] = 0x0f;
     buf[p + 1] = 0x80 | cc;
     buf[p + 2] =
@@ -742,12 +595,7 @@ export class X64Assembler {
       buf[p + 4] =
       buf[p + 5] =
         0;
-    this.#pos = p + 6;
+    this.pos = p + 6;
     return p + 2;
-  }
-
-  /** Emits raw bytes. */
-  bytes(...b: number[]): void {
-    for (const x of b) this.#byte(x & 0xff);
   }
 }
