@@ -86,34 +86,20 @@ function imm32(v: number): number {
 export class X64Assembler extends CodeBuffer {
   // ---- encoding primitives ----
 
-  /**
-   * Writes an optional REX prefix and the opcode (one byte, or two when it
-   * is above 0xff, e.g. 0x0faf) at `p`; returns the next position.
-   * `byteRegs`: an 8-bit operand in SPL..DIL needs a REX prefix.
-   */
-  #prefix(
-    p: number,
-    w: boolean,
-    reg: number,
-    index: number,
-    base: number,
-    op: number,
-    byteRegs: boolean,
-  ): number {
+  /** `op` with a register-direct ModRM: `reg` field and `rm` register. */
+  #rr(w: boolean, op: number, reg: Reg, rm: Reg, byteRegs = false): void {
+    if (((reg | rm) & ~15) !== 0) {
+      checkReg(reg);
+      checkReg(rm);
+    }
+    let p = this.room(8);
     const buf = this.buf;
-    const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
+    // REX (when needed or `byteRegs`: an 8-bit operand in SPL..DIL), opcode (1-2 bytes), ModRM.
+    const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | (rm >> 3);
     if (rex !== 0x40 || byteRegs) buf[p++] = rex;
     if (op > 0xff) buf[p++] = op >> 8;
     buf[p++] = op;
-    return p;
-  }
-
-  /** `op` with a register-direct ModRM: `reg` field and `rm` register. */
-  #rr(w: boolean, op: number, reg: Reg, rm: Reg, byteRegs = false): void {
-    checkReg(reg);
-    checkReg(rm);
-    let p = this.#prefix(this.room(8), w, reg, 0, rm, op, byteRegs);
-    this.buf[p++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
+    buf[p++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
     this.pos = p;
   }
 
@@ -133,25 +119,37 @@ export class X64Assembler extends CodeBuffer {
     disp: number,
     byteRegs: boolean,
   ): void {
-    checkReg(reg);
-    checkReg(base);
-    if (index !== -1) {
-      checkReg(index);
-      if (index === RSP) throw new RangeError("RSP cannot be an index register");
+    // One combined test on the hot path; the thrower says what was wrong.
+    if (
+      ((reg | base) & ~15) !== 0 || (disp | 0) !== disp || (index !== -1 && (index & ~15) !== 0)
+    ) {
+      checkReg(reg);
+      checkReg(base);
+      if (index !== -1) checkReg(index);
+      throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
     }
-    if ((disp | 0) !== disp) throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
-    const bits = SCALE_BITS[scale];
-    if (bits === undefined || bits < 0) throw new RangeError(`invalid scale ${scale}`);
-    let p = this.#prefix(this.room(16), w, reg, index === -1 ? 0 : index, base, op, byteRegs);
+    let bits = 0, x = 0;
+    if (index !== -1) {
+      if (index === RSP) throw new RangeError("RSP cannot be an index register");
+      bits = SCALE_BITS[scale] ?? -1;
+      if (bits < 0) throw new RangeError(`invalid scale ${scale}`);
+      x = index;
+    }
+    let p = this.room(16);
     const buf = this.buf;
+    // REX, opcode, ModRM, SIB when there is an index (or the base is RSP/R12), displacement.
+    const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | ((x >> 3) << 1) | (base >> 3);
+    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
+    if (op > 0xff) buf[p++] = op >> 8;
+    buf[p++] = op;
     // RBP/R13 as base with mod 00 would mean RIP/disp32: use disp8 = 0.
-    const mod = disp === 0 && (base & 7) !== RBP ? 0 : fitsI8(disp) ? 1 : 2;
+    const b = base & 7;
+    const mod = disp === 0 && b !== RBP ? 0 : disp >= -128 && disp <= 127 ? 1 : 2;
     const r = (reg & 7) << 3;
-    if (index === -1 && (base & 7) !== RSP) {
-      buf[p++] = (mod << 6) | r | (base & 7);
-    } else {
+    if (index === -1 && b !== RSP) buf[p++] = (mod << 6) | r | b;
+    else {
       buf[p++] = (mod << 6) | r | 4;
-      buf[p++] = (bits << 6) | (((index === -1 ? RSP : index) & 7) << 3) | (base & 7);
+      buf[p++] = (bits << 6) | ((index === -1 ? 4 : x & 7) << 3) | b;
     }
     if (mod === 1) buf[p++] = disp;
     else if (mod === 2) {
