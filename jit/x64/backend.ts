@@ -67,7 +67,7 @@ const SHIFT_OF: Record<number, number> = {
  * pc, the rel32 field that jumps there, and a value. Their fields are
  * patched directly when the path is placed: no labels, no fix-ups.
  */
-const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3, COLD_UNPAID_INDIRECT = 4;
+const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3;
 /** One code buffer reused by consecutive translations (see X64Assembler's constructor). */
 let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
 
@@ -99,6 +99,8 @@ export class X64Backend implements Backend, Lowering {
   #unpaid = 0;
   #outOfGas = 0;
   #lookupAndCharge = 0;
+  /** The one out-of-gas exit every link-less indirect jump shares (it needs no site pc). */
+  #unpaidIndirect = 0;
   readonly #checks: number[] = [];
 
   begin(): void {
@@ -112,6 +114,8 @@ export class X64Backend implements Backend, Lowering {
         a.offsetOf(this.#rt.slowCheck(k === 0 || k === 1 ? 1 : k < 4 ? 2 : 4, (k & 1) === 1)),
       );
     }
+    this.#unpaidIndirect = a.template(UNPAID_INDIRECT.bytes);
+    a.patchRel32(this.#unpaidIndirect + UNPAID_INDIRECT.rel32[0], this.#outOfGas);
   }
 
   #label(i: number): Label {
@@ -158,9 +162,6 @@ export class X64Backend implements Backend, Lowering {
         const at = a.template(FULL_LOOKUP.bytes);
         a.patch32(at + FULL_LOOKUP.imm32[0], pc);
         a.patchRel32(at + FULL_LOOKUP.rel32[0], this.#lookupAndCharge);
-      } else if (kind === COLD_UNPAID_INDIRECT) {
-        const at = a.template(UNPAID_INDIRECT.bytes);
-        a.patchRel32(at + UNPAID_INDIRECT.rel32[0], this.#outOfGas);
       } else this.exit(Exit.INVALID_JUMP, pc, value);
     }
     const bytes = a.finish();
@@ -419,7 +420,7 @@ export class X64Backend implements Backend, Lowering {
     a.patch32(at + t.imm32[0], code.start);
     a.patch32(at + t.imm32[1], code.end - code.start);
     this.#cold.push(COLD_LOOKUP, pc, at + t.rel32[0], at + t.rel32[1]);
-    this.#cold.push(COLD_UNPAID_INDIRECT, pc, at + t.rel32[2], 0);
+    a.patchRel32(at + t.rel32[2], this.#unpaidIndirect);
   }
 
   /** Leaves the guest address `imm(rs1)` in EAX and checks `width` bytes there. */
