@@ -91,10 +91,10 @@ export function rvboxCycle(
   const instantiateCallUs = ((performance.now() - t) * 1000) / instances;
   using instance = program.instantiate(IMPORTS, { tier, gas: 1e13 });
   const calls = quick ? 2000 : 100_000;
-  const callMs = medianMs(3, () => {
+  const callMs = medianMs(5, () => {
     for (let k = 0; k < calls; k++) instance.exports.small(k);
   });
-  const hostMs = medianMs(3, () => instance.exports.ping(HOST_CALLS));
+  const hostMs = medianMs(5, () => instance.exports.ping(HOST_CALLS));
   return {
     loadMBps: bytes / (loadMs * 1000),
     translateMBps: translation?.warmMBps,
@@ -129,10 +129,10 @@ export async function wasmCycle(modules: Uint8Array<ArrayBuffer>[], quick = fals
   const instantiateCallUs = ((performance.now() - t) * 1000) / instances;
   const live = exportsOf(new WebAssembly.Instance(module, imports));
   const calls = quick ? 2000 : 100_000;
-  const callMs = medianMs(3, () => {
+  const callMs = medianMs(5, () => {
     for (let k = 0; k < calls; k++) live.small(k);
   });
-  const hostMs = medianMs(3, () => live.ping(HOST_CALLS));
+  const hostMs = medianMs(5, () => live.ping(HOST_CALLS));
   return {
     loadMBps: bytes / (loadMs * 1000),
     instantiateCallUs,
