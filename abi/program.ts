@@ -1,6 +1,6 @@
 /**
- * `Program`: a validated, decoded, reusable program (like
- * `WebAssembly.Module`), and instantiation with tier selection.
+ * `Program`: a validated, decoded, reusable program (the counterpart of a
+ * compiled WebAssembly module), and instantiation with tier selection.
  * @module
  */
 import { Interpreter } from "../interpreter/mod.ts";
