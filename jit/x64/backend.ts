@@ -70,6 +70,7 @@ const SHIFT_OF: Record<number, number> = {
 const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3;
 /** One code buffer reused by consecutive translations (see X64Assembler's constructor). */
 let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
+const SCRATCH_LIMIT = 4 << 20;
 
 /** Emits x86-64 for one program. */
 export class X64Backend implements Backend, Lowering {
@@ -165,7 +166,8 @@ export class X64Backend implements Backend, Lowering {
       } else this.exit(Exit.INVALID_JUMP, pc, value);
     }
     const bytes = a.finish();
-    scratch = a.buffer;
+    // Kept for the next program unless a huge one grew it (no lasting multi-MiB buffer).
+    scratch = a.buffer.length <= SCRATCH_LIMIT ? a.buffer : new Uint8Array(1 << 16);
     return bytes;
   }
 
