@@ -38,7 +38,7 @@ export function forceFarBranches(on: boolean): void {
 const MAX_BYTES_PER_INSTRUCTION = 160;
 
 /** Deferred out-of-line paths, five numbers each: kind, pc, branch offset, value, extra. */
-const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3, COLD_UNPAID_INDIRECT = 4;
+const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3;
 
 /** Emits AArch64 for one program. */
 export class A64Backend implements Backend, Lowering {
@@ -64,8 +64,16 @@ export class A64Backend implements Backend, Lowering {
     return this.a.offset;
   }
 
+  /** The one out-of-gas exit every link-less indirect jump shares (it needs no site pc). */
+  #unpaidIndirect = 0;
+
   begin(): void {
+    const a = this.a;
     this.#rt.emit();
+    this.#unpaidIndirect = a.offset;
+    a.add(true, GAS, GAS, T2);
+    a.stur(false, T0, BASE, State.EXIT_PC);
+    a.b(this.#rt.outOfGas);
   }
 
   #label(i: number): Label {
@@ -127,10 +135,6 @@ export class A64Backend implements Backend, Lowering {
         a.movImm32(T1, pc);
         a.bl(rt.lookupAndCharge);
         a.br(T1);
-      } else if (kind === COLD_UNPAID_INDIRECT) {
-        a.add(true, GAS, GAS, T2);
-        a.stur(false, T0, BASE, State.EXIT_PC);
-        a.b(rt.outOfGas);
       } else this.exit(Exit.INVALID_JUMP, pc, value);
     }
     return a.finish();
@@ -340,7 +344,7 @@ export class A64Backend implements Backend, Lowering {
     this.#cold.push(COLD_LOOKUP, pc, outside, absent, 0);
     a.ldrX(T2, T2, 8);
     a.subs(true, GAS, GAS, T2);
-    this.#cold.push(COLD_UNPAID_INDIRECT, pc, this.#bcond(COND.MI, undefined), 0, 0);
+    a.patchBranch(this.#bcond(COND.MI, undefined), this.#unpaidIndirect);
     a.br(T1);
   }
 
