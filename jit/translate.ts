@@ -12,8 +12,13 @@ import { Op, OPS } from "../abi/isa.ts";
 export interface Backend {
   /** Bytes emitted so far. */
   readonly offset: number;
-  /** Emits the routines every program needs (entry, exit, lookups). */
-  begin(): void;
+  /**
+   * Emits the routines every program needs (entry, exit, lookups).
+   * `starts` is the driver's table of instruction start offsets: entry `i`
+   * is set before `blockStart(i)` and `instruction(i)` run, so a jump to an
+   * instruction already emitted can be encoded at once.
+   */
+  begin(starts: Uint32Array): void;
   /** Starts basic block `i` (binds its label, charges its entry cost). */
   blockStart(i: number): void;
   /** Emits instruction `i`. */
@@ -52,7 +57,7 @@ export function translate(code: DecodedCode, backend: Backend): Translation {
   const offsets = new Uint32Array(2 * count); // one allocation for both tables
   const bodyOffset = offsets.subarray(0, count);
   const startOffset = offsets.subarray(count);
-  backend.begin();
+  backend.begin(startOffset);
   for (let i = 0; i < count; i++) {
     startOffset[i] = backend.offset;
     if (leader[i]) backend.blockStart(i);

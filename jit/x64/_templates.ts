@@ -6,10 +6,11 @@
  */
 import { State } from "../state.ts";
 import { BASE, GAS } from "./_regs.ts";
+import { toWords, type Words } from "./_code_buffer.ts";
 import { ALU, CC, RAX, RDX, SHIFT, X64Assembler } from "./asm.ts";
 
-/** A template and the offsets of its patchable fields. */
-export interface Template {
+/** A template (copied with `copy`) and the offsets of its patchable fields. */
+export interface Template extends Words {
   readonly bytes: Uint8Array;
   /** Offsets of 32-bit immediates, in emission order. */
   readonly imm32: readonly number[];
@@ -34,7 +35,8 @@ function make(emit: Emit): Template {
   const length = a.offset;
   a.nop(200);
   a.bind(far);
-  return { bytes: a.finish().slice(0, length), ...fields };
+  const bytes = a.finish().slice(0, length);
+  return { bytes, ...toWords(bytes), ...fields };
 }
 
 const field = (offset: number) => ({ base: BASE, disp: offset });

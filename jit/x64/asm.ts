@@ -170,14 +170,28 @@ export class X64Assembler extends CodeBuffer {
   /** A short (rel8) or near (rel32) branch: `short` and `near` are the opcodes. */
   #branch(short: number, near: number, l: Label): void {
     const at = this.boundAt(l);
-    if (at >= 0 && fitsI8(at - (this.pos + 2))) {
-      this.byte(short);
-      this.byte(at - (this.pos + 1));
-      return;
-    }
-    if (near > 0xff) this.byte(near >> 8);
-    this.byte(near);
-    this.#rel32(l);
+    if (at >= 0) this.#branchBack(short, near, at);
+    else this.rel32At(this.#branchField(near), l);
+  }
+
+  /** A branch to offset `at`, already emitted: rel8 when near enough. */
+  #branchBack(short: number, near: number, at: number): void {
+    const p = this.room(2);
+    if (fitsI8(at - (p + 2))) {
+      this.buf[p] = short;
+      this.buf[p + 1] = at - (p + 2);
+      this.pos = p + 2;
+    } else this.patchRel32(this.#branchField(near), at);
+  }
+
+  /** Opcode `near` (1 or 2 bytes) and a zero rel32 field; returns the field's offset. */
+  #branchField(near: number): number {
+    let p = this.room(6);
+    if (near > 0xff) this.buf[p++] = near >> 8;
+    this.buf[p] = near;
+    this.view.setInt32(p + 1, 0, true);
+    this.pos = p + 5;
+    return p + 1;
   }
 
   // ---- moves ----
@@ -579,21 +593,26 @@ export class X64Assembler extends CodeBuffer {
     for (let i = 0; i < n; i++) this.byte(0x90);
   }
 
+  /** `jcc` to offset `at`, already emitted (rel8 when near). */
+  jccBack(cc: Cond, at: number): void {
+    this.#branchBack(0x70 | cc, 0x0f80 | cc, at);
+  }
+
+  /** `jmp` to offset `at`, already emitted (rel8 when near). */
+  jmpBack(at: number): void {
+    this.#branchBack(0xeb, 0xe9, at);
+  }
+
   /**
    * `jcc rel32` with a zero field, to be set later with
    * {@linkcode X64Assembler.patchRel32}; returns the field's offset.
    */
   jccField(cc: Cond): number {
-    const p = this.room(6);
-    const buf = this.buf;
-    buf[p] = 0x0f;
-    buf[p + 1] = 0x80 | cc;
-    buf[p + 2] =
-      buf[p + 3] =
-      buf[p + 4] =
-      buf[p + 5] =
-        0;
-    this.pos = p + 6;
-    return p + 2;
+    return this.#branchField(0x0f80 | cc);
+  }
+
+  /** `jmp rel32` with a zero field (see {@linkcode X64Assembler.jccField}). */
+  jmpField(): number {
+    return this.#branchField(0xe9);
   }
 }

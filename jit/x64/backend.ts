@@ -77,7 +77,12 @@ export class X64Backend implements Backend, Lowering {
   readonly a: X64Assembler;
   readonly #code: DecodedCode;
   readonly #host: Int8Array;
-  readonly #labels: (Label | undefined)[];
+  /** The driver's table of instruction start offsets (see `Backend.begin`). */
+  #starts: Uint32Array = new Uint32Array(0);
+  /** The instruction being lowered. */
+  #current = 0;
+  /** Pairs of (rel32 field, instruction index) for forward jumps, set in `finish`. */
+  readonly #forward: number[] = [];
   /** Deferred paths (see COLD_UNPAID); memory: value = slot << 24 | return offset. */
   readonly #cold: number[] = [];
   readonly #rt: Runtime;
@@ -88,7 +93,6 @@ export class X64Backend implements Backend, Lowering {
     const reuse = scratch !== undefined && scratch.length >= 64;
     this.a = new X64Assembler(code.count * 24 + 4096, reuse ? scratch : undefined);
     scratch = undefined; // taken until finish() gives it back
-    this.#labels = new Array(code.count);
     this.#rt = new Runtime(this.a, this.#host);
   }
 
@@ -104,7 +108,8 @@ export class X64Backend implements Backend, Lowering {
   #unpaidIndirect = 0;
   readonly #checks: number[] = [];
 
-  begin(): void {
+  begin(starts: Uint32Array): void {
+    this.#starts = starts;
     const a = this.a;
     this.#rt.emit();
     this.#unpaid = a.offsetOf(this.#rt.unpaid);
@@ -115,21 +120,25 @@ export class X64Backend implements Backend, Lowering {
         a.offsetOf(this.#rt.slowCheck(k === 0 || k === 1 ? 1 : k < 4 ? 2 : 4, (k & 1) === 1)),
       );
     }
-    this.#unpaidIndirect = a.template(UNPAID_INDIRECT.bytes);
+    this.#unpaidIndirect = a.copy(UNPAID_INDIRECT);
     a.patchRel32(this.#unpaidIndirect + UNPAID_INDIRECT.rel32[0], this.#outOfGas);
   }
 
-  #label(i: number): Label {
-    return this.#labels[i] ??= this.a.label();
+  /** A jump (`cc` -1) or conditional branch to instruction `target`'s first byte. */
+  #jumpTo(cc: Cond | -1, target: number): void {
+    const a = this.a;
+    if (target <= this.#current) {
+      if (cc < 0) a.jmpBack(this.#starts[target]);
+      else a.jccBack(cc, this.#starts[target]);
+    } else this.#forward.push(cc < 0 ? a.jmpField() : a.jccField(cc), target);
   }
 
   blockStart(i: number): void {
     const a = this.a;
-    a.bind(this.#label(i));
     const cost = this.#code.entryCost[i];
     if (cost === 0) return;
     const t = cost < 128 ? CHARGE8 : CHARGE32;
-    const at = a.template(t.bytes);
+    const at = a.copy(t);
     if (cost < 128) a.patch8(at + t.imm8[0], cost);
     else a.patch32(at + t.imm32[0], cost);
     this.#cold.push(COLD_UNPAID, this.#code.pc[i], at + t.rel32[0], 0);
@@ -142,25 +151,27 @@ export class X64Backend implements Backend, Lowering {
 
   finish(): Uint8Array {
     const a = this.a;
+    const forward = this.#forward, starts = this.#starts;
+    for (let k = 0; k < forward.length; k += 2) a.patchRel32(forward[k], starts[forward[k + 1]]);
     const cold = this.#cold;
     const second = WINDOW_CHECK[0].rel32[1] - WINDOW_CHECK[0].rel32[0];
     for (let k = 0; k < cold.length; k += 4) {
       const kind = cold[k], pc = cold[k + 1], value = cold[k + 3];
       a.patchRel32(cold[k + 2], a.offset);
       if (kind === COLD_UNPAID) {
-        const at = a.template(UNPAID.bytes);
+        const at = a.copy(UNPAID);
         a.patch32(at + UNPAID.imm32[0], pc);
         a.patchRel32(at + UNPAID.rel32[0], this.#unpaid);
       } else if (kind === COLD_MEMORY) {
         a.patchRel32(cold[k + 2] + second, a.offset);
-        const at = a.template(SLOW_ACCESS.bytes);
+        const at = a.copy(SLOW_ACCESS);
         a.patch32(at + SLOW_ACCESS.imm32[0], pc);
         a.patchRel32(at + SLOW_ACCESS.rel32[0], this.#checks[value >>> 24]);
         a.patchRel32(at + SLOW_ACCESS.rel32[1], value & 0xffffff);
       } else if (kind === COLD_LOOKUP) {
         // Outside code, not an instruction start, or the host return: the full lookup.
         a.patchRel32(value, a.offset);
-        const at = a.template(FULL_LOOKUP.bytes);
+        const at = a.copy(FULL_LOOKUP);
         a.patch32(at + FULL_LOOKUP.imm32[0], pc);
         a.patchRel32(at + FULL_LOOKUP.rel32[0], this.#lookupAndCharge);
       } else this.exit(Exit.INVALID_JUMP, pc, value);
@@ -234,6 +245,7 @@ export class X64Backend implements Backend, Lowering {
   // ---- instructions ----
 
   instruction(i: number): void {
+    this.#current = i;
     lower(this.#code, i, this);
   }
 
@@ -362,14 +374,11 @@ export class X64Backend implements Backend, Lowering {
 
   branch(op: number, rs1: number, rs2: number, pc: number, t: number, targetPc: number): void {
     const a = this.a;
-    let taken: Label;
-    if (t >= 0) taken = this.#label(t);
-    else taken = -1;
     let cc = BRANCH_CC[op];
     if (rs1 === 0 && rs2 === 0) {
       // 0 ? 0: BEQ, BGE and BGEU always jump; the others never do.
       if (cc !== CC.E && cc !== CC.GE && cc !== CC.AE) return;
-      if (taken >= 0) return a.jmp(taken);
+      if (t >= 0) return this.#jumpTo(-1, t);
       return this.exit(Exit.INVALID_JUMP, pc, targetPc);
     }
     if (rs2 === 0 || rs1 === 0) {
@@ -378,13 +387,13 @@ export class X64Backend implements Backend, Lowering {
       const r = this.#src(rs1 === 0 ? rs2 : rs1, RAX);
       a.test32(r, r);
     } else this.#alu(ALU.CMP, this.#src(rs1, RAX), rs2);
-    if (taken >= 0) return a.jcc(cc, taken);
+    if (t >= 0) return this.#jumpTo(cc, t);
     this.#cold.push(COLD_JUMP, pc, a.jccField(cc), targetPc); // to a cold InvalidJump exit
   }
 
   jump(rd: number, target: number, link: number): void {
     this.constant(rd, link);
-    this.a.jmp(this.#label(target));
+    this.#jumpTo(-1, target);
   }
 
   jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
@@ -418,7 +427,7 @@ export class X64Backend implements Backend, Lowering {
     const a = this.a;
     const code = this.#code;
     const t = JUMP_INDIRECT;
-    const at = a.template(t.bytes);
+    const at = a.copy(t);
     a.patch32(at + t.imm32[0], code.start);
     a.patch32(at + t.imm32[1], code.end - code.start);
     this.#cold.push(COLD_LOOKUP, pc, at + t.rel32[0], at + t.rel32[1]);
@@ -436,7 +445,7 @@ export class X64Backend implements Backend, Lowering {
     }
     const slot = (width >> 1) * 2 + (write ? 1 : 0);
     const check = WINDOW_CHECK[slot];
-    const at = a.template(check.bytes);
+    const at = a.copy(check);
     if (a.offset >= 1 << 24) throw new RangeError("translated code over 16 MiB");
     this.#cold.push(COLD_MEMORY, pc, at + check.rel32[0], (slot << 24) | a.offset);
   }
