@@ -22,8 +22,6 @@ export interface CompiledProgram {
   readonly jumpTablePointer: bigint;
   /** Machine code size in bytes. */
   readonly codeSize: number;
-  /** Per instruction: offset of its first native byte (for listings). */
-  readonly startOffset: Uint32Array;
   /** Calls the entry routine with the host address of guest address 0. */
   readonly enter: (base: Deno.PointerValue) => void;
   /** Keeps the code mapped while the program lives. */
@@ -65,7 +63,6 @@ function compile(code: DecodedCode): CompiledProgram {
     jumpWords: words,
     jumpTablePointer: pointer(table),
     codeSize: translation.bytes.length,
-    startOffset: translation.startOffset,
     enter: createEntry(executable),
     executable,
   };

@@ -58,8 +58,9 @@ export function registerRanking(code: DecodedCode): number[] {
 }
 
 /** `hostOf[x]`: the host register of guest `x` (the most used get `hostOrder`), or -1 for memory. */
-export function pinRegisters(code: DecodedCode, hostOrder: readonly number[]): Int8Array {
-  const hostOf = new Int8Array(32).fill(-1);
+export function pinRegisters(code: DecodedCode, hostOrder: readonly number[]): number[] {
+  // A plain array: a typed array costs a microsecond to allocate, a sizable part of a small program.
+  const hostOf = new Array<number>(32).fill(-1);
   const ranked = registerRanking(code);
   const n = Math.min(ranked.length, hostOrder.length);
   for (let k = 0; k < n; k++) hostOf[ranked[k]] = hostOrder[k];

@@ -37,7 +37,11 @@ export interface Translation {
    * jit/exec_memory.ts does) before translating again.
    */
   readonly bytes: Uint8Array;
-  /** Per instruction: offset of its body (after any block charge). */
+  /**
+   * Per instruction: offset of its body (after any block charge). Like
+   * `bytes` and `startOffset`, a view of a table reused by the next
+   * translation.
+   */
   readonly bodyOffset: Uint32Array;
   /** Per instruction: offset of its first byte (its block charge, if it starts a block). */
   readonly startOffset: Uint32Array;
@@ -51,10 +55,13 @@ function fallsThrough(op: number): boolean {
     && OPS[op].kind !== "invalid";
 }
 
+/** Both offset tables, reused: allocating typed arrays costs microseconds per program. */
+let offsets = new Uint32Array(8192);
+
 /** Translates every instruction of `code` with `backend`. */
 export function translate(code: DecodedCode, backend: Backend): Translation {
   const { count, leader, segmentEnd, op } = code;
-  const offsets = new Uint32Array(2 * count); // one allocation for both tables
+  if (offsets.length < 2 * count) offsets = new Uint32Array(2 * count + 8192);
   const bodyOffset = offsets.subarray(0, count);
   const startOffset = offsets.subarray(count);
   backend.begin(startOffset);

@@ -52,6 +52,6 @@ const HOST_ORDER: readonly Reg[] = [
 ];
 
 /** `hostOf[x]` is the host register of guest `x`, or -1 when it lives in memory. */
-export function hostRegisters(code: DecodedCode): Int8Array {
+export function hostRegisters(code: DecodedCode): number[] {
   return pinRegisters(code, HOST_ORDER);
 }

@@ -14,9 +14,9 @@ import { type A64Assembler, COND, type Label, type Reg, SP, ZR } from "./asm.ts"
 /** The shared routines; `emit()` places them at the start of the code. */
 export class Runtime extends RoutineLabels {
   readonly #a: A64Assembler;
-  readonly #host: Int8Array;
+  readonly #host: readonly number[];
 
-  constructor(a: A64Assembler, host: Int8Array) {
+  constructor(a: A64Assembler, host: readonly number[]) {
     super(() => a.label());
     this.#a = a;
     this.#host = host;

@@ -44,7 +44,7 @@ const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3;
 export class A64Backend implements Backend, Lowering {
   readonly a: A64Assembler;
   readonly #code: DecodedCode;
-  readonly #host: Int8Array;
+  readonly #host: readonly number[];
   readonly #labels: (Label | undefined)[];
   readonly #cold: number[] = [];
   readonly #rt: Runtime;

@@ -31,6 +31,6 @@ export const CALLEE_SAVED: readonly Reg[] = [RBX, RBP, R12, R13, R14, R15];
  * `hostOf[x]` is the host register of guest `x`, or -1 when it lives in
  * memory: the 11 registers the program uses most (jit/_usage.ts).
  */
-export function hostRegisters(code: DecodedCode): Int8Array {
+export function hostRegisters(code: DecodedCode): number[] {
   return pinRegisters(code, HOST_ORDER);
 }

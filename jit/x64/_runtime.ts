@@ -24,9 +24,9 @@ const CACHE_LIMIT = 64;
 /** The shared routines; `emit()` places them at the start of the code. */
 export class Runtime extends RoutineLabels {
   readonly #a: X64Assembler;
-  readonly #host: Int8Array;
+  readonly #host: readonly number[];
 
-  constructor(a: X64Assembler, host: Int8Array) {
+  constructor(a: X64Assembler, host: readonly number[]) {
     super(() => a.label());
     this.#a = a;
     this.#host = host;

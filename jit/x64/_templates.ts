@@ -5,8 +5,8 @@
  * @module
  */
 import { State } from "../state.ts";
-import { BASE, GAS } from "./_regs.ts";
 import { toWords, type Words } from "./_code_buffer.ts";
+import { BASE, GAS } from "./_regs.ts";
 import { ALU, CC, RAX, RDX, SHIFT, X64Assembler } from "./asm.ts";
 
 /** A template (copied with `copy`) and the offsets of its patchable fields. */

@@ -22,7 +22,7 @@ if (
 ) {
   throw new Error("window-check templates must share one layout");
 }
-import { ALU, CC, type Cond, type Label, type Mem, RAX, RCX, RDX, type Reg } from "./asm.ts";
+import { ALU, CC, type Cond, type Mem, RAX, RCX, RDX, type Reg } from "./asm.ts";
 import { SHIFT, X64Assembler } from "./asm.ts";
 
 const BRANCH_CC: Record<number, Cond> = {
@@ -62,12 +62,6 @@ const SHIFT_OF: Record<number, number> = {
   [Op.SRAI]: SHIFT.SAR,
 };
 
-/**
- * Kinds of deferred out-of-line paths, four numbers each in `#cold`: kind,
- * pc, the rel32 field that jumps there, and a value. Their fields are
- * patched directly when the path is placed: no labels, no fix-ups.
- */
-const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3;
 /** One code buffer reused by consecutive translations (see X64Assembler's constructor). */
 let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
 const SCRATCH_LIMIT = 4 << 20;
@@ -76,15 +70,26 @@ const SCRATCH_LIMIT = 4 << 20;
 export class X64Backend implements Backend, Lowering {
   readonly a: X64Assembler;
   readonly #code: DecodedCode;
-  readonly #host: Int8Array;
+  readonly #host: readonly number[];
   /** The driver's table of instruction start offsets (see `Backend.begin`). */
   #starts: Uint32Array = new Uint32Array(0);
   /** The instruction being lowered. */
   #current = 0;
   /** Pairs of (rel32 field, instruction index) for forward jumps, set in `finish`. */
   readonly #forward: number[] = [];
-  /** Deferred paths (see COLD_UNPAID); memory: value = slot << 24 | return offset. */
-  readonly #cold: number[] = [];
+  /**
+   * Deferred out-of-line paths, by kind, placed after the last instruction
+   * in `finish`; the rel32 fields that reach them are patched directly (no
+   * labels, no fix-ups). One flat array per kind keeps each loop there tight.
+   * Unpaid block entries: (field, pc).
+   */
+  readonly #unpaidStubs: number[] = [];
+  /** Memory slow paths: (first field, pc, check slot, return offset). */
+  readonly #memoryStubs: number[] = [];
+  /** Full lookups of indirect jumps: (first field, second field, pc). */
+  readonly #lookupStubs: number[] = [];
+  /** Branches to non-instructions: (field, pc, target pc). */
+  readonly #jumpStubs: number[] = [];
   readonly #rt: Runtime;
 
   constructor(code: DecodedCode) {
@@ -141,7 +146,7 @@ export class X64Backend implements Backend, Lowering {
     const at = a.copy(t);
     if (cost < 128) a.patch8(at + t.imm8[0], cost);
     else a.patch32(at + t.imm32[0], cost);
-    this.#cold.push(COLD_UNPAID, this.#code.pc[i], at + t.rel32[0], 0);
+    this.#unpaidStubs.push(at + t.rel32[0], this.#code.pc[i]);
   }
 
   fallOff(i: number): void {
@@ -153,28 +158,36 @@ export class X64Backend implements Backend, Lowering {
     const a = this.a;
     const forward = this.#forward, starts = this.#starts;
     for (let k = 0; k < forward.length; k += 2) a.patchRel32(forward[k], starts[forward[k + 1]]);
-    const cold = this.#cold;
+    const unpaid = this.#unpaidStubs;
+    for (let k = 0; k < unpaid.length; k += 2) {
+      a.patchRel32(unpaid[k], a.offset);
+      const at = a.copy(UNPAID);
+      a.patch32(at + UNPAID.imm32[0], unpaid[k + 1]);
+      a.patchRel32(at + UNPAID.rel32[0], this.#unpaid);
+    }
+    const memory = this.#memoryStubs;
     const second = WINDOW_CHECK[0].rel32[1] - WINDOW_CHECK[0].rel32[0];
-    for (let k = 0; k < cold.length; k += 4) {
-      const kind = cold[k], pc = cold[k + 1], value = cold[k + 3];
-      a.patchRel32(cold[k + 2], a.offset);
-      if (kind === COLD_UNPAID) {
-        const at = a.copy(UNPAID);
-        a.patch32(at + UNPAID.imm32[0], pc);
-        a.patchRel32(at + UNPAID.rel32[0], this.#unpaid);
-      } else if (kind === COLD_MEMORY) {
-        a.patchRel32(cold[k + 2] + second, a.offset);
-        const at = a.copy(SLOW_ACCESS);
-        a.patch32(at + SLOW_ACCESS.imm32[0], pc);
-        a.patchRel32(at + SLOW_ACCESS.rel32[0], this.#checks[value >>> 24]);
-        a.patchRel32(at + SLOW_ACCESS.rel32[1], value & 0xffffff);
-      } else if (kind === COLD_LOOKUP) {
-        // Outside code, not an instruction start, or the host return: the full lookup.
-        a.patchRel32(value, a.offset);
-        const at = a.copy(FULL_LOOKUP);
-        a.patch32(at + FULL_LOOKUP.imm32[0], pc);
-        a.patchRel32(at + FULL_LOOKUP.rel32[0], this.#lookupAndCharge);
-      } else this.exit(Exit.INVALID_JUMP, pc, value);
+    for (let k = 0; k < memory.length; k += 4) {
+      a.patchRel32(memory[k], a.offset);
+      a.patchRel32(memory[k] + second, a.offset);
+      const at = a.copy(SLOW_ACCESS);
+      a.patch32(at + SLOW_ACCESS.imm32[0], memory[k + 1]);
+      a.patchRel32(at + SLOW_ACCESS.rel32[0], this.#checks[memory[k + 2]]);
+      a.patchRel32(at + SLOW_ACCESS.rel32[1], memory[k + 3]);
+    }
+    const lookups = this.#lookupStubs;
+    for (let k = 0; k < lookups.length; k += 3) {
+      // Outside code, not an instruction start, or the host return: the full lookup.
+      a.patchRel32(lookups[k], a.offset);
+      a.patchRel32(lookups[k + 1], a.offset);
+      const at = a.copy(FULL_LOOKUP);
+      a.patch32(at + FULL_LOOKUP.imm32[0], lookups[k + 2]);
+      a.patchRel32(at + FULL_LOOKUP.rel32[0], this.#lookupAndCharge);
+    }
+    const jumps = this.#jumpStubs;
+    for (let k = 0; k < jumps.length; k += 3) {
+      a.patchRel32(jumps[k], a.offset);
+      this.exit(Exit.INVALID_JUMP, jumps[k + 1], jumps[k + 2]);
     }
     const bytes = a.finish();
     // Kept for the next program unless a huge one grew it (no lasting multi-MiB buffer).
@@ -388,7 +401,7 @@ export class X64Backend implements Backend, Lowering {
       a.test32(r, r);
     } else this.#alu(ALU.CMP, this.#src(rs1, RAX), rs2);
     if (t >= 0) return this.#jumpTo(cc, t);
-    this.#cold.push(COLD_JUMP, pc, a.jccField(cc), targetPc); // to a cold InvalidJump exit
+    this.#jumpStubs.push(a.jccField(cc), pc, targetPc); // to a cold InvalidJump exit
   }
 
   jump(rd: number, target: number, link: number): void {
@@ -430,7 +443,7 @@ export class X64Backend implements Backend, Lowering {
     const at = a.copy(t);
     a.patch32(at + t.imm32[0], code.start);
     a.patch32(at + t.imm32[1], code.end - code.start);
-    this.#cold.push(COLD_LOOKUP, pc, at + t.rel32[0], at + t.rel32[1]);
+    this.#lookupStubs.push(at + t.rel32[0], at + t.rel32[1], pc);
     a.patchRel32(at + t.rel32[2], this.#unpaidIndirect);
   }
 
@@ -446,8 +459,7 @@ export class X64Backend implements Backend, Lowering {
     const slot = (width >> 1) * 2 + (write ? 1 : 0);
     const check = WINDOW_CHECK[slot];
     const at = a.copy(check);
-    if (a.offset >= 1 << 24) throw new RangeError("translated code over 16 MiB");
-    this.#cold.push(COLD_MEMORY, pc, at + check.rel32[0], (slot << 24) | a.offset);
+    this.#memoryStubs.push(at + check.rel32[0], pc, slot, a.offset);
   }
 
   load(op: number, rd: number, rs1: number, imm: number, pc: number): void {
@@ -546,7 +558,7 @@ export class X64Backend implements Backend, Lowering {
 }
 
 /** The guest byte at EAX: `[BASE + RAX]`. */
-const ACCESS: Mem = Object.freeze({ base: BASE, index: RAX, scale: 1 });
+const ACCESS: Mem = Object.freeze({ base: BASE, index: RAX, scale: 1, disp: 0 });
 
 /** State-block operands by `field + 512` (fields lie within 512 bytes below guest 0). */
 const FIELDS: (Mem | undefined)[] = [];
@@ -554,7 +566,15 @@ const FIELDS: (Mem | undefined)[] = [];
 /** A state-block field (operands are made once and shared). */
 export function state(field: number): Mem {
   let m = FIELDS[field + 512];
-  if (!m) FIELDS[field + 512] = m = Object.freeze({ base: BASE, disp: field });
+  // Every operand the backend passes has all four properties: one shape for the encoder's loads.
+  if (!m) {
+    FIELDS[field + 512] = m = Object.freeze({
+      base: BASE,
+      index: undefined,
+      scale: 1,
+      disp: field,
+    });
+  }
   return m;
 }
 
