@@ -17,6 +17,8 @@ export interface Cycle {
   loadMBps: number;
   /** Guest code translated to native code per second once the translator is warm, MB/s (native only). */
   translateMBps?: number;
+  /** The same for the seven compute workloads alone (without the contract), MB/s. */
+  computeTranslateMBps?: number;
   /** The same for the first translation of each program in the process (V8 still warming up). */
   firstTranslateMBps?: number;
   /** Instantiate plus one call of a small export, µs. */
@@ -44,26 +46,41 @@ export function medianMs(runs: number, f: () => void): number {
  * Translation speed over `codes` in MB of guest code per second: the first
  * translation of each in this process (V8 still optimizing the translator),
  * and, once warmed up, the mean over `4 * runs` rounds (garbage collection
- * included: it is part of the cost).
+ * included: it is part of the cost), for all of them and for those
+ * `selected` (all by default).
  */
 export function translationSpeed(
   codes: DecodedCode[],
   backend: (code: DecodedCode) => Backend,
   runs: number,
-): { firstMBps: number; warmMBps: number; } {
-  let bytes = 0, firstMs = 0;
-  for (const code of codes) {
-    bytes += code.end - code.start;
-    firstMs += medianMs(1, () => translate(code, backend(code)));
+  selected: (index: number) => boolean = () => true,
+): { firstMBps: number; warmMBps: number; selectedMBps: number; } {
+  let firstMs = 0;
+  const bytes = codes.map((code) => code.end - code.start);
+  for (const code of codes) firstMs += medianMs(1, () => translate(code, backend(code)));
+  for (let k = 0; k < runs * 4; k++) for (const code of codes) translate(code, backend(code));
+  const warmMs = codes.map(() => 0);
+  for (let k = 0; k < runs * 4; k++) {
+    codes.forEach((code, i) => {
+      const start = performance.now();
+      translate(code, backend(code));
+      warmMs[i] += (performance.now() - start) / (runs * 4);
+    });
   }
-  for (let k = 0; k < runs * 4; k++) for (const code of codes) translate(code, backend(code));
-  const start = performance.now();
-  for (let k = 0; k < runs * 4; k++) for (const code of codes) translate(code, backend(code));
-  const warmMs = (performance.now() - start) / (runs * 4);
-  return { firstMBps: bytes / (firstMs * 1000), warmMBps: bytes / (warmMs * 1000) };
+  const sum = (values: number[], only: (i: number) => boolean) =>
+    values.reduce((total, v, i) => (only(i) ? total + v : total), 0);
+  const mbps = (only: (i: number) => boolean) => sum(bytes, only) / (sum(warmMs, only) * 1000);
+  return {
+    firstMBps: sum(bytes, () => true) / (firstMs * 1000),
+    warmMBps: mbps(() => true),
+    selectedMBps: mbps(selected),
+  };
 }
 
-/** rvbox figures for `tier`: `programs` are the workloads' ELF files, `contract` the contract's. */
+/**
+ * rvbox figures for `tier`: `programs` are the workloads' ELF files,
+ * `contract` the contract's (one of them, the same array).
+ */
 export function rvboxCycle(
   tier: Exclude<Tier, "auto">,
   programs: Uint8Array[],
@@ -78,7 +95,7 @@ export function rvboxCycle(
     loadMs += medianMs(runs, () => Program.fromBytes(elf));
   }
   const translation = tier === "native"
-    ? translationSpeed(codes, (code) => new X64Backend(code), runs)
+    ? translationSpeed(codes, (code) => new X64Backend(code), runs, (i) => programs[i] !== contract)
     : undefined;
   const program = Program.fromBytes(contract);
   program.instantiate(IMPORTS, { tier }).dispose(); // translation happens once per program
@@ -98,6 +115,7 @@ export function rvboxCycle(
   return {
     loadMBps: bytes / (loadMs * 1000),
     translateMBps: translation?.warmMBps,
+    computeTranslateMBps: translation?.selectedMBps,
     firstTranslateMBps: translation?.firstMBps,
     instantiateCallUs,
     callNs: (callMs * 1e6) / calls,

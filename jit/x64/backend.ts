@@ -7,6 +7,7 @@
  */
 import type { DecodedCode } from "../../abi/code.ts";
 import { Op } from "../../abi/isa.ts";
+import { IntList } from "../_int_list.ts";
 import { lower, type Lowering } from "../_lower.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
@@ -64,6 +65,8 @@ const SHIFT_OF: Record<number, number> = {
 
 /** One code buffer reused by consecutive translations (see X64Assembler's constructor). */
 let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
+/** The fix-up lists, reused like `scratch` (taken by a backend until its `finish`). */
+let spareLists: IntList[] | undefined;
 const SCRATCH_LIMIT = 4 << 20;
 
 /** Emits x86-64 for one program. */
@@ -76,20 +79,20 @@ export class X64Backend implements Backend, Lowering {
   /** The instruction being lowered. */
   #current = 0;
   /** Pairs of (rel32 field, instruction index) for forward jumps, set in `finish`. */
-  readonly #forward: number[] = [];
+  readonly #forward: IntList;
   /**
    * Deferred out-of-line paths, by kind, placed after the last instruction
    * in `finish`; the rel32 fields that reach them are patched directly (no
    * labels, no fix-ups). One flat array per kind keeps each loop there tight.
    * Unpaid block entries: (field, pc).
    */
-  readonly #unpaidStubs: number[] = [];
+  readonly #unpaidStubs: IntList;
   /** Memory slow paths: (first field, pc, check slot, return offset). */
-  readonly #memoryStubs: number[] = [];
+  readonly #memoryStubs: IntList;
   /** Full lookups of indirect jumps: (first field, second field, pc). */
-  readonly #lookupStubs: number[] = [];
+  readonly #lookupStubs: IntList;
   /** Branches to non-instructions: (field, pc, target pc). */
-  readonly #jumpStubs: number[] = [];
+  readonly #jumpStubs: IntList;
   readonly #rt: Runtime;
 
   constructor(code: DecodedCode) {
@@ -98,6 +101,11 @@ export class X64Backend implements Backend, Lowering {
     const reuse = scratch !== undefined && scratch.length >= 64;
     this.a = new X64Assembler(code.count * 24 + 4096, reuse ? scratch : undefined);
     scratch = undefined; // taken until finish() gives it back
+    const lists = spareLists ?? Array.from({ length: 5 }, () => new IntList());
+    spareLists = undefined;
+    for (const list of lists) list.clear();
+    [this.#forward, this.#unpaidStubs, this.#memoryStubs, this.#lookupStubs, this.#jumpStubs] =
+      lists;
     this.#rt = new Runtime(this.a, this.#host);
   }
 
@@ -135,7 +143,10 @@ export class X64Backend implements Backend, Lowering {
     if (target <= this.#current) {
       if (cc < 0) a.jmpBack(this.#starts[target]);
       else a.jccBack(cc, this.#starts[target]);
-    } else this.#forward.push(cc < 0 ? a.jmpField() : a.jccField(cc), target);
+    } else {
+      this.#forward.push(cc < 0 ? a.jmpField() : a.jccField(cc));
+      this.#forward.push(target);
+    }
   }
 
   blockStart(i: number): void {
@@ -146,7 +157,8 @@ export class X64Backend implements Backend, Lowering {
     const at = a.copy(t);
     if (cost < 128) a.patch8(at + t.imm8[0], cost);
     else a.patch32(at + t.imm32[0], cost);
-    this.#unpaidStubs.push(at + t.rel32[0], this.#code.pc[i]);
+    this.#unpaidStubs.push(at + t.rel32[0]);
+    this.#unpaidStubs.push(this.#code.pc[i]);
   }
 
   fallOff(i: number): void {
@@ -157,41 +169,50 @@ export class X64Backend implements Backend, Lowering {
   finish(): Uint8Array {
     const a = this.a;
     const forward = this.#forward, starts = this.#starts;
-    for (let k = 0; k < forward.length; k += 2) a.patchRel32(forward[k], starts[forward[k + 1]]);
+    for (let k = 0; k < forward.length; k += 2) {
+      a.patchRel32(forward.get(k), starts[forward.get(k + 1)]);
+    }
     const unpaid = this.#unpaidStubs;
     for (let k = 0; k < unpaid.length; k += 2) {
-      a.patchRel32(unpaid[k], a.offset);
+      a.patchRel32(unpaid.get(k), a.offset);
       const at = a.copy(UNPAID);
-      a.patch32(at + UNPAID.imm32[0], unpaid[k + 1]);
+      a.patch32(at + UNPAID.imm32[0], unpaid.get(k + 1));
       a.patchRel32(at + UNPAID.rel32[0], this.#unpaid);
     }
     const memory = this.#memoryStubs;
     const second = WINDOW_CHECK[0].rel32[1] - WINDOW_CHECK[0].rel32[0];
     for (let k = 0; k < memory.length; k += 4) {
-      a.patchRel32(memory[k], a.offset);
-      a.patchRel32(memory[k] + second, a.offset);
+      a.patchRel32(memory.get(k), a.offset);
+      a.patchRel32(memory.get(k) + second, a.offset);
       const at = a.copy(SLOW_ACCESS);
-      a.patch32(at + SLOW_ACCESS.imm32[0], memory[k + 1]);
-      a.patchRel32(at + SLOW_ACCESS.rel32[0], this.#checks[memory[k + 2]]);
-      a.patchRel32(at + SLOW_ACCESS.rel32[1], memory[k + 3]);
+      a.patch32(at + SLOW_ACCESS.imm32[0], memory.get(k + 1));
+      a.patchRel32(at + SLOW_ACCESS.rel32[0], this.#checks[memory.get(k + 2)]);
+      a.patchRel32(at + SLOW_ACCESS.rel32[1], memory.get(k + 3));
     }
     const lookups = this.#lookupStubs;
     for (let k = 0; k < lookups.length; k += 3) {
       // Outside code, not an instruction start, or the host return: the full lookup.
-      a.patchRel32(lookups[k], a.offset);
-      a.patchRel32(lookups[k + 1], a.offset);
+      a.patchRel32(lookups.get(k), a.offset);
+      a.patchRel32(lookups.get(k + 1), a.offset);
       const at = a.copy(FULL_LOOKUP);
-      a.patch32(at + FULL_LOOKUP.imm32[0], lookups[k + 2]);
+      a.patch32(at + FULL_LOOKUP.imm32[0], lookups.get(k + 2));
       a.patchRel32(at + FULL_LOOKUP.rel32[0], this.#lookupAndCharge);
     }
     const jumps = this.#jumpStubs;
     for (let k = 0; k < jumps.length; k += 3) {
-      a.patchRel32(jumps[k], a.offset);
-      this.exit(Exit.INVALID_JUMP, jumps[k + 1], jumps[k + 2]);
+      a.patchRel32(jumps.get(k), a.offset);
+      this.exit(Exit.INVALID_JUMP, jumps.get(k + 1), jumps.get(k + 2));
     }
     const bytes = a.finish();
     // Kept for the next program unless a huge one grew it (no lasting multi-MiB buffer).
     scratch = a.buffer.length <= SCRATCH_LIMIT ? a.buffer : new Uint8Array(1 << 16);
+    spareLists = [
+      this.#forward,
+      this.#unpaidStubs,
+      this.#memoryStubs,
+      this.#lookupStubs,
+      this.#jumpStubs,
+    ];
     return bytes;
   }
 
@@ -401,7 +422,10 @@ export class X64Backend implements Backend, Lowering {
       a.test32(r, r);
     } else this.#alu(ALU.CMP, this.#src(rs1, RAX), rs2);
     if (t >= 0) return this.#jumpTo(cc, t);
-    this.#jumpStubs.push(a.jccField(cc), pc, targetPc); // to a cold InvalidJump exit
+    const jumps = this.#jumpStubs; // to a cold InvalidJump exit
+    jumps.push(a.jccField(cc));
+    jumps.push(pc);
+    jumps.push(targetPc);
   }
 
   jump(rd: number, target: number, link: number): void {
@@ -443,7 +467,10 @@ export class X64Backend implements Backend, Lowering {
     const at = a.copy(t);
     a.patch32(at + t.imm32[0], code.start);
     a.patch32(at + t.imm32[1], code.end - code.start);
-    this.#lookupStubs.push(at + t.rel32[0], at + t.rel32[1], pc);
+    const lookups = this.#lookupStubs;
+    lookups.push(at + t.rel32[0]);
+    lookups.push(at + t.rel32[1]);
+    lookups.push(pc);
     a.patchRel32(at + t.rel32[2], this.#unpaidIndirect);
   }
 
@@ -459,7 +486,11 @@ export class X64Backend implements Backend, Lowering {
     const slot = (width >> 1) * 2 + (write ? 1 : 0);
     const check = WINDOW_CHECK[slot];
     const at = a.copy(check);
-    this.#memoryStubs.push(at + check.rel32[0], pc, slot, a.offset);
+    const memory = this.#memoryStubs;
+    memory.push(at + check.rel32[0]);
+    memory.push(pc);
+    memory.push(slot);
+    memory.push(a.offset);
   }
 
   load(op: number, rd: number, rs1: number, imm: number, pc: number): void {
