@@ -11,7 +11,7 @@ import { IntList } from "../_int_list.ts";
 import { lower, type Lowering } from "../_lower.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
-import { BASE, hostRegisters } from "./_regs.ts";
+import { ACCESS, hostRegisters, slot, state } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
 import { CHARGE32, CHARGE8, FULL_LOOKUP, JUMP_INDIRECT, SLOW_ACCESS } from "./_templates.ts";
 import { UNPAID, UNPAID_INDIRECT, WINDOW_CHECK } from "./_templates.ts";
@@ -23,7 +23,7 @@ if (
 ) {
   throw new Error("window-check templates must share one layout");
 }
-import { ALU, CC, type Cond, type Mem, RAX, RCX, RDX, type Reg } from "./asm.ts";
+import { ALU, CC, type Cond, RAX, RCX, RDX, type Reg } from "./asm.ts";
 import { SHIFT, X64Assembler } from "./asm.ts";
 
 const BRANCH_CC: Record<number, Cond> = {
@@ -586,32 +586,4 @@ export class X64Backend implements Backend, Lowering {
     a.load64(RCX, state(State.TEMP));
     this.#put(rd, RDX);
   }
-}
-
-/** The guest byte at EAX: `[BASE + RAX]`. */
-const ACCESS: Mem = Object.freeze({ base: BASE, index: RAX, scale: 1, disp: 0 });
-
-/** State-block operands by `field + 512` (fields lie within 512 bytes below guest 0). */
-const FIELDS: (Mem | undefined)[] = [];
-
-/** A state-block field (operands are made once and shared). */
-export function state(field: number): Mem {
-  let m = FIELDS[field + 512];
-  // Every operand the backend passes has all four properties: one shape for the encoder's loads.
-  if (!m) {
-    FIELDS[field + 512] = m = Object.freeze({
-      base: BASE,
-      index: undefined,
-      scale: 1,
-      disp: field,
-    });
-  }
-  return m;
-}
-
-const SLOTS: readonly Mem[] = Array.from({ length: 32 }, (_, r) => state(State.REGS + 4 * r));
-
-/** Guest register `r`'s slot in the state block. */
-function slot(r: number): Mem {
-  return SLOTS[r];
 }
