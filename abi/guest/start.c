@@ -74,32 +74,78 @@ typedef uint32_t __attribute__((may_alias)) rvbox_word;
 
 #define RVBOX_ALIGNED4(p) ((((uintptr_t)(p)) & 3) == 0)
 
-__attribute__((no_builtin)) void *memcpy(void *restrict dst, const void *restrict src,
-                                         size_t n) {
+/*
+ * Four bytes that start `skew` (1-3) bytes into the aligned word `low` and end
+ * in the next word `high` (little-endian).
+ */
+static inline uint32_t rvbox_funnel(uint32_t low, uint32_t high, uint32_t skew) {
+  return (low >> (skew * 8)) | (high << (32 - skew * 8));
+}
+
+/*
+ * Word copies need an aligned destination; a misaligned source is read as
+ * aligned words and shifted together, since a byte loop costs four times the
+ * instructions. Every word read holds at least one byte being copied, so
+ * nothing outside the source's pages is touched.
+ */
+#define RVBOX_WORD_COPY_MIN 8
+
+/* Copies forwards; also right for overlapping ranges with dst below src. */
+__attribute__((no_builtin)) static void *copy_forwards(void *dst, const void *src, size_t n) {
   unsigned char *d = dst;
   const unsigned char *s = src;
-  if (RVBOX_ALIGNED4(d) && RVBOX_ALIGNED4(s)) {
-    for (; n >= 4; n -= 4, d += 4, s += 4) *(rvbox_word *)d = *(const rvbox_word *)s;
+  if (n >= RVBOX_WORD_COPY_MIN) {
+    for (; !RVBOX_ALIGNED4(d); n--) *d++ = *s++;
+    uint32_t skew = (uintptr_t)s & 3;
+    if (skew == 0) {
+      for (; n >= 4; n -= 4, d += 4, s += 4) *(rvbox_word *)d = *(const rvbox_word *)s;
+    } else {
+      const rvbox_word *w = (const rvbox_word *)(s - skew);
+      uint32_t low = *w++;
+      for (; n >= 4; n -= 4, d += 4) {
+        uint32_t high = *w++;
+        *(rvbox_word *)d = rvbox_funnel(low, high, skew);
+        low = high;
+      }
+      s = (const unsigned char *)w - 4 + skew;
+    }
   }
   for (; n != 0; n--) *d++ = *s++;
   return dst;
 }
 
+__attribute__((no_builtin)) void *memcpy(void *restrict dst, const void *restrict src,
+                                         size_t n) {
+  return copy_forwards(dst, src, n);
+}
+
 __attribute__((no_builtin)) void *memmove(void *dst, const void *src, size_t n) {
-  unsigned char *d = dst;
-  const unsigned char *s = src;
-  if ((uintptr_t)d - (uintptr_t)s >= n) {
+  if ((uintptr_t)dst - (uintptr_t)src >= n) {
     /* dst is below src or the ranges do not overlap: copy forwards. */
-    return memcpy(dst, src, n);
+    return copy_forwards(dst, src, n);
   }
-  /* dst overlaps the tail of src: copy backwards. */
-  d += n;
-  s += n;
-  if (RVBOX_ALIGNED4(d) && RVBOX_ALIGNED4(s)) {
-    for (; n >= 4; n -= 4) {
-      d -= 4;
-      s -= 4;
-      *(rvbox_word *)d = *(const rvbox_word *)s;
+  /* dst overlaps the tail of src: copy backwards, from the ends. */
+  unsigned char *d = (unsigned char *)dst + n;
+  const unsigned char *s = (const unsigned char *)src + n;
+  if (n >= RVBOX_WORD_COPY_MIN) {
+    for (; !RVBOX_ALIGNED4(d); n--) *--d = *--s;
+    uint32_t skew = (uintptr_t)s & 3;
+    if (skew == 0) {
+      for (; n >= 4; n -= 4) {
+        d -= 4;
+        s -= 4;
+        *(rvbox_word *)d = *(const rvbox_word *)s;
+      }
+    } else {
+      const rvbox_word *w = (const rvbox_word *)(s - skew);
+      uint32_t high = *w;
+      for (; n >= 4; n -= 4) {
+        uint32_t low = *--w;
+        d -= 4;
+        *(rvbox_word *)d = rvbox_funnel(low, high, skew);
+        high = low;
+      }
+      s = (const unsigned char *)w + skew;
     }
   }
   for (; n != 0; n--) *--d = *--s;

@@ -3,7 +3,9 @@
  * rvbox_sbrk). It builds and frees a linked list, churns random-sized
  * blocks while checking their contents, then allocates 1 MiB blocks until
  * the instance's heap limit makes malloc return NULL, and checks that the
- * freed heap coalesces back into one large block.
+ * freed heap coalesces back into one large block. Last, it checks the SDK's
+ * memcpy, memmove, memset and memcmp at every alignment against the bytes
+ * they must produce.
  *
  * Exit code 0 when every check passes, otherwise the number of the failed
  * check (see the FAIL_* codes).
@@ -20,6 +22,10 @@ enum {
   FAIL_NO_LIMIT = 8,      /* never hit the heap limit */
   FAIL_OVERSIZE = 9,      /* an impossible request did not return NULL */
   FAIL_COALESCE = 10,     /* freed memory did not merge back */
+  FAIL_MEMCPY = 11,       /* memcpy wrote wrong bytes or outside its target */
+  FAIL_MEMMOVE = 12,      /* memmove got an overlapping copy wrong */
+  FAIL_MEMSET = 13,       /* memset wrote wrong bytes or outside its target */
+  FAIL_MEMCMP = 14,       /* memcmp ordered two buffers wrongly */
 };
 
 /* xorshift32: a deterministic pseudo-random sequence. */
@@ -180,12 +186,71 @@ static int limit_test(void) {
   return 0;
 }
 
+/*
+ * 4. The SDK's memory functions, at every source and target alignment and at
+ * lengths around the word-copy threshold, checked byte by byte (not with a
+ * copy loop of our own, which the compiler could turn into a memcpy call).
+ */
+#define SPAN 96
+static uint8_t area[2 * SPAN];
+static const uint32_t lengths[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 16, 31, 33, 64, 77};
+#define LENGTH_COUNT (sizeof lengths / sizeof lengths[0])
+
+static uint8_t pattern(uint32_t i) { return (uint8_t)(i * 7 + 1); }
+
+static void fill_pattern(void) {
+  for (uint32_t i = 0; i < 2 * SPAN; i++) area[i] = pattern(i);
+}
+
+/* After copying pattern[from, from + n) to [to, to + n) of `area`. */
+static bool moved(uint32_t to, uint32_t from, uint32_t n) {
+  for (uint32_t i = 0; i < 2 * SPAN; i++) {
+    bool inside = i >= to && i < to + n;
+    uint8_t expected = inside ? pattern(from + i - to) : pattern(i);
+    if (area[i] != expected) return false;
+  }
+  return true;
+}
+
+static int memfuncs_test(void) {
+  for (uint32_t l = 0; l < LENGTH_COUNT; l++) {
+    uint32_t n = lengths[l];
+    for (uint32_t from = 0; from < 8; from++) {
+      for (uint32_t to = 0; to < 8; to++) {
+        /* memcpy: the source in the upper half, the target in the lower. */
+        fill_pattern();
+        if (memcpy(area + to, area + SPAN + from, n) != area + to) return FAIL_MEMCPY;
+        if (!moved(to, SPAN + from, n)) return FAIL_MEMCPY;
+        /* memmove within a few bytes of itself, both directions. */
+        uint32_t at = 8 + to, source = 8 + from + (l & 1 ? 0 : 3);
+        fill_pattern();
+        if (memmove(area + at, area + source, n) != area + at) return FAIL_MEMMOVE;
+        if (!moved(at, source, n)) return FAIL_MEMMOVE;
+        fill_pattern();
+        if (memmove(area + source, area + at, n) != area + source) return FAIL_MEMMOVE;
+        if (!moved(source, at, n)) return FAIL_MEMMOVE;
+      }
+      fill_pattern();
+      if (memset(area + from, 0xa5, n) != area + from) return FAIL_MEMSET;
+      for (uint32_t i = 0; i < 2 * SPAN; i++) {
+        bool inside = i >= from && i < from + n;
+        if (area[i] != (inside ? 0xa5 : pattern(i))) return FAIL_MEMSET;
+      }
+    }
+  }
+  static const uint8_t a[] = {1, 2, 3, 250}, b[] = {1, 2, 4, 1}, c[] = {1, 2, 3, 251};
+  if (memcmp(a, a, 4) != 0 || memcmp(a, b, 4) >= 0 || memcmp(b, a, 4) <= 0) return FAIL_MEMCMP;
+  if (memcmp(a, c, 4) >= 0 || memcmp(a, c, 3) != 0 || memcmp(a, b, 0) != 0) return FAIL_MEMCMP;
+  return 0;
+}
+
 int main(void) {
   uintptr_t heap_start = (uintptr_t)rvbox_sbrk(0);
   int failure = list_test(20000);
   if (failure == 0) failure = churn_test();
   uintptr_t churn_top = (uintptr_t)rvbox_sbrk(0);
   if (failure == 0) failure = limit_test();
+  if (failure == 0) failure = memfuncs_test();
   if (failure != 0) {
     print_line("heap: check failed with code ", (uint32_t)failure, "\n");
     return failure;
@@ -195,6 +260,7 @@ int main(void) {
   print_line("", frees, " frees; ");
   print_line("heap grew to ", (uint32_t)(churn_top - heap_start) / 1024, " KiB\n");
   print_line("heap: malloc returned NULL after ", chunk_count, " blocks of 1 MiB; ");
-  rvbox_print_str("freed memory merged back; all checks passed\n");
+  rvbox_print_str("freed memory merged back; memcpy, memmove, memset, memcmp checked;\n");
+  rvbox_print_str("heap: all checks passed\n");
   return 0;
 }
