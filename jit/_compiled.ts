@@ -28,6 +28,37 @@ export interface CompiledProgram {
   readonly executable: ExecutableCode;
 }
 
+/**
+ * The instruction an exit names by native address (`State.EXIT_SITE`): for a
+ * block charge (`blockEntry`), the block's first instruction, whose body
+ * starts at `site`; otherwise the instruction whose body holds `site` (after
+ * its first byte, at most one past its last). Native code is laid out in
+ * program order, so the jump table's addresses ascend with the instruction
+ * index and a binary search finds it.
+ */
+export function instructionAtSite(
+  program: CompiledProgram,
+  site: number,
+  blockEntry: boolean,
+): number {
+  const { code, jumpWords } = program;
+  const address = (i: number) => {
+    const slot = (code.pc[i] - code.start) >>> 1;
+    return jumpWords[4 * slot] + jumpWords[4 * slot + 1] * 2 ** 32;
+  };
+  let lo = 0, hi = code.count; // the first instruction at or after `site`
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (address(mid) < site) lo = mid + 1;
+    else hi = mid;
+  }
+  const i = blockEntry ? lo : lo - 1;
+  if (i < 0 || i >= code.count || (blockEntry && address(i) !== site)) {
+    throw new Error(`native code exited from an unknown site 0x${site.toString(16)}`);
+  }
+  return i;
+}
+
 const cache = new WeakMap<ProgramImage, CompiledProgram>();
 
 /** Translates `image` on first use; later instances share the result. */

@@ -11,9 +11,9 @@ import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import { callImport, type HostContext, type ResolvedImport } from "../abi/host.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import { computeLayout, GuestMemory, type MemoryOptions } from "../abi/memory.ts";
-import { type CompiledProgram, compiledProgram } from "./_compiled.ts";
+import { type CompiledProgram, compiledProgram, instructionAtSite } from "./_compiled.ts";
 import { GuestAddressSpace } from "./address_space.ts";
-import { Exit, PAGE_READ, PAGE_WRITE, State, STATE_SIZE } from "./state.ts";
+import { Exit, PAGE_READ, PAGE_WRITE, SITE_PC, State, STATE_SIZE } from "./state.ts";
 
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 const TRAP_OF: Record<number, TrapKind> = {
@@ -197,7 +197,11 @@ export class NativeEngine implements Engine {
   #trapExit(reason: number, exitPc: number): RunOutcome {
     const w = this.#words;
     const code = this.#program.code;
-    const pc = exitPc;
+    let pc = exitPc;
+    if (exitPc === SITE_PC) {
+      const site = w[word(State.EXIT_SITE)] + w[word(State.EXIT_SITE) + 1] * 2 ** 32;
+      pc = code.pc[instructionAtSite(this.#program, site, reason === Exit.UNPAID)];
+    }
     if (reason === Exit.UNPAID) {
       // The block's cost was subtracted before the sign check: give it back.
       this.gas += code.entryCost[instructionAt(code, pc)];

@@ -12,6 +12,12 @@ export const STATE_SIZE = 4096;
 
 /** Field offsets from guest address 0 (all negative). */
 export const State = Object.freeze({
+  /**
+   * When `EXIT_PC` is {@linkcode SITE_PC}: the native address (u64) the exit
+   * came from, which the engine maps back to the guest instruction through
+   * the jump table (so that checks need no per-site code naming their pc).
+   */
+  EXIT_SITE: -264,
   /** x0..x31 as u32 (x0 stays 0); pinned registers are written back on every exit. */
   REGS: -256,
   /** Fast read window: lowest address. */
@@ -57,6 +63,9 @@ export const State = Object.freeze({
   /** Scratch for generated code (saving a register), u64. */
   TEMP: -8,
 });
+
+/** `EXIT_PC` when the exit names its instruction by native address (`EXIT_SITE`); odd, so never a pc. */
+export const SITE_PC = 0xffffffff;
 
 /** Why generated code returned to TypeScript. */
 export const Exit = Object.freeze({

@@ -5,7 +5,7 @@
  * this test writes from its own register and mnemonic tables.
  */
 import { assertEquals, assertThrows } from "@std/assert";
-import { ALU, type Mem, type Reg, SHIFT, X64Assembler } from "../jit/x64/asm.ts";
+import { ALU, type Mem, MOVE, type Reg, SHIFT, X64Assembler } from "../jit/x64/asm.ts";
 import { R12, R13, R15, R9, RAX, RBP, RSP } from "../jit/x64/asm.ts";
 import { hasCommand, missingTool } from "./_tiers.ts";
 
@@ -180,6 +180,20 @@ function forms(): [(a: X64Assembler) => void, string][] {
       add((a) => a.leaDisp32(r, m.base, m.disp ?? 0), `lea ${R32[r]}, ${memText(m, "")}`);
     }
     add((a) => a.lea64(r, m), `lea ${R64[r]}, ${memText(m, "")}`);
+    if (m.index !== undefined && m.scale === 1 && (m.disp ?? 0) === 0) {
+      const [base, index] = [m.base, m.index];
+      const moves: [number, string][] = [
+        [MOVE.LOAD32, `mov ${R32[r]}, ${memText(m, "dword")}`],
+        [MOVE.LOADU8, `movzx ${R32[r]}, ${memText(m, "byte")}`],
+        [MOVE.LOADS8, `movsx ${R32[r]}, ${memText(m, "byte")}`],
+        [MOVE.LOADU16, `movzx ${R32[r]}, ${memText(m, "word")}`],
+        [MOVE.LOADS16, `movsx ${R32[r]}, ${memText(m, "word")}`],
+        [MOVE.STORE32, `mov ${memText(m, "dword")}, ${R32[r]}`],
+        [MOVE.STORE16, `mov ${memText(m, "word")}, ${R16[r]}`],
+        [MOVE.STORE8, `mov ${memText(m, "byte")}, ${R8[r]}`],
+      ];
+      for (const [kind, text] of moves) add((a) => a.moveIndexed(kind, r, base, index), text);
+    }
     const v = IMMS[k % IMMS.length];
     add((a) => a.storeImm32(m, v), `mov ${memText(m, "dword")}, ${v >>> 0}`);
     add((a) => a.storeImm64(m, v), `mov ${memText(m, "qword")}, ${v}`);

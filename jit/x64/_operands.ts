@@ -58,3 +58,19 @@ export const ALU = Object.freeze(
 export type Shift = number;
 /** Shifts by name. */
 export const SHIFT = Object.freeze({ ROL: 0, ROR: 1, SHL: 4, SHR: 5, SAR: 7 } as const);
+
+/** A load or store between a register and memory (see `X64Assembler.moveIndexed`). */
+export type Move = number;
+/** Loads (zero- or sign-extending to 32 bits) and stores by width. */
+export const MOVE = Object.freeze(
+  {
+    LOAD32: 0,
+    LOADU8: 1,
+    LOADS8: 2,
+    LOADU16: 3,
+    LOADS16: 4,
+    STORE32: 5,
+    STORE16: 6,
+    STORE8: 7,
+  } as const,
+); // dprint-ignore

@@ -6,7 +6,7 @@
  */
 import { HOST_RETURN_ADDRESS } from "../../abi/constants.ts";
 import { RoutineLabels } from "../_routines.ts";
-import { Exit, PAGE_READ, PAGE_WRITE, State } from "../state.ts";
+import { Exit, PAGE_READ, PAGE_WRITE, SITE_PC, State } from "../state.ts";
 import { BASE, CALLEE_SAVED, GAS } from "./_regs.ts";
 import { ALU, CC, type Label, type Mem, RAX, RCX, RDI, RDX, type Reg, RSP } from "./asm.ts";
 import { SHIFT, X64Assembler } from "./asm.ts";
@@ -156,13 +156,16 @@ export class Runtime extends RoutineLabels {
    * Checks the pages of the first and last byte in the page table. Only
    * static regions (segments, stack) are in the table: the heap is always
    * inside the fast windows (abi/memory.ts prefers the run that holds it).
+   * Called with the address in EAX from the access's cold path, `call
+   * check; jmp resume`: on a fault it reads `resume` from that `jmp` and
+   * names the instruction by it (`State.EXIT_SITE`), so cold paths carry no
+   * pc of their own.
    */
   #slowCheck(width: number, write: boolean): void {
     const a = this.#a;
     const fail = a.label();
     const bit = write ? PAGE_WRITE : PAGE_READ;
     a.bind(this.slowCheck(width, write));
-    a.store32(field(State.EXIT_PC), RDX);
     a.store64(field(State.TEMP), RCX);
     a.load64(RDX, field(State.PAGE_TABLE));
     for (const offset of width > 1 ? [0, width - 1] : [0]) {
@@ -182,6 +185,12 @@ export class Runtime extends RoutineLabels {
     a.load64(RCX, field(State.TEMP));
     a.ret();
     a.bind(fail);
+    a.load64(RCX, { base: RSP }); // the cold path's `jmp rel32`
+    a.load32(RDX, { base: RCX, disp: 1 });
+    a.movsxd(RDX, RDX);
+    a.lea64(RCX, { base: RCX, index: RDX, scale: 1, disp: 5 });
+    a.store64(field(State.EXIT_SITE), RCX);
+    a.storeImm32(field(State.EXIT_PC), SITE_PC | 0);
     a.store32(field(State.EXIT_AUX), RAX);
     a.storeImm32(field(State.EXIT_WRITE), write ? 1 : 0);
     a.storeImm32(field(State.EXIT_REASON), Exit.MEMORY_FAULT);

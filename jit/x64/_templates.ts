@@ -55,21 +55,23 @@ function windowCheck(width: number, write: boolean): Template {
   });
 }
 
-/** Window checks by `(width >> 1) * 2 + (write ? 1 : 0)`; both rel32s go to the slow path. */
+/**
+ * Window checks by `(width >> 1) * 2 + (write ? 1 : 0)`; both rel32s go to
+ * the access's cold path (`call` the slow check, `jmp` back). They share one
+ * layout, so a cold path is found from the first field alone.
+ */
 export const WINDOW_CHECK: readonly Template[] = [1, 2, 4].flatMap((w) => [
   windowCheck(w, false),
   windowCheck(w, true),
 ]);
-
-/** `mov edx, pc; call check; jmp back`: the out-of-line slow path of one access. */
-export const SLOW_ACCESS: Template = make((a, far, f) => {
-  a.movImm32(RDX, 0x7fffffff);
-  f.imm32.push(a.offset - 4);
-  a.call(far);
-  f.rel32.push(a.offset - 4);
-  a.jmp(far);
-  f.rel32.push(a.offset - 4);
-});
+/** From a window check's first rel32 field: to its second, and to the end of the check. */
+export const WINDOW_SECOND = WINDOW_CHECK[0].rel32[1] - WINDOW_CHECK[0].rel32[0];
+export const WINDOW_END = WINDOW_CHECK[0].bytes.length - WINDOW_CHECK[0].rel32[0];
+for (const t of WINDOW_CHECK) {
+  if (t.rel32[1] - t.rel32[0] !== WINDOW_SECOND || t.bytes.length - t.rel32[0] !== WINDOW_END) {
+    throw new Error("window-check templates must share one layout");
+  }
+}
 
 /** `sub r14, imm8; js unpaid`: a block charge below 128. */
 export const CHARGE8: Template = make((a, far, f) => {

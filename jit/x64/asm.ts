@@ -17,6 +17,8 @@ export {
   CC,
   type Cond,
   type Mem,
+  MOVE,
+  type Move,
   R10,
   R11,
   R12,
@@ -37,8 +39,11 @@ export {
   SHIFT,
   type Shift,
 } from "./_operands.ts";
-import type { Alu, Cond, Mem, Reg, Shift } from "./_operands.ts";
-import { RBP, RSP } from "./_operands.ts";
+import type { Alu, Cond, Mem, Move, Reg, Shift } from "./_operands.ts";
+import { MOVE, RBP, RSP } from "./_operands.ts";
+
+/** Opcodes of the {@linkcode MOVE} kinds (STORE16 adds the 0x66 prefix). */
+const MOVE_OPCODE = [0x8b, 0x0fb6, 0x0fbe, 0x0fb7, 0x0fbf, 0x89, 0x89, 0x88];
 
 const fitsI8 = (v: number) => v >= -128 && v <= 127;
 const SCALE_BITS = [-1, 0, 1, -1, 2, -1, -1, -1, 3];
@@ -79,7 +84,62 @@ export class X64Assembler extends CodeBuffer {
 
   /** `op` with a memory ModRM (and SIB/displacement as needed). */
   #rm(w: boolean, op: number, reg: Reg, m: Mem, byteRegs = false): void {
-    this.#mem(w, op, reg, m.base, m.index ?? -1, m.scale ?? 1, m.disp ?? 0, byteRegs);
+    if (m.index === undefined) this.#baseDisp(w, op, reg, m.base, m.disp ?? 0, byteRegs);
+    else this.#mem(w, op, reg, m.base, m.index, m.scale ?? 1, m.disp ?? 0, byteRegs);
+  }
+
+  /**
+   * `op reg, [base + disp]`: the common operand (state-block fields, `lea`
+   * of a register plus an immediate), encoded with fewer decisions than
+   * {@linkcode X64Assembler.#mem}.
+   */
+  #baseDisp(w: boolean, op: number, reg: Reg, base: Reg, disp: number, byteRegs: boolean): void {
+    const b = base & 7;
+    if (
+      ((reg | base) & ~15) !== 0 || (disp | 0) !== disp || b === RSP || (b === RBP && disp === 0)
+    ) {
+      return this.#mem(w, op, reg, base, -1, 1, disp, byteRegs); // checks, or needs a SIB / disp8
+    }
+    let p = this.room(16);
+    const buf = this.buf;
+    const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | (base >> 3);
+    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
+    if (op > 0xff) buf[p++] = op >> 8;
+    buf[p++] = op;
+    const r = (reg & 7) << 3;
+    if (disp === 0) buf[p++] = r | b;
+    else if (disp >= -128 && disp <= 127) {
+      buf[p++] = 0x40 | r | b;
+      buf[p++] = disp;
+    } else {
+      buf[p++] = 0x80 | r | b;
+      buf[p++] = disp;
+      buf[p++] = disp >> 8;
+      buf[p++] = disp >> 16;
+      buf[p++] = disp >> 24;
+    }
+    this.pos = p;
+  }
+
+  /**
+   * `op reg, [base + index]` (scale 1, no displacement): guest memory
+   * accesses, encoded without {@linkcode X64Assembler.#mem}'s decisions.
+   */
+  #indexed(op: number, reg: Reg, base: Reg, index: Reg, prefix: number, byteRegs: boolean): void {
+    if (((reg | base | index) & ~15) !== 0 || index === RSP || (base & 7) === RBP) {
+      if (prefix !== 0) this.byte(prefix);
+      return this.#mem(false, op, reg, base, index, 1, 0, byteRegs); // checks, or needs a disp8
+    }
+    let p = this.room(8);
+    const buf = this.buf;
+    if (prefix !== 0) buf[p++] = prefix;
+    const rex = 0x40 | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
+    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
+    if (op > 0xff) buf[p++] = op >> 8;
+    buf[p++] = op;
+    buf[p++] = ((reg & 7) << 3) | 4;
+    buf[p++] = ((index & 7) << 3) | (base & 7);
+    this.pos = p;
   }
 
   /** {@linkcode X64Assembler.#rm} on the operand's parts (`index` -1: none); allocates nothing. */
@@ -426,6 +486,16 @@ export class X64Assembler extends CodeBuffer {
     this.#rm(false, 0x88, src, m, src >= 4 && src < 8);
   }
 
+  /**
+   * A load or store of `kind` ({@linkcode MOVE}) between `reg` and
+   * `[base + index]`: the guest-memory access, with one encoder call.
+   */
+  moveIndexed(kind: Move, reg: Reg, base: Reg, index: Reg): void {
+    const op = MOVE_OPCODE[kind];
+    const byteRegs = kind === MOVE.STORE8 && reg >= 4 && reg < 8;
+    this.#indexed(op, reg, base, index, kind === MOVE.STORE16 ? 0x66 : 0, byteRegs);
+  }
+
   /** `mov dword [m], imm32`. */
   storeImm32(m: Mem, imm: number): void {
     const v = imm32(imm);
@@ -448,7 +518,7 @@ export class X64Assembler extends CodeBuffer {
 
   /** `lea dst32, [base + disp]`: {@linkcode X64Assembler.lea32} without an operand object. */
   leaDisp32(dst: Reg, base: Reg, disp: number): void {
-    this.#mem(false, 0x8d, dst, base, -1, 1, disp, false);
+    this.#baseDisp(false, 0x8d, dst, base, disp, false);
   }
 
   /** `lea dst, [m]` (64-bit). */
@@ -575,6 +645,16 @@ export class X64Assembler extends CodeBuffer {
   /** `jmp` to offset `at`, already emitted (rel8 when near). */
   jmpBack(at: number): void {
     this.#branchBack(0xeb, 0xe9, at);
+  }
+
+  /** `call` offset `at` (rel32, either direction). */
+  callTo(at: number): void {
+    this.patchRel32(this.#branchField(0xe8), at);
+  }
+
+  /** `jmp` offset `at` (always rel32, either direction). */
+  jmpTo(at: number): void {
+    this.patchRel32(this.#branchField(0xe9), at);
   }
 
   /**

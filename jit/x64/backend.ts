@@ -11,19 +11,12 @@ import { IntList } from "../_int_list.ts";
 import { lower, type Lowering } from "../_lower.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
-import { ACCESS, hostRegisters, slot, state } from "./_regs.ts";
+import { ACCESS, BASE, hostRegisters, slot, state } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
-import { CHARGE32, CHARGE8, FULL_LOOKUP, JUMP_INDIRECT, SLOW_ACCESS } from "./_templates.ts";
-import { UNPAID, UNPAID_INDIRECT, WINDOW_CHECK } from "./_templates.ts";
+import { CHARGE32, CHARGE8, FULL_LOOKUP, JUMP_INDIRECT } from "./_templates.ts";
+import { UNPAID, UNPAID_INDIRECT, WINDOW_CHECK, WINDOW_END, WINDOW_SECOND } from "./_templates.ts";
 
-if (
-  WINDOW_CHECK.some((t) =>
-    t.rel32[1] - t.rel32[0] !== WINDOW_CHECK[0].rel32[1] - WINDOW_CHECK[0].rel32[0]
-  )
-) {
-  throw new Error("window-check templates must share one layout");
-}
-import { ALU, CC, type Cond, RAX, RCX, RDX, type Reg } from "./asm.ts";
+import { ALU, CC, type Cond, MOVE, type Move, RAX, RCX, RDX, type Reg } from "./asm.ts";
 import { SHIFT, X64Assembler } from "./asm.ts";
 
 const BRANCH_CC: Record<number, Cond> = {
@@ -42,6 +35,27 @@ const MIRROR: Record<number, Cond> = {
   [CC.GE]: CC.LE,
   [CC.B]: CC.A,
   [CC.AE]: CC.BE,
+};
+/** Loads and stores: bytes accessed, and the host move. */
+const WIDTH: Record<number, number> = {
+  [Op.LW]: 4,
+  [Op.LH]: 2,
+  [Op.LHU]: 2,
+  [Op.LB]: 1,
+  [Op.LBU]: 1,
+  [Op.SW]: 4,
+  [Op.SH]: 2,
+  [Op.SB]: 1,
+};
+const MOVE_OF: Record<number, Move> = {
+  [Op.LW]: MOVE.LOAD32,
+  [Op.LH]: MOVE.LOADS16,
+  [Op.LHU]: MOVE.LOADU16,
+  [Op.LB]: MOVE.LOADS8,
+  [Op.LBU]: MOVE.LOADU8,
+  [Op.SW]: MOVE.STORE32,
+  [Op.SH]: MOVE.STORE16,
+  [Op.SB]: MOVE.STORE8,
 };
 const ALU_OF: Record<number, number> = {
   [Op.ADD]: ALU.ADD,
@@ -87,7 +101,11 @@ export class X64Backend implements Backend, Lowering {
    * Unpaid block entries: (field, pc).
    */
   readonly #unpaidStubs: IntList;
-  /** Memory slow paths: (first field, pc, check slot, return offset). */
+  /**
+   * Memory accesses: `8 * field + slot` (the window check's first rel32
+   * field and its kind): all the cold path needs, since the check's layout
+   * gives the resume address and the slow check finds the pc from it.
+   */
   readonly #memoryStubs: IntList;
   /** Full lookups of indirect jumps: (first field, second field, pc). */
   readonly #lookupStubs: IntList;
@@ -179,15 +197,13 @@ export class X64Backend implements Backend, Lowering {
       a.patch32(at + UNPAID.imm32[0], unpaid.get(k + 1));
       a.patchRel32(at + UNPAID.rel32[0], this.#unpaid);
     }
-    const memory = this.#memoryStubs;
-    const second = WINDOW_CHECK[0].rel32[1] - WINDOW_CHECK[0].rel32[0];
-    for (let k = 0; k < memory.length; k += 4) {
-      a.patchRel32(memory.get(k), a.offset);
-      a.patchRel32(memory.get(k) + second, a.offset);
-      const at = a.copy(SLOW_ACCESS);
-      a.patch32(at + SLOW_ACCESS.imm32[0], memory.get(k + 1));
-      a.patchRel32(at + SLOW_ACCESS.rel32[0], this.#checks[memory.get(k + 2)]);
-      a.patchRel32(at + SLOW_ACCESS.rel32[1], memory.get(k + 3));
+    const memory = this.#memoryStubs, checks = this.#checks;
+    for (let k = 0; k < memory.length; k++) {
+      const entry = memory.get(k), field = entry >>> 3;
+      a.patchRel32(field, a.offset);
+      a.patchRel32(field + WINDOW_SECOND, a.offset);
+      a.callTo(checks[entry & 7]);
+      a.jmpTo(field + WINDOW_END);
     }
     const lookups = this.#lookupStubs;
     for (let k = 0; k < lookups.length; k += 3) {
@@ -475,7 +491,7 @@ export class X64Backend implements Backend, Lowering {
   }
 
   /** Leaves the guest address `imm(rs1)` in EAX and checks `width` bytes there. */
-  #address(rs1: number, imm: number, width: number, write: boolean, pc: number): void {
+  #address(rs1: number, imm: number, width: number, write: boolean): void {
     const a = this.a;
     const h = this.#host[rs1];
     if (h >= 0 && imm !== 0) a.leaDisp32(RAX, h, imm);
@@ -486,46 +502,31 @@ export class X64Backend implements Backend, Lowering {
     const slot = (width >> 1) * 2 + (write ? 1 : 0);
     const check = WINDOW_CHECK[slot];
     const at = a.copy(check);
-    const memory = this.#memoryStubs;
-    memory.push(at + check.rel32[0]);
-    memory.push(pc);
-    memory.push(slot);
-    memory.push(a.offset);
+    this.#memoryStubs.push((at + check.rel32[0]) * 8 + slot);
   }
 
-  load(op: number, rd: number, rs1: number, imm: number, pc: number): void {
-    const width = op === Op.LW ? 4 : op === Op.LB || op === Op.LBU ? 1 : 2;
-    this.#address(rs1, imm, width, false, pc);
+  load(op: number, rd: number, rs1: number, imm: number): void {
+    this.#address(rs1, imm, WIDTH[op], false);
     if (rd === 0) return; // checked, nothing to write
-    const a = this.a;
     const h = this.#host[rd];
     const d = h >= 0 ? h : RDX;
-    const m = ACCESS;
-    if (op === Op.LW) a.load32(d, m);
-    else if (op === Op.LB) a.loadS8(d, m);
-    else if (op === Op.LBU) a.loadU8(d, m);
-    else if (op === Op.LH) a.loadS16(d, m);
-    else a.loadU16(d, m);
+    this.a.moveIndexed(MOVE_OF[op], d, BASE, RAX);
     this.#put(rd, d);
   }
 
-  store(op: number, rs1: number, rs2: number, imm: number, pc: number): void {
-    const width = op === Op.SW ? 4 : op === Op.SB ? 1 : 2;
-    this.#address(rs1, imm, width, true, pc);
+  store(op: number, rs1: number, rs2: number, imm: number): void {
+    const width = WIDTH[op];
+    this.#address(rs1, imm, width, true);
     const a = this.a;
-    const m = ACCESS;
-    if (width === 4 && rs2 === 0) return a.storeImm32(m, 0);
-    const v = this.#src(rs2, RDX);
-    if (width === 4) a.store32(m, v);
-    else if (width === 2) a.store16(m, v);
-    else a.store8(m, v);
+    if (width === 4 && rs2 === 0) return a.storeImm32(ACCESS, 0);
+    a.moveIndexed(MOVE_OF[op], this.#src(rs2, RDX), BASE, RAX);
   }
 
-  reserved(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
+  reserved(op: number, rd: number, rs1: number, rs2: number): void {
     const a = this.a;
     const m = ACCESS;
     if (op === Op.LR_W) {
-      this.#address(rs1, 0, 4, false, pc);
+      this.#address(rs1, 0, 4, false);
       a.store32(state(State.RESERVATION), RAX);
       if (rd === 0) return;
       const h = this.#host[rd];
@@ -533,7 +534,7 @@ export class X64Backend implements Backend, Lowering {
       a.load32(d, m);
       return this.#put(rd, d);
     }
-    this.#address(rs1, 0, 4, true, pc);
+    this.#address(rs1, 0, 4, true);
     const fail = a.label();
     const done = a.label();
     a.alu32RM(ALU.CMP, RAX, state(State.RESERVATION));
@@ -547,9 +548,9 @@ export class X64Backend implements Backend, Lowering {
     a.storeImm32(state(State.RESERVATION), -1);
   }
 
-  amo(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
+  amo(op: number, rd: number, rs1: number, rs2: number): void {
     const a = this.a;
-    this.#address(rs1, 0, 4, true, pc);
+    this.#address(rs1, 0, 4, true);
     const m = ACCESS;
     // The new value is formed in RCX (its guest value saved), the old in EDX.
     a.store64(state(State.TEMP), RCX);
