@@ -12,7 +12,11 @@ export class RoutineLabels {
   readonly exit: number;
   /** Exit with OutOfGas (`EXIT_PC` already set). */
   readonly outOfGas: number;
-  /** Jumped to when a block's entry cannot be paid (`EXIT_PC` set): exits with `Exit.UNPAID`. */
+  /**
+   * Exits with `Exit.UNPAID` when a block's entry cannot be paid. AArch64:
+   * jumped to with `EXIT_PC` set; x86-64: called from the block's cold path,
+   * which names the block by native address (x64/_runtime.ts).
+   */
   readonly unpaid: number;
   /**
    * In: the target (even) in EAX / W16 and the site pc in EDX / W17. Out:

@@ -90,7 +90,15 @@ export class Runtime extends RoutineLabels {
     for (const r of [...CALLEE_SAVED].reverse()) a.pop(r);
     a.movImm32(RAX, 0);
     a.ret();
+    // Called from a block's cold path, `call unpaid` then a 32-bit word: the
+    // block's body relative to that word's end (the pc is found from it).
     a.bind(this.unpaid);
+    a.load64(RAX, { base: RSP });
+    a.load32(RDX, { base: RAX });
+    a.movsxd(RDX, RDX);
+    a.lea64(RAX, { base: RAX, index: RDX, scale: 1, disp: 4 });
+    a.store64(field(State.EXIT_SITE), RAX);
+    a.storeImm32(field(State.EXIT_PC), SITE_PC | 0);
     a.storeImm32(field(State.EXIT_REASON), Exit.UNPAID);
     a.jmp(this.exit);
     a.bind(this.hostReturn);

@@ -88,14 +88,9 @@ export const CHARGE32: Template = make((a, far, f) => {
   a.jcc(CC.S, far);
   f.rel32.push(a.offset - 4);
 });
-
-/** `mov [EXIT_PC], pc; jmp unpaid`: the out-of-line exit of a block that cannot be paid. */
-export const UNPAID: Template = make((a, far, f) => {
-  a.storeImm32(field(State.EXIT_PC), 0x7fffffff);
-  f.imm32.push(a.offset - 4);
-  a.jmp(far);
-  f.rel32.push(a.offset - 4);
-});
+for (const t of [CHARGE8, CHARGE32]) {
+  if (t.rel32[0] + 4 !== t.bytes.length) throw new Error("a charge must end with its js field");
+}
 
 /**
  * The inline lookup and charge of a link-less indirect jump to EAX (see

@@ -14,7 +14,7 @@ import type { Backend } from "../translate.ts";
 import { ACCESS, BASE, hostRegisters, slot, state } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
 import { CHARGE32, CHARGE8, FULL_LOOKUP, JUMP_INDIRECT } from "./_templates.ts";
-import { UNPAID, UNPAID_INDIRECT, WINDOW_CHECK, WINDOW_END, WINDOW_SECOND } from "./_templates.ts";
+import { UNPAID_INDIRECT, WINDOW_CHECK, WINDOW_END, WINDOW_SECOND } from "./_templates.ts";
 
 import { ALU, CC, type Cond, MOVE, type Move, RAX, RCX, RDX, type Reg } from "./asm.ts";
 import { SHIFT, X64Assembler } from "./asm.ts";
@@ -98,7 +98,8 @@ export class X64Backend implements Backend, Lowering {
    * Deferred out-of-line paths, by kind, placed after the last instruction
    * in `finish`; the rel32 fields that reach them are patched directly (no
    * labels, no fix-ups). One flat array per kind keeps each loop there tight.
-   * Unpaid block entries: (field, pc).
+   * Unpaid block entries: the charge's `js` field (its body starts right
+   * after it).
    */
   readonly #unpaidStubs: IntList;
   /**
@@ -175,8 +176,7 @@ export class X64Backend implements Backend, Lowering {
     const at = a.copy(t);
     if (cost < 128) a.patch8(at + t.imm8[0], cost);
     else a.patch32(at + t.imm32[0], cost);
-    this.#unpaidStubs.push(at + t.rel32[0]);
-    this.#unpaidStubs.push(this.#code.pc[i]);
+    this.#unpaidStubs.push(at + t.rel32[0]); // the charge's last field: the body follows it
   }
 
   fallOff(i: number): void {
@@ -191,11 +191,11 @@ export class X64Backend implements Backend, Lowering {
       a.patchRel32(forward.get(k), starts[forward.get(k + 1)]);
     }
     const unpaid = this.#unpaidStubs;
-    for (let k = 0; k < unpaid.length; k += 2) {
-      a.patchRel32(unpaid.get(k), a.offset);
-      const at = a.copy(UNPAID);
-      a.patch32(at + UNPAID.imm32[0], unpaid.get(k + 1));
-      a.patchRel32(at + UNPAID.rel32[0], this.#unpaid);
+    for (let k = 0; k < unpaid.length; k++) {
+      const field = unpaid.get(k);
+      a.patchRel32(field, a.offset);
+      a.callTo(this.#unpaid);
+      a.relativeWord(field + 4);
     }
     const memory = this.#memoryStubs, checks = this.#checks;
     for (let k = 0; k < memory.length; k++) {
