@@ -90,13 +90,13 @@ export class Runtime extends RoutineLabels {
     for (const r of [...CALLEE_SAVED].reverse()) a.pop(r);
     a.movImm32(RAX, 0);
     a.ret();
-    // Called from a block's cold path, `call unpaid` then a 32-bit word: the
-    // block's body relative to that word's end (the pc is found from it).
+    // Called from a block's cold path, `call unpaid; jmp body` (the jmp never
+    // runs: it names the block, whose pc the engine finds from the address).
     a.bind(this.unpaid);
     a.load64(RAX, { base: RSP });
-    a.load32(RDX, { base: RAX });
+    a.load32(RDX, { base: RAX, disp: 1 });
     a.movsxd(RDX, RDX);
-    a.lea64(RAX, { base: RAX, index: RDX, scale: 1, disp: 4 });
+    a.lea64(RAX, { base: RAX, index: RDX, scale: 1, disp: 5 });
     a.store64(field(State.EXIT_SITE), RAX);
     a.storeImm32(field(State.EXIT_PC), SITE_PC | 0);
     a.storeImm32(field(State.EXIT_REASON), Exit.UNPAID);
@@ -155,7 +155,7 @@ export class Runtime extends RoutineLabels {
     a.load32(RAX, field(State.EXIT_AUX));
     a.store32(field(State.EXIT_PC), RAX);
     a.jmp(this.outOfGas);
-    a.align(8, 0);
+    a.align(8); // int3s: an odd run of zeros would desynchronize a disassembly
     a.bind(this.zeroCost);
     a.bytes(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   }

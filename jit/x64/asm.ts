@@ -652,11 +652,6 @@ export class X64Assembler extends CodeBuffer {
     this.patchRel32(this.#branchField(0xe8), at);
   }
 
-  /** Data, not an instruction: offset `at` as a 32-bit word relative to the word's end. */
-  relativeWord(at: number): void {
-    this.i32(at - (this.offset + 4));
-  }
-
   /** `jmp` offset `at` (always rel32, either direction). */
   jmpTo(at: number): void {
     this.patchRel32(this.#branchField(0xe9), at);

@@ -195,7 +195,7 @@ export class X64Backend implements Backend, Lowering {
       const field = unpaid.get(k);
       a.patchRel32(field, a.offset);
       a.callTo(this.#unpaid);
-      a.relativeWord(field + 4);
+      a.jmpTo(field + 4); // never runs: names the block for the routine
     }
     const memory = this.#memoryStubs, checks = this.#checks;
     for (let k = 0; k < memory.length; k++) {
