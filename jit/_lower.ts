@@ -5,7 +5,7 @@
  * visitor; only encoding differs between them.
  * @module
  */
-import { type DecodedCode, instructionAt } from "../abi/code.ts";
+import type { DecodedCode } from "../abi/code.ts";
 import { Op, OP_COUNT } from "../abi/isa.ts";
 import { Exit } from "./state.ts";
 
@@ -84,58 +84,67 @@ for (
   ] as const
 ) for (const op of ops) GROUP[op] = group;
 
-/** Lowers instruction `i` of `code` with backend `b`. */
+/**
+ * Lowers instruction `i` of `code` with backend `b`. Each case reads only
+ * the fields it passes: this runs once per guest instruction.
+ */
 export function lower(code: DecodedCode, i: number, b: Lowering): void {
-  const op = code.op[i], rd = code.rd[i], rs1 = code.rs1[i], rs2 = code.rs2[i], imm = code.imm[i];
-  const pc = code.pc[i];
+  const op = code.op[i];
+  const { rd, rs1, rs2, imm } = code;
   switch (GROUP[op]) {
     case 0: // ADDI XORI ORI ANDI
-      return b.aluImm(op, rd, rs1, imm);
+      return b.aluImm(op, rd[i], rs1[i], imm[i]);
     case 1: // SLLI SRLI SRAI
-      return b.shiftImm(op, rd, rs1, imm);
+      return b.shiftImm(op, rd[i], rs1[i], imm[i]);
     case 2: // SLTI SLTIU SLT SLTU
-      return b.setLess(op, rd, rs1, rs2, imm);
+      return b.setLess(op, rd[i], rs1[i], rs2[i], imm[i]);
     case 3: // ADD SUB XOR OR AND
     case 4: // SLL SRL SRA
     case 12: // MUL
-      return b.aluReg(op, rd, rs1, rs2);
+      return b.aluReg(op, rd[i], rs1[i], rs2[i]);
     case 5: // loads
-      return b.load(op, rd, rs1, imm, pc);
+      return b.load(op, rd[i], rs1[i], imm[i], code.pc[i]);
     case 6: // stores
-      return b.store(op, rs1, rs2, imm, pc);
-    case 7: { // branches
-      const targetPc = (pc + imm) >>> 0;
-      return b.branch(op, rs1, rs2, pc, instructionAt(code, targetPc), targetPc);
-    }
+      return b.store(op, rs1[i], rs2[i], imm[i], code.pc[i]);
+    case 7: // branches
     case 8: { // JAL
-      const target = instructionAt(code, (pc + imm) >>> 0);
-      if (target < 0) return b.exit(Exit.INVALID_JUMP, pc, pc + imm);
-      return b.jump(rd, target, pc + code.size[i]);
+      const pc = code.pc[i];
+      const targetPc = (pc + imm[i]) >>> 0;
+      // instructionAt, inline: this is the translator's hottest path.
+      const offset = targetPc - code.start;
+      const target = offset >= 0 && targetPc < code.end && (offset & 1) === 0
+        ? code.slots[offset >>> 1]
+        : -1;
+      if (op !== Op.JAL) return b.branch(op, rs1[i], rs2[i], pc, target, targetPc);
+      if (target < 0) return b.exit(Exit.INVALID_JUMP, pc, targetPc);
+      return b.jump(rd[i], target, pc + code.size[i]);
     }
-    case 9: // JALR
-      return b.jumpIndirect(rd, rs1, imm, pc, pc + code.size[i]);
+    case 9: { // JALR
+      const pc = code.pc[i];
+      return b.jumpIndirect(rd[i], rs1[i], imm[i], pc, pc + code.size[i]);
+    }
     case 10: // LUI
-      return b.constant(rd, imm);
+      return b.constant(rd[i], imm[i]);
     case 11: // AUIPC
-      return b.constant(rd, pc + imm);
+      return b.constant(rd[i], code.pc[i] + imm[i]);
     case 13: // MULH MULHSU MULHU
-      return b.mulHigh(op, rd, rs1, rs2);
+      return b.mulHigh(op, rd[i], rs1[i], rs2[i]);
     case 14: // DIV DIVU REM REMU
-      return b.divide(op, rd, rs1, rs2);
+      return b.divide(op, rd[i], rs1[i], rs2[i]);
     case 15: // LR.W SC.W
-      return b.reserved(op, rd, rs1, rs2, pc);
+      return b.reserved(op, rd[i], rs1[i], rs2[i], code.pc[i]);
     case 16: // AMOs
-      return b.amo(op, rd, rs1, rs2, pc);
+      return b.amo(op, rd[i], rs1[i], rs2[i], code.pc[i]);
     case 17: { // ECALL: a host call if the loader listed the site
       const site = code.hostcall[i];
-      if (site < 0) return b.exit(Exit.INVALID_INSTRUCTION, pc);
-      return b.exit(Exit.HOSTCALL, pc, site);
+      if (site < 0) return b.exit(Exit.INVALID_INSTRUCTION, code.pc[i]);
+      return b.exit(Exit.HOSTCALL, code.pc[i], site);
     }
     case 18: // EBREAK
-      return b.exit(Exit.BREAKPOINT, pc);
+      return b.exit(Exit.BREAKPOINT, code.pc[i]);
     case 19: // FENCE FENCE.I
       return;
     default: // INVALID
-      return b.exit(Exit.INVALID_INSTRUCTION, pc);
+      return b.exit(Exit.INVALID_INSTRUCTION, code.pc[i]);
   }
 }

@@ -272,6 +272,8 @@ Deno.test("x86-64 assembler: labels, rel8/rel32 choice and fix-ups", async () =>
   a.bind(forward);
   a.jmp(back); // bound but far: rel32
   assertEquals(a.offsetOf(forward), 1 + 2 + 2 + 6 + 5 + 5 + 7 + 200);
+  const cold = a.offset;
+  a.callThenJmp(0, cold + 100); // a cold path: back to a routine, forward to its site
   const lines = await disassemble(a.finish());
   assertEquals(lines.filter((l) => l !== "nop"), [
     "je -3",
@@ -281,6 +283,8 @@ Deno.test("x86-64 assembler: labels, rel8/rel32 choice and fix-ups", async () =>
     "call 207",
     "lea r12, [rip + 200]",
     `jmp ${-(a.offsetOf(forward) + 5)}`,
+    `call ${-(cold + 5)}`,
+    "jmp 90",
   ]);
 });
 

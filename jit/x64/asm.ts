@@ -647,14 +647,19 @@ export class X64Assembler extends CodeBuffer {
     this.#branchBack(0xeb, 0xe9, at);
   }
 
-  /** `call` offset `at` (rel32, either direction). */
-  callTo(at: number): void {
-    this.patchRel32(this.#branchField(0xe8), at);
-  }
-
-  /** `jmp` offset `at` (always rel32, either direction). */
-  jmpTo(at: number): void {
-    this.patchRel32(this.#branchField(0xe9), at);
+  /**
+   * `call routine; jmp site` (rel32s, either direction): the shape of every
+   * cold path whose routine finds its site from the `jmp` (x64/_runtime.ts).
+   * Written in one go: there is one per memory access and block.
+   */
+  callThenJmp(routine: number, site: number): void {
+    const p = this.room(10);
+    const view = this.view;
+    this.buf[p] = 0xe8;
+    view.setInt32(p + 1, routine - (p + 5), true);
+    this.buf[p + 5] = 0xe9;
+    view.setInt32(p + 6, site - (p + 10), true);
+    this.pos = p + 10;
   }
 
   /**

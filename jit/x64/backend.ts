@@ -194,16 +194,14 @@ export class X64Backend implements Backend, Lowering {
     for (let k = 0; k < unpaid.length; k++) {
       const field = unpaid.get(k);
       a.patchRel32(field, a.offset);
-      a.callTo(this.#unpaid);
-      a.jmpTo(field + 4); // never runs: names the block for the routine
+      a.callThenJmp(this.#unpaid, field + 4); // the jmp never runs: it names the block
     }
     const memory = this.#memoryStubs, checks = this.#checks;
     for (let k = 0; k < memory.length; k++) {
       const entry = memory.get(k), field = entry >>> 3;
       a.patchRel32(field, a.offset);
       a.patchRel32(field + WINDOW_SECOND, a.offset);
-      a.callTo(checks[entry & 7]);
-      a.jmpTo(field + WINDOW_END);
+      a.callThenJmp(checks[entry & 7], field + WINDOW_END);
     }
     const lookups = this.#lookupStubs;
     for (let k = 0; k < lookups.length; k += 3) {
