@@ -96,6 +96,11 @@ async function cycle(quick: boolean): Promise<Record<string, Cycle | string>> {
   result["rvbox native rv32imac"] = support.ok
     ? rvboxCycle("native", elves, contract, quick)
     : `skipped: ${support.reason}`;
+  // The same programs as RV32E: 4 bytes per instruction, where the compressed builds average 2.9.
+  const elvesE = WORKLOADS.map((w) => guestBytes(w, "rv32em.elf"));
+  result["rvbox native rv32em"] = support.ok
+    ? rvboxCycle("native", elvesE, elvesE[WORKLOADS.indexOf("contract")], quick)
+    : `skipped: ${support.reason}`;
   result["V8 wasm"] = await wasmCycle(WORKLOADS.map((w) => guestBytes(w, "wasm")), quick);
   const child = await new Deno.Command(Deno.execPath(), {
     args: [
