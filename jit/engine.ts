@@ -55,7 +55,7 @@ export function nativeMemory(
 /** One instance's native execution state. */
 export class NativeEngine implements Engine {
   /** x0..x31, in the state block (generated code reads and writes them there). */
-  readonly regs: Int32Array;
+  regs: Int32Array;
   /** Remaining gas (synchronized with the state block around native runs). */
   gas: number;
   exitCode: number | undefined = undefined;
@@ -65,7 +65,7 @@ export class NativeEngine implements Engine {
   readonly context: HostContext;
   readonly print: (bytes: Uint8Array) => void;
   readonly imports: readonly ResolvedImport[];
-  readonly #words: Uint32Array;
+  #words: Uint32Array;
   readonly #space: GuestAddressSpace;
   readonly #program: CompiledProgram;
   readonly #pageTable: Uint8Array;
@@ -245,14 +245,14 @@ export class NativeEngine implements Engine {
     return registers;
   }
 
-  /** Unmaps the address space; the memory views become unusable. */
+  /**
+   * Unmaps the address space. Every view of it is dropped first (the
+   * instance has detached the GuestMemory, which empties its own), so no
+   * later read can reach unmapped memory.
+   */
   dispose(): void {
-    try {
-      // Detach the view so that nothing can read unmapped memory through it.
-      (this.memory.bytes.buffer as ArrayBuffer).transfer(0);
-    } catch {
-      // Not detachable: the detached GuestMemory still refuses every access.
-    }
+    this.regs = new Int32Array(32);
+    this.#words = new Uint32Array(STATE_SIZE / 4);
     this.#space.dispose();
   }
 }
