@@ -27,6 +27,19 @@ export class IntList {
     this.#items[this.length++] = value;
   }
 
+  /** Appends `a` then `b` (one capacity check: pairs are the common entry). */
+  push2(a: number, b: number): void {
+    if (this.length + 2 > this.#items.length) {
+      const bigger = new Int32Array(2 * this.#items.length + 2);
+      bigger.set(this.#items);
+      this.#items = bigger;
+    }
+    const items = this.#items, n = this.length;
+    items[n] = a;
+    items[n + 1] = b;
+    this.length = n + 2;
+  }
+
   /** The value at `index` (below `length`). */
   get(index: number): number {
     return this.#items[index];

@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertThrows } from "@std/assert";
 import { ALU, type Mem, MOVE, type Reg, SHIFT, X64Assembler } from "../jit/x64/asm.ts";
-import { R12, R13, R15, R9, RAX, RBP, RSP } from "../jit/x64/asm.ts";
+import { R12, R13, R14, R15, R9, RAX, RBP, RSP } from "../jit/x64/asm.ts";
 import { hasCommand, missingTool } from "./_tiers.ts";
 
 const NUM = [...Array(16).keys()];
@@ -274,6 +274,8 @@ Deno.test("x86-64 assembler: labels, rel8/rel32 choice and fix-ups", async () =>
   assertEquals(a.offsetOf(forward), 1 + 2 + 2 + 6 + 5 + 5 + 7 + 200);
   const cold = a.offset;
   a.callThenJmp(0, cold + 100); // a cold path: back to a routine, forward to its site
+  const charges = [a.subJs(R14, 5), a.subJs(RAX, 200), a.subJs(R9, -129)]; // block charges
+  for (const field of charges) a.patchRel32(field, field + 4 + 16);
   const lines = await disassemble(a.finish());
   assertEquals(lines.filter((l) => l !== "nop"), [
     "je -3",
@@ -285,6 +287,12 @@ Deno.test("x86-64 assembler: labels, rel8/rel32 choice and fix-ups", async () =>
     `jmp ${-(a.offsetOf(forward) + 5)}`,
     `call ${-(cold + 5)}`,
     "jmp 90",
+    "sub r14, 5",
+    "js 16",
+    "sub rax, 200",
+    "js 16",
+    "sub r9, -129",
+    "js 16",
   ]);
 });
 

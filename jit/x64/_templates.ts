@@ -73,25 +73,6 @@ for (const t of WINDOW_CHECK) {
   }
 }
 
-/** `sub r14, imm8; js unpaid`: a block charge below 128. */
-export const CHARGE8: Template = make((a, far, f) => {
-  a.alu64Imm(ALU.SUB, GAS, 0x7f);
-  f.imm8.push(a.offset - 1);
-  a.jcc(CC.S, far);
-  f.rel32.push(a.offset - 4);
-});
-
-/** `sub r14, imm32; js unpaid`. */
-export const CHARGE32: Template = make((a, far, f) => {
-  a.alu64Imm(ALU.SUB, GAS, 0x7fffffff);
-  f.imm32.push(a.offset - 4);
-  a.jcc(CC.S, far);
-  f.rel32.push(a.offset - 4);
-});
-for (const t of [CHARGE8, CHARGE32]) {
-  if (t.rel32[0] + 4 !== t.bytes.length) throw new Error("a charge must end with its js field");
-}
-
 /**
  * The inline lookup and charge of a link-less indirect jump to EAX (see
  * X64Backend): imm32s are the code start and size; rel32s go to the full

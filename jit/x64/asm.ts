@@ -648,6 +648,36 @@ export class X64Assembler extends CodeBuffer {
   }
 
   /**
+   * `sub dst64, imm; js rel32` (imm8 form when it fits) with a zero rel32
+   * field, whose offset it returns: a block's gas charge, written in one go.
+   */
+  subJs(dst: Reg, imm: number): number {
+    checkReg(dst);
+    const v = imm32(imm);
+    const p = this.room(13);
+    const buf = this.buf;
+    buf[p] = 0x48 | (dst >> 3);
+    const modrm = 0xe8 | (dst & 7); // /5 = SUB
+    let q = p + 1;
+    if (fitsI8(v)) {
+      buf[q] = 0x83;
+      buf[q + 1] = modrm;
+      buf[q + 2] = v;
+      q += 3;
+    } else {
+      buf[q] = 0x81;
+      buf[q + 1] = modrm;
+      this.view.setInt32(q + 2, v, true);
+      q += 6;
+    }
+    buf[q] = 0x0f;
+    buf[q + 1] = 0x88;
+    this.view.setInt32(q + 2, 0, true);
+    this.pos = q + 6;
+    return q + 2;
+  }
+
+  /**
    * `call routine; jmp site` (rel32s, either direction): the shape of every
    * cold path whose routine finds its site from the `jmp` (x64/_runtime.ts).
    * Written in one go: there is one per memory access and block.

@@ -11,9 +11,9 @@ import { IntList } from "../_int_list.ts";
 import { lower, type Lowering } from "../_lower.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend } from "../translate.ts";
-import { ACCESS, BASE, hostRegisters, slot, state } from "./_regs.ts";
+import { ACCESS, BASE, GAS, hostRegisters, slot, state } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
-import { CHARGE32, CHARGE8, FULL_LOOKUP, JUMP_INDIRECT } from "./_templates.ts";
+import { FULL_LOOKUP, JUMP_INDIRECT } from "./_templates.ts";
 import { UNPAID_INDIRECT, WINDOW_CHECK, WINDOW_END, WINDOW_SECOND } from "./_templates.ts";
 
 import { ALU, CC, type Cond, MOVE, type Move, RAX, RCX, RDX, type Reg } from "./asm.ts";
@@ -163,8 +163,7 @@ export class X64Backend implements Backend, Lowering {
       if (cc < 0) a.jmpBack(this.#starts[target]);
       else a.jccBack(cc, this.#starts[target]);
     } else {
-      this.#forward.push(cc < 0 ? a.jmpField() : a.jccField(cc));
-      this.#forward.push(target);
+      this.#forward.push2(cc < 0 ? a.jmpField() : a.jccField(cc), target);
     }
   }
 
@@ -172,11 +171,8 @@ export class X64Backend implements Backend, Lowering {
     const a = this.a;
     const cost = this.#code.entryCost[i];
     if (cost === 0) return;
-    const t = cost < 128 ? CHARGE8 : CHARGE32;
-    const at = a.copy(t);
-    if (cost < 128) a.patch8(at + t.imm8[0], cost);
-    else a.patch32(at + t.imm32[0], cost);
-    this.#unpaidStubs.push(at + t.rel32[0]); // the charge's last field: the body follows it
+    // `sub r14, cost; js unpaid`, whose js field is last: the body follows it.
+    this.#unpaidStubs.push(a.subJs(GAS, cost));
   }
 
   fallOff(i: number): void {
@@ -437,8 +433,7 @@ export class X64Backend implements Backend, Lowering {
     } else this.#alu(ALU.CMP, this.#src(rs1, RAX), rs2);
     if (t >= 0) return this.#jumpTo(cc, t);
     const jumps = this.#jumpStubs; // to a cold InvalidJump exit
-    jumps.push(a.jccField(cc));
-    jumps.push(pc);
+    jumps.push2(a.jccField(cc), pc);
     jumps.push(targetPc);
   }
 
@@ -482,8 +477,7 @@ export class X64Backend implements Backend, Lowering {
     a.patch32(at + t.imm32[0], code.start);
     a.patch32(at + t.imm32[1], code.end - code.start);
     const lookups = this.#lookupStubs;
-    lookups.push(at + t.rel32[0]);
-    lookups.push(at + t.rel32[1]);
+    lookups.push2(at + t.rel32[0], at + t.rel32[1]);
     lookups.push(pc);
     a.patchRel32(at + t.rel32[2], this.#unpaidIndirect);
   }
