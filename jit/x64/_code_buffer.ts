@@ -185,12 +185,7 @@ export class CodeBuffer {
 
   /** Overwrites the 32-bit little-endian field at `at`. */
   patch32(at: number, value: number): void {
-    // Byte stores: a DataView store here measured 4x slower in the backend's hot loops.
-    const buf = this.buf;
-    buf[at] = value;
-    buf[at + 1] = value >> 8;
-    buf[at + 2] = value >> 16;
-    buf[at + 3] = value >> 24;
+    this.view.setInt32(at, value, true);
   }
 
   /** Points the rel32 field at `at` (ending at `at + 4`) at offset `target` now. */

@@ -48,17 +48,24 @@ const MOVE_OPCODE = [0x8b, 0x0fb6, 0x0fbe, 0x0fb7, 0x0fbf, 0x89, 0x89, 0x88];
 const fitsI8 = (v: number) => v >= -128 && v <= 127;
 const SCALE_BITS = [-1, 0, 1, -1, 2, -1, -1, -1, 3];
 
+// The checks stay tiny so that V8 inlines them; the throws live apart.
 function checkReg(r: Reg): void {
-  if ((r & 15) !== r) throw new RangeError(`invalid register ${r}`);
+  if ((r & 15) !== r) badRegister(r);
+}
+
+function badRegister(r: Reg): never {
+  throw new RangeError(`invalid register ${r}`);
 }
 
 /** Accepts int32 or uint32 values (as the same 32 bits). */
 function imm32(v: number): number {
   const bits = v | 0;
-  if (bits !== v && bits >>> 0 !== v) {
-    throw new RangeError(`immediate ${v} does not fit in 32 bits`);
-  }
+  if (bits !== v && bits >>> 0 !== v) badImmediate(v);
   return bits;
+}
+
+function badImmediate(v: number): never {
+  throw new RangeError(`immediate ${v} does not fit in 32 bits`);
 }
 
 /** Assembles x86-64 machine code. */
