@@ -193,11 +193,6 @@ export class CodeBuffer {
     this.patch32(at, target - (at + 4));
   }
 
-  /** Overwrites the byte at `at`. */
-  patch8(at: number, value: number): void {
-    this.buf[at] = value;
-  }
-
   /** Makes the rel32 field at `at` (ending at `at + 4`) point at `l` when finishing. */
   rel32At(at: number, l: Label): void {
     this.#fixups.push(at, l);

@@ -1,7 +1,8 @@
 /**
- * Byte templates for the sequences the backend emits most (window checks,
- * block charges and their cold paths), encoded once by the assembler and
- * then copied and patched: translation speed is part of the whole cycle.
+ * Byte templates for the longer sequences the backend emits often (memory
+ * window checks, the inline indirect-jump lookup and its cold paths),
+ * encoded once by the assembler and then copied and patched: translation
+ * speed is part of the whole cycle.
  * @module
  */
 import { State } from "../state.ts";
@@ -14,8 +15,6 @@ export interface Template extends Words {
   readonly bytes: Uint8Array;
   /** Offsets of 32-bit immediates, in emission order. */
   readonly imm32: readonly number[];
-  /** Offsets of 8-bit immediates. */
-  readonly imm8: readonly number[];
   /** Offsets of rel32 branch fields. */
   readonly rel32: readonly number[];
 }
@@ -23,14 +22,14 @@ export interface Template extends Words {
 type Emit = (
   a: X64Assembler,
   far: number,
-  fields: { imm32: number[]; imm8: number[]; rel32: number[]; },
+  fields: { imm32: number[]; rel32: number[]; },
 ) => void;
 
 /** Encodes with `emit`, branching to a label kept far away so every branch is rel32. */
 function make(emit: Emit): Template {
   const a = new X64Assembler(256);
   const far = a.label();
-  const fields = { imm32: [] as number[], imm8: [] as number[], rel32: [] as number[] };
+  const fields = { imm32: [] as number[], rel32: [] as number[] };
   emit(a, far, fields);
   const length = a.offset;
   a.nop(200);

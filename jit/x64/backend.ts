@@ -15,7 +15,6 @@ import { ACCESS, BASE, GAS, hostRegisters, slot, state } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
 import { FULL_LOOKUP, JUMP_INDIRECT } from "./_templates.ts";
 import { UNPAID_INDIRECT, WINDOW_CHECK, WINDOW_END, WINDOW_SECOND } from "./_templates.ts";
-
 import { ALU, CC, type Cond, MOVE, type Move, RAX, RCX, RDX, type Reg } from "./asm.ts";
 import { SHIFT, X64Assembler } from "./asm.ts";
 
@@ -82,6 +81,8 @@ let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
 /** The fix-up lists, reused like `scratch` (taken by a backend until its `finish`). */
 let spareLists: IntList[] | undefined;
 const SCRATCH_LIMIT = 4 << 20;
+/** Code offsets stay below this: a memory cold path's entry packs `8 * offset` into 32 bits. */
+const MAX_CODE = 1 << 29;
 
 /** Emits x86-64 for one program. */
 export class X64Backend implements Backend, Lowering {
@@ -494,6 +495,7 @@ export class X64Backend implements Backend, Lowering {
     const slot = (width >> 1) * 2 + (write ? 1 : 0);
     const check = WINDOW_CHECK[slot];
     const at = a.copy(check);
+    if (at >= MAX_CODE) throw new RangeError("the program's native code would exceed 512 MiB");
     this.#memoryStubs.push((at + check.rel32[0]) * 8 + slot);
   }
 
