@@ -313,6 +313,8 @@ export class X64Backend implements Backend, Lowering {
     if (rs1 === 0 && (op === Op.ADD || op === Op.OR || op === Op.XOR)) {
       return this.#put(rd, this.#src(rs2, RAX)); // a move (c.mv)
     }
+    const host = this.#host, d = host[rd], h1 = host[rs1], h2 = host[rs2];
+    if (d >= 0 && d === h1 && h2 >= 0) return this.a.alu32(ALU_OF[op], d, h2); // the common form
     const t = this.#target(rd, rs2 === rs1 ? -1 : rs2);
     this.#load(t, rs1);
     if (rs2 !== 0 || op === Op.AND) this.#alu(ALU_OF[op], t, rs2);
@@ -324,9 +326,9 @@ export class X64Backend implements Backend, Lowering {
     if (rs1 === 0) return this.constant(rd, op === Op.ANDI ? 0 : imm); // li
     const a = this.a;
     const d = this.#host[rd], h1 = this.#host[rs1];
-    if (op === Op.ADDI && d >= 0 && h1 >= 0 && d !== h1) {
-      a.leaDisp32(d, h1, imm);
-      return;
+    if (d >= 0 && h1 >= 0) {
+      if (d === h1) return imm !== 0 || op === Op.ANDI ? a.alu32Imm(ALU_OF[op], d, imm) : undefined;
+      if (op === Op.ADDI) return a.leaDisp32(d, h1, imm);
     }
     const t = this.#target(rd, -1);
     this.#load(t, rs1);
