@@ -72,6 +72,18 @@ function badImmediate(v: number): never {
 export class X64Assembler extends CodeBuffer {
   // ---- encoding primitives ----
 
+  /**
+   * REX at `p` when needed (or always with `byteRegs`: an 8-bit operand in
+   * SPL..DIL), then the 1-2 opcode bytes; returns the next position.
+   */
+  #opcode(p: number, rex: number, op: number, byteRegs: boolean): number {
+    const buf = this.buf;
+    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
+    if (op > 0xff) buf[p++] = op >> 8;
+    buf[p++] = op;
+    return p;
+  }
+
   /** `op` with a register-direct ModRM: `reg` field and `rm` register. */
   #rr(w: boolean, op: number, reg: Reg, rm: Reg, byteRegs = false): void {
     if (((reg | rm) & ~15) !== 0) {
@@ -80,11 +92,8 @@ export class X64Assembler extends CodeBuffer {
     }
     let p = this.room(8);
     const buf = this.buf;
-    // REX (when needed or `byteRegs`: an 8-bit operand in SPL..DIL), opcode (1-2 bytes), ModRM.
     const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | (rm >> 3);
-    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
-    if (op > 0xff) buf[p++] = op >> 8;
-    buf[p++] = op;
+    p = this.#opcode(p, rex, op, byteRegs);
     buf[p++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
     this.pos = p;
   }
@@ -110,9 +119,7 @@ export class X64Assembler extends CodeBuffer {
     let p = this.room(16);
     const buf = this.buf;
     const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | (base >> 3);
-    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
-    if (op > 0xff) buf[p++] = op >> 8;
-    buf[p++] = op;
+    p = this.#opcode(p, rex, op, byteRegs);
     const r = (reg & 7) << 3;
     if (disp === 0) buf[p++] = r | b;
     else if (disp >= -128 && disp <= 127) {
@@ -141,9 +148,7 @@ export class X64Assembler extends CodeBuffer {
     const buf = this.buf;
     if (prefix !== 0) buf[p++] = prefix;
     const rex = 0x40 | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
-    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
-    if (op > 0xff) buf[p++] = op >> 8;
-    buf[p++] = op;
+    p = this.#opcode(p, rex, op, byteRegs);
     buf[p++] = ((reg & 7) << 3) | 4;
     buf[p++] = ((index & 7) << 3) | (base & 7);
     this.pos = p;
@@ -180,9 +185,7 @@ export class X64Assembler extends CodeBuffer {
     const buf = this.buf;
     // REX, opcode, ModRM, SIB when there is an index (or the base is RSP/R12), displacement.
     const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | ((x >> 3) << 1) | (base >> 3);
-    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
-    if (op > 0xff) buf[p++] = op >> 8;
-    buf[p++] = op;
+    p = this.#opcode(p, rex, op, byteRegs);
     // RBP/R13 as base with mod 00 would mean RIP/disp32: use disp8 = 0.
     const b = base & 7;
     const mod = disp === 0 && b !== RBP ? 0 : disp >= -128 && disp <= 127 ? 1 : 2;
