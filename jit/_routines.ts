@@ -62,8 +62,9 @@ export class RoutineLabels {
   }
 
   /**
-   * The exact check routine for a `width`-byte access (address in EAX / W16;
-   * x86-64: the resume address in RDX, AArch64: the pc in W17).
+   * The exact check routine for a `width`-byte access, address in EAX / W16.
+   * x86-64: called from the access's cold path, which names the instruction
+   * by native address (x64/_runtime.ts); AArch64: the pc in W17.
    */
   slowCheck(width: number, write: boolean): number {
     return this.#slow[(width >> 1) * 2 + (write ? 1 : 0)];

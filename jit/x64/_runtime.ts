@@ -61,6 +61,22 @@ export class Runtime extends RoutineLabels {
     }
   }
 
+  /**
+   * In a routine called from a cold path `call routine; jmp site`: reads
+   * `site` from that `jmp` (its rel32 ends 5 bytes after the return address)
+   * into `State.EXIT_SITE` and marks the exit as named by it (`SITE_PC`).
+   * Clobbers `ret` and `rel`.
+   */
+  #nameSite(ret: Reg, rel: Reg): void {
+    const a = this.#a;
+    a.load64(ret, { base: RSP });
+    a.load32(rel, { base: ret, disp: 1 });
+    a.movsxd(rel, rel);
+    a.lea64(ret, { base: ret, index: rel, scale: 1, disp: 5 });
+    a.store64(field(State.EXIT_SITE), ret);
+    a.storeImm32(field(State.EXIT_PC), SITE_PC | 0);
+  }
+
   /** The guest registers held in host registers, as [guest, host] pairs. */
   #pinned(): [number, Reg][] {
     const pairs: [number, Reg][] = [];
@@ -93,12 +109,7 @@ export class Runtime extends RoutineLabels {
     // Called from a block's cold path, `call unpaid; jmp body` (the jmp never
     // runs: it names the block, whose pc the engine finds from the address).
     a.bind(this.unpaid);
-    a.load64(RAX, { base: RSP });
-    a.load32(RDX, { base: RAX, disp: 1 });
-    a.movsxd(RDX, RDX);
-    a.lea64(RAX, { base: RAX, index: RDX, scale: 1, disp: 5 });
-    a.store64(field(State.EXIT_SITE), RAX);
-    a.storeImm32(field(State.EXIT_PC), SITE_PC | 0);
+    this.#nameSite(RAX, RDX);
     a.storeImm32(field(State.EXIT_REASON), Exit.UNPAID);
     a.jmp(this.exit);
     a.bind(this.hostReturn);
@@ -193,12 +204,7 @@ export class Runtime extends RoutineLabels {
     a.load64(RCX, field(State.TEMP));
     a.ret();
     a.bind(fail);
-    a.load64(RCX, { base: RSP }); // the cold path's `jmp rel32`
-    a.load32(RDX, { base: RCX, disp: 1 });
-    a.movsxd(RDX, RDX);
-    a.lea64(RCX, { base: RCX, index: RDX, scale: 1, disp: 5 });
-    a.store64(field(State.EXIT_SITE), RCX);
-    a.storeImm32(field(State.EXIT_PC), SITE_PC | 0);
+    this.#nameSite(RCX, RDX); // RCX is restored from TEMP below
     a.store32(field(State.EXIT_AUX), RAX);
     a.storeImm32(field(State.EXIT_WRITE), write ? 1 : 0);
     a.storeImm32(field(State.EXIT_REASON), Exit.MEMORY_FAULT);
