@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { DecodedCode } from "./abi/code.ts";
+import { type DecodedCode, instructionAt } from "./abi/code.ts";
 import { DEFAULT_GAS, DEFAULT_HEAP_SIZE, DEFAULT_STACK_SIZE } from "./abi/constants.ts";
 import { newDecodedInstruction } from "./abi/decode.ts";
 import { disassemble, REGISTER_NAMES } from "./abi/disasm.ts";
@@ -214,7 +214,7 @@ function tracer(program: Program): { hook: (pc: number, regs: Int32Array) => voi
       live = regs;
       if (pending) out.line(pending + changes(regs));
       before.set(regs.subarray(0, 32));
-      const i = code.slots[(pc - code.start) >>> 1];
+      const i = instructionAt(code, pc);
       pending = listing(program, code, i).padEnd(56);
     },
     end() {

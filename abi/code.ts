@@ -12,9 +12,18 @@ import { Op, OPS } from "./isa.ts";
 export interface CodeSegment {
   /** Address of the first byte. */
   readonly start: number;
-  /** The segment's bytes, zero-filled to its memory size. */
+  /** The segment's file bytes (its zero-filled tail is not code). */
   readonly bytes: Uint8Array;
 }
+
+/**
+ * The slot index is two-level, in chunks of this many bytes of code address
+ * space, so that its size follows the code and not the address span it
+ * covers (code segments may lie far apart).
+ */
+export const CHUNK_SHIFT = 12;
+/** 2-byte slots per chunk. */
+export const CHUNK_SLOTS = 1 << (CHUNK_SHIFT - 1);
 
 /**
  * Instructions in address order. Index `i` describes the instruction at
@@ -49,7 +58,12 @@ export interface DecodedCode {
   readonly start: number;
   /** One past the highest code address. */
   readonly end: number;
-  /** Instruction index for each 2-byte slot of `[start, end)`, -1 where no instruction starts. */
+  /**
+   * For each chunk of `[start, end)` (`CHUNK_SHIFT`): where its `CHUNK_SLOTS`
+   * slots begin in `slots`, or -1 when no code lies in it.
+   */
+  readonly chunks: Int32Array;
+  /** Instruction index for each 2-byte slot of the chunks that hold code, -1 where none starts. */
   readonly slots: Int32Array;
 }
 
@@ -57,11 +71,33 @@ export interface DecodedCode {
 export function instructionAt(code: DecodedCode, pc: number): number {
   const offset = pc - code.start;
   if (offset < 0 || pc >= code.end || (offset & 1) !== 0) return -1;
-  return code.slots[offset >>> 1];
+  const chunk = code.chunks[offset >>> CHUNK_SHIFT];
+  return chunk < 0 ? -1 : code.slots[chunk + ((offset & ((1 << CHUNK_SHIFT) - 1)) >>> 1)];
+}
+
+/** Allocates the chunks that hold code (all slots -1). */
+function slotIndex(
+  segments: readonly CodeSegment[],
+  start: number,
+  end: number,
+): { chunks: Int32Array; slots: Int32Array; } {
+  const chunks = new Int32Array(((end - start - 1) >>> CHUNK_SHIFT) + 1).fill(-1);
+  let used = 0;
+  for (const s of segments) {
+    if (s.bytes.length === 0) continue;
+    const first = (s.start - start) >>> CHUNK_SHIFT;
+    const last = (s.start + s.bytes.length - 1 - start) >>> CHUNK_SHIFT;
+    for (let c = first; c <= last; c++) {
+      if (chunks[c] < 0) chunks[c] = CHUNK_SLOTS * used++;
+    }
+  }
+  return { chunks, slots: new Int32Array(CHUNK_SLOTS * used).fill(-1) };
 }
 
 /** Decodes the code segments (sorted by address, non-overlapping). */
 export function decodeCode(segments: readonly CodeSegment[], rve: boolean): DecodedCode {
+  segments = segments.filter((s) => s.bytes.length > 0);
+  if (segments.length === 0) throw new RangeError("no code to decode");
   const start = segments[0].start;
   const last = segments[segments.length - 1];
   const end = last.start + last.bytes.length;
@@ -76,7 +112,8 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
   const imm = new Int32Array(capacity);
   const size = new Uint8Array(capacity);
   const segmentEnd = new Uint8Array(capacity);
-  const slots = new Int32Array((end - start + 1) >>> 1).fill(-1);
+  const { chunks, slots } = slotIndex(segments, start, end);
+  const chunkMask = (1 << CHUNK_SHIFT) - 1;
   const d = newDecodedInstruction();
   let count = 0;
   for (const segment of segments) {
@@ -86,15 +123,15 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
     while (offset < n) {
       const lo = offset + 1 < n ? bytes[offset] | (bytes[offset + 1] << 8) : bytes[offset];
       const isLong = (lo & 3) === 3;
-      if (isLong && offset + 4 > n) {
-        // A 4-byte instruction cut off by the segment end can never execute.
+      if (offset + (isLong ? 4 : 2) > n) {
+        // An instruction cut off by the end of the segment's code can never execute.
         d.op = Op.INVALID;
         d.rd =
           d.rs1 =
           d.rs2 =
           d.imm =
             0;
-        d.size = 4;
+        d.size = isLong ? 4 : 2;
       } else {
         const hi = isLong ? bytes[offset + 2] | (bytes[offset + 3] << 8) : 0;
         decodeInstruction(lo, hi, rve, d);
@@ -107,7 +144,8 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
       rs2[count] = d.rs2;
       imm[count] = d.imm;
       size[count] = d.size;
-      slots[(address - start) >>> 1] = count;
+      const at = address - start;
+      slots[chunks[at >>> CHUNK_SHIFT] + ((at & chunkMask) >>> 1)] = count;
       count++;
       offset += d.size;
     }
@@ -128,6 +166,7 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
     hostcall: new Int32Array(count).fill(-1),
     start,
     end,
+    chunks,
     slots,
   };
   return code;

@@ -20,7 +20,10 @@ import { Op } from "./isa.ts";
 
 /** Limits applied while loading a program. */
 export interface ProgramOptions {
-  /** Largest total size of executable segments, in bytes. Default: 16 MiB. */
+  /**
+   * Largest total size of code (the file bytes of executable segments), in
+   * bytes. Default: 16 MiB.
+   */
   maxCodeSize?: number;
   /** Largest address span of all loaded segments, in bytes. Default: 64 MiB. */
   maxImageSize?: number;
@@ -106,6 +109,9 @@ function loadSegments(
   for (let i = 0; i < loaded.length; i++) {
     const s = loaded[i];
     if (s.start < PAGE_SIZE) fail(`segment at ${hex(s.vaddr)} maps the first page`);
+    if (!s.read) {
+      fail(`segment at ${hex(s.vaddr)} is neither readable nor executable (PF_R or PF_X)`);
+    }
     if (s.end > ADDRESS_LIMIT) {
       fail(`segment at ${hex(s.vaddr)} reaches above ${hex(ADDRESS_LIMIT)}`);
     }
@@ -117,17 +123,11 @@ function loadSegments(
   const span = loaded[loaded.length - 1].end - loaded[0].start;
   const maxImage = options.maxImageSize ?? DEFAULT_MAX_IMAGE_SIZE;
   if (span > maxImage) fail(`segments span ${span} bytes, more than the limit of ${maxImage}`);
-  const codeSize = loaded.reduce((n, s) => n + (s.exec ? s.end - s.start : 0), 0);
+  const codeSize = loaded.reduce((n, s) => n + (s.exec ? s.data.length : 0), 0);
   const maxCode = options.maxCodeSize ?? DEFAULT_MAX_CODE_SIZE;
-  if (codeSize === 0) fail("no executable segment");
+  if (codeSize === 0) fail("no code: no executable segment holds file bytes");
   if (codeSize > maxCode) fail(`${codeSize} bytes of code, more than the limit of ${maxCode}`);
   return loaded;
-}
-
-function codeBytes(s: LoadedSegment, memsz: number): Uint8Array {
-  const bytes = new Uint8Array(memsz);
-  bytes.set(s.data);
-  return bytes;
 }
 
 /**
@@ -138,12 +138,10 @@ export function loadProgram(bytes: Uint8Array, options: ProgramOptions = {}): Pr
   const elf = parseElf(bytes);
   const rve = (elf.flags & EF_RISCV_RVE) !== 0;
   const segments = loadSegments(elf.segments, options);
-  const memsz = new Map(elf.segments.map((s) => [s.vaddr, s.memsz]));
+  // Code is the file bytes only: a zero-filled tail would decode to invalid
+  // instructions and cost tables in proportion to its size, not the file's.
   const code = decodeCode(
-    segments.filter((s) => s.exec).map((s) => ({
-      start: s.vaddr,
-      bytes: codeBytes(s, memsz.get(s.vaddr)!),
-    })),
+    segments.filter((s) => s.exec).map((s) => ({ start: s.vaddr, bytes: s.data })),
     rve,
   );
   if (instructionAt(code, elf.entry) < 0) {

@@ -76,6 +76,8 @@ export function computeLayout(image: ProgramImage, options: MemoryOptions): {
   return { regions, heapStart, heapLimit, stackTop };
 }
 
+const isUint32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+
 function hex(n: number): string {
   return "0x" + (n >>> 0).toString(16).padStart(8, "0");
 }
@@ -246,15 +248,18 @@ export class GuestMemory {
 
   private offset(address: number, length: number, write: boolean): number {
     if (this.#detached) throw new Error("the instance's memory has been released (disposed)");
-    if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`invalid guest range ${address}+${length}`);
+    if (!isUint32(address)) {
+      throw new RangeError(`guest address must be an integer from 0 to 2^32-1, got ${address}`);
+    }
+    if (!Number.isInteger(length) || length < 0 || length > 2 ** 32) {
+      throw new RangeError(`length must be an integer from 0 to 2^32, got ${length}`);
     }
     if (length === 0) return 0; // an empty access touches nothing, wherever it points
     if (!this.accessible(address, length, write)) {
       const what = write ? "writable" : "readable";
       throw new RangeError(`guest memory ${hex(address)}..+${length} is not ${what}`);
     }
-    return (address >>> 0) - this.base;
+    return address - this.base;
   }
 
   /** Copies `length` bytes out of guest memory. */

@@ -15,7 +15,7 @@
  * the immediate.
  * @module
  */
-import { type DecodedCode, instructionAt } from "../abi/code.ts";
+import { CHUNK_SHIFT, type DecodedCode, instructionAt } from "../abi/code.ts";
 import { Op, OP_COUNT, OPS } from "../abi/isa.ts";
 import type { ProgramImage } from "../abi/load.ts";
 
@@ -46,12 +46,22 @@ export interface CompiledCode {
   readonly pcs: Uint32Array;
   /** Gas to charge when an indirect jump enters at this entry (0 where a GAS entry charges). */
   readonly midCost: Float64Array;
-  /** Entry index for each 2-byte code slot, -1 where no instruction starts. */
+  /** The code's chunk index (`DecodedCode.chunks`): where each chunk's slots begin in `entryOf`. */
+  readonly entryChunks: Int32Array;
+  /** Entry index for each 2-byte slot of the chunks that hold code, -1 where no instruction starts. */
   readonly entryOf: Int32Array;
   /** Lowest code address. */
   readonly codeStart: number;
   /** Bytes of code address space covered by `entryOf`. */
   readonly codeLength: number;
+}
+
+/** The entry of the instruction starting at `pc`, or -1 (run.ts inlines this). */
+export function entryAt(code: CompiledCode, pc: number): number {
+  const offset = pc - code.codeStart;
+  if (offset < 0 || offset >= code.codeLength || (offset & 1) !== 0) return -1;
+  const chunk = code.entryChunks[offset >>> CHUNK_SHIFT];
+  return chunk < 0 ? -1 : code.entryOf[chunk + ((offset & ((1 << CHUNK_SHIFT) - 1)) >>> 1)];
 }
 
 const ALU_NO_SIDE_EFFECTS = new Set(["alu", "alu_imm", "upper"]);
@@ -137,6 +147,7 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     insn,
     pcs,
     midCost,
+    entryChunks: code.chunks,
     entryOf,
     codeStart: code.start,
     codeLength: code.end - code.start,

@@ -8,7 +8,7 @@ import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import type { HostContext, ResolvedImport } from "../abi/host.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import type { GuestMemory } from "../abi/memory.ts";
-import { compile, type CompiledCode } from "./compile.ts";
+import { compile, type CompiledCode, entryAt } from "./compile.ts";
 import { execute } from "./run.ts";
 
 /**
@@ -50,9 +50,10 @@ export class Interpreter implements Engine {
   resumePc = -1;
   /** Gas held back from the current slice. */
   reserve = 0;
-  /** Where the next slice starts, and what it charges first. */
+  /** Where the next slice starts, what it charges first, and the gas that entry needs. */
   #sliceAt = 0;
   #sliceCharge = 0;
+  #sliceNeed = 0;
   /** Guest memory. */
   readonly memory: GuestMemory;
   /** Host context. */
@@ -82,18 +83,17 @@ export class Interpreter implements Engine {
     this.resumePc = -1;
     this.exitCode = undefined;
     const code = this.#code;
-    const offset = pc - code.codeStart;
-    const e = offset >= 0 && offset < code.codeLength && (offset & 1) === 0
-      ? code.entryOf[offset >>> 1]
-      : -1;
+    const e = entryAt(code, pc);
     if (e < 0) {
       this.trap = { kind: "InvalidJump", pc, address: pc, registers: this.snapshot() };
       return "trap";
     }
     let at = e;
     let charge = code.midCost[e];
+    this.#sliceNeed = 0;
     for (;;) {
-      this.reserve = Math.max(0, this.gas - SLICE_GAS);
+      // A slice must be able to pay the entry it starts with: a block may cost more than a slice.
+      this.reserve = Math.max(0, this.gas - Math.max(SLICE_GAS, this.#sliceNeed));
       const outcome = execute(this, code, at, charge);
       this.reserve = 0;
       if (outcome !== "slice") return outcome;
@@ -112,6 +112,8 @@ export class Interpreter implements Engine {
     if (this.reserve > 0) {
       this.#sliceAt = at;
       this.#sliceCharge = charge;
+      // Without an indirect entry's charge, the entry is a GAS entry: its block's cost.
+      this.#sliceNeed = charge !== 0 ? charge : this.#code.insn[2 * at + 1];
       return "slice";
     }
     return this.raise(at, "OutOfGas", undefined, undefined, this.#code.pcs[at]);

@@ -77,12 +77,11 @@ function compile(code: DecodedCode): CompiledProgram {
   const executable = new ExecutableCode(translation.bytes);
   // Host addresses are below 2^53, so Number arithmetic is exact (and much faster than BigInt).
   const base = Number(executable.address);
-  const slots = code.slots.length;
+  const slots = (code.end - code.start + 1) >>> 1;
   const table = new BigUint64Array(2 * slots);
   const words = new Uint32Array(table.buffer);
-  for (let s = 0; s < slots; s++) {
-    const i = code.slots[s];
-    if (i < 0) continue;
+  for (let i = 0; i < code.count; i++) {
+    const s = (code.pc[i] - code.start) >>> 1;
     const address = base + translation.bodyOffset[i];
     words[4 * s] = address % 2 ** 32;
     words[4 * s + 1] = Math.floor(address / 2 ** 32);

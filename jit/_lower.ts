@@ -5,9 +5,11 @@
  * visitor; only encoding differs between them.
  * @module
  */
-import type { DecodedCode } from "../abi/code.ts";
+import { CHUNK_SHIFT, type DecodedCode } from "../abi/code.ts";
 import { Op, OP_COUNT } from "../abi/isa.ts";
 import { Exit } from "./state.ts";
+
+const CHUNK_MASK = (1 << CHUNK_SHIFT) - 1;
 
 /** What a backend emits, one method per kind of instruction. */
 export interface Lowering {
@@ -112,9 +114,10 @@ export function lower(code: DecodedCode, i: number, b: Lowering): void {
       const targetPc = (pc + imm[i]) >>> 0;
       // instructionAt, inline: this is the translator's hottest path.
       const offset = targetPc - code.start;
-      const target = offset >= 0 && targetPc < code.end && (offset & 1) === 0
-        ? code.slots[offset >>> 1]
+      const chunk = offset >= 0 && targetPc < code.end && (offset & 1) === 0
+        ? code.chunks[offset >>> CHUNK_SHIFT]
         : -1;
+      const target = chunk < 0 ? -1 : code.slots[chunk + ((offset & CHUNK_MASK) >>> 1)];
       if (op !== Op.JAL) return b.branch(op, rs1[i], rs2[i], pc, target, targetPc);
       if (target < 0) return b.exit(Exit.INVALID_JUMP, pc, targetPc);
       return b.jump(rd[i], target, pc + code.size[i]);

@@ -192,7 +192,7 @@ Deno.test("limits: options are validated; the loader's limits hold", () => {
   assertThrows(() => program.instantiate({}, { gas: -1 }), RangeError);
   assertThrows(() => program.instantiate({}, { heapSize: 2 ** 40 }), RangeError);
   assertThrows(() => program.instantiate().gas = 1.5, RangeError);
-  assertThrows(() => Program.fromBytes(bytes, { maxCodeSize: 100 }), ProgramError, "limit");
+  assertThrows(() => Program.fromBytes(bytes, { maxCodeSize: 3 }), ProgramError, "limit");
   assertThrows(() => Program.fromBytes(bytes, { maxImageSize: 0x1000 }), ProgramError, "limit");
   assertThrows(() => Program.fromBytes("elf" as unknown as Uint8Array), TypeError);
   // The input is copied: changing it afterwards changes nothing.
