@@ -86,7 +86,8 @@ export class NativeEngine implements Engine {
     const memory = this.memory;
     const code = init.image.code;
     const w = this.#words;
-    // The page table covers the span; only static regions are in it (see jit/x64/_runtime.ts).
+    // The page table covers the span; static regions are in it, the heap is
+    // checked as a byte range (see jit/x64/_runtime.ts).
     const spanBase = memory.base;
     const spanPages = memory.bytes.length / PAGE_SIZE + 1;
     this.#pageTable = new Uint8Array(spanPages);
@@ -138,8 +139,14 @@ export class NativeEngine implements Engine {
       this.#heapMapped = top;
     }
     const w = this.#words;
+    w[word(State.HEAP_START)] = m.heapStart;
+    w[word(State.HEAP_BYTES)] = m.brk - m.heapStart;
+    // Exact for every size: in a window of 1-3 bytes the last start of a
+    // wider access lies below its first address, so no such access passes.
+    // (Accessible memory starts above the first page, so `end - 4` never
+    // wraps; only a window with no bytes needs the impossible bounds.)
     const window = (lo: number, start: number, end: number) => {
-      const empty = end - start < 4;
+      const empty = end <= start;
       w[word(lo)] = empty ? 0xffffffff : start;
       w[word(lo) + 1] = empty ? 0 : end - 1;
       w[word(lo) + 2] = empty ? 0 : end - 2;

@@ -58,6 +58,13 @@ export const State = Object.freeze({
    * 0 = no instruction starts there) and the entry charge (u64).
    */
   JUMP_TABLE: -32,
+  /**
+   * The heap, `[HEAP_START, HEAP_START + HEAP_BYTES)`, for the exact memory
+   * check: the page table holds the static regions, whose bounds are pages,
+   * while the heap ends at any byte (its break).
+   */
+  HEAP_START: -24,
+  HEAP_BYTES: -20,
   /** One byte per page of the span: bit 0 readable, bit 1 writable. */
   PAGE_TABLE: -16,
   /** Scratch for generated code (saving a register), u64. */

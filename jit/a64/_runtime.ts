@@ -131,7 +131,7 @@ export class Runtime extends RoutineLabels {
     for (let k = 0; k < 4; k++) a.word(0);
   }
 
-  /** Checks the pages of the first and last byte (static regions only, as on x86-64). */
+  /** Checks the first and last byte against the page table, then the heap (as on x86-64). */
   #slowCheck(width: number, write: boolean): void {
     const a = this.#a;
     const fail = a.label();
@@ -139,6 +139,8 @@ export class Runtime extends RoutineLabels {
     a.bind(this.slowCheck(width, write));
     a.stur(false, T1, BASE, State.EXIT_PC);
     for (const offset of width > 1 ? [0, width - 1] : [0]) {
+      const heap = a.label();
+      const next = a.label();
       if (offset !== 0) {
         a.addsImm(false, T1, T0, offset);
         a.bcond(COND.HS, fail); // carry: wrapped past 0xFFFFFFFF
@@ -148,12 +150,21 @@ export class Runtime extends RoutineLabels {
       a.lsrImm(false, T1, T1, 12);
       a.ldur(false, T2, BASE, State.SPAN_PAGES);
       a.subs(false, ZR, T1, T2);
-      a.bcond(COND.HS, fail);
+      a.bcond(COND.HS, heap);
       a.ldur(true, T2, BASE, State.PAGE_TABLE);
       a.ldrB(T1, T2, T1);
       a.movImm32(T2, bit);
       a.and(false, T1, T1, T2);
-      a.cbz(false, T1, fail);
+      a.cbnz(false, T1, next);
+      a.bind(heap); // not in a static page: the heap (readable and writable) or nothing
+      if (offset !== 0) a.addImm(false, T1, T0, offset);
+      else a.mov(false, T1, T0);
+      a.ldur(false, T2, BASE, State.HEAP_START);
+      a.sub(false, T1, T1, T2);
+      a.ldur(false, T2, BASE, State.HEAP_BYTES);
+      a.subs(false, ZR, T1, T2);
+      a.bcond(COND.HS, fail);
+      a.bind(next);
     }
     a.ret();
     a.bind(fail);

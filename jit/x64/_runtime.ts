@@ -172,9 +172,9 @@ export class Runtime extends RoutineLabels {
   }
 
   /**
-   * Checks the pages of the first and last byte in the page table. Only
-   * static regions (segments, stack) are in the table: the heap is always
-   * inside the fast windows (abi/memory.ts prefers the run that holds it).
+   * Checks the first and last byte: each must be in a page the page table
+   * marks (static regions: segments and stack) or in the heap
+   * `[HEAP_START, HEAP_START + HEAP_BYTES)`, byte-exact up to the break.
    * Called with the address in EAX from the access's cold path, `call
    * check; jmp resume`: on a fault it reads `resume` from that `jmp` and
    * names the instruction by it (`State.EXIT_SITE`), so cold paths carry no
@@ -188,6 +188,8 @@ export class Runtime extends RoutineLabels {
     a.store64(field(State.TEMP), RCX);
     a.load64(RDX, field(State.PAGE_TABLE));
     for (const offset of width > 1 ? [0, width - 1] : [0]) {
+      const heap = a.label();
+      const next = a.label();
       a.mov32(RCX, RAX);
       if (offset !== 0) {
         a.alu32Imm(ALU.ADD, RCX, offset);
@@ -196,10 +198,17 @@ export class Runtime extends RoutineLabels {
       a.alu32RM(ALU.SUB, RCX, field(State.SPAN_BASE));
       a.shift32Imm(SHIFT.SHR, RCX, 12);
       a.alu32RM(ALU.CMP, RCX, field(State.SPAN_PAGES));
-      a.jcc(CC.AE, fail);
+      a.jcc(CC.AE, heap);
       a.loadU8(RCX, { base: RDX, index: RCX, scale: 1 });
       a.test32Imm(RCX, bit);
-      a.jcc(CC.E, fail);
+      a.jcc(CC.NE, next);
+      a.bind(heap); // not in a static page: the heap (readable and writable) or nothing
+      a.mov32(RCX, RAX);
+      if (offset !== 0) a.alu32Imm(ALU.ADD, RCX, offset);
+      a.alu32RM(ALU.SUB, RCX, field(State.HEAP_START));
+      a.alu32RM(ALU.CMP, RCX, field(State.HEAP_BYTES));
+      a.jcc(CC.AE, fail);
+      a.bind(next);
     }
     a.load64(RCX, field(State.TEMP));
     a.ret();
