@@ -50,6 +50,7 @@ export interface Memory {
  * ```ts
  * import type { HostContext } from "@rvbox/rvbox";
  * function chargeAndEcho(ctx: HostContext, value: number): number {
+ *   if (ctx.gas < 100) throw new Error("out of gas"); // ends the call with a HostError trap
  *   ctx.gas -= 100; // host work costs extra gas
  *   return value;
  * }
@@ -58,7 +59,11 @@ export interface Memory {
 export interface HostContext {
   /** The calling instance's memory. */
   readonly memory: Memory;
-  /** Remaining gas; a host function may lower (or raise) it. */
+  /**
+   * Remaining gas; a host function may lower (or raise) it to a non-negative
+   * safe integer. Anything else throws a `RangeError`, which ends the call
+   * with a `HostError` trap.
+   */
   gas: number;
   /** Reads register `index` (0-31) as an unsigned number. */
   getRegister(index: number): number;
@@ -186,6 +191,5 @@ export function callImport(state: HostState, imp: ResolvedImport): HostOutcome {
   } catch (error) {
     return { error };
   }
-  if (!Number.isFinite(state.gas) || state.gas < 0) state.gas = 0;
   return state.exitCode === undefined ? undefined : "exit";
 }

@@ -27,6 +27,18 @@ const SP = 2;
 const RA = 1;
 const A0 = 10;
 
+/**
+ * Checks a gas amount: every way gas is set (the `gas` option, `instance.gas`,
+ * `ctx.gas` in a host function) takes a non-negative safe integer, which
+ * every tier holds exactly (the native tier as a 64-bit word).
+ */
+export function checkGas(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`gas must be a non-negative safe integer, got ${value}`);
+  }
+  return value;
+}
+
 function toRegister(value: number | bigint, index: number): number {
   if (typeof value === "bigint") return Number(BigInt.asIntN(32, value));
   if (typeof value !== "number" || !Number.isFinite(value)) {
@@ -93,10 +105,7 @@ export class Instance {
     return this.#engine.gas;
   }
   set gas(value: number) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RangeError(`gas must be a non-negative safe integer, got ${value}`);
-    }
-    this.#engine.gas = value;
+    this.#engine.gas = checkGas(value);
   }
 
   /**
@@ -200,7 +209,7 @@ export function hostContext(memory: Memory, engine: () => Engine): HostContext {
       return engine().gas;
     },
     set gas(value: number) {
-      engine().gas = Math.max(0, Math.floor(value));
+      engine().gas = checkGas(value); // a RangeError here ends the call with a HostError trap
     },
     getRegister(index: number): number {
       if (!Number.isInteger(index) || index < 0 || index > 31) {

@@ -8,7 +8,7 @@ import { createNativeEngine, nativeSupport } from "../jit/mod.ts";
 import { DEFAULT_GAS } from "./constants.ts";
 import type { Engine } from "./engine.ts";
 import { type Imports, linkImports } from "./host.ts";
-import { hostContext, Instance, type Tier } from "./instance.ts";
+import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { loadProgram, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 
@@ -168,10 +168,7 @@ export class Program {
   instantiate(imports: Imports = {}, options: InstanceOptions = {}): Instance {
     const image = this.#image;
     const { tier, reason } = chooseTier(options.tier ?? "auto", options.trace !== undefined);
-    const gas = options.gas ?? DEFAULT_GAS;
-    if (!Number.isSafeInteger(gas) || gas < 0) {
-      throw new RangeError(`gas must be a non-negative safe integer, got ${gas}`);
-    }
+    const gas = checkGas(options.gas ?? DEFAULT_GAS);
     const resolved = linkImports(image.imports, imports);
     const print = options.print ?? defaultPrint;
     let engine: Engine;
