@@ -15,7 +15,7 @@
  * the immediate.
  * @module
  */
-import { CHUNK_SHIFT, type DecodedCode, instructionAt } from "../abi/code.ts";
+import { CHUNK_SHIFT, CHUNK_SLOTS, type DecodedCode, instructionAt } from "../abi/code.ts";
 import { Op, OP_COUNT, OPS } from "../abi/isa.ts";
 import type { ProgramImage } from "../abi/load.ts";
 
@@ -52,11 +52,17 @@ export interface CompiledCode {
   readonly entryOf: Int32Array;
   /** Lowest code address. */
   readonly codeStart: number;
-  /** Bytes of code address space covered by `entryOf`. */
+  /** Bytes of code address space covered by `entryChunks`. */
   readonly codeLength: number;
+  /**
+   * Bytes from `codeStart` whose chunks lie in order at the start of
+   * `entryOf` (all of the code when it is one segment): there `entryOf` is a
+   * flat table, indexed by offset / 2 without the chunk index.
+   */
+  readonly flatLength: number;
 }
 
-/** The entry of the instruction starting at `pc`, or -1 (run.ts inlines this). */
+/** The entry of the instruction starting at `pc`, or -1. */
 export function entryAt(code: CompiledCode, pc: number): number {
   const offset = pc - code.codeStart;
   if (offset < 0 || offset >= code.codeLength || (offset & 1) !== 0) return -1;
@@ -143,6 +149,10 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     const i = code.slots[s];
     entryOf[s] = i < 0 ? -1 : first[i];
   }
+  let flatChunks = 0;
+  while (flatChunks < code.chunks.length && code.chunks[flatChunks] === flatChunks * CHUNK_SLOTS) {
+    flatChunks++;
+  }
   return {
     insn,
     pcs,
@@ -151,5 +161,6 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     entryOf,
     codeStart: code.start,
     codeLength: code.end - code.start,
+    flatLength: Math.min(code.end - code.start, flatChunks << CHUNK_SHIFT),
   };
 }

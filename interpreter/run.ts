@@ -9,15 +9,12 @@
  * compare and fall back to the exact region check.
  * @module
  */
-import { CHUNK_SHIFT } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import type { RunOutcome } from "../abi/engine.ts";
 import { callImport } from "../abi/host.ts";
 import { div, divu, mulh, mulhsu, mulhu, rem, remu } from "./_arith.ts";
-import type { CompiledCode } from "./compile.ts";
+import { type CompiledCode, entryAt } from "./compile.ts";
 import type { Interpreter } from "./mod.ts";
-
-const CHUNK_MASK = (1 << CHUNK_SHIFT) - 1;
 
 /**
  * Runs from entry `k` after charging `charge` (an indirect entry's mid-block
@@ -32,7 +29,7 @@ export function execute(
   const r = s.regs;
   const mem = s.memory;
   const imports = s.imports;
-  const { insn, pcs, midCost, entryChunks, entryOf, codeStart, codeLength } = code;
+  const { insn, pcs, midCost, entryOf, codeStart, flatLength } = code;
   let u8 = mem.bytes; // reloaded after host calls: a growing heap replaces them
   let dv = mem.view;
   const base = mem.base;
@@ -107,9 +104,9 @@ export function execute(
           return "return";
         }
         const offset = target - codeStart;
-        // entryAt (compile.ts), inline.
-        const chunk = offset >= 0 && offset < codeLength ? entryChunks[offset >>> CHUNK_SHIFT] : -1;
-        const e = chunk < 0 ? -1 : entryOf[chunk + ((offset & CHUNK_MASK) >>> 1)];
+        const e = offset >= 0 && offset < flatLength
+          ? entryOf[offset >>> 1]
+          : entryAt(code, target);
         if (e < 0) {
           s.gas = gas + reserve;
           return s.raise(k, "InvalidJump", target);
