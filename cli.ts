@@ -12,8 +12,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { readProgramFile } from "./abi/_read_file.ts";
 import { type DecodedCode, instructionAt } from "./abi/code.ts";
-import { DEFAULT_GAS, DEFAULT_HEAP_SIZE, DEFAULT_STACK_SIZE } from "./abi/constants.ts";
+import {
+  DEFAULT_GAS,
+  DEFAULT_HEAP_SIZE,
+  DEFAULT_MAX_FILE_SIZE,
+  DEFAULT_STACK_SIZE,
+} from "./abi/constants.ts";
 import { newDecodedInstruction } from "./abi/decode.ts";
 import { disassemble, REGISTER_NAMES } from "./abi/disasm.ts";
 import { computeLayout } from "./abi/memory.ts";
@@ -31,7 +37,13 @@ const USAGE = `usage:
   rvbox disasm <prog.elf> [--native]   (--native: this machine's native code next to each instruction)
   rvbox inspect <prog.elf>`;
 
+const COMMANDS = ["run", "disasm", "inspect"];
 const EXIT_USAGE = 2;
+
+/** NotFound, IsADirectory, PermissionDenied and the rest of `Deno.errors`. */
+function isFileSystemError(e: unknown): boolean {
+  return Object.values(Deno.errors).some((kind) => e instanceof kind);
+}
 const EXIT_TRAP = 3;
 
 const encoder = new TextEncoder();
@@ -169,9 +181,27 @@ async function disasmCommand(program: Program, native: boolean): Promise<void> {
   out.flush();
 }
 
+/** The default memory layout's lines, or why it cannot be instantiated with the defaults. */
+function layoutLines(program: Program): string[] {
+  let layout;
+  try {
+    layout = computeLayout(program.image, {});
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return [`  does not fit with the default limits: ${e.message}`];
+  }
+  return [
+    ...layout.regions.filter((r) => r.name === "stack").map((r) =>
+      `  stack        0x${hex(r.start)}-0x${hex(r.end)} (${DEFAULT_STACK_SIZE} bytes)`
+    ),
+    `  heap         0x${hex(layout.heapStart)}-0x${
+      hex(layout.heapLimit)
+    } (up to ${DEFAULT_HEAP_SIZE} bytes)`,
+  ];
+}
+
 function inspectCommand(program: Program, path: string): void {
   const image = program.image;
-  const layout = computeLayout(image, {});
   const lines = [
     `file:         ${path} (${image.fileSize} bytes)`,
     `base ISA:     ${program.base} + M, A, C`,
@@ -180,12 +210,7 @@ function inspectCommand(program: Program, path: string): void {
     "segments:",
     ...program.segments.map((s) => `  0x${hex(s.start)}-0x${hex(s.end)}  ${s.permissions}`),
     "memory (default limits):",
-    ...layout.regions.filter((r) => r.name === "stack").map((r) =>
-      `  stack        0x${hex(r.start)}-0x${hex(r.end)} (${DEFAULT_STACK_SIZE} bytes)`
-    ),
-    `  heap         0x${hex(layout.heapStart)}-0x${
-      hex(layout.heapLimit)
-    } (up to ${DEFAULT_HEAP_SIZE} bytes)`,
+    ...layoutLines(program),
     `  gas          ${DEFAULT_GAS}`,
     `imports (${image.imports.length}):`,
     ...image.imports.map((name) => `  ${name}${name.startsWith("rvbox_") ? " (built-in)" : ""}`),
@@ -256,8 +281,11 @@ function runCommand(program: Program, flags: Record<string, string | boolean | u
   trace?.end();
   if (trap) {
     console.error(`trap: ${trap.message}`);
-    const regs = [...trap.registers].map((v, r) => `${REGISTER_NAMES[r].padStart(4)}=0x${hex(v)}`);
-    for (let r = 0; r < 32; r += 4) console.error("  " + regs.slice(r, r + 4).join(" "));
+    const count = program.base === "rv32e" ? 16 : 32;
+    const regs = [...trap.registers.subarray(0, count)].map((v, r) =>
+      `${REGISTER_NAMES[r].padStart(4)}=0x${hex(v)}`
+    );
+    for (let r = 0; r < count; r += 4) console.error("  " + regs.slice(r, r + 4).join(" "));
   }
   if (flags.stats) {
     const seconds = (performance.now() - started) / 1000;
@@ -293,12 +321,23 @@ export async function main(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const [command, path] = parsed.positionals;
-  if (parsed.values.help || !command || !path || !["run", "disasm", "inspect"].includes(command)) {
-    console.error(USAGE);
-    return parsed.values.help ? 0 : EXIT_USAGE;
+  if (parsed.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const problem = !command
+    ? "no command given"
+    : !COMMANDS.includes(command)
+    ? `unknown command ${JSON.stringify(command)}`
+    : !path
+    ? `${command} needs a program file`
+    : undefined;
+  if (problem) {
+    console.error(`rvbox: ${problem}\n${USAGE}`);
+    return EXIT_USAGE;
   }
   try {
-    const program = await Program.fromFile(path);
+    const program = Program.fromBytes(await readProgramFile(path, DEFAULT_MAX_FILE_SIZE));
     if (command === "disasm") await disasmCommand(program, parsed.values.native === true);
     else if (command === "inspect") inspectCommand(program, path);
     else return runCommand(program, parsed.values);
@@ -306,9 +345,9 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     if (
       e instanceof ProgramError || e instanceof LinkError || e instanceof RangeError
-      || e instanceof Deno.errors.NotFound
+      || isFileSystemError(e)
     ) {
-      console.error(`rvbox: ${e.message}`);
+      console.error(`rvbox: ${(e as Error).message}`);
       return EXIT_USAGE;
     }
     throw e;

@@ -19,6 +19,9 @@ export const MAX_MEMORY_SPAN = 1 << 30;
 /** Default limit on the size of all executable segments, in bytes. */
 export const DEFAULT_MAX_CODE_SIZE = 16 << 20;
 
+/** Default limit on the size of a program file, in bytes (debug information included). */
+export const DEFAULT_MAX_FILE_SIZE = 256 << 20;
+
 /** Default limit on the address span of all loaded segments, in bytes. */
 export const DEFAULT_MAX_IMAGE_SIZE = 64 << 20;
 

@@ -7,6 +7,7 @@ import { computeBlocks, decodeCode, type DecodedCode, instructionAt } from "./co
 import {
   ADDRESS_LIMIT,
   DEFAULT_MAX_CODE_SIZE,
+  DEFAULT_MAX_FILE_SIZE,
   DEFAULT_MAX_IMAGE_SIZE,
   EF_RISCV_RVE,
   EXPORTS_SECTION,
@@ -27,6 +28,11 @@ export interface ProgramOptions {
   maxCodeSize?: number;
   /** Largest address span of all loaded segments, in bytes. Default: 64 MiB. */
   maxImageSize?: number;
+  /**
+   * Largest program file, in bytes; `Program.fromFile` stops reading past it.
+   * Default: 256 MiB.
+   */
+  maxFileSize?: number;
 }
 
 /** A loaded segment, page-rounded as the contract maps it. */
@@ -71,6 +77,22 @@ const hex = (n: number) => "0x" + n.toString(16);
 
 function fail(message: string): never {
   throw new ProgramError(message);
+}
+
+/**
+ * A limit option, or its default.
+ * @throws {RangeError} unless it is a non-negative safe integer (NaN would disable the check).
+ */
+export function limit(
+  options: ProgramOptions,
+  name: keyof ProgramOptions,
+  fallback: number,
+): number {
+  const value = options[name] ?? fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`);
+  }
+  return value;
 }
 
 /** Reads `.rvbox.imports`/`.rvbox.exports` records: u32 address, name, NUL, padding. */
@@ -121,10 +143,10 @@ function loadSegments(
     }
   }
   const span = loaded[loaded.length - 1].end - loaded[0].start;
-  const maxImage = options.maxImageSize ?? DEFAULT_MAX_IMAGE_SIZE;
+  const maxImage = limit(options, "maxImageSize", DEFAULT_MAX_IMAGE_SIZE);
   if (span > maxImage) fail(`segments span ${span} bytes, more than the limit of ${maxImage}`);
   const codeSize = loaded.reduce((n, s) => n + (s.exec ? s.data.length : 0), 0);
-  const maxCode = options.maxCodeSize ?? DEFAULT_MAX_CODE_SIZE;
+  const maxCode = limit(options, "maxCodeSize", DEFAULT_MAX_CODE_SIZE);
   if (codeSize === 0) fail("no code: no executable segment holds file bytes");
   if (codeSize > maxCode) fail(`${codeSize} bytes of code, more than the limit of ${maxCode}`);
   return loaded;
@@ -135,6 +157,8 @@ function loadSegments(
  * @throws {ProgramError} when the file is malformed or over a limit.
  */
 export function loadProgram(bytes: Uint8Array, options: ProgramOptions = {}): ProgramImage {
+  const maxFile = limit(options, "maxFileSize", DEFAULT_MAX_FILE_SIZE);
+  if (bytes.length > maxFile) fail(`${bytes.length}-byte file, more than the limit of ${maxFile}`);
   const elf = parseElf(bytes);
   const rve = (elf.flags & EF_RISCV_RVE) !== 0;
   const segments = loadSegments(elf.segments, options);

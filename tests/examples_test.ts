@@ -12,6 +12,7 @@ import {
 } from "@std/assert";
 import { nativeSupport } from "../jit/mod.ts";
 import { type Imports, Program, Trap } from "../mod.ts";
+import { buildGuest, ins } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
 
 const ISAS = ["rv32em", "rv32imac"] as const;
@@ -256,6 +257,44 @@ Deno.test("CLI disasm and inspect", async () => {
   ) {
     assertStringIncludes(inspect.stdout, text);
   }
+});
+
+Deno.test("CLI: directories, endless files, unknown commands and odd layouts give clear errors", async () => {
+  const cli = (...args: string[]) => deno("run", "--allow-read", "cli.ts", ...args);
+  const directory = await cli("run", "examples");
+  assertEquals(directory.code, 2, directory.stderr);
+  assertStringIncludes(directory.stderr, "rvbox: examples is a directory");
+  const endless = await cli("run", "/dev/zero");
+  assertEquals(endless.code, 2, endless.stderr);
+  assertStringIncludes(endless.stderr, "larger than the 268435456-byte limit");
+  for (const args of [["frob", "x.elf"], [], ["run"]]) {
+    const usage = await cli(...args);
+    assertEquals(usage.code, 2);
+    assertMatch(
+      usage.stderr,
+      /^rvbox: (unknown command "frob"|no command given|run needs a program file)\n/,
+    );
+  }
+  // Code alone at the top of the address space: no room for the default heap; inspect describes it.
+  const bytes = buildGuest({ code: [ins.ret()] });
+  const view = new DataView(bytes.buffer);
+  view.setUint16(44, 1, true); // the code segment alone
+  for (const field of [24, 52 + 8, 52 + 12]) view.setUint32(field, 0xfffe0000, true);
+  const path = await Deno.makeTempFile({ suffix: ".elf" });
+  try {
+    await Deno.writeFile(path, bytes);
+    const inspect = await cli("inspect", path);
+    assertEquals(inspect.code, 0, inspect.stderr);
+    assertStringIncludes(inspect.stdout, "0xfffe0000-0xfffe1000  r-x");
+    assertStringIncludes(inspect.stdout, "does not fit with the default limits");
+  } finally {
+    await Deno.remove(path);
+  }
+  // An RV32E trap lists the 16 registers it has.
+  const trap = await cli("run", "examples/fib/fib.rv32em.elf", "--gas", "10");
+  assertEquals(trap.code, 3);
+  assertStringIncludes(trap.stderr, "  a5=0x");
+  assertEquals(trap.stderr.includes("  a6="), false);
 });
 
 for (const name of ["hello", "fib", "sieve", "heap", "hostcalls", "kvstore"]) {

@@ -149,3 +149,13 @@ tierTest("host memory helpers reject addresses and lengths outside 32 bits", (ti
   assertEquals(m.read(RODATA, 0).length, 0);
   assertEquals(m.readU32(DATA), 0x04030201);
 });
+
+Deno.test("loader limits: a file over maxFileSize is a ProgramError; a limit must be a number", () => {
+  const bytes = buildGuest({ code: [ins.ret()] });
+  assertThrows(() => Program.fromBytes(bytes, { maxFileSize: 100 }), ProgramError, "limit of 100");
+  for (const bad of [NaN, -1, 1.5, Infinity]) {
+    for (const name of ["maxFileSize", "maxCodeSize", "maxImageSize"]) {
+      assertThrows(() => Program.fromBytes(bytes, { [name]: bad }), RangeError, name);
+    }
+  }
+});
