@@ -179,19 +179,31 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
 export function computeBlocks(code: DecodedCode, entries: Iterable<number>): void {
   const { count, op, imm, pc, leader, segmentEnd, entryCost } = code;
   for (const address of entries) leader[instructionAt(code, address)] = 1;
+  if (count > 0) leader[0] = 1;
   for (let i = 0; i < count; i++) {
-    const info = OPS[op[i]];
-    if (i === 0 || segmentEnd[i - 1]) leader[i] = 1;
-    if (!info.terminator) continue;
+    const flow = FLOW[op[i]];
+    if (segmentEnd[i] && i + 1 < count) leader[i + 1] = 1;
+    if (flow === 0) continue;
     if (i + 1 < count && !segmentEnd[i]) leader[i + 1] = 1;
-    if (info.kind === "branch" || info.kind === "jal") {
+    if (flow === DIRECT) {
       const target = instructionAt(code, (pc[i] + imm[i]) >>> 0);
       if (target >= 0) leader[target] = 1;
     }
   }
+  let cost = 0;
   for (let i = count - 1; i >= 0; i--) {
-    const ownCost = GAS_COST[op[i]];
-    const blockEndsHere = OPS[op[i]].terminator || segmentEnd[i] || leader[i + 1] === 1;
-    entryCost[i] = blockEndsHere ? ownCost : ownCost + entryCost[i + 1];
+    const o = op[i];
+    const blockEndsHere = FLOW[o] !== 0 || segmentEnd[i] === 1 || leader[i + 1] === 1;
+    cost = blockEndsHere ? GAS_COST[o] : GAS_COST[o] + cost;
+    entryCost[i] = cost;
   }
 }
+
+/** Per op: 0 falls through, TERMINATOR ends a block, DIRECT ends it with a static target. */
+const TERMINATOR = 1;
+const DIRECT = 2;
+const FLOW = Uint8Array.from(
+  OPS,
+  (info) =>
+    info.kind === "branch" || info.kind === "jal" ? DIRECT : info.terminator ? TERMINATOR : 0,
+);
