@@ -29,3 +29,5 @@ export type { ProgramOptions } from "./abi/load.ts";
 export type { MemoryOptions } from "./abi/memory.ts";
 export { Program } from "./abi/program.ts";
 export type { InstanceOptions, SegmentInfo } from "./abi/program.ts";
+export { resourceUsage, setResourceLimits } from "./jit/resources.ts";
+export type { ResourceLimits, ResourceUsage } from "./jit/resources.ts";

@@ -119,15 +119,26 @@ export class GuestMemory {
   writeEnd = 0;
 
   /**
+   * What the backing bytes live in, held for as long as they are reachable
+   * from here: the native tier's address space, whose finalizer would
+   * unmap them (and the address could then be reused by another instance)
+   * if a host kept this memory after dropping its instance.
+   */
+  #owner: unknown;
+
+  /**
    * Lays out and initializes memory for `image` (§3). `allocate` provides
    * zeroed backing bytes for guest addresses `[base, base + length)` (the
-   * native tier passes a view of its address space); default: a new array.
+   * native tier passes a view of its address space, and that space as
+   * `owner`); default: a new array.
    */
   constructor(
     image: ProgramImage,
     options: MemoryOptions = {},
     allocate?: (base: number, length: number) => Uint8Array,
+    owner?: object,
   ) {
+    this.#owner = owner;
     const layout = computeLayout(image, options);
     this.regions = layout.regions;
     this.heapStart = this.brk = layout.heapStart;
@@ -242,6 +253,7 @@ export class GuestMemory {
    */
   detach(): void {
     this.#detached = true;
+    this.#owner = undefined;
     this.bytes = new Uint8Array(0);
     this.view = new DataView(this.bytes.buffer);
   }

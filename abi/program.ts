@@ -4,7 +4,8 @@
  * @module
  */
 import { Interpreter } from "../interpreter/mod.ts";
-import { createNativeEngine, nativeSupport } from "../jit/mod.ts";
+import { createNativeEngine, disposeNativeCode, nativeSupport } from "../jit/mod.ts";
+import { ResourceLimitError } from "../jit/resources.ts";
 import { DEFAULT_GAS } from "./constants.ts";
 import type { Engine } from "./engine.ts";
 import { type Imports, linkImports } from "./host.ts";
@@ -98,6 +99,7 @@ function chooseTier(
  */
 export class Program {
   readonly #image: ProgramImage;
+  #disposed = false;
 
   /**
    * Validates and decodes an ELF executable.
@@ -161,42 +163,74 @@ export class Program {
   }
 
   /**
-   * Creates an instance with its own memory.
+   * Creates an instance with its own memory. With `tier: "auto"`, an
+   * instance the native tier's resource limits refuse (see
+   * `setResourceLimits`) runs on the interpreter instead, and its
+   * `tierReason` says so; `tier: "native"` throws the `RangeError`.
    * @throws {LinkError} when a required import is missing.
-   * @throws {RangeError} on invalid options or an unavailable tier.
+   * @throws {RangeError} on invalid options, an unavailable tier or a native resource limit.
+   * @throws {Error} when the program has been disposed.
    */
   instantiate(imports: Imports = {}, options: InstanceOptions = {}): Instance {
+    if (this.#disposed) throw new Error("the program has been disposed: load it again");
     const image = this.#image;
-    const { tier, reason } = chooseTier(options.tier ?? "auto", options.trace !== undefined);
+    const requested = options.tier ?? "auto";
+    let { tier, reason } = chooseTier(requested, options.trace !== undefined);
     const gas = checkGas(options.gas ?? DEFAULT_GAS);
     const resolved = linkImports(image.imports, imports);
     const print = options.print ?? defaultPrint;
-    let engine: Engine;
+    let engine: Engine | undefined;
+    const context = (memory: GuestMemory) => hostContext(memory, () => engine!);
     if (tier === "native") {
-      engine = createNativeEngine(image, options, (memory) => ({
-        imports: resolved,
-        host: { memory, context: hostContext(memory, () => engine), print },
-        gas,
-      }));
-    } else {
+      try {
+        engine = createNativeEngine(image, options, (memory) => ({
+          imports: resolved,
+          host: { memory, context: context(memory), print },
+          gas,
+        }));
+      } catch (error) {
+        if (requested !== "auto" || !(error instanceof ResourceLimitError)) throw error;
+        tier = "interpreter";
+        reason = `${error.limit}, so the interpreter runs this instance`;
+      }
+    }
+    if (engine === undefined) {
       const memory = new GuestMemory(image, options);
-      const context = hostContext(memory, () => engine);
       engine = new Interpreter({
         image,
         imports: resolved,
-        host: { memory, context, print },
+        host: { memory, context: context(memory), print },
         gas,
         trace: options.trace,
       });
     }
-    const memory = engine.memory;
     return new Instance({
       engine,
       entry: image.entry,
       exports: image.exports,
-      stackTop: memory.stackTop,
+      stackTop: engine.memory.stackTop,
       tier,
       tierReason: reason,
     });
+  }
+
+  /**
+   * Frees what the program holds outside the JavaScript heap: the native
+   * tier's translated code and jump table (made at its first native
+   * instance). Instances still alive keep working; the code goes when the
+   * last of them is disposed or collected, so it never runs after it is
+   * unmapped. Instantiating the program afterwards throws. Calling it again
+   * does nothing. A program collected undisposed is freed by garbage
+   * collection, later.
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    disposeNativeCode(this.#image);
+  }
+
+  /** Same as {@linkcode Program.dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }

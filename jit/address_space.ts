@@ -13,9 +13,20 @@ const PAGE = 4096;
 const GUEST_SPAN = 2 ** 32;
 const GUARD = 1 << 16;
 
-const registry = new FinalizationRegistry<{ pointer: Deno.PointerObject; length: number; }>(
-  ({ pointer, length }) => munmap(pointer, length),
-);
+/** What releasing a space takes: its reservation, and what its owner asked to run after. */
+interface Reservation {
+  readonly pointer: Deno.PointerObject;
+  readonly length: number;
+  readonly onRelease: (() => void) | undefined;
+}
+
+function release({ pointer, length, onRelease }: Reservation): void {
+  munmap(pointer, length);
+  onRelease?.();
+}
+
+// Frees spaces whose owner was collected without dispose().
+const registry = new FinalizationRegistry<Reservation>(release);
 
 /** A reserved guest address space with a state block below guest address 0. */
 export class GuestAddressSpace {
@@ -25,24 +36,42 @@ export class GuestAddressSpace {
   readonly #length: number;
   readonly #stateSize: number;
   readonly #token = {};
+  readonly #held: Reservation;
   #live = true;
 
-  /** Reserves the space; `stateSize` bytes (whole pages) below guest 0 become read-write. */
-  constructor(stateSize: number) {
+  /**
+   * Reserves the space; `stateSize` bytes (whole pages) below guest 0 become
+   * read-write. `onRelease` runs once the space is unmapped, by `dispose()`
+   * or, when the space is collected undisposed, by its finalizer; it must
+   * not refer to the space. If the constructor throws, nothing stays
+   * reserved and `onRelease` never runs.
+   */
+  constructor(stateSize: number, onRelease?: () => void) {
     if (stateSize <= 0 || stateSize % PAGE !== 0) {
       throw new RangeError(`state size must be a positive multiple of ${PAGE}`);
     }
     this.#stateSize = stateSize;
-    this.#length = stateSize + GUEST_SPAN + GUARD;
+    this.#length = GuestAddressSpace.reservedBytes(stateSize);
     this.#reservation = mmap(
       null,
       this.#length,
       PROT_NONE,
       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
     );
-    registry.register(this, { pointer: this.#reservation, length: this.#length }, this.#token);
-    mprotect(this.#reservation, stateSize, PROT_READ | PROT_WRITE);
+    try {
+      mprotect(this.#reservation, stateSize, PROT_READ | PROT_WRITE);
+    } catch (error) {
+      munmap(this.#reservation, this.#length); // never registered: onRelease does not run
+      throw error;
+    }
+    this.#held = { pointer: this.#reservation, length: this.#length, onRelease };
+    registry.register(this, this.#held, this.#token);
     this.basePointer = offsetPointer(this.#reservation, stateSize);
+  }
+
+  /** Bytes reserved for a space with a state block of `stateSize` bytes. */
+  static reservedBytes(stateSize: number): number {
+    return stateSize + GUEST_SPAN + GUARD;
   }
 
   #check(start: number, end: number): void {
@@ -78,12 +107,12 @@ export class GuestAddressSpace {
     return Deno.UnsafePointerView.getArrayBuffer(this.#reservation, this.#stateSize);
   }
 
-  /** Unmaps everything (idempotent). */
+  /** Unmaps everything, then runs `onRelease` (idempotent). */
   dispose(): void {
     if (!this.#live) return;
     this.#live = false;
     registry.unregister(this.#token);
-    munmap(this.#reservation, this.#length);
+    release(this.#held);
   }
 
   /** Same as {@linkcode GuestAddressSpace.dispose}. */

@@ -9,10 +9,11 @@ import { PAGE_SIZE } from "../abi/constants.ts";
 import type { Engine, EngineInit, RunOutcome } from "../abi/engine.ts";
 import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import { callImport, type HostContext, type ResolvedImport } from "../abi/host.ts";
-import type { ProgramImage } from "../abi/load.ts";
-import { computeLayout, GuestMemory, type MemoryOptions } from "../abi/memory.ts";
-import { type CompiledProgram, compiledProgram, instructionAtSite } from "./_compiled.ts";
-import { GuestAddressSpace } from "./address_space.ts";
+import type { GuestMemory } from "../abi/memory.ts";
+import { type CompiledProgram, instructionAtSite } from "./_compiled.ts";
+import type { GuestAddressSpace } from "./address_space.ts";
+import type { NativeResources } from "./native_memory.ts";
+import type { ResourceClaim } from "./resources.ts";
 import { Exit, PAGE_READ, PAGE_WRITE, SITE_PC, State, STATE_SIZE } from "./state.ts";
 
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
@@ -25,32 +26,6 @@ const TRAP_OF: Record<number, TrapKind> = {
 };
 /** u32 index of a state field in the state block's word view. */
 const word = (field: number) => (STATE_SIZE + field) >> 2;
-
-/**
- * Builds an instance's memory inside a fresh address space: static regions
- * are mapped read-write while the loader fills them, then read-only ones are
- * made read-only. Heap pages are mapped as the break grows.
- */
-export function nativeMemory(
-  image: ProgramImage,
-  options: MemoryOptions,
-): { memory: GuestMemory; space: GuestAddressSpace; } {
-  const { regions } = computeLayout(image, options);
-  const space = new GuestAddressSpace(STATE_SIZE);
-  try {
-    for (const r of regions) space.map(r.start, pageUp(r.end), true);
-    const memory = new GuestMemory(
-      image,
-      options,
-      (base, length) => new Uint8Array(space.view(base, pageUp(base + length)), 0, length),
-    );
-    for (const r of regions) if (!r.write) space.map(r.start, pageUp(r.end), false);
-    return { memory, space };
-  } catch (error) {
-    space.dispose();
-    throw error;
-  }
-}
 
 /** One instance's native execution state. */
 export class NativeEngine implements Engine {
@@ -68,19 +43,21 @@ export class NativeEngine implements Engine {
   #words: Uint32Array;
   readonly #space: GuestAddressSpace;
   readonly #program: CompiledProgram;
+  readonly #claim: ResourceClaim;
   readonly #pageTable: Uint8Array;
   #heapMapped: number;
   #brk = -1;
 
-  constructor(init: EngineInit, space: GuestAddressSpace) {
+  constructor(init: EngineInit, resources: NativeResources) {
     this.gas = init.gas;
-    this.memory = init.host.memory;
+    this.memory = resources.memory;
     this.context = init.host.context;
     this.print = init.host.print;
     this.imports = init.imports;
-    this.#space = space;
-    this.#program = compiledProgram(init.image);
-    const stateBuffer = space.state();
+    this.#space = resources.space;
+    this.#program = resources.program;
+    this.#claim = resources.claim;
+    const stateBuffer = this.#space.state();
     this.#words = new Uint32Array(stateBuffer);
     this.regs = new Int32Array(stateBuffer, STATE_SIZE + State.REGS, 32);
     const memory = this.memory;
@@ -136,6 +113,7 @@ export class NativeEngine implements Engine {
     const top = pageUp(m.brk);
     if (top > this.#heapMapped) {
       this.#space.map(this.#heapMapped, top, true);
+      this.#claim.commit(top - this.#heapMapped);
       this.#heapMapped = top;
     }
     const w = this.#words;
@@ -253,9 +231,10 @@ export class NativeEngine implements Engine {
   }
 
   /**
-   * Unmaps the address space. Every view of it is dropped first (the
-   * instance has detached the GuestMemory, which empties its own), so no
-   * later read can reach unmapped memory.
+   * Unmaps the address space, which releases the instance's resource claim
+   * and its hold on the program's code. Every view of it is dropped first
+   * (the instance has detached the GuestMemory, which empties its own), so
+   * no later read can reach unmapped memory.
    */
   dispose(): void {
     this.regs = new Int32Array(32);

@@ -34,7 +34,7 @@ export class ExecutableCode {
 
   /** Maps `code` read-execute. */
   constructor(code: Uint8Array) {
-    this.length = Math.max(PAGE, Math.ceil(code.length / PAGE) * PAGE);
+    this.length = ExecutableCode.lengthFor(code.length);
     this.pointer = mmap(null, this.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     try {
       new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(this.pointer, code.length)).set(code);
@@ -46,6 +46,11 @@ export class ExecutableCode {
     }
     this.address = Deno.UnsafePointer.value(this.pointer);
     registry.register(this, { pointer: this.pointer, length: this.length }, this.#token);
+  }
+
+  /** Bytes mapped for `bytes` bytes of code (whole pages, at least one). */
+  static lengthFor(bytes: number): number {
+    return Math.max(PAGE, Math.ceil(bytes / PAGE) * PAGE);
   }
 
   /** Unmaps the code (idempotent). Calling into it afterwards is undefined. */

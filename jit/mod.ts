@@ -8,7 +8,9 @@
 import type { EngineInit } from "../abi/engine.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import type { MemoryOptions } from "../abi/memory.ts";
-import { NativeEngine, nativeMemory } from "./engine.ts";
+import { retireCompiled } from "./_compiled.ts";
+import { NativeEngine } from "./engine.ts";
+import { nativeResources } from "./native_memory.ts";
 
 /** Whether the native tier can run here, and why (not). */
 export interface NativeSupport {
@@ -37,17 +39,25 @@ export function nativeSupport(): NativeSupport {
   return { ok: true, reason: `${arch} Linux with FFI permission` };
 }
 
-/** Creates the memory and the native engine of one instance. */
+/**
+ * Creates the memory and the native engine of one instance.
+ * @throws {ResourceLimitError} when a native resource limit would be exceeded.
+ */
 export function createNativeEngine(
   image: ProgramImage,
   options: MemoryOptions,
   init: (memory: NativeEngine["memory"]) => Omit<EngineInit, "image">,
 ): NativeEngine {
-  const { memory, space } = nativeMemory(image, options);
+  const resources = nativeResources(image, options);
   try {
-    return new NativeEngine({ image, ...init(memory) }, space);
+    return new NativeEngine({ image, ...init(resources.memory) }, resources);
   } catch (error) {
-    space.dispose();
+    resources.space.dispose();
     throw error;
   }
+}
+
+/** `Program.dispose()`: frees the program's native code once no instance uses it. */
+export function disposeNativeCode(image: ProgramImage): void {
+  retireCompiled(image);
 }
