@@ -6,11 +6,12 @@
 import { Interpreter } from "../interpreter/mod.ts";
 import { createNativeEngine, disposeNativeCode, nativeSupport } from "../jit/mod.ts";
 import { ResourceLimitError } from "../jit/resources.ts";
-import { DEFAULT_GAS } from "./constants.ts";
+import { readProgramFile } from "./_read_file.ts";
+import { DEFAULT_GAS, DEFAULT_MAX_FILE_SIZE } from "./constants.ts";
 import type { Engine } from "./engine.ts";
 import { type Imports, linkImports } from "./host.ts";
 import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
-import { loadProgram, type ProgramImage, type ProgramOptions } from "./load.ts";
+import { limit, loadProgram, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
@@ -118,9 +119,14 @@ export class Program {
     return new Program(bytes, options);
   }
 
-  /** Reads and loads an ELF file (needs read permission for the path). */
-  static async fromFile(path: string | URL, options?: ProgramOptions): Promise<Program> {
-    return new Program(await Deno.readFile(path), options);
+  /**
+   * Reads and loads an ELF file (needs read permission for the path). Reads
+   * at most `maxFileSize` bytes (default 256 MiB): a longer file, device or
+   * pipe is a `ProgramError`, read no further than one byte past the limit.
+   */
+  static async fromFile(path: string | URL, options: ProgramOptions = {}): Promise<Program> {
+    const maxBytes = limit(options, "maxFileSize", DEFAULT_MAX_FILE_SIZE);
+    return new Program(await readProgramFile(path, maxBytes), options);
   }
 
   /** Names of the functions the program imports (built-in services included). */

@@ -5,7 +5,7 @@
  * without read permission, and host memory helpers given addresses outside
  * 32 bits. Each runs on every tier.
  */
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { Program, ProgramError, Trap } from "../mod.ts";
 import { buildGuest, CODE, DATA, type GuestSpec, ins, reg, RODATA } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
@@ -158,4 +158,24 @@ Deno.test("loader limits: a file over maxFileSize is a ProgramError; a limit mus
       assertThrows(() => Program.fromBytes(bytes, { [name]: bad }), RangeError, name);
     }
   }
+});
+
+Deno.test("Program.fromFile stops at maxFileSize and reports directories", async () => {
+  await assertRejects(
+    () => Program.fromFile("/dev/zero", { maxFileSize: 1 << 20 }),
+    ProgramError,
+    "limit",
+  );
+  await assertRejects(
+    () =>
+      Program.fromFile(new URL("../examples/fib/fib.rv32em.elf", import.meta.url), {
+        maxFileSize: 1000,
+      }),
+    ProgramError,
+    "larger than the 1000-byte limit",
+  );
+  await assertRejects(
+    () => Program.fromFile(new URL(".", import.meta.url)),
+    Deno.errors.IsADirectory,
+  );
 });
