@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { GuestAddressSpace } from "../jit/address_space.ts";
 import { ExecutableCode } from "../jit/exec_memory.ts";
+import { LazyPages } from "../jit/lazy_pages.ts";
 import { nativeSupport } from "../jit/mod.ts";
 import { Program } from "../mod.ts";
 import { buildGuest, DATA, ins } from "./_guest.ts";
@@ -52,6 +53,25 @@ Deno.test({
     code.dispose();
     code.dispose();
     assertEquals(await permsOf(code.address, BigInt(code.length)), []);
+  },
+});
+
+Deno.test({
+  name: "LazyPages: whole pages, zeroed, read-write and not executable; dispose unmaps once",
+  ignore: !supported,
+  async fn() {
+    const pages = new LazyPages(3 * 4096 + 1);
+    assertEquals(pages.length, 4 * 4096);
+    const address = Deno.UnsafePointer.value(pages.pointer);
+    assertEquals(await permsOf(address, BigInt(pages.length)), ["rw-p"]);
+    let bytes = new Uint8Array(pages.view());
+    assert(bytes.every((b) => b === 0));
+    bytes[pages.length - 1] = 1;
+    bytes = new Uint8Array(0); // no view may outlive the pages
+    pages.dispose();
+    pages.dispose();
+    assertEquals(await permsOf(address, BigInt(pages.length)), []);
+    assertThrows(() => pages.view(), Error, "freed");
   },
 });
 
