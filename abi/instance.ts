@@ -63,7 +63,11 @@ function toRegister(value: number | bigint, index: number): number {
 export class Instance {
   /** The program's exported functions, by name. */
   readonly exports: Readonly<Record<string, ExportedFunction>>;
-  /** This instance's guest memory (bounds-checked). */
+  /**
+   * This instance's guest memory (bounds-checked). Kept by the host, it
+   * keeps the instance's memory mapped until it is dropped or the instance
+   * disposed.
+   */
   readonly memory: Memory;
   /** The tier that runs this instance. */
   readonly tier: Exclude<Tier, "auto">;
@@ -131,10 +135,12 @@ export class Instance {
   }
 
   /**
-   * Releases the instance's resources (the native tier's address space and
-   * mappings; the interpreter holds only garbage-collected memory). Later
-   * calls, and reads or writes of its memory, throw. Calling it again does
-   * nothing.
+   * Releases the instance's resources at once (the native tier's address
+   * space and mappings, and its share of the resource limits; the
+   * interpreter holds only garbage-collected memory). Later calls, and
+   * reads or writes of its memory (also through a `Memory` kept from it),
+   * throw. Calling it again does nothing. An instance never disposed is
+   * released after garbage collection, later.
    */
   dispose(): void {
     if (this.#running) throw new Error("cannot dispose an instance while it runs");

@@ -115,6 +115,6 @@ export function nativeResources(image: ProgramImage, options: MemoryOptions): Na
     return { memory, space, program, claim };
   } catch (error) {
     space.dispose();
-    throw error;
+    throw refusedMapping(error, "a new native instance");
   }
 }
