@@ -18,6 +18,7 @@ import { type Cycle, rvboxCycle, wasmCycle } from "./_cycle.ts";
 import { type Engine, guestBytes, liftoffEngine, nativeEngine, qemuEngine } from "./_engines.ts";
 import { rvboxEngine, wasmEngine } from "./_engines.ts";
 import { executionTable, geomeans, ratioChart, type Row, textTable } from "./_report.ts";
+import { type WholeCycle, wholeCycles } from "./_whole_cycle.ts";
 import { type WorkloadName, WORKLOADS } from "./guests/build.ts";
 
 /** `run(scale)` for each workload: [quick, default] (default: ~0.1-0.2 s in the interpreter). */
@@ -148,6 +149,22 @@ function cycleTable(cycles: Record<string, Cycle | string>): string {
   );
 }
 
+function wholeCycleTable(cycles: Record<string, WholeCycle | string>): string {
+  return "whole cycle, contract bytes → result of one small call (ms, medians of child processes)\n"
+    + textTable(
+      ["engine", "import (fresh)", "fresh process", "import + fresh", "warm process"],
+      Object.entries(cycles).map(([engine, c]) =>
+        typeof c === "string" ? [engine, c] : [
+          engine,
+          c.importMs.toFixed(1),
+          c.freshMs.toFixed(1),
+          (c.importMs + c.freshMs).toFixed(1),
+          c.warmMs.toFixed(2),
+        ]
+      ),
+    );
+}
+
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   const rows = await execution(quick);
@@ -160,6 +177,8 @@ if (import.meta.main) {
   );
   const cycles = await cycle(quick);
   console.log(`\n${cycleTable(cycles)}`);
+  const whole = await wholeCycles(quick ? 1 : 5);
+  console.log(`\n${wholeCycleTable(whole)}`);
   const where = await machine();
   console.log(`\n${where}`);
   if (!quick) {
@@ -172,6 +191,7 @@ if (import.meta.main) {
       rows,
       geomeans: Object.fromEntries(means),
       cycles,
+      wholeCycles: whole,
     };
     await Deno.writeTextFile(new URL("latest.json", dir), JSON.stringify(record, null, 2) + "\n");
     const title = `Time relative to native clang -O2 (lower is better; log scale) — ${where}`;

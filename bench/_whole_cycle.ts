@@ -1,0 +1,72 @@
+/**
+ * The whole cycle as a user feels it: the contract workload's bytes → the
+ * result of one small call, in a fresh process (rvbox's import included) and
+ * in a warm one that has served other programs. Each figure is the median
+ * of child processes, the engines interleaved so that machine load falls on
+ * all of them alike.
+ * @module
+ */
+import { nativeSupport } from "../jit/mod.ts";
+
+/** Medians over the child processes, ms. */
+export interface WholeCycle {
+  /** Importing rvbox in a fresh process (0 for V8's built-in WebAssembly). */
+  importMs: number;
+  /** Bytes → result in a fresh process, after the import. */
+  freshMs: number;
+  /** Bytes → result in a warm process that has served other programs. */
+  warmMs: number;
+}
+
+const CHILD = new URL("./_whole_cycle_child.ts", import.meta.url).pathname;
+
+const ENGINES: Record<string, { args: string[]; engine: string; }> = {
+  "rvbox interpreter": { args: ["--allow-read"], engine: "interpreter" },
+  "rvbox native": { args: ["--allow-read", "--allow-ffi"], engine: "native" },
+  "V8 wasm": { args: ["--allow-read"], engine: "wasm" },
+  "V8 wasm liftoff": {
+    args: ["--allow-read", "--v8-flags=--liftoff-only,--no-wasm-tier-up"],
+    engine: "wasm",
+  },
+};
+
+async function child(args: string[], engine: string, mode: string) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...args, CHILD, engine, mode],
+    stdout: "piped",
+  }).output();
+  if (!out.success) throw new Error(`whole-cycle child ${engine} ${mode} failed`);
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as { importMs: number; cycleMs: number; };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+/** Runs `rounds` child processes per engine and mode. */
+export async function wholeCycles(rounds: number): Promise<Record<string, WholeCycle | string>> {
+  const engines = Object.entries(ENGINES).filter(([name]) =>
+    name !== "rvbox native" || nativeSupport().ok
+  );
+  const samples = new Map(
+    engines.map((
+      [name],
+    ) => [name, { imp: [] as number[], fresh: [] as number[], warm: [] as number[] }]),
+  );
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, { args, engine }] of engines) {
+      const s = samples.get(name)!;
+      const fresh = await child(args, engine, "fresh");
+      const warm = await child(args, engine, "warm");
+      s.imp.push(fresh.importMs);
+      s.fresh.push(fresh.cycleMs);
+      s.warm.push(warm.cycleMs);
+    }
+  }
+  const result: Record<string, WholeCycle | string> = {};
+  for (const name of Object.keys(ENGINES)) {
+    const s = samples.get(name);
+    result[name] = s
+      ? { importMs: median(s.imp), freshMs: median(s.fresh), warmMs: median(s.warm) }
+      : `skipped: ${nativeSupport().reason}`;
+  }
+  return result;
+}
