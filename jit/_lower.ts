@@ -46,11 +46,12 @@ export interface Lowering {
 }
 
 /**
- * The lowering group of each op: `lower` dispatches on these with literal
- * `case` numbers, which V8 turns into a jump table (a switch over named op
- * constants would be a chain of compares).
+ * The lowering group of each op (20: invalid): `lower` and the x86-64
+ * translation loop dispatch on these with literal `case` numbers, which V8
+ * turns into a jump table (a switch over named constants would be a chain
+ * of compares).
  */
-const GROUP = new Uint8Array(OP_COUNT).fill(20);
+export const GROUP: Uint8Array = new Uint8Array(OP_COUNT).fill(20);
 for (
   const [group, ops] of [
     [0, [Op.ADDI, Op.XORI, Op.ORI, Op.ANDI]],
@@ -87,6 +88,27 @@ for (
 ) for (const op of ops) GROUP[op] = group;
 
 /**
+ * The instruction at `targetPc` (a direct jump's target), or -1 when no
+ * instruction starts there: `instructionAt`, inline, for the translators'
+ * hottest path.
+ */
+export function directTarget(code: DecodedCode, targetPc: number): number {
+  const offset = targetPc - code.start;
+  const chunk = offset >= 0 && targetPc < code.end && (offset & 1) === 0
+    ? code.chunks[offset >>> CHUNK_SHIFT]
+    : -1;
+  return chunk < 0 ? -1 : code.slots[chunk + ((offset & CHUNK_MASK) >>> 1)];
+}
+
+/**
+ * 1 for ops after which execution may go on to the next instruction: all
+ * but JAL, JALR, ECALL, EBREAK and invalid ones (which jump or exit).
+ */
+export const FALLS_THROUGH: Uint8Array = GROUP.map((g) => (
+  g === 8 || g === 9 || g === 17 || g === 18 || g === 20 ? 0 : 1
+));
+
+/**
  * Lowers instruction `i` of `code` with backend `b`. Each case reads only
  * the fields it passes: this runs once per guest instruction.
  */
@@ -112,12 +134,7 @@ export function lower(code: DecodedCode, i: number, b: Lowering): void {
     case 8: { // JAL
       const pc = code.pc[i];
       const targetPc = (pc + imm[i]) >>> 0;
-      // instructionAt, inline: this is the translator's hottest path.
-      const offset = targetPc - code.start;
-      const chunk = offset >= 0 && targetPc < code.end && (offset & 1) === 0
-        ? code.chunks[offset >>> CHUNK_SHIFT]
-        : -1;
-      const target = chunk < 0 ? -1 : code.slots[chunk + ((offset & CHUNK_MASK) >>> 1)];
+      const target = directTarget(code, targetPc);
       if (op !== Op.JAL) return b.branch(op, rs1[i], rs2[i], pc, target, targetPc);
       if (target < 0) return b.exit(Exit.INVALID_JUMP, pc, targetPc);
       return b.jump(rd[i], target, pc + code.size[i]);

@@ -1,15 +1,36 @@
 /**
- * The translation driver: one linear pass over the decoded program, handing
- * each instruction to a backend (a visitor that emits machine code for it).
- * No IR, no register allocator: O(n) in the program size. Backends differ
- * only in how they encode; the block and gas facts come from abi/code.ts.
+ * The translation driver: one linear pass over the decoded program. No IR,
+ * no register allocator: O(n) in the program size. A backend either runs
+ * its own loop over every instruction (x86-64: one tight loop, for
+ * translation speed) or is visited one instruction at a time
+ * ({@linkcode InstructionVisitor}, AArch64). The block and gas facts come
+ * from abi/code.ts.
  * @module
  */
 import type { DecodedCode } from "../abi/code.ts";
-import { Op, OPS } from "../abi/isa.ts";
+import { FALLS_THROUGH } from "./_lower.ts";
 
-/** What a backend implements; the driver calls it in program order. */
+/** What a backend has emitted for a whole program. */
+export interface Emitted {
+  /** Machine code; offset 0 is the entry routine (a view of a buffer it may reuse). */
+  readonly bytes: Uint8Array;
+  /** Where the code after the last instruction (cold paths) starts. */
+  readonly coldOffset: number;
+}
+
+/** What a backend implements. */
 export interface Backend {
+  /**
+   * Emits the routines every program needs (entry, exit, lookups), then
+   * every instruction in program order, then the deferred cold code.
+   * `startOffset[i]` must be set before any jump to instruction `i` is
+   * emitted and `bodyOffset[i]` once it is emitted (see {@linkcode Translation}).
+   */
+  emit(startOffset: Uint32Array, bodyOffset: Uint32Array): Emitted;
+}
+
+/** A backend visited one instruction at a time, in program order, by {@linkcode visitProgram}. */
+export interface InstructionVisitor {
   /** Bytes emitted so far. */
   readonly offset: number;
   /**
@@ -49,29 +70,35 @@ export interface Translation {
   readonly coldOffset: number;
 }
 
-/** Whether control can continue to the next instruction without an exit. */
-function fallsThrough(op: number): boolean {
-  return op !== Op.JAL && op !== Op.JALR && op !== Op.ECALL && op !== Op.EBREAK
-    && OPS[op].kind !== "invalid";
-}
-
 /** Both offset tables, reused: allocating typed arrays costs microseconds per program. */
 let offsets = new Uint32Array(8192);
 
-/** Translates every instruction of `code` with `backend`. */
+/** Translates every instruction of `code` with `backend` (made for `code`). */
 export function translate(code: DecodedCode, backend: Backend): Translation {
-  const { count, leader, segmentEnd, op } = code;
+  const count = code.count;
   if (offsets.length < 2 * count) offsets = new Uint32Array(2 * count + 8192);
   const bodyOffset = offsets.subarray(0, count);
-  const startOffset = offsets.subarray(count);
-  backend.begin(startOffset);
+  const startOffset = offsets.subarray(count, 2 * count);
+  const { bytes, coldOffset } = backend.emit(startOffset, bodyOffset);
+  return { bytes, bodyOffset, startOffset, coldOffset };
+}
+
+/** {@linkcode Backend.emit} for a visitor: visits every instruction of `code` with `v`. */
+export function visitProgram(
+  code: DecodedCode,
+  v: InstructionVisitor,
+  startOffset: Uint32Array,
+  bodyOffset: Uint32Array,
+): Emitted {
+  const { count, leader, segmentEnd, op } = code;
+  v.begin(startOffset);
   for (let i = 0; i < count; i++) {
-    startOffset[i] = backend.offset;
-    if (leader[i]) backend.blockStart(i);
-    bodyOffset[i] = backend.offset;
-    backend.instruction(i);
-    if (segmentEnd[i] && fallsThrough(op[i])) backend.fallOff(i);
+    startOffset[i] = v.offset;
+    if (leader[i]) v.blockStart(i);
+    bodyOffset[i] = v.offset;
+    v.instruction(i);
+    if (segmentEnd[i] && FALLS_THROUGH[op[i]]) v.fallOff(i);
   }
-  const coldOffset = backend.offset;
-  return { bytes: backend.finish(), bodyOffset, startOffset, coldOffset };
+  const coldOffset = v.offset;
+  return { bytes: v.finish(), coldOffset };
 }

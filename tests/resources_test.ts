@@ -216,7 +216,9 @@ const undisposedLoops = `
   const tiers = { native: 0, interpreter: 0 };
   let reason = "";
   for (let k = 0; k < 400; k++) {
-    const instance = Program.fromBytes(bytes).instantiate({}, { tier: "auto" });
+    // Distinct programs (the same bytes would share one translation: jit/_compiled.ts).
+    const distinct = buildGuest({ code: [ins.li(10, 3), ins.li(11, k), ins.ret()] });
+    const instance = Program.fromBytes(distinct).instantiate({}, { tier: "auto" });
     if (instance.run() !== 3) throw new Error("wrong result");
     tiers[instance.tier]++;
     if (instance.tier === "interpreter") reason = instance.tierReason;

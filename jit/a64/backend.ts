@@ -10,7 +10,7 @@ import type { DecodedCode } from "../../abi/code.ts";
 import { Op } from "../../abi/isa.ts";
 import { lower, type Lowering } from "../_lower.ts";
 import { Exit, State } from "../state.ts";
-import type { Backend } from "../translate.ts";
+import { type Backend, type Emitted, type InstructionVisitor, visitProgram } from "../translate.ts";
 import { BASE, GAS, hostRegisters, T0, T1, T2 } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
 import { A64Assembler, COND, type Cond, type Label, type Reg, ZR } from "./asm.ts";
@@ -41,7 +41,7 @@ const MAX_BYTES_PER_INSTRUCTION = 160;
 const COLD_UNPAID = 0, COLD_MEMORY = 1, COLD_JUMP = 2, COLD_LOOKUP = 3;
 
 /** Emits AArch64 for one program. */
-export class A64Backend implements Backend, Lowering {
+export class A64Backend implements Backend, InstructionVisitor, Lowering {
   readonly a: A64Assembler;
   readonly #code: DecodedCode;
   readonly #host: readonly number[];
@@ -62,6 +62,10 @@ export class A64Backend implements Backend, Lowering {
 
   get offset(): number {
     return this.a.offset;
+  }
+
+  emit(startOffset: Uint32Array, bodyOffset: Uint32Array): Emitted {
+    return visitProgram(this.#code, this, startOffset, bodyOffset);
   }
 
   /** The one out-of-gas exit every link-less indirect jump shares (it needs no site pc). */

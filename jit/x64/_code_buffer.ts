@@ -70,6 +70,20 @@ export class CodeBuffer {
     return this.pos;
   }
 
+  /**
+   * Makes room for `n` more bytes at the current offset and returns that
+   * offset: for code written straight into {@linkcode CodeBuffer.buffer}
+   * (read it after this call, which may replace it), then `seek` past it.
+   */
+  reserve(n: number): number {
+    return this.room(n);
+  }
+
+  /** Moves the write position to `offset` (after code written straight into the buffer). */
+  seek(offset: number): void {
+    this.pos = offset;
+  }
+
   /** A new unbound label. */
   label(): Label {
     return this.#labels.push(-1) - 1;

@@ -74,3 +74,6 @@ export const MOVE = Object.freeze(
     STORE8: 7,
   } as const,
 ); // dprint-ignore
+
+/** Opcodes of the {@linkcode MOVE} kinds (STORE16 adds the 0x66 prefix). */
+export const MOVE_OPCODE: readonly number[] = [0x8b, 0x0fb6, 0x0fbe, 0x0fb7, 0x0fbf, 0x89, 0x89, 0x88];

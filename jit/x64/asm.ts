@@ -8,6 +8,7 @@
  */
 
 import { CodeBuffer, type Label } from "./_code_buffer.ts";
+import { branchBack, branchField, callThenJmp, mem, rr, subJs, W } from "./_encode.ts";
 
 export { type Label };
 
@@ -19,6 +20,7 @@ export {
   type Mem,
   MOVE,
   type Move,
+  MOVE_OPCODE,
   R10,
   R11,
   R12,
@@ -40,10 +42,7 @@ export {
   type Shift,
 } from "./_operands.ts";
 import type { Alu, Cond, Mem, Move, Reg, Shift } from "./_operands.ts";
-import { MOVE, RBP, RSP } from "./_operands.ts";
-
-/** Opcodes of the {@linkcode MOVE} kinds (STORE16 adds the 0x66 prefix). */
-const MOVE_OPCODE = [0x8b, 0x0fb6, 0x0fbe, 0x0fb7, 0x0fbf, 0x89, 0x89, 0x88];
+import { MOVE, MOVE_OPCODE, RSP } from "./_operands.ts";
 
 const fitsI8 = (v: number) => v >= -128 && v <= 127;
 const SCALE_BITS = [-1, 0, 1, -1, 2, -1, -1, -1, 3];
@@ -68,21 +67,20 @@ function badImmediate(v: number): never {
   throw new RangeError(`immediate ${v} does not fit in 32 bits`);
 }
 
-/** Assembles x86-64 machine code. */
+/** The scale's SIB bits, or throws. */
+function scaleBits(scale: number): number {
+  const bits = SCALE_BITS[scale] ?? -1;
+  if (bits < 0) throw new RangeError(`invalid scale ${scale}`);
+  return bits;
+}
+
+/**
+ * Assembles x86-64 machine code: validates operands, then writes through the
+ * raw encoders of ./_encode.ts (which the backend's translation loop calls
+ * directly).
+ */
 export class X64Assembler extends CodeBuffer {
   // ---- encoding primitives ----
-
-  /**
-   * REX at `p` when needed (or always with `byteRegs`: an 8-bit operand in
-   * SPL..DIL), then the 1-2 opcode bytes; returns the next position.
-   */
-  #opcode(p: number, rex: number, op: number, byteRegs: boolean): number {
-    const buf = this.buf;
-    if (rex !== 0x40 || byteRegs) buf[p++] = rex;
-    if (op > 0xff) buf[p++] = op >> 8;
-    buf[p++] = op;
-    return p;
-  }
 
   /** `op` with a register-direct ModRM: `reg` field and `rm` register. */
   #rr(w: boolean, op: number, reg: Reg, rm: Reg, byteRegs = false): void {
@@ -90,119 +88,24 @@ export class X64Assembler extends CodeBuffer {
       checkReg(reg);
       checkReg(rm);
     }
-    let p = this.room(8);
-    const buf = this.buf;
-    const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | (rm >> 3);
-    p = this.#opcode(p, rex, op, byteRegs);
-    buf[p++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
-    this.pos = p;
+    const p = this.room(8);
+    this.pos = rr(this.buf, p, w ? W : 0, op, reg, rm, byteRegs);
   }
 
   /** `op` with a memory ModRM (and SIB/displacement as needed). */
   #rm(w: boolean, op: number, reg: Reg, m: Mem, byteRegs = false): void {
-    if (m.index === undefined) this.#baseDisp(w, op, reg, m.base, m.disp ?? 0, byteRegs);
-    else this.#mem(w, op, reg, m.base, m.index, m.scale ?? 1, m.disp ?? 0, byteRegs);
-  }
-
-  /**
-   * `op reg, [base + disp]`: the common operand (state-block fields, `lea`
-   * of a register plus an immediate), encoded with fewer decisions than
-   * {@linkcode X64Assembler.#mem}.
-   */
-  #baseDisp(w: boolean, op: number, reg: Reg, base: Reg, disp: number, byteRegs: boolean): void {
-    const b = base & 7;
-    if (
-      ((reg | base) & ~15) !== 0 || (disp | 0) !== disp || b === RSP || (b === RBP && disp === 0)
-    ) {
-      return this.#mem(w, op, reg, base, -1, 1, disp, byteRegs); // checks, or needs a SIB / disp8
-    }
-    let p = this.room(16);
-    const buf = this.buf;
-    const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | (base >> 3);
-    p = this.#opcode(p, rex, op, byteRegs);
-    const r = (reg & 7) << 3;
-    if (disp === 0) buf[p++] = r | b;
-    else if (disp >= -128 && disp <= 127) {
-      buf[p++] = 0x40 | r | b;
-      buf[p++] = disp;
-    } else {
-      buf[p++] = 0x80 | r | b;
-      buf[p++] = disp;
-      buf[p++] = disp >> 8;
-      buf[p++] = disp >> 16;
-      buf[p++] = disp >> 24;
-    }
-    this.pos = p;
-  }
-
-  /**
-   * `op reg, [base + index]` (scale 1, no displacement): guest memory
-   * accesses, encoded without {@linkcode X64Assembler.#mem}'s decisions.
-   */
-  #indexed(op: number, reg: Reg, base: Reg, index: Reg, prefix: number, byteRegs: boolean): void {
-    if (((reg | base | index) & ~15) !== 0 || index === RSP || (base & 7) === RBP) {
-      if (prefix !== 0) this.byte(prefix);
-      return this.#mem(false, op, reg, base, index, 1, 0, byteRegs); // checks, or needs a disp8
-    }
-    let p = this.room(8);
-    const buf = this.buf;
-    if (prefix !== 0) buf[p++] = prefix;
-    const rex = 0x40 | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
-    p = this.#opcode(p, rex, op, byteRegs);
-    buf[p++] = ((reg & 7) << 3) | 4;
-    buf[p++] = ((index & 7) << 3) | (base & 7);
-    this.pos = p;
-  }
-
-  /** {@linkcode X64Assembler.#rm} on the operand's parts (`index` -1: none); allocates nothing. */
-  #mem(
-    w: boolean,
-    op: number,
-    reg: Reg,
-    base: Reg,
-    index: number,
-    scale: number,
-    disp: number,
-    byteRegs: boolean,
-  ): void {
-    // One combined test on the hot path; the thrower says what was wrong.
-    if (
-      ((reg | base) & ~15) !== 0 || (disp | 0) !== disp || (index !== -1 && (index & ~15) !== 0)
-    ) {
+    const index = m.index ?? -1, disp = m.disp ?? 0;
+    // One combined test on the common path; the throwers say what was wrong.
+    if (((reg | m.base) & ~15) !== 0 || (disp | 0) !== disp || (index & ~15) !== 0) {
       checkReg(reg);
-      checkReg(base);
+      checkReg(m.base);
       if (index !== -1) checkReg(index);
-      throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
+      if ((disp | 0) !== disp) throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
     }
-    let bits = 0, x = 0;
-    if (index !== -1) {
-      if (index === RSP) throw new RangeError("RSP cannot be an index register");
-      bits = SCALE_BITS[scale] ?? -1;
-      if (bits < 0) throw new RangeError(`invalid scale ${scale}`);
-      x = index;
-    }
-    let p = this.room(16);
-    const buf = this.buf;
-    // REX, opcode, ModRM, SIB when there is an index (or the base is RSP/R12), displacement.
-    const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | ((x >> 3) << 1) | (base >> 3);
-    p = this.#opcode(p, rex, op, byteRegs);
-    // RBP/R13 as base with mod 00 would mean RIP/disp32: use disp8 = 0.
-    const b = base & 7;
-    const mod = disp === 0 && b !== RBP ? 0 : disp >= -128 && disp <= 127 ? 1 : 2;
-    const r = (reg & 7) << 3;
-    if (index === -1 && b !== RSP) buf[p++] = (mod << 6) | r | b;
-    else {
-      buf[p++] = (mod << 6) | r | 4;
-      buf[p++] = (bits << 6) | ((index === -1 ? 4 : x & 7) << 3) | b;
-    }
-    if (mod === 1) buf[p++] = disp;
-    else if (mod === 2) {
-      buf[p++] = disp;
-      buf[p++] = disp >> 8;
-      buf[p++] = disp >> 16;
-      buf[p++] = disp >> 24;
-    }
-    this.pos = p;
+    if (index === RSP) throw new RangeError("RSP cannot be an index register");
+    const bits = index < 0 ? 0 : scaleBits(m.scale ?? 1);
+    const p = this.room(16);
+    this.pos = mem(this.buf, p, w ? W : 0, op, reg, m.base, index, bits, disp, byteRegs);
   }
 
   /** A rel32 field pointing at `l`, patched in `finish`. */
@@ -214,28 +117,12 @@ export class X64Assembler extends CodeBuffer {
   /** A short (rel8) or near (rel32) branch: `short` and `near` are the opcodes. */
   #branch(short: number, near: number, l: Label): void {
     const at = this.boundAt(l);
-    if (at >= 0) this.#branchBack(short, near, at);
-    else this.rel32At(this.#branchField(near), l);
-  }
-
-  /** A branch to offset `at`, already emitted: rel8 when near enough. */
-  #branchBack(short: number, near: number, at: number): void {
-    const p = this.room(2);
-    if (fitsI8(at - (p + 2))) {
-      this.buf[p] = short;
-      this.buf[p + 1] = at - (p + 2);
-      this.pos = p + 2;
-    } else this.patchRel32(this.#branchField(near), at);
-  }
-
-  /** Opcode `near` (1 or 2 bytes) and a zero rel32 field; returns the field's offset. */
-  #branchField(near: number): number {
-    let p = this.room(6);
-    if (near > 0xff) this.buf[p++] = near >> 8;
-    this.buf[p] = near;
-    this.view.setInt32(p + 1, 0, true);
-    this.pos = p + 5;
-    return p + 1;
+    const p = this.room(6);
+    if (at >= 0) this.pos = branchBack(this.buf, p, short, near, at);
+    else {
+      this.pos = branchField(this.buf, p, near);
+      this.rel32At(this.pos - 4, l);
+    }
   }
 
   // ---- moves ----
@@ -501,9 +388,9 @@ export class X64Assembler extends CodeBuffer {
    * `[base + index]`: the guest-memory access, with one encoder call.
    */
   moveIndexed(kind: Move, reg: Reg, base: Reg, index: Reg): void {
-    const op = MOVE_OPCODE[kind];
+    if (kind === MOVE.STORE16) this.byte(0x66);
     const byteRegs = kind === MOVE.STORE8 && reg >= 4 && reg < 8;
-    this.#indexed(op, reg, base, index, kind === MOVE.STORE16 ? 0x66 : 0, byteRegs);
+    this.#rm(false, MOVE_OPCODE[kind], reg, { base, index, scale: 1, disp: 0 }, byteRegs);
   }
 
   /** `mov dword [m], imm32`. */
@@ -528,7 +415,7 @@ export class X64Assembler extends CodeBuffer {
 
   /** `lea dst32, [base + disp]`: {@linkcode X64Assembler.lea32} without an operand object. */
   leaDisp32(dst: Reg, base: Reg, disp: number): void {
-    this.#baseDisp(false, 0x8d, dst, base, disp, false);
+    this.#rm(false, 0x8d, dst, { base, disp });
   }
 
   /** `lea dst, [m]` (64-bit). */
@@ -649,57 +536,34 @@ export class X64Assembler extends CodeBuffer {
 
   /** `jcc` to offset `at`, already emitted (rel8 when near). */
   jccBack(cc: Cond, at: number): void {
-    this.#branchBack(0x70 | cc, 0x0f80 | cc, at);
+    const p = this.room(6);
+    this.pos = branchBack(this.buf, p, 0x70 | cc, 0x0f80 | cc, at);
   }
 
   /** `jmp` to offset `at`, already emitted (rel8 when near). */
   jmpBack(at: number): void {
-    this.#branchBack(0xeb, 0xe9, at);
+    const p = this.room(6);
+    this.pos = branchBack(this.buf, p, 0xeb, 0xe9, at);
   }
 
   /**
    * `sub dst64, imm; js rel32` (imm8 form when it fits) with a zero rel32
-   * field, whose offset it returns: a block's gas charge, written in one go.
+   * field, whose offset it returns: a block's gas charge.
    */
   subJs(dst: Reg, imm: number): number {
     checkReg(dst);
-    const v = imm32(imm);
     const p = this.room(13);
-    const buf = this.buf;
-    buf[p] = 0x48 | (dst >> 3);
-    const modrm = 0xe8 | (dst & 7); // /5 = SUB
-    let q = p + 1;
-    if (fitsI8(v)) {
-      buf[q] = 0x83;
-      buf[q + 1] = modrm;
-      buf[q + 2] = v;
-      q += 3;
-    } else {
-      buf[q] = 0x81;
-      buf[q + 1] = modrm;
-      this.view.setInt32(q + 2, v, true);
-      q += 6;
-    }
-    buf[q] = 0x0f;
-    buf[q + 1] = 0x88;
-    this.view.setInt32(q + 2, 0, true);
-    this.pos = q + 6;
-    return q + 2;
+    this.pos = subJs(this.buf, p, dst, imm32(imm));
+    return this.pos - 4;
   }
 
   /**
    * `call routine; jmp site` (rel32s, either direction): the shape of every
    * cold path whose routine finds its site from the `jmp` (x64/_runtime.ts).
-   * Written in one go: there is one per memory access and block.
    */
   callThenJmp(routine: number, site: number): void {
     const p = this.room(10);
-    const view = this.view;
-    this.buf[p] = 0xe8;
-    view.setInt32(p + 1, routine - (p + 5), true);
-    this.buf[p + 5] = 0xe9;
-    view.setInt32(p + 6, site - (p + 10), true);
-    this.pos = p + 10;
+    this.pos = callThenJmp(this.buf, p, routine, site);
   }
 
   /**
@@ -707,11 +571,15 @@ export class X64Assembler extends CodeBuffer {
    * {@linkcode X64Assembler.patchRel32}; returns the field's offset.
    */
   jccField(cc: Cond): number {
-    return this.#branchField(0x0f80 | cc);
+    const p = this.room(6);
+    this.pos = branchField(this.buf, p, 0x0f80 | cc);
+    return this.pos - 4;
   }
 
   /** `jmp rel32` with a zero field (see {@linkcode X64Assembler.jccField}). */
   jmpField(): number {
-    return this.#branchField(0xe9);
+    const p = this.room(5);
+    this.pos = branchField(this.buf, p, 0xe9);
+    return this.pos - 4;
   }
 }

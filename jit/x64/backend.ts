@@ -1,586 +1,587 @@
 /**
- * The x86-64 backend: emits machine code for each guest instruction. Guest
- * registers live in host registers or the state block (./_regs.ts); guest
- * address `a` is host address `BASE + a` (a zero-extended 32-bit offset into
- * the reserved 4 GiB), always after an explicit window check.
+ * The x86-64 backend: emits machine code for every guest instruction in one
+ * loop. Guest registers live in host registers or the state block
+ * (./_regs.ts); guest address `a` is host address `BASE + a` (a
+ * zero-extended 32-bit offset into the reserved 4 GiB), always after an
+ * explicit window check.
+ *
+ * Translation speed is part of the whole cycle, and a program's first
+ * translation runs while V8 still interprets the translator: the loop keeps
+ * the buffer and position in locals, dispatches once per instruction on the
+ * op's group, encodes the common ops with the plain functions of
+ * ./_encode.ts and ./_guest_regs.ts (a few calls and no allocation per
+ * instruction), and records its deferred fix-ups in typed arrays. Rare ops
+ * go through the assembler (./_rare_ops.ts).
  * @module
  */
 import type { DecodedCode } from "../../abi/code.ts";
-import { Op } from "../../abi/isa.ts";
-import { IntList } from "../_int_list.ts";
-import { lower, type Lowering } from "../_lower.ts";
+import { Op, OP_COUNT } from "../../abi/isa.ts";
+import { directTarget, FALLS_THROUGH, GROUP } from "../_lower.ts";
 import { Exit, State } from "../state.ts";
-import type { Backend } from "../translate.ts";
-import { ACCESS, BASE, GAS, hostRegisters, slot, state } from "./_regs.ts";
+import type { Backend, Emitted } from "../translate.ts";
+import { aluImm, branchBack, branchField, callThenJmp, callTo, i32, mem } from "./_encode.ts";
+import { movImm32, opcode, patchRel32, rr, subJs } from "./_encode.ts";
+import { aluGuest, loadGuest, putGuest, setGuest } from "./_guest_regs.ts";
+import { RareOps } from "./_rare_ops.ts";
+import { GAS, hostRegisters } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
-import { FULL_LOOKUP, JUMP_INDIRECT } from "./_templates.ts";
-import { UNPAID_INDIRECT, WINDOW_CHECK, WINDOW_END, WINDOW_SECOND } from "./_templates.ts";
-import { ALU, CC, type Cond, MOVE, type Move, RAX, RCX, RDX, type Reg } from "./asm.ts";
-import { SHIFT, X64Assembler } from "./asm.ts";
+import { JUMP_INDIRECT, UNPAID_INDIRECT, WINDOW_CHECK } from "./_templates.ts";
+import { ALU, CC, MOVE, MOVE_OPCODE, RAX, RDX, SHIFT, X64Assembler } from "./asm.ts";
 
-const BRANCH_CC: Record<number, Cond> = {
-  [Op.BEQ]: CC.E,
-  [Op.BNE]: CC.NE,
-  [Op.BLT]: CC.L,
-  [Op.BGE]: CC.GE,
-  [Op.BLTU]: CC.B,
-  [Op.BGEU]: CC.AE,
+/** Per op: a table lookup, cheaper than an object keyed by op in the loop. */
+const byOp = (pairs: [number, number][]) => {
+  const table = new Int8Array(OP_COUNT).fill(-1);
+  for (const [op, value] of pairs) table[op] = value;
+  return table;
 };
-/** The condition with its operands swapped (a < b  ⇔  b > a). */
-const MIRROR: Record<number, Cond> = {
-  [CC.E]: CC.E,
-  [CC.NE]: CC.NE,
-  [CC.L]: CC.G,
-  [CC.GE]: CC.LE,
-  [CC.B]: CC.A,
-  [CC.AE]: CC.BE,
-};
-/** Loads and stores: bytes accessed, and the host move. */
-const WIDTH: Record<number, number> = {
-  [Op.LW]: 4,
-  [Op.LH]: 2,
-  [Op.LHU]: 2,
-  [Op.LB]: 1,
-  [Op.LBU]: 1,
-  [Op.SW]: 4,
-  [Op.SH]: 2,
-  [Op.SB]: 1,
-};
-const MOVE_OF: Record<number, Move> = {
-  [Op.LW]: MOVE.LOAD32,
-  [Op.LH]: MOVE.LOADS16,
-  [Op.LHU]: MOVE.LOADU16,
-  [Op.LB]: MOVE.LOADS8,
-  [Op.LBU]: MOVE.LOADU8,
-  [Op.SW]: MOVE.STORE32,
-  [Op.SH]: MOVE.STORE16,
-  [Op.SB]: MOVE.STORE8,
-};
-const ALU_OF: Record<number, number> = {
-  [Op.ADD]: ALU.ADD,
-  [Op.SUB]: ALU.SUB,
-  [Op.XOR]: ALU.XOR,
-  [Op.OR]: ALU.OR,
-  [Op.AND]: ALU.AND,
-  [Op.ADDI]: ALU.ADD,
-  [Op.XORI]: ALU.XOR,
-  [Op.ORI]: ALU.OR,
-  [Op.ANDI]: ALU.AND,
-};
-const SHIFT_OF: Record<number, number> = {
-  [Op.SLL]: SHIFT.SHL,
-  [Op.SRL]: SHIFT.SHR,
-  [Op.SRA]: SHIFT.SAR,
-  [Op.SLLI]: SHIFT.SHL,
-  [Op.SRLI]: SHIFT.SHR,
-  [Op.SRAI]: SHIFT.SAR,
-};
+const BRANCH_CC = byOp([
+  [Op.BEQ, CC.E],
+  [Op.BNE, CC.NE],
+  [Op.BLT, CC.L],
+  [Op.BGE, CC.GE],
+  [Op.BLTU, CC.B],
+  [Op.BGEU, CC.AE],
+]);
+/** The condition with its operands swapped (a < b  ⇔  b > a), by condition code. */
+const MIRROR = Int8Array.from({ length: 16 }, (_, cc) => cc);
+MIRROR[CC.L] = CC.G;
+MIRROR[CC.GE] = CC.LE;
+MIRROR[CC.B] = CC.A;
+MIRROR[CC.AE] = CC.BE;
+/**
+ * Loads and stores: the window check's slot, `(width >> 1) * 2 + (write ?
+ * 1 : 0)`, and the host move ({@linkcode MOVE}).
+ */
+const ACCESSES: [number, number, number][] = [
+  [Op.LB, 0, MOVE.LOADS8],
+  [Op.LBU, 0, MOVE.LOADU8],
+  [Op.LH, 2, MOVE.LOADS16],
+  [Op.LHU, 2, MOVE.LOADU16],
+  [Op.LW, 4, MOVE.LOAD32],
+  [Op.SB, 1, MOVE.STORE8],
+  [Op.SH, 3, MOVE.STORE16],
+  [Op.SW, 5, MOVE.STORE32],
+];
+const CHECK_SLOT = byOp(ACCESSES.map(([op, slot]) => [op, slot]));
+const MOVE_OF = byOp(ACCESSES.map(([op, , move]) => [op, move]));
+/** The ALU op of the register and immediate forms (SUB has no immediate one). */
+const ALU_OF = byOp([[Op.SUB, ALU.SUB]]);
+for (
+  const [reg, imm, alu] of [
+    [Op.ADD, Op.ADDI, ALU.ADD],
+    [Op.XOR, Op.XORI, ALU.XOR],
+    [Op.OR, Op.ORI, ALU.OR],
+    [Op.AND, Op.ANDI, ALU.AND],
+  ]
+) ALU_OF[reg] = ALU_OF[imm] = alu;
+const SHIFT_OF = byOp([[Op.SLLI, SHIFT.SHL], [Op.SRLI, SHIFT.SHR], [Op.SRAI, SHIFT.SAR]]);
+
+/**
+ * The window checks' two compares (`cmp eax, [r15 + lo]`, `cmp eax, [r15 +
+ * last]`) by slot, as little-endian words; each is followed by a `jb`/`ja`
+ * rel32 to the access's cold path (the check's layout: 4 + 6 + 4 + 6 bytes).
+ */
+const WINDOW_COMPARES = new Int32Array(12);
+WINDOW_CHECK.forEach((t, slot) => {
+  const view = new DataView(t.bytes.buffer, t.bytes.byteOffset);
+  if (t.bytes.length !== 20 || t.rel32[0] !== 6 || t.rel32[1] !== 16) {
+    throw new Error("window-check template: unexpected layout");
+  }
+  WINDOW_COMPARES[2 * slot] = view.getInt32(0, true);
+  WINDOW_COMPARES[2 * slot + 1] = view.getInt32(10, true);
+});
+/** From a window check's first rel32 field: to its second, and to the end of the check. */
+const WINDOW_SECOND = 10, WINDOW_END = 14;
+
+/** More than any common op emits for one instruction (the inline indirect jump is 64). */
+const INSTRUCTION_ROOM = 128;
+/** Most bytes a deferred path takes (an InvalidJump exit: 3 stores and a jmp). */
+const COLD_ROOM = 32;
 
 /** One code buffer reused by consecutive translations (see X64Assembler's constructor). */
 let scratch: Uint8Array | undefined = new Uint8Array(1 << 16);
-/** The fix-up lists, reused like `scratch` (taken by a backend until its `finish`). */
-let spareLists: IntList[] | undefined;
 const SCRATCH_LIMIT = 4 << 20;
-/** Code offsets stay below this: a memory cold path's entry packs `8 * offset` into 32 bits. */
-const MAX_CODE = 1 << 29;
+/** The fix-up lists, reused like `scratch` (taken by a backend until it has emitted). */
+let spareFixups: Int32Array[] | undefined;
+
+/** `list` with room for `more` values after its first `length`. */
+function withRoom(list: Int32Array, length: number, more: number): Int32Array {
+  if (length + more <= list.length) return list;
+  const bigger = new Int32Array(2 * list.length + more);
+  bigger.set(list);
+  return bigger;
+}
+
+/** Stores `value` to the state-block field `field` (within 128 bytes below guest 0). */
+function stateImm(buf: Uint8Array, p: number, field: number, value: number): number {
+  buf[p] = 0x41;
+  buf[p + 1] = 0xc7;
+  buf[p + 2] = 0x47; // [r15 + disp8]
+  buf[p + 3] = field;
+  return i32(buf, p + 4, value);
+}
+
+/** Leaves native code with `reason` for the instruction at `pc` (`aux` when `withAux`). */
+function exitTo(
+  buf: Uint8Array,
+  p: number,
+  exit: number,
+  reason: number,
+  pc: number,
+  withAux: boolean,
+  aux: number,
+): number {
+  p = stateImm(buf, p, State.EXIT_PC, pc);
+  if (withAux) p = stateImm(buf, p, State.EXIT_AUX, aux);
+  p = stateImm(buf, p, State.EXIT_REASON, reason);
+  return branchBack(buf, p, 0xeb, 0xe9, exit);
+}
+
+/**
+ * `eax = guest rs1 + imm` then its window check for `slot`, whose two rel32
+ * fields are left for the cold path; the first ends 10 bytes before the
+ * returned position.
+ */
+function address(
+  buf: Uint8Array,
+  p: number,
+  host: readonly number[],
+  rs1: number,
+  imm: number,
+  slot: number,
+): number {
+  const h = host[rs1];
+  if (h >= 0 && imm !== 0) p = mem(buf, p, 0, 0x8d, RAX, h, -1, 0, imm); // lea eax, [h + imm]
+  else {
+    p = loadGuest(buf, p, host, RAX, rs1);
+    if (imm !== 0) p = aluImm(buf, p, 0, ALU.ADD, RAX, imm);
+  }
+  i32(buf, p, WINDOW_COMPARES[2 * slot]);
+  buf[p + 4] = 0x0f;
+  buf[p + 5] = 0x82; // jb
+  i32(buf, p + 10, WINDOW_COMPARES[2 * slot + 1]);
+  buf[p + 14] = 0x0f;
+  buf[p + 15] = 0x87; // ja
+  return p + 20;
+}
+
+/** A load or store of `kind` ({@linkcode MOVE}) between `reg` and `[r15 + rax]`. */
+function access(buf: Uint8Array, p: number, kind: number, reg: number): number {
+  if (kind === MOVE.STORE16) buf[p++] = 0x66;
+  p = opcode(buf, p, 0x41 | ((reg >> 3) << 2), MOVE_OPCODE[kind], false);
+  buf[p] = ((reg & 7) << 3) | 4;
+  buf[p + 1] = 0x07; // SIB: rax + r15
+  return p + 2;
+}
+
+/** ADDI XORI ORI ANDI with `rd` and `rs1` not x0. */
+function aluImmGuest(
+  buf: Uint8Array,
+  p: number,
+  host: readonly number[],
+  op: number,
+  rd: number,
+  rs1: number,
+  imm: number,
+): number {
+  const d = host[rd], h1 = host[rs1], alu = ALU_OF[op];
+  const always = imm !== 0 || op === Op.ANDI; // x op 0 is x but for AND
+  if (d >= 0 && h1 >= 0) {
+    if (d === h1) return always ? aluImm(buf, p, 0, alu, d, imm) : p;
+    if (op === Op.ADDI) return mem(buf, p, 0, 0x8d, d, h1, -1, 0, imm); // lea
+  }
+  const t = d >= 0 ? d : RAX;
+  p = loadGuest(buf, p, host, t, rs1);
+  if (always) p = aluImm(buf, p, 0, alu, t, imm);
+  return putGuest(buf, p, host, rd, t);
+}
+
+/** ADD SUB XOR OR AND with `rd` not x0. */
+function aluRegGuest(
+  buf: Uint8Array,
+  p: number,
+  host: readonly number[],
+  op: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+): number {
+  if (rs1 === 0 && (op === Op.ADD || op === Op.OR || op === Op.XOR)) {
+    const h2 = host[rs2]; // a move (c.mv)
+    if (h2 >= 0) return putGuest(buf, p, host, rd, h2);
+    return putGuest(buf, loadGuest(buf, p, host, RAX, rs2), host, rd, RAX);
+  }
+  const d = host[rd], h1 = host[rs1], h2 = host[rs2], alu = ALU_OF[op];
+  if (d >= 0 && d === h1 && h2 >= 0) return rr(buf, p, 0, (alu << 3) | 1, h2, d); // the common form
+  const t = d >= 0 && (rd !== rs2 || rs2 === rs1) ? d : RAX; // never clobber rs2 before reading it
+  p = loadGuest(buf, p, host, t, rs1);
+  if (rs2 !== 0 || op === Op.AND) p = aluGuest(buf, p, host, alu, t, rs2);
+  return putGuest(buf, p, host, rd, t);
+}
+
+/** SLTI SLTIU SLT SLTU with `rd` not x0: setcc into EAX. */
+function setLessGuest(
+  buf: Uint8Array,
+  p: number,
+  host: readonly number[],
+  op: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+  imm: number,
+): number {
+  let left = host[rs1];
+  if (left < 0) {
+    p = loadGuest(buf, p, host, RDX, rs1);
+    left = RDX;
+  }
+  p = movImm32(buf, p, RAX, 0);
+  if (op === Op.SLTI || op === Op.SLTIU) p = aluImm(buf, p, 0, ALU.CMP, left, imm);
+  else p = aluGuest(buf, p, host, ALU.CMP, left, rs2);
+  const unsigned = op === Op.SLTU || op === Op.SLTIU;
+  p = rr(buf, p, 0, 0x0f90 | (unsigned ? CC.B : CC.L), 0, RAX); // setcc al
+  return putGuest(buf, p, host, rd, RAX);
+}
+
+/** The flags of a conditional branch (not both x0): `test` against x0, else `cmp rs1, rs2`. */
+function branchCompare(
+  buf: Uint8Array,
+  p: number,
+  host: readonly number[],
+  rs1: number,
+  rs2: number,
+): number {
+  if (rs2 === 0 || rs1 === 0) {
+    // Compare with zero: TEST clears CF and OF, so every condition still holds.
+    let r = host[rs1 === 0 ? rs2 : rs1];
+    if (r < 0) {
+      p = loadGuest(buf, p, host, RAX, rs1 === 0 ? rs2 : rs1);
+      r = RAX;
+    }
+    return rr(buf, p, 0, 0x85, r, r); // test r, r
+  }
+  let left = host[rs1];
+  if (left < 0) {
+    p = loadGuest(buf, p, host, RAX, rs1);
+    left = RAX;
+  }
+  return aluGuest(buf, p, host, ALU.CMP, left, rs2);
+}
 
 /** Emits x86-64 for one program. */
-export class X64Backend implements Backend, Lowering {
+export class X64Backend implements Backend {
+  /** The assembler: routines, rare ops and the final fix-ups go through it. */
   readonly a: X64Assembler;
   readonly #code: DecodedCode;
   readonly #host: readonly number[];
-  /** The driver's table of instruction start offsets (see `Backend.begin`). */
-  #starts: Uint32Array = new Uint32Array(0);
-  /** The instruction being lowered. */
-  #current = 0;
-  /** Pairs of (rel32 field, instruction index) for forward jumps, set in `finish`. */
-  readonly #forward: IntList;
-  /**
-   * Deferred out-of-line paths, by kind, placed after the last instruction
-   * in `finish`; the rel32 fields that reach them are patched directly (no
-   * labels, no fix-ups). One flat array per kind keeps each loop there tight.
-   * Unpaid block entries: the charge's `js` field (its body starts right
-   * after it).
-   */
-  readonly #unpaidStubs: IntList;
-  /**
-   * Memory accesses: `8 * field + slot` (the window check's first rel32
-   * field and its kind): all the cold path needs, since the check's layout
-   * gives the resume address and the slow check finds the pc from it.
-   */
-  readonly #memoryStubs: IntList;
-  /** Full lookups of indirect jumps: (first field, second field, pc). */
-  readonly #lookupStubs: IntList;
-  /** Branches to non-instructions: (field, pc, target pc). */
-  readonly #jumpStubs: IntList;
   readonly #rt: Runtime;
+  readonly #rare: RareOps;
 
   constructor(code: DecodedCode) {
     this.#code = code;
     this.#host = hostRegisters(code);
     const reuse = scratch !== undefined && scratch.length >= 64;
     this.a = new X64Assembler(code.count * 24 + 4096, reuse ? scratch : undefined);
-    scratch = undefined; // taken until finish() gives it back
-    const lists = spareLists ?? Array.from({ length: 5 }, () => new IntList());
-    spareLists = undefined;
-    for (const list of lists) list.clear();
-    [this.#forward, this.#unpaidStubs, this.#memoryStubs, this.#lookupStubs, this.#jumpStubs] =
-      lists;
+    scratch = undefined; // taken until emit() gives it back
     this.#rt = new Runtime(this.a, this.#host);
+    this.#rare = new RareOps(this.a, this.#host);
   }
 
-  get offset(): number {
-    return this.a.offset;
-  }
-
-  /** Offsets of the shared routines, known once `begin` has placed them. */
-  #unpaid = 0;
-  #outOfGas = 0;
-  #lookupAndCharge = 0;
-  /** The one out-of-gas exit every link-less indirect jump shares (it needs no site pc). */
-  #unpaidIndirect = 0;
-  readonly #checks: number[] = [];
-
-  begin(starts: Uint32Array): void {
-    this.#starts = starts;
-    const a = this.a;
-    this.#rt.emit();
-    this.#unpaid = a.offsetOf(this.#rt.unpaid);
-    this.#outOfGas = a.offsetOf(this.#rt.outOfGas);
-    this.#lookupAndCharge = a.offsetOf(this.#rt.lookupAndCharge);
-    for (let k = 0; k < 6; k++) {
-      this.#checks.push(
-        a.offsetOf(this.#rt.slowCheck(k === 0 || k === 1 ? 1 : k < 4 ? 2 : 4, (k & 1) === 1)),
-      );
-    }
-    this.#unpaidIndirect = a.copy(UNPAID_INDIRECT);
-    a.patchRel32(this.#unpaidIndirect + UNPAID_INDIRECT.rel32[0], this.#outOfGas);
-  }
-
-  /** A jump (`cc` -1) or conditional branch to instruction `target`'s first byte. */
-  #jumpTo(cc: Cond | -1, target: number): void {
-    const a = this.a;
-    if (target <= this.#current) {
-      if (cc < 0) a.jmpBack(this.#starts[target]);
-      else a.jccBack(cc, this.#starts[target]);
-    } else {
-      this.#forward.push2(cc < 0 ? a.jmpField() : a.jccField(cc), target);
-    }
-  }
-
-  blockStart(i: number): void {
-    const a = this.a;
-    const cost = this.#code.entryCost[i];
-    if (cost === 0) return;
-    // `sub r14, cost; js unpaid`, whose js field is last: the body follows it.
-    this.#unpaidStubs.push(a.subJs(GAS, cost));
-  }
-
-  fallOff(i: number): void {
-    const pc = this.#code.pc[i];
-    this.exit(Exit.INVALID_JUMP, pc, (pc + this.#code.size[i]) >>> 0);
-  }
-
-  finish(): Uint8Array {
-    const a = this.a;
-    const forward = this.#forward, starts = this.#starts;
-    for (let k = 0; k < forward.length; k += 2) {
-      a.patchRel32(forward.get(k), starts[forward.get(k + 1)]);
-    }
-    const unpaid = this.#unpaidStubs;
-    for (let k = 0; k < unpaid.length; k++) {
-      const field = unpaid.get(k);
-      a.patchRel32(field, a.offset);
-      a.callThenJmp(this.#unpaid, field + 4); // the jmp never runs: it names the block
-    }
-    const memory = this.#memoryStubs, checks = this.#checks;
-    for (let k = 0; k < memory.length; k++) {
-      const entry = memory.get(k), field = entry >>> 3;
-      a.patchRel32(field, a.offset);
-      a.patchRel32(field + WINDOW_SECOND, a.offset);
-      a.callThenJmp(checks[entry & 7], field + WINDOW_END);
-    }
-    const lookups = this.#lookupStubs;
-    for (let k = 0; k < lookups.length; k += 3) {
-      // Outside code, not an instruction start, or the host return: the full lookup.
-      a.patchRel32(lookups.get(k), a.offset);
-      a.patchRel32(lookups.get(k + 1), a.offset);
-      const at = a.copy(FULL_LOOKUP);
-      a.patch32(at + FULL_LOOKUP.imm32[0], lookups.get(k + 2));
-      a.patchRel32(at + FULL_LOOKUP.rel32[0], this.#lookupAndCharge);
-    }
-    const jumps = this.#jumpStubs;
-    for (let k = 0; k < jumps.length; k += 3) {
-      a.patchRel32(jumps.get(k), a.offset);
-      this.exit(Exit.INVALID_JUMP, jumps.get(k + 1), jumps.get(k + 2));
-    }
+  emit(startOffset: Uint32Array, bodyOffset: Uint32Array): Emitted {
+    const a = this.a, rt = this.#rt;
+    rt.emit();
+    const unpaidIndirect = a.copy(UNPAID_INDIRECT);
+    a.patchRel32(unpaidIndirect + UNPAID_INDIRECT.rel32[0], a.offsetOf(rt.outOfGas));
+    const fixups = spareFixups ?? [1, 2, 1, 3, 3].map((n) => new Int32Array(n * 1024));
+    spareFixups = undefined;
+    const counts = this.#body(startOffset, bodyOffset, fixups, unpaidIndirect);
+    const coldOffset = a.offset;
+    this.#cold(startOffset, fixups, counts);
     const bytes = a.finish();
-    // Kept for the next program unless a huge one grew it (no lasting multi-MiB buffer).
+    // Kept for the next program unless a huge one grew them (no lasting multi-MiB buffer).
     scratch = a.buffer.length <= SCRATCH_LIMIT ? a.buffer : new Uint8Array(1 << 16);
-    spareLists = [
-      this.#forward,
-      this.#unpaidStubs,
-      this.#memoryStubs,
-      this.#lookupStubs,
-      this.#jumpStubs,
-    ];
-    return bytes;
-  }
-
-  /** Leaves native code with `reason` for the instruction at `pc`. */
-  exit(reason: number, pc: number, aux?: number): void {
-    const a = this.a;
-    a.storeImm32(state(State.EXIT_PC), pc);
-    if (aux !== undefined) a.storeImm32(state(State.EXIT_AUX), aux | 0);
-    a.storeImm32(state(State.EXIT_REASON), reason);
-    a.jmp(this.#rt.exit);
-  }
-
-  // ---- operands ----
-
-  /** A host register holding guest `r` (loading it into `scratch` if needed). */
-  #src(r: number, scratch: Reg): Reg {
-    const h = this.#host[r];
-    if (h >= 0) return h;
-    if (r === 0) this.a.movImm32(scratch, 0);
-    else this.a.load32(scratch, slot(r));
-    return scratch;
-  }
-
-  /** Copies guest `r` into host register `into`. */
-  #load(into: Reg, r: number): void {
-    const h = this.#host[r];
-    if (h === into) return;
-    if (h >= 0) this.a.mov32(into, h);
-    else if (r === 0) this.a.movImm32(into, 0);
-    else this.a.load32(into, slot(r));
-  }
-
-  /** Writes host register `from` to guest `rd`. */
-  #put(rd: number, from: Reg): void {
-    if (rd === 0) return;
-    const h = this.#host[rd];
-    if (h === from) return;
-    if (h >= 0) this.a.mov32(h, from);
-    else this.a.store32(slot(rd), from);
-  }
-
-  /** Writes a constant to guest `rd`. */
-  constant(rd: number, value: number): void {
-    if (rd === 0) return;
-    const h = this.#host[rd];
-    if (h >= 0) this.a.movImm32(h, value | 0);
-    else this.a.storeImm32(slot(rd), value | 0);
-  }
-
-  /** Where to compute a result for `rd` without clobbering `keep` early. */
-  #target(rd: number, keep: number): Reg {
-    const h = this.#host[rd];
-    return h >= 0 && rd !== keep ? h : RAX;
-  }
-
-  /** Applies `op` with guest `r` as the second operand. */
-  #alu(op: number, dst: Reg, r: number): void {
-    const h = this.#host[r];
-    if (h >= 0) this.a.alu32(op, dst, h);
-    else if (r === 0) this.a.alu32Imm(op, dst, 0);
-    else this.a.alu32RM(op, dst, slot(r));
-  }
-
-  // ---- instructions ----
-
-  instruction(i: number): void {
-    this.#current = i;
-    lower(this.#code, i, this);
-  }
-
-  shiftImm(op: number, rd: number, rs1: number, imm: number): void {
-    if (rd === 0) return;
-    const t = this.#target(rd, -1);
-    this.#load(t, rs1);
-    if (imm !== 0) this.a.shift32Imm(SHIFT_OF[op], t, imm);
-    this.#put(rd, t);
-  }
-
-  aluReg(op: number, rd: number, rs1: number, rs2: number): void {
-    if (rd === 0) return;
-    if (op === Op.SLL || op === Op.SRL || op === Op.SRA) return this.#shiftReg(op, rd, rs1, rs2);
-    if (op === Op.MUL) {
-      this.#load(RAX, rs1);
-      this.a.imul32(RAX, this.#src(rs2, RDX));
-      return this.#put(rd, RAX);
-    }
-    if (rs1 === 0 && (op === Op.ADD || op === Op.OR || op === Op.XOR)) {
-      return this.#put(rd, this.#src(rs2, RAX)); // a move (c.mv)
-    }
-    const host = this.#host, d = host[rd], h1 = host[rs1], h2 = host[rs2];
-    if (d >= 0 && d === h1 && h2 >= 0) return this.a.alu32(ALU_OF[op], d, h2); // the common form
-    const t = this.#target(rd, rs2 === rs1 ? -1 : rs2);
-    this.#load(t, rs1);
-    if (rs2 !== 0 || op === Op.AND) this.#alu(ALU_OF[op], t, rs2);
-    this.#put(rd, t);
-  }
-
-  aluImm(op: number, rd: number, rs1: number, imm: number): void {
-    if (rd === 0) return;
-    if (rs1 === 0) return this.constant(rd, op === Op.ANDI ? 0 : imm); // li
-    const a = this.a;
-    const d = this.#host[rd], h1 = this.#host[rs1];
-    if (d >= 0 && h1 >= 0) {
-      if (d === h1) return imm !== 0 || op === Op.ANDI ? a.alu32Imm(ALU_OF[op], d, imm) : undefined;
-      if (op === Op.ADDI) return a.leaDisp32(d, h1, imm);
-    }
-    const t = this.#target(rd, -1);
-    this.#load(t, rs1);
-    if (imm !== 0 || op === Op.ANDI) a.alu32Imm(ALU_OF[op], t, imm);
-    this.#put(rd, t);
-  }
-
-  setLess(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
-    if (rd === 0) return;
-    const a = this.a;
-    const unsigned = op === Op.SLTU || op === Op.SLTIU;
-    const left = this.#src(rs1, RDX);
-    a.movImm32(RAX, 0);
-    if (op === Op.SLTI || op === Op.SLTIU) a.alu32Imm(ALU.CMP, left, imm);
-    else this.#alu(ALU.CMP, left, rs2);
-    a.setcc(unsigned ? CC.B : CC.L, RAX);
-    this.#put(rd, RAX);
-  }
-
-  #shiftReg(op: number, rd: number, rs1: number, rs2: number): void {
-    if (rd === 0) return;
-    const a = this.a;
-    this.#load(RAX, rs1);
-    if (this.#host[rs2] === RCX) a.shift32(SHIFT_OF[op], RAX);
-    else {
-      a.mov32(RDX, RCX); // RCX holds a guest register: keep it
-      this.#load(RCX, rs2);
-      a.shift32(SHIFT_OF[op], RAX);
-      a.mov32(RCX, RDX);
-    }
-    this.#put(rd, RAX);
-  }
-
-  mulHigh(op: number, rd: number, rs1: number, rs2: number): void {
-    if (rd === 0) return;
-    const a = this.a;
-    this.#load(RAX, rs1);
-    if (op !== Op.MULHU) a.movsxd(RAX, RAX);
-    this.#load(RDX, rs2);
-    if (op === Op.MULH) a.movsxd(RDX, RDX);
-    a.imul64(RAX, RDX); // the exact product fits in 64 bits for every sign combination
-    a.shift64Imm(SHIFT.SHR, RAX, 32);
-    this.#put(rd, RAX);
-  }
-
-  /** Division with the RISC-V results for x/0 and INT_MIN/-1 (x86 would fault). */
-  divide(op: number, rd: number, rs1: number, rs2: number): void {
-    if (rd === 0) return;
-    const a = this.a;
-    this.#load(RAX, rs1);
-    let divisor = this.#host[rs2];
-    const borrowed = divisor < 0;
-    if (borrowed) {
-      // The divisor lives in memory: lend it RCX (edx:eax are the dividend).
-      a.store64(state(State.TEMP), RCX);
-      this.#load(RCX, rs2);
-      divisor = RCX;
-    }
-    const done = a.label();
-    const special = a.label();
-    const signed = op === Op.DIV || op === Op.REM;
-    const remainder = op === Op.REM || op === Op.REMU;
-    a.test32(divisor, divisor);
-    if (remainder) a.jcc(CC.E, done); // x % 0 = x
-    else a.jcc(CC.E, special); // x / 0 = -1
-    if (signed) {
-      const minusOne = a.label();
-      a.alu32Imm(ALU.CMP, divisor, -1);
-      a.jcc(CC.E, minusOne);
-      a.cdq();
-      a.idiv32(divisor);
-      if (remainder) a.mov32(RAX, RDX);
-      a.jmp(done);
-      a.bind(minusOne); // x / -1 = -x (INT_MIN stays), x % -1 = 0
-      if (remainder) a.movImm32(RAX, 0);
-      else a.neg32(RAX);
-      a.jmp(done);
-    } else {
-      a.movImm32(RDX, 0);
-      a.div32(divisor);
-      if (remainder) a.mov32(RAX, RDX);
-      a.jmp(done);
-    }
-    a.bind(special);
-    if (!remainder) a.movImm32(RAX, -1);
-    a.bind(done);
-    if (borrowed) a.load64(RCX, state(State.TEMP));
-    this.#put(rd, RAX);
-  }
-
-  branch(op: number, rs1: number, rs2: number, pc: number, t: number, targetPc: number): void {
-    const a = this.a;
-    let cc = BRANCH_CC[op];
-    if (rs1 === 0 && rs2 === 0) {
-      // 0 ? 0: BEQ, BGE and BGEU always jump; the others never do.
-      if (cc !== CC.E && cc !== CC.GE && cc !== CC.AE) return;
-      if (t >= 0) return this.#jumpTo(-1, t);
-      return this.exit(Exit.INVALID_JUMP, pc, targetPc);
-    }
-    if (rs2 === 0 || rs1 === 0) {
-      // Compare with zero: TEST clears CF and OF, so every condition still holds.
-      if (rs1 === 0) cc = MIRROR[cc];
-      const r = this.#src(rs1 === 0 ? rs2 : rs1, RAX);
-      a.test32(r, r);
-    } else this.#alu(ALU.CMP, this.#src(rs1, RAX), rs2);
-    if (t >= 0) return this.#jumpTo(cc, t);
-    const jumps = this.#jumpStubs; // to a cold InvalidJump exit
-    jumps.push2(a.jccField(cc), pc);
-    jumps.push(targetPc);
-  }
-
-  jump(rd: number, target: number, link: number): void {
-    this.constant(rd, link);
-    this.#jumpTo(-1, target);
-  }
-
-  jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
-    const a = this.a;
-    const h = this.#host[rs1];
-    if (h >= 0) a.leaDisp32(RAX, h, imm);
-    else {
-      this.#load(RAX, rs1);
-      if (imm !== 0) a.alu32Imm(ALU.ADD, RAX, imm);
-    }
-    a.alu32Imm(ALU.AND, RAX, -2);
-    if (rd === 0) return this.#jumpIndirect(pc);
-    a.movImm32(RDX, pc);
-    // Validate, write the link, charge, in the contract's order. The final
-    // indirect jump is at the site so the CPU predicts each site separately.
-    if (rd === 0) a.call(this.#rt.lookupAndCharge);
-    else {
-      a.call(this.#rt.lookup);
-      this.constant(rd, link);
-      a.call(this.#rt.charge);
-    }
-    a.jmpReg(RDX);
+    if (fixups.every((list) => list.length <= SCRATCH_LIMIT >> 2)) spareFixups = fixups;
+    return { bytes, coldOffset };
   }
 
   /**
-   * An indirect jump that writes no link (returns, switch tables) to the
-   * target in EAX, with the jump-table lookup and charge inline; anything
-   * unusual takes the shared lookup out of line.
+   * The loop over every instruction. `fixups` are the deferred fix-ups, by
+   * kind: unpaid block charges (the `js` field; the body follows it),
+   * forward jumps (field, instruction), memory accesses (first field of the
+   * window check, slot), full lookups of indirect jumps (two fields, pc)
+   * and branches to non-instructions (field, pc, target pc). Returns how
+   * many values each list holds (lists that grew replace their entries).
    */
-  #jumpIndirect(pc: number): void {
-    const a = this.a;
-    const code = this.#code;
-    const t = JUMP_INDIRECT;
-    const at = a.copy(t);
-    a.patch32(at + t.imm32[0], code.start);
-    a.patch32(at + t.imm32[1], code.end - code.start);
-    const lookups = this.#lookupStubs;
-    lookups.push2(at + t.rel32[0], at + t.rel32[1]);
-    lookups.push(pc);
-    a.patchRel32(at + t.rel32[2], this.#unpaidIndirect);
-  }
-
-  /** Leaves the guest address `imm(rs1)` in EAX and checks `width` bytes there. */
-  #address(rs1: number, imm: number, width: number, write: boolean): void {
-    const a = this.a;
-    const h = this.#host[rs1];
-    if (h >= 0 && imm !== 0) a.leaDisp32(RAX, h, imm);
-    else {
-      this.#load(RAX, rs1);
-      if (imm !== 0) a.alu32Imm(ALU.ADD, RAX, imm);
-    }
-    const slot = (width >> 1) * 2 + (write ? 1 : 0);
-    const check = WINDOW_CHECK[slot];
-    const at = a.copy(check);
-    if (at >= MAX_CODE) throw new RangeError("the program's native code would exceed 512 MiB");
-    this.#memoryStubs.push((at + check.rel32[0]) * 8 + slot);
-  }
-
-  load(op: number, rd: number, rs1: number, imm: number): void {
-    this.#address(rs1, imm, WIDTH[op], false);
-    if (rd === 0) return; // checked, nothing to write
-    const h = this.#host[rd];
-    const d = h >= 0 ? h : RDX;
-    this.a.moveIndexed(MOVE_OF[op], d, BASE, RAX);
-    this.#put(rd, d);
-  }
-
-  store(op: number, rs1: number, rs2: number, imm: number): void {
-    const width = WIDTH[op];
-    this.#address(rs1, imm, width, true);
-    const a = this.a;
-    if (width === 4 && rs2 === 0) return a.storeImm32(ACCESS, 0);
-    a.moveIndexed(MOVE_OF[op], this.#src(rs2, RDX), BASE, RAX);
-  }
-
-  reserved(op: number, rd: number, rs1: number, rs2: number): void {
-    const a = this.a;
-    const m = ACCESS;
-    if (op === Op.LR_W) {
-      this.#address(rs1, 0, 4, false);
-      a.store32(state(State.RESERVATION), RAX);
-      if (rd === 0) return;
-      const h = this.#host[rd];
-      const d = h >= 0 ? h : RDX;
-      a.load32(d, m);
-      return this.#put(rd, d);
-    }
-    this.#address(rs1, 0, 4, true);
-    const fail = a.label();
-    const done = a.label();
-    a.alu32RM(ALU.CMP, RAX, state(State.RESERVATION));
-    a.jcc(CC.NE, fail);
-    a.store32(m, this.#src(rs2, RDX));
-    this.constant(rd, 0);
-    a.jmp(done);
-    a.bind(fail);
-    this.constant(rd, 1);
-    a.bind(done);
-    a.storeImm32(state(State.RESERVATION), -1);
-  }
-
-  amo(op: number, rd: number, rs1: number, rs2: number): void {
-    const a = this.a;
-    this.#address(rs1, 0, 4, true);
-    const m = ACCESS;
-    // The new value is formed in RCX (its guest value saved), the old in EDX.
-    a.store64(state(State.TEMP), RCX);
-    this.#load(RCX, rs2);
-    a.load32(RDX, m);
-    switch (op) {
-      case Op.AMOADD_W:
-        a.alu32(ALU.ADD, RCX, RDX);
-        break;
-      case Op.AMOXOR_W:
-        a.alu32(ALU.XOR, RCX, RDX);
-        break;
-      case Op.AMOAND_W:
-        a.alu32(ALU.AND, RCX, RDX);
-        break;
-      case Op.AMOOR_W:
-        a.alu32(ALU.OR, RCX, RDX);
-        break;
-      case Op.AMOSWAP_W:
-        break;
-      default: {
-        const keepOld = op === Op.AMOMIN_W
-          ? CC.L
-          : op === Op.AMOMAX_W
-          ? CC.G
-          : op === Op.AMOMINU_W
-          ? CC.B
-          : CC.A;
-        a.alu32(ALU.CMP, RDX, RCX);
-        a.cmov32(keepOld, RCX, RDX);
+  #body(
+    starts: Uint32Array,
+    bodies: Uint32Array,
+    fixups: Int32Array[],
+    unpaidIndirect: number,
+  ): number[] {
+    const code = this.#code, host = this.#host, a = this.a, rt = this.#rt, rare = this.#rare;
+    const { count, op: ops, rd: rds, rs1: rs1s, rs2: rs2s, imm: imms, pc: pcs } = code;
+    const { leader, segmentEnd, entryCost, size, hostcall } = code;
+    const exit = a.offsetOf(rt.exit), lookup = a.offsetOf(rt.lookup);
+    const charge = a.offsetOf(rt.charge);
+    let [unpaid, forward, memory, lookups, jumps] = fixups;
+    let nUnpaid = 0, nForward = 0, nMemory = 0, nLookups = 0, nJumps = 0;
+    let p = a.reserve(INSTRUCTION_ROOM), buf = a.buffer, limit = buf.length - INSTRUCTION_ROOM;
+    for (let i = 0; i < count; i++) {
+      if (p > limit) {
+        a.seek(p);
+        a.reserve(INSTRUCTION_ROOM);
+        buf = a.buffer;
+        limit = buf.length - INSTRUCTION_ROOM;
+      }
+      starts[i] = p;
+      if (leader[i] === 1) {
+        const cost = entryCost[i];
+        if (cost !== 0) {
+          p = subJs(buf, p, GAS, cost); // the js field is last: the body follows it
+          unpaid = withRoom(unpaid, nUnpaid, 1);
+          unpaid[nUnpaid++] = p - 4;
+        }
+      }
+      bodies[i] = p;
+      const op = ops[i];
+      switch (GROUP[op]) {
+        case 0: { // ADDI XORI ORI ANDI
+          const rd = rds[i], rs1 = rs1s[i];
+          if (rd === 0) break;
+          if (rs1 === 0) p = setGuest(buf, p, host, rd, op === Op.ANDI ? 0 : imms[i]); // li
+          else p = aluImmGuest(buf, p, host, op, rd, rs1, imms[i]);
+          break;
+        }
+        case 1: { // SLLI SRLI SRAI
+          const rd = rds[i], imm = imms[i];
+          if (rd === 0) break;
+          const t = host[rd] >= 0 ? host[rd] : RAX;
+          p = loadGuest(buf, p, host, t, rs1s[i]);
+          if (imm !== 0) {
+            p = rr(buf, p, 0, 0xc1, SHIFT_OF[op], t);
+            buf[p++] = imm;
+          }
+          p = putGuest(buf, p, host, rd, t);
+          break;
+        }
+        case 2: // SLTI SLTIU SLT SLTU
+          if (rds[i] !== 0) p = setLessGuest(buf, p, host, op, rds[i], rs1s[i], rs2s[i], imms[i]);
+          break;
+        case 3: // ADD SUB XOR OR AND
+          if (rds[i] !== 0) p = aluRegGuest(buf, p, host, op, rds[i], rs1s[i], rs2s[i]);
+          break;
+        case 5: // loads
+        case 6: { // stores
+          const slot = CHECK_SLOT[op];
+          p = address(buf, p, host, rs1s[i], imms[i], slot);
+          memory = withRoom(memory, nMemory, 2);
+          memory[nMemory] = p - 14;
+          memory[nMemory + 1] = slot;
+          nMemory += 2;
+          const kind = MOVE_OF[op], rd = rds[i], rs2 = rs2s[i];
+          if (slot & 1) { // a store
+            if (kind === MOVE.STORE32 && rs2 === 0) {
+              p = i32(buf, p, 0x0704c741); // mov dword [r15 + rax], 0
+              p = i32(buf, p, 0);
+            } else {
+              let s = host[rs2];
+              if (s < 0) {
+                p = loadGuest(buf, p, host, RDX, rs2);
+                s = RDX;
+              }
+              p = access(buf, p, kind, s);
+            }
+          } else if (rd !== 0) { // a load (to x0: checked, nothing written)
+            const d = host[rd] >= 0 ? host[rd] : RDX;
+            p = putGuest(buf, access(buf, p, kind, d), host, rd, d);
+          }
+          break;
+        }
+        case 7: // branches
+        case 8: { // JAL
+          const pc = pcs[i], targetPc = (pc + imms[i]) >>> 0;
+          const t = directTarget(code, targetPc);
+          let cc = -1; // jmp
+          if (op === Op.JAL) {
+            if (t >= 0) p = setGuest(buf, p, host, rds[i], pc + size[i]);
+          } else {
+            const rs1 = rs1s[i], rs2 = rs2s[i];
+            cc = BRANCH_CC[op];
+            if (rs1 === 0 && rs2 === 0) {
+              // 0 ? 0: BEQ, BGE and BGEU always jump; the others never do.
+              if (cc !== CC.E && cc !== CC.GE && cc !== CC.AE) break;
+              cc = -1;
+            } else {
+              if (rs1 === 0) cc = MIRROR[cc];
+              p = branchCompare(buf, p, host, rs1, rs2);
+            }
+          }
+          if (t < 0 && cc < 0) { // always to a non-instruction: exit here
+            p = exitTo(buf, p, exit, Exit.INVALID_JUMP, pc, true, targetPc);
+          } else if (t >= 0 && t <= i) {
+            p = cc < 0
+              ? branchBack(buf, p, 0xeb, 0xe9, starts[t])
+              : branchBack(buf, p, 0x70 | cc, 0x0f80 | cc, starts[t]);
+          } else if (t >= 0) {
+            p = branchField(buf, p, cc < 0 ? 0xe9 : 0x0f80 | cc);
+            forward = withRoom(forward, nForward, 2);
+            forward[nForward] = p - 4;
+            forward[nForward + 1] = t;
+            nForward += 2;
+          } else { // to a cold InvalidJump exit
+            p = branchField(buf, p, 0x0f80 | cc);
+            jumps = withRoom(jumps, nJumps, 3);
+            jumps[nJumps] = p - 4;
+            jumps[nJumps + 1] = pc;
+            jumps[nJumps + 2] = targetPc;
+            nJumps += 3;
+          }
+          break;
+        }
+        case 9: { // JALR
+          const rd = rds[i], rs1 = rs1s[i], imm = imms[i], pc = pcs[i];
+          const h = host[rs1];
+          if (h >= 0) p = mem(buf, p, 0, 0x8d, RAX, h, -1, 0, imm); // lea eax, [h + imm]
+          else {
+            p = loadGuest(buf, p, host, RAX, rs1);
+            if (imm !== 0) p = aluImm(buf, p, 0, ALU.ADD, RAX, imm);
+          }
+          p = aluImm(buf, p, 0, ALU.AND, RAX, -2);
+          if (rd === 0) {
+            // No link: the lookup and charge inline, anything unusual out of line.
+            const t = JUMP_INDIRECT, at = p;
+            buf.set(t.bytes, at);
+            p = at + t.bytes.length;
+            i32(buf, at + t.imm32[0], code.start);
+            i32(buf, at + t.imm32[1], code.end - code.start);
+            patchRel32(buf, at + t.rel32[2], unpaidIndirect);
+            lookups = withRoom(lookups, nLookups, 3);
+            lookups[nLookups] = at + t.rel32[0];
+            lookups[nLookups + 1] = at + t.rel32[1];
+            lookups[nLookups + 2] = pc;
+            nLookups += 3;
+          } else {
+            // Validate, write the link, charge, in the contract's order. The final
+            // indirect jump is at the site so the CPU predicts each site separately.
+            p = movImm32(buf, p, RDX, pc);
+            p = callTo(buf, p, lookup);
+            p = setGuest(buf, p, host, rd, pc + size[i]);
+            p = callTo(buf, p, charge);
+            p = rr(buf, p, 0, 0xff, 4, RDX); // jmp rdx
+          }
+          break;
+        }
+        case 10: // LUI
+          p = setGuest(buf, p, host, rds[i], imms[i]);
+          break;
+        case 11: // AUIPC
+          p = setGuest(buf, p, host, rds[i], pcs[i] + imms[i]);
+          break;
+        case 4: // SLL SRL SRA
+        case 12: // MUL
+        case 13: // MULH MULHSU MULHU
+        case 14: // DIV DIVU REM REMU
+          a.seek(p);
+          this.#arithmetic(rare, op, rds[i], rs1s[i], rs2s[i]);
+          p = a.reserve(INSTRUCTION_ROOM);
+          buf = a.buffer;
+          limit = buf.length - INSTRUCTION_ROOM;
+          break;
+        case 15: // LR.W SC.W
+        case 16: { // AMOs
+          const slot = op === Op.LR_W ? 4 : 5;
+          p = address(buf, p, host, rs1s[i], 0, slot);
+          memory = withRoom(memory, nMemory, 2);
+          memory[nMemory] = p - 14;
+          memory[nMemory + 1] = slot;
+          nMemory += 2;
+          a.seek(p);
+          if (op === Op.LR_W || op === Op.SC_W) rare.reserved(op, rds[i], rs2s[i]);
+          else rare.amo(op, rds[i], rs2s[i]);
+          p = a.reserve(INSTRUCTION_ROOM);
+          buf = a.buffer;
+          limit = buf.length - INSTRUCTION_ROOM;
+          break;
+        }
+        case 17: { // ECALL: a host call if the loader listed the site
+          const site = hostcall[i];
+          p = site < 0
+            ? exitTo(buf, p, exit, Exit.INVALID_INSTRUCTION, pcs[i], false, 0)
+            : exitTo(buf, p, exit, Exit.HOSTCALL, pcs[i], true, site);
+          break;
+        }
+        case 18: // EBREAK
+          p = exitTo(buf, p, exit, Exit.BREAKPOINT, pcs[i], false, 0);
+          break;
+        case 19: // FENCE FENCE.I
+          break;
+        default: // INVALID
+          p = exitTo(buf, p, exit, Exit.INVALID_INSTRUCTION, pcs[i], false, 0);
+      }
+      if (segmentEnd[i] === 1 && FALLS_THROUGH[op] === 1) {
+        // Execution would run past the end of a code segment.
+        const pc = pcs[i];
+        p = exitTo(buf, p, exit, Exit.INVALID_JUMP, pc, true, pc + size[i]);
       }
     }
-    a.store32(m, RCX);
-    a.load64(RCX, state(State.TEMP));
-    this.#put(rd, RDX);
+    a.seek(p);
+    fixups[0] = unpaid;
+    fixups[1] = forward;
+    fixups[2] = memory;
+    fixups[3] = lookups;
+    fixups[4] = jumps;
+    return [nUnpaid, nForward, nMemory, nLookups, nJumps];
+  }
+
+  /** Register shifts, multiplications and divisions, through the assembler. */
+  #arithmetic(rare: RareOps, op: number, rd: number, rs1: number, rs2: number): void {
+    if (op === Op.MUL) {
+      if (rd !== 0) rare.mul(rd, rs1, rs2);
+    } else if (op === Op.SLL || op === Op.SRL || op === Op.SRA) {
+      if (rd !== 0) rare.shiftReg(op, rd, rs1, rs2);
+    } else if (op === Op.MULH || op === Op.MULHSU || op === Op.MULHU) {
+      rare.mulHigh(op, rd, rs1, rs2);
+    } else rare.divide(op, rd, rs1, rs2);
+  }
+
+  /** Resolves forward jumps and places the deferred paths after the code. */
+  #cold(starts: Uint32Array, fixups: Int32Array[], counts: number[]): void {
+    const a = this.a, rt = this.#rt;
+    const [unpaid, forward, memory, lookups, jumps] = fixups;
+    const [nUnpaid, nForward, nMemory, nLookups, nJumps] = counts;
+    let p = a.reserve(COLD_ROOM * (nUnpaid + nMemory + nLookups + nJumps));
+    const buf = a.buffer;
+    for (let k = 0; k < nForward; k += 2) patchRel32(buf, forward[k], starts[forward[k + 1]]);
+    const unpaidAt = a.offsetOf(rt.unpaid);
+    for (let k = 0; k < nUnpaid; k++) {
+      const field = unpaid[k];
+      patchRel32(buf, field, p);
+      p = callThenJmp(buf, p, unpaidAt, field + 4); // the jmp never runs: it names the block
+    }
+    const checks: number[] = [];
+    for (let slot = 0; slot < 6; slot++) {
+      checks.push(a.offsetOf(rt.slowCheck(slot < 2 ? 1 : slot < 4 ? 2 : 4, (slot & 1) === 1)));
+    }
+    for (let k = 0; k < nMemory; k += 2) {
+      const field = memory[k];
+      patchRel32(buf, field, p);
+      patchRel32(buf, field + WINDOW_SECOND, p);
+      p = callThenJmp(buf, p, checks[memory[k + 1]], field + WINDOW_END);
+    }
+    const lookupAndCharge = a.offsetOf(rt.lookupAndCharge);
+    for (let k = 0; k < nLookups; k += 3) {
+      // Outside code, not an instruction start, or the host return: the full lookup.
+      patchRel32(buf, lookups[k], p);
+      patchRel32(buf, lookups[k + 1], p);
+      p = movImm32(buf, p, RDX, lookups[k + 2]);
+      p = callTo(buf, p, lookupAndCharge);
+      p = rr(buf, p, 0, 0xff, 4, RDX); // jmp rdx
+    }
+    const exit = a.offsetOf(rt.exit);
+    for (let k = 0; k < nJumps; k += 3) {
+      patchRel32(buf, jumps[k], p);
+      p = exitTo(buf, p, exit, Exit.INVALID_JUMP, jumps[k + 1], true, jumps[k + 2]);
+    }
+    a.seek(p);
   }
 }

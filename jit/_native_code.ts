@@ -1,0 +1,225 @@
+/**
+ * A translated program mapped executable, with the per-slot table that
+ * indirect jumps and host re-entries use, and the lifetime of both: shared
+ * by the programs with the same code and their instances (./_compiled.ts),
+ * freed when the last of them is done with it (generated code never runs
+ * after it is unmapped).
+ * @module
+ */
+import type { DecodedCode } from "../abi/code.ts";
+import type { CodeKey } from "./_code_key.ts";
+import { A64Backend } from "./a64/backend.ts";
+import { createEntry } from "./entry.ts";
+import { ExecutableCode } from "./exec_memory.ts";
+import { LazyPages } from "./lazy_pages.ts";
+import { refusedMapping, ResourceClaim } from "./resources.ts";
+import { translate } from "./translate.ts";
+import { X64Backend } from "./x64/backend.ts";
+
+/** What a compiled program holds outside the JavaScript heap. */
+interface NativeParts {
+  readonly executable: ExecutableCode;
+  readonly table: LazyPages;
+  readonly claim: ResourceClaim;
+}
+
+/** A translation's machine code and instruction offsets, and the inputs it was made from. */
+export interface Retained {
+  /** The translation inputs. */
+  readonly key: CodeKey;
+  /** Machine code; offset 0 is the entry routine. */
+  readonly bytes: Uint8Array;
+  /** Per instruction: offset of its body (what the jump table points at). */
+  readonly bodyOffset: Uint32Array;
+  /** Bytes of all three. */
+  readonly byteLength: number;
+}
+
+/**
+ * Called when a compiled program is no longer used, before its native code
+ * is freed; `retained` copies its translation out (for the code cache).
+ */
+export type OnUnused = (compiled: CompiledProgram, retained: () => Retained | undefined) => void;
+
+/** Bytes per jump-table entry: native address (u64) and entry charge (u64). */
+const ENTRY_BYTES = 16;
+const PAGE = 4096;
+
+/** The native form of a program. */
+export class CompiledProgram {
+  /** The decoded program it was translated from (any of those with its key). */
+  readonly code: DecodedCode;
+  /** What the translation depends on. */
+  readonly key: CodeKey;
+  /**
+   * The jump table (see `State.JUMP_TABLE`) as u32 words: address low, high,
+   * cost low, high. Empty once the code is freed.
+   */
+  jumpWords: Uint32Array;
+  /** Host address of the jump table, for the state block. */
+  readonly jumpTablePointer: bigint;
+  /** Machine code size in bytes. */
+  readonly codeSize: number;
+  /** Calls the entry routine with the host address of guest address 0. */
+  readonly enter: (base: Deno.PointerValue) => void;
+  #parts: NativeParts | undefined;
+  /** Programs holding the code and instances running it. */
+  #users = 0;
+  readonly #onUnused: OnUnused;
+
+  constructor(
+    code: DecodedCode,
+    key: CodeKey,
+    codeSize: number,
+    parts: NativeParts,
+    words: Uint32Array,
+    onUnused: OnUnused,
+  ) {
+    this.code = code;
+    this.key = key;
+    this.codeSize = codeSize;
+    this.jumpWords = words;
+    this.jumpTablePointer = Deno.UnsafePointer.value(parts.table.pointer);
+    this.enter = createEntry(parts.executable);
+    this.#parts = parts;
+    this.#onUnused = onUnused;
+  }
+
+  /** A program or an instance starts using the code. */
+  attach(): void {
+    if (this.#parts === undefined) throw new Error("the program's native code has been freed");
+    this.#users++;
+  }
+
+  /** A program or an instance is done with the code (disposed, or collected). */
+  detach(): void {
+    if (--this.#users === 0) this.#free();
+  }
+
+  #free(): void {
+    const parts = this.#parts;
+    if (parts === undefined) return;
+    this.#onUnused(this, () => this.#retained(parts));
+    this.#parts = undefined;
+    this.jumpWords = new Uint32Array(0); // no view of unmapped memory (dropped, never detached)
+    parts.executable.dispose();
+    parts.table.dispose();
+    parts.claim.release();
+  }
+
+  /** Copies the translation out of the mappings (code, and body offsets from the jump table). */
+  #retained({ executable }: NativeParts): Retained {
+    const pointer = executable.pointer;
+    const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, this.codeSize))
+      .slice();
+    const { code, jumpWords: words } = this;
+    const base = Number(executable.address);
+    const bodyOffset = new Uint32Array(code.count);
+    for (let i = 0; i < code.count; i++) {
+      const s = (code.pc[i] - code.start) >>> 1;
+      bodyOffset[i] = words[4 * s] + words[4 * s + 1] * 2 ** 32 - base;
+    }
+    const byteLength = bytes.length + bodyOffset.byteLength + this.key.byteLength;
+    return { key: this.key, bytes, bodyOffset, byteLength };
+  }
+}
+
+/**
+ * The instruction an exit names by native address (`State.EXIT_SITE`): for a
+ * block charge (`blockEntry`), the block's first instruction, whose body
+ * starts at `site`; otherwise the instruction whose body holds `site` (after
+ * its first byte, at most one past its last). Native code is laid out in
+ * program order, so the jump table's addresses ascend with the instruction
+ * index and a binary search finds it.
+ */
+export function instructionAtSite(
+  program: CompiledProgram,
+  site: number,
+  blockEntry: boolean,
+): number {
+  const { code, jumpWords } = program;
+  const address = (i: number) => {
+    const slot = (code.pc[i] - code.start) >>> 1;
+    return jumpWords[4 * slot] + jumpWords[4 * slot + 1] * 2 ** 32;
+  };
+  let lo = 0, hi = code.count; // the first instruction at or after `site`
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (address(mid) < site) lo = mid + 1;
+    else hi = mid;
+  }
+  const i = blockEntry ? lo : lo - 1;
+  if (i < 0 || i >= code.count || (blockEntry && address(i) !== site)) {
+    throw new Error(`native code exited from an unknown site 0x${site.toString(16)}`);
+  }
+  return i;
+}
+
+let translations = 0;
+
+/** @internal For tests: how many programs this process has translated. */
+export function translationCount(): number {
+  return translations;
+}
+
+/** Translates `code` (whose inputs `key` describes) with this machine's backend. */
+export function translateProgram(code: DecodedCode, key: CodeKey): Retained {
+  translations++;
+  const backend = Deno.build.arch === "aarch64" ? new A64Backend(code) : new X64Backend(code);
+  const { bytes, bodyOffset } = translate(code, backend);
+  return { key, bytes, bodyOffset, byteLength: bytes.length + bodyOffset.byteLength };
+}
+
+/**
+ * Maps a translation of `code` executable and builds its jump table
+ * (nothing of `translation` is kept: it may be a view of reused buffers).
+ * @throws {ResourceLimitError} when its code would exceed a resource limit.
+ */
+export function installProgram(
+  code: DecodedCode,
+  translation: Retained,
+  onUnused: OnUnused,
+): CompiledProgram {
+  const { bytes, bodyOffset } = translation;
+  const codeBytes = ExecutableCode.lengthFor(bytes.length);
+  const tableBytes = LazyPages.lengthFor(ENTRY_BYTES * ((code.end - code.start + 1) >>> 1));
+  const claim = new ResourceClaim("this program's native code", {
+    programs: 1,
+    reserved: codeBytes + tableBytes,
+    committed: codeBytes,
+    code: codeBytes,
+    mappings: 2,
+  });
+  let executable: ExecutableCode | undefined;
+  let table: LazyPages;
+  try {
+    executable = new ExecutableCode(bytes);
+    table = new LazyPages(tableBytes);
+  } catch (error) {
+    executable?.dispose();
+    claim.release();
+    throw refusedMapping(error, "this program's native code");
+  }
+  const words = new Uint32Array(table.view());
+  // Host addresses are below 2^53 and the code is far smaller than 4 GiB: the
+  // low word of each address is the base's plus the offset, carried into the high.
+  const address = Number(executable.address);
+  const low = address % 2 ** 32, high = Math.floor(address / 2 ** 32);
+  const { count, pc, entryCost, start } = code;
+  let pages = 0;
+  for (let i = 0, page = -1; i < count; i++) {
+    const s = (pc[i] - start) >>> 1;
+    const lowSum = low + bodyOffset[i];
+    words[4 * s] = lowSum; // a u32 store keeps the low 32 bits
+    words[4 * s + 1] = lowSum >= 2 ** 32 ? high + 1 : high;
+    words[4 * s + 2] = entryCost[i];
+    // Slots ascend with i: count each table page written once.
+    if ((s * ENTRY_BYTES) >>> 12 !== page) {
+      page = (s * ENTRY_BYTES) >>> 12;
+      pages++;
+    }
+  }
+  claim.commit(pages * PAGE);
+  const parts = { executable, table, claim };
+  return new CompiledProgram(code, translation.key, bytes.length, parts, words, onUnused);
+}
