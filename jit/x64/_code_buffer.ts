@@ -1,45 +1,17 @@
 /**
  * The code buffer under the x86-64 assembler: bytes, labels, branch fix-ups,
- * byte templates and patching. Instruction encodings live in asm.ts.
+ * byte templates and patching. Instruction encodings live in ./_encode.ts.
  * @module
  */
 
 /** A position in the code, bound once: an index among its assembler's labels. */
 export type Label = number;
 
-/**
- * A fixed byte sequence stored as little-endian 32-bit words (the last one
- * overlapping the one before when the length is not a multiple of 4), so it
- * is copied a word at a time.
- */
-export interface Words {
-  /** The words; word k holds bytes 4k..4k+3, the last word the final 4 bytes. */
-  readonly words: Int32Array;
-  /** Length in bytes (at least 4). */
-  readonly length: number;
-}
-
-/** `bytes` (at least 4 of them) as {@linkcode Words}. */
-export function toWords(bytes: Uint8Array): Words {
-  const length = bytes.length;
-  if (length < 4) throw new RangeError("a word template needs at least 4 bytes");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, length);
-  const words = new Int32Array(Math.ceil(length / 4));
-  for (let k = 0; k < words.length; k++) {
-    words[k] = view.getInt32(Math.min(4 * k, length - 4), true);
-  }
-  return { words, length };
-}
-
 /** A growing code buffer with labels and rel32 fix-ups. */
 export class CodeBuffer {
   /** The code so far (grows as needed). */
   protected buf: Uint8Array;
-  /**
-   * A view of `buf` for copying word templates (`copy`): a loop of DataView
-   * stores beats set() for short sequences. Single fields are patched with
-   * byte stores, which measured faster there.
-   */
+  /** A view of `buf` for the 32-bit fields the assembler writes (immediates, fix-ups). */
   protected view: DataView;
   /** Bytes emitted so far. */
   protected pos = 0;
@@ -179,21 +151,6 @@ export class CodeBuffer {
     if (n > 11) buf.set(bytes, p);
     else for (let k = 0; k < n; k++) buf[p + k] = bytes[k];
     this.pos = p + n;
-    return p;
-  }
-
-  /**
-   * Copies a word template (see {@linkcode toWords}); returns its offset.
-   * About 4 ns for two dozen bytes, where `template` (set()) costs 10.
-   */
-  copy(t: Words): number {
-    const { words, length } = t;
-    const p = this.room(length);
-    const view = this.view;
-    const last = words.length - 1;
-    for (let k = 0; k < last; k++) view.setInt32(p + 4 * k, words[k], true);
-    view.setInt32(p + length - 4, words[last], true);
-    this.pos = p + length;
     return p;
   }
 

@@ -19,7 +19,9 @@ const SIB_BASE = 4, RIP_BASE = 5;
  * operand in SPL..DIL), then the 1-2 opcode bytes (`op` > 0xff is two).
  */
 export function opcode(buf: Uint8Array, p: number, rex: number, op: number, byteRegs: boolean) {
-  if (rex !== 0x40 || byteRegs) buf[p++] = rex;
+  // Branch-free: whether a REX is needed follows the registers, which no predictor learns.
+  buf[p] = rex;
+  p += (((rex & 15) + 15) >> 4) | (byteRegs ? 1 : 0);
   if (op > 0xff) buf[p++] = op >> 8;
   buf[p] = op;
   return p + 1;
@@ -35,9 +37,14 @@ export function rr(
   rm: number,
   byteRegs = false,
 ): number {
-  p = opcode(buf, p, 0x40 | w | ((reg >> 3) << 2) | (rm >> 3), op, byteRegs);
-  buf[p] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
-  return p + 1;
+  // `opcode`, inline: the encoders call nothing (calls cost most while V8 has not optimized them).
+  const rex = 0x40 | w | ((reg >> 3) << 2) | (rm >> 3);
+  buf[p] = rex;
+  p += (((rex & 15) + 15) >> 4) | (byteRegs ? 1 : 0);
+  if (op > 0xff) buf[p++] = op >> 8;
+  buf[p] = op;
+  buf[p + 1] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
+  return p + 2;
 }
 
 /** A little-endian 32-bit value. */
@@ -81,11 +88,36 @@ export function mem(
   return p;
 }
 
+/**
+ * `lea dst32, [base + disp]`: {@linkcode mem} without an index, small enough
+ * for V8 to inline where the translation loop forms addresses.
+ */
+export function lea32(buf: Uint8Array, p: number, dst: number, base: number, disp: number): number {
+  const rex = 0x40 | ((dst >> 3) << 2) | (base >> 3), b = base & 7, r = (dst & 7) << 3;
+  buf[p] = rex;
+  p += ((rex & 15) + 15) >> 4;
+  buf[p] = 0x8d;
+  const mod = disp === 0 && b !== RIP_BASE ? 0 : disp >= -128 && disp <= 127 ? 0x40 : 0x80;
+  buf[p + 1] = mod | r | b;
+  buf[p + 2] = 0x24; // the SIB of a base RSP/R12, overwritten by the displacement otherwise
+  p += b === SIB_BASE ? 3 : 2;
+  buf[p] = disp;
+  buf[p + 1] = disp >> 8;
+  buf[p + 2] = disp >> 16;
+  buf[p + 3] = disp >> 24;
+  return p + (mod === 0 ? 0 : mod === 0x40 ? 1 : 4); // disp8 is the low byte of disp32
+}
+
 /** `mov dst32, imm32` (`B8+r`; never `xor`, which would touch the flags). */
 export function movImm32(buf: Uint8Array, p: number, dst: number, imm: number): number {
-  if (dst >= 8) buf[p++] = 0x41;
+  buf[p] = 0x41;
+  p += dst >> 3; // a REX.B for R8-R15, branch-free
   buf[p] = 0xb8 + (dst & 7);
-  return i32(buf, p + 1, imm);
+  buf[p + 1] = imm;
+  buf[p + 2] = imm >> 8;
+  buf[p + 3] = imm >> 16;
+  buf[p + 4] = imm >> 24;
+  return p + 5;
 }
 
 /** `op dst, imm` of the 0x81 group (`w` for 64-bit), the imm8 form (0x83) when it fits. */
@@ -97,12 +129,20 @@ export function aluImm(
   dst: number,
   imm: number,
 ): number {
+  const rex = 0x40 | w | (dst >> 3);
+  buf[p] = rex;
+  p += ((rex & 15) + 15) >> 4;
+  buf[p + 1] = 0xc0 | (op << 3) | (dst & 7);
+  buf[p + 2] = imm;
   if (imm >= -128 && imm <= 127) {
-    p = rr(buf, p, w, 0x83, op, dst);
-    buf[p] = imm;
-    return p + 1;
+    buf[p] = 0x83;
+    return p + 3;
   }
-  return i32(buf, rr(buf, p, w, 0x81, op, dst), imm);
+  buf[p] = 0x81;
+  buf[p + 3] = imm >> 8;
+  buf[p + 4] = imm >> 16;
+  buf[p + 5] = imm >> 24;
+  return p + 6;
 }
 
 /**
@@ -135,18 +175,32 @@ export function branchBack(
 export function branchField(buf: Uint8Array, p: number, near: number): number {
   if (near > 0xff) buf[p++] = near >> 8;
   buf[p] = near;
-  return i32(buf, p + 1, 0);
+  buf[p + 1] =
+    buf[p + 2] =
+    buf[p + 3] =
+    buf[p + 4] =
+      0;
+  return p + 5;
 }
 
 /** Sets the rel32 field at `at` (ending at `at + 4`) to reach offset `target`. */
 export function patchRel32(buf: Uint8Array, at: number, target: number): void {
-  i32(buf, at, target - (at + 4));
+  const rel = target - (at + 4);
+  buf[at] = rel;
+  buf[at + 1] = rel >> 8;
+  buf[at + 2] = rel >> 16;
+  buf[at + 3] = rel >> 24;
 }
 
 /** `call rel32` to offset `target`. */
 export function callTo(buf: Uint8Array, p: number, target: number): number {
+  const rel = target - (p + 5);
   buf[p] = 0xe8;
-  return i32(buf, p + 1, target - (p + 5));
+  buf[p + 1] = rel;
+  buf[p + 2] = rel >> 8;
+  buf[p + 3] = rel >> 16;
+  buf[p + 4] = rel >> 24;
+  return p + 5;
 }
 
 /**
@@ -154,9 +208,18 @@ export function callTo(buf: Uint8Array, p: number, target: number): number {
  * cold path whose routine finds its site from the `jmp` (x64/_runtime.ts).
  */
 export function callThenJmp(buf: Uint8Array, p: number, routine: number, site: number): number {
-  p = callTo(buf, p, routine);
-  buf[p] = 0xe9;
-  return i32(buf, p + 1, site - (p + 5));
+  const call = routine - (p + 5), jmp = site - (p + 10);
+  buf[p] = 0xe8;
+  buf[p + 1] = call;
+  buf[p + 2] = call >> 8;
+  buf[p + 3] = call >> 16;
+  buf[p + 4] = call >> 24;
+  buf[p + 5] = 0xe9;
+  buf[p + 6] = jmp;
+  buf[p + 7] = jmp >> 8;
+  buf[p + 8] = jmp >> 16;
+  buf[p + 9] = jmp >> 24;
+  return p + 10;
 }
 
 /**
@@ -165,5 +228,12 @@ export function callThenJmp(buf: Uint8Array, p: number, routine: number, site: n
  */
 export function subJs(buf: Uint8Array, p: number, dst: number, imm: number): number {
   p = aluImm(buf, p, W, 5, dst, imm); // /5 = SUB
-  return branchField(buf, p, 0x0f88);
+  buf[p] = 0x0f;
+  buf[p + 1] = 0x88;
+  buf[p + 2] =
+    buf[p + 3] =
+    buf[p + 4] =
+    buf[p + 5] =
+      0;
+  return p + 6;
 }

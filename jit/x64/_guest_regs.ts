@@ -8,15 +8,23 @@
 import { State } from "../state.ts";
 import { aluImm, i32, movImm32, rr } from "./_encode.ts";
 
+/** `State.REGS`, as a local constant. */
+const SLOTS = State.REGS;
+
 /**
  * `op reg, [R15 + slot of guest r]` for a one-byte opcode: the slots lie
  * 132-256 bytes below guest address 0, so always a disp32.
  */
 export function slotOp(buf: Uint8Array, p: number, op: number, reg: number, r: number): number {
+  const disp = SLOTS + 4 * r;
   buf[p] = 0x41 | ((reg >> 3) << 2);
   buf[p + 1] = op;
   buf[p + 2] = 0x87 | ((reg & 7) << 3);
-  return i32(buf, p + 3, State.REGS + 4 * r);
+  buf[p + 3] = disp;
+  buf[p + 4] = disp >> 8;
+  buf[p + 5] = disp >> 16;
+  buf[p + 6] = disp >> 24;
+  return p + 7;
 }
 
 /** Copies guest `r` into host register `into`. */

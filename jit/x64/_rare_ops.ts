@@ -1,6 +1,6 @@
 /**
  * The lowering of the ops compiled code seldom uses (register shifts,
- * multiplications, divisions, LR/SC and AMOs), through the assembler: they
+ * high multiplications, divisions, LR/SC and AMOs), through the assembler: they
  * need labels or many instruction forms, and their speed does not matter to
  * the translation loop, which hands its position over and takes it back.
  * @module
@@ -80,13 +80,6 @@ export class RareOps {
       a.shift32(SHIFT_OF[op], RAX);
       a.mov32(RCX, RDX);
     }
-    this.#put(rd, RAX);
-  }
-
-  /** MUL (`rd` is not x0). */
-  mul(rd: number, rs1: number, rs2: number): void {
-    this.#load(RAX, rs1);
-    this.#a.imul32(RAX, this.#src(rs2, RDX));
     this.#put(rd, RAX);
   }
 

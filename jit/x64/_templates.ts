@@ -6,12 +6,12 @@
  * @module
  */
 import { State } from "../state.ts";
-import { toWords, type Words } from "./_code_buffer.ts";
 import { BASE, GAS } from "./_regs.ts";
 import { ALU, CC, RAX, RDX, SHIFT, X64Assembler } from "./asm.ts";
 
-/** A template (copied with `copy`) and the offsets of its patchable fields. */
-export interface Template extends Words {
+/** A template (copied with `template`) and the offsets of its patchable fields. */
+export interface Template {
+  /** The encoded bytes. */
   readonly bytes: Uint8Array;
   /** Offsets of 32-bit immediates, in emission order. */
   readonly imm32: readonly number[];
@@ -35,7 +35,7 @@ function make(emit: Emit): Template {
   a.nop(200);
   a.bind(far);
   const bytes = a.finish().slice(0, length);
-  return { bytes, ...toWords(bytes), ...fields };
+  return { bytes, ...fields };
 }
 
 const field = (offset: number) => ({ base: BASE, disp: offset });
@@ -95,15 +95,6 @@ export const JUMP_INDIRECT: Template = make((a, far, f) => {
   a.jcc(CC.S, far);
   f.rel32.push(a.offset - 4);
   a.jmpMem({ base: RDX });
-});
-
-/** `mov edx, pc; call lookupAndCharge; jmp rdx`: the full lookup of an indirect jump. */
-export const FULL_LOOKUP: Template = make((a, far, f) => {
-  a.movImm32(RDX, 0x7fffffff);
-  f.imm32.push(a.offset - 4);
-  a.call(far);
-  f.rel32.push(a.offset - 4);
-  a.jmpReg(RDX);
 });
 
 /** `add r14, [rdx + 8]; mov [EXIT_PC], eax; jmp outOfGas`: an indirect target that cannot be paid. */

@@ -19,13 +19,14 @@ import { Op, OP_COUNT } from "../../abi/isa.ts";
 import { directTarget, FALLS_THROUGH, GROUP } from "../_lower.ts";
 import { Exit, State } from "../state.ts";
 import type { Backend, Emitted } from "../translate.ts";
-import { aluImm, branchBack, branchField, callThenJmp, callTo, i32, mem } from "./_encode.ts";
+import { aluImm, branchBack, branchField, callThenJmp, callTo, i32, lea32 } from "./_encode.ts";
 import { movImm32, opcode, patchRel32, rr, subJs } from "./_encode.ts";
 import { aluGuest, loadGuest, putGuest, setGuest } from "./_guest_regs.ts";
 import { RareOps } from "./_rare_ops.ts";
 import { GAS, hostRegisters } from "./_regs.ts";
 import { Runtime } from "./_runtime.ts";
 import { JUMP_INDIRECT, UNPAID_INDIRECT, WINDOW_CHECK } from "./_templates.ts";
+import { WINDOW_END, WINDOW_SECOND } from "./_templates.ts";
 import { ALU, CC, MOVE, MOVE_OPCODE, RAX, RDX, SHIFT, X64Assembler } from "./asm.ts";
 
 /** Per op: a table lookup, cheaper than an object keyed by op in the loop. */
@@ -77,24 +78,22 @@ for (
 const SHIFT_OF = byOp([[Op.SLLI, SHIFT.SHL], [Op.SRLI, SHIFT.SHR], [Op.SRAI, SHIFT.SAR]]);
 
 /**
- * The window checks' two compares (`cmp eax, [r15 + lo]`, `cmp eax, [r15 +
- * last]`) by slot, as little-endian words; each is followed by a `jb`/`ja`
- * rel32 to the access's cold path (the check's layout: 4 + 6 + 4 + 6 bytes).
+ * The window checks by slot, 20 bytes each: `cmp eax, [r15 + lo]; jb
+ * rel32; cmp eax, [r15 + last]; ja rel32`, both rel32s to the access's
+ * cold path (patched later; the layout is checked here).
  */
-const WINDOW_COMPARES = new Int32Array(12);
+const WINDOWS = new Uint8Array(6 * 20);
 WINDOW_CHECK.forEach((t, slot) => {
-  const view = new DataView(t.bytes.buffer, t.bytes.byteOffset);
   if (t.bytes.length !== 20 || t.rel32[0] !== 6 || t.rel32[1] !== 16) {
     throw new Error("window-check template: unexpected layout");
   }
-  WINDOW_COMPARES[2 * slot] = view.getInt32(0, true);
-  WINDOW_COMPARES[2 * slot + 1] = view.getInt32(10, true);
+  WINDOWS.set(t.bytes, 20 * slot);
 });
-/** From a window check's first rel32 field: to its second, and to the end of the check. */
-const WINDOW_SECOND = 10, WINDOW_END = 14;
 
-/** More than any common op emits for one instruction (the inline indirect jump is 64). */
+/** More than any op emits for one instruction (the inline indirect jump is 64). */
 const INSTRUCTION_ROOM = 128;
+/** Instructions the loop makes room for at once (code bytes, and at most 3 values per fix-up list). */
+const BATCH = 256;
 /** Most bytes a deferred path takes (an InvalidJump exit: 3 stores and a jmp). */
 const COLD_ROOM = 32;
 
@@ -118,7 +117,11 @@ function stateImm(buf: Uint8Array, p: number, field: number, value: number): num
   buf[p + 1] = 0xc7;
   buf[p + 2] = 0x47; // [r15 + disp8]
   buf[p + 3] = field;
-  return i32(buf, p + 4, value);
+  buf[p + 4] = value;
+  buf[p + 5] = value >> 8;
+  buf[p + 6] = value >> 16;
+  buf[p + 7] = value >> 24;
+  return p + 8;
 }
 
 /** Leaves native code with `reason` for the instruction at `pc` (`aux` when `withAux`). */
@@ -151,17 +154,24 @@ function address(
   slot: number,
 ): number {
   const h = host[rs1];
-  if (h >= 0 && imm !== 0) p = mem(buf, p, 0, 0x8d, RAX, h, -1, 0, imm); // lea eax, [h + imm]
+  if (h >= 0 && imm !== 0) p = lea32(buf, p, RAX, h, imm); // lea eax, [h + imm]
   else {
     p = loadGuest(buf, p, host, RAX, rs1);
     if (imm !== 0) p = aluImm(buf, p, 0, ALU.ADD, RAX, imm);
   }
-  i32(buf, p, WINDOW_COMPARES[2 * slot]);
-  buf[p + 4] = 0x0f;
-  buf[p + 5] = 0x82; // jb
-  i32(buf, p + 10, WINDOW_COMPARES[2 * slot + 1]);
-  buf[p + 14] = 0x0f;
-  buf[p + 15] = 0x87; // ja
+  const w = WINDOWS, t = 20 * slot; // the rel32s (bytes 6-9 and 16-19) are patched later
+  buf[p] = w[t];
+  buf[p + 1] = w[t + 1];
+  buf[p + 2] = w[t + 2];
+  buf[p + 3] = w[t + 3];
+  buf[p + 4] = w[t + 4];
+  buf[p + 5] = w[t + 5];
+  buf[p + 10] = w[t + 10];
+  buf[p + 11] = w[t + 11];
+  buf[p + 12] = w[t + 12];
+  buf[p + 13] = w[t + 13];
+  buf[p + 14] = w[t + 14];
+  buf[p + 15] = w[t + 15];
   return p + 20;
 }
 
@@ -188,7 +198,7 @@ function aluImmGuest(
   const always = imm !== 0 || op === Op.ANDI; // x op 0 is x but for AND
   if (d >= 0 && h1 >= 0) {
     if (d === h1) return always ? aluImm(buf, p, 0, alu, d, imm) : p;
-    if (op === Op.ADDI) return mem(buf, p, 0, 0x8d, d, h1, -1, 0, imm); // lea
+    if (op === Op.ADDI) return lea32(buf, p, d, h1, imm); // lea
   }
   const t = d >= 0 ? d : RAX;
   p = loadGuest(buf, p, host, t, rs1);
@@ -290,7 +300,7 @@ export class X64Backend implements Backend {
   emit(startOffset: Uint32Array, bodyOffset: Uint32Array): Emitted {
     const a = this.a, rt = this.#rt;
     rt.emit();
-    const unpaidIndirect = a.copy(UNPAID_INDIRECT);
+    const unpaidIndirect = a.template(UNPAID_INDIRECT.bytes);
     a.patchRel32(unpaidIndirect + UNPAID_INDIRECT.rel32[0], a.offsetOf(rt.outOfGas));
     const fixups = spareFixups ?? [1, 2, 1, 3, 3].map((n) => new Int32Array(n * 1024));
     spareFixups = undefined;
@@ -321,34 +331,41 @@ export class X64Backend implements Backend {
     const code = this.#code, host = this.#host, a = this.a, rt = this.#rt, rare = this.#rare;
     const { count, op: ops, rd: rds, rs1: rs1s, rs2: rs2s, imm: imms, pc: pcs } = code;
     const { leader, segmentEnd, entryCost, size, hostcall } = code;
+    // Module tables as locals: an imported or module binding costs a load and a hole check per use.
+    const group = GROUP, checkSlot = CHECK_SLOT, moveOf = MOVE_OF, shiftOf = SHIFT_OF;
+    const branchCc = BRANCH_CC, mirror = MIRROR, fallsThrough = FALLS_THROUGH;
     const exit = a.offsetOf(rt.exit), lookup = a.offsetOf(rt.lookup);
     const charge = a.offsetOf(rt.charge);
     let [unpaid, forward, memory, lookups, jumps] = fixups;
     let nUnpaid = 0, nForward = 0, nMemory = 0, nLookups = 0, nJumps = 0;
-    let p = a.reserve(INSTRUCTION_ROOM), buf = a.buffer, limit = buf.length - INSTRUCTION_ROOM;
+    let p = a.offset, buf = a.buffer, roomUntil = 0;
     for (let i = 0; i < count; i++) {
-      if (p > limit) {
+      if (i === roomUntil) { // one check per instruction for the buffer and every list
         a.seek(p);
-        a.reserve(INSTRUCTION_ROOM);
+        a.reserve(BATCH * INSTRUCTION_ROOM);
         buf = a.buffer;
-        limit = buf.length - INSTRUCTION_ROOM;
+        unpaid = withRoom(unpaid, nUnpaid, BATCH);
+        forward = withRoom(forward, nForward, 2 * BATCH);
+        memory = withRoom(memory, nMemory, 2 * BATCH);
+        lookups = withRoom(lookups, nLookups, 3 * BATCH);
+        jumps = withRoom(jumps, nJumps, 3 * BATCH);
+        roomUntil = i + BATCH;
       }
       starts[i] = p;
       if (leader[i] === 1) {
         const cost = entryCost[i];
         if (cost !== 0) {
-          p = subJs(buf, p, GAS, cost); // the js field is last: the body follows it
-          unpaid = withRoom(unpaid, nUnpaid, 1);
+          p = subJs(buf, p, GAS, cost) | 0; // the js field is last: the body follows it
           unpaid[nUnpaid++] = p - 4;
         }
       }
       bodies[i] = p;
       const op = ops[i];
-      switch (GROUP[op]) {
+      switch (group[op]) {
         case 0: { // ADDI XORI ORI ANDI
           const rd = rds[i], rs1 = rs1s[i];
           if (rd === 0) break;
-          if (rs1 === 0) p = setGuest(buf, p, host, rd, op === Op.ANDI ? 0 : imms[i]); // li
+          if (rs1 === 0) p = setGuest(buf, p, host, rd, op === Op.ANDI ? 0 : imms[i]) | 0; // li
           else p = aluImmGuest(buf, p, host, op, rd, rs1, imms[i]);
           break;
         }
@@ -356,44 +373,45 @@ export class X64Backend implements Backend {
           const rd = rds[i], imm = imms[i];
           if (rd === 0) break;
           const t = host[rd] >= 0 ? host[rd] : RAX;
-          p = loadGuest(buf, p, host, t, rs1s[i]);
+          p = loadGuest(buf, p, host, t, rs1s[i]) | 0;
           if (imm !== 0) {
-            p = rr(buf, p, 0, 0xc1, SHIFT_OF[op], t);
+            p = rr(buf, p, 0, 0xc1, shiftOf[op], t) | 0;
             buf[p++] = imm;
           }
-          p = putGuest(buf, p, host, rd, t);
+          p = putGuest(buf, p, host, rd, t) | 0;
           break;
         }
         case 2: // SLTI SLTIU SLT SLTU
-          if (rds[i] !== 0) p = setLessGuest(buf, p, host, op, rds[i], rs1s[i], rs2s[i], imms[i]);
+          if (rds[i] !== 0) {
+            p = setLessGuest(buf, p, host, op, rds[i], rs1s[i], rs2s[i], imms[i]) | 0;
+          }
           break;
         case 3: // ADD SUB XOR OR AND
-          if (rds[i] !== 0) p = aluRegGuest(buf, p, host, op, rds[i], rs1s[i], rs2s[i]);
+          if (rds[i] !== 0) p = aluRegGuest(buf, p, host, op, rds[i], rs1s[i], rs2s[i]) | 0;
           break;
         case 5: // loads
         case 6: { // stores
-          const slot = CHECK_SLOT[op];
-          p = address(buf, p, host, rs1s[i], imms[i], slot);
-          memory = withRoom(memory, nMemory, 2);
+          const slot = checkSlot[op];
+          p = address(buf, p, host, rs1s[i], imms[i], slot) | 0;
           memory[nMemory] = p - 14;
           memory[nMemory + 1] = slot;
           nMemory += 2;
-          const kind = MOVE_OF[op], rd = rds[i], rs2 = rs2s[i];
+          const kind = moveOf[op], rd = rds[i], rs2 = rs2s[i];
           if (slot & 1) { // a store
             if (kind === MOVE.STORE32 && rs2 === 0) {
-              p = i32(buf, p, 0x0704c741); // mov dword [r15 + rax], 0
-              p = i32(buf, p, 0);
+              p = i32(buf, p, 0x0704c741) | 0; // mov dword [r15 + rax], 0
+              p = i32(buf, p, 0) | 0;
             } else {
               let s = host[rs2];
               if (s < 0) {
-                p = loadGuest(buf, p, host, RDX, rs2);
+                p = loadGuest(buf, p, host, RDX, rs2) | 0;
                 s = RDX;
               }
-              p = access(buf, p, kind, s);
+              p = access(buf, p, kind, s) | 0;
             }
           } else if (rd !== 0) { // a load (to x0: checked, nothing written)
             const d = host[rd] >= 0 ? host[rd] : RDX;
-            p = putGuest(buf, access(buf, p, kind, d), host, rd, d);
+            p = putGuest(buf, access(buf, p, kind, d), host, rd, d) | 0;
           }
           break;
         }
@@ -403,34 +421,31 @@ export class X64Backend implements Backend {
           const t = directTarget(code, targetPc);
           let cc = -1; // jmp
           if (op === Op.JAL) {
-            if (t >= 0) p = setGuest(buf, p, host, rds[i], pc + size[i]);
+            if (t >= 0) p = setGuest(buf, p, host, rds[i], pc + size[i]) | 0;
           } else {
             const rs1 = rs1s[i], rs2 = rs2s[i];
-            cc = BRANCH_CC[op];
+            cc = branchCc[op];
             if (rs1 === 0 && rs2 === 0) {
               // 0 ? 0: BEQ, BGE and BGEU always jump; the others never do.
               if (cc !== CC.E && cc !== CC.GE && cc !== CC.AE) break;
               cc = -1;
             } else {
-              if (rs1 === 0) cc = MIRROR[cc];
-              p = branchCompare(buf, p, host, rs1, rs2);
+              if (rs1 === 0) cc = mirror[cc];
+              p = branchCompare(buf, p, host, rs1, rs2) | 0;
             }
           }
           if (t < 0 && cc < 0) { // always to a non-instruction: exit here
-            p = exitTo(buf, p, exit, Exit.INVALID_JUMP, pc, true, targetPc);
+            p = exitTo(buf, p, exit, Exit.INVALID_JUMP, pc, true, targetPc) | 0;
           } else if (t >= 0 && t <= i) {
-            p = cc < 0
-              ? branchBack(buf, p, 0xeb, 0xe9, starts[t])
-              : branchBack(buf, p, 0x70 | cc, 0x0f80 | cc, starts[t]);
+            const short = cc < 0 ? 0xeb : 0x70 | cc, near = cc < 0 ? 0xe9 : 0x0f80 | cc;
+            p = branchBack(buf, p, short, near, starts[t]) | 0;
           } else if (t >= 0) {
-            p = branchField(buf, p, cc < 0 ? 0xe9 : 0x0f80 | cc);
-            forward = withRoom(forward, nForward, 2);
+            p = branchField(buf, p, cc < 0 ? 0xe9 : 0x0f80 | cc) | 0;
             forward[nForward] = p - 4;
             forward[nForward + 1] = t;
             nForward += 2;
           } else { // to a cold InvalidJump exit
-            p = branchField(buf, p, 0x0f80 | cc);
-            jumps = withRoom(jumps, nJumps, 3);
+            p = branchField(buf, p, 0x0f80 | cc) | 0;
             jumps[nJumps] = p - 4;
             jumps[nJumps + 1] = pc;
             jumps[nJumps + 2] = targetPc;
@@ -441,21 +456,20 @@ export class X64Backend implements Backend {
         case 9: { // JALR
           const rd = rds[i], rs1 = rs1s[i], imm = imms[i], pc = pcs[i];
           const h = host[rs1];
-          if (h >= 0) p = mem(buf, p, 0, 0x8d, RAX, h, -1, 0, imm); // lea eax, [h + imm]
+          if (h >= 0) p = lea32(buf, p, RAX, h, imm) | 0; // lea eax, [h + imm]
           else {
-            p = loadGuest(buf, p, host, RAX, rs1);
-            if (imm !== 0) p = aluImm(buf, p, 0, ALU.ADD, RAX, imm);
+            p = loadGuest(buf, p, host, RAX, rs1) | 0;
+            if (imm !== 0) p = aluImm(buf, p, 0, ALU.ADD, RAX, imm) | 0;
           }
-          p = aluImm(buf, p, 0, ALU.AND, RAX, -2);
+          p = aluImm(buf, p, 0, ALU.AND, RAX, -2) | 0;
           if (rd === 0) {
             // No link: the lookup and charge inline, anything unusual out of line.
             const t = JUMP_INDIRECT, at = p;
             buf.set(t.bytes, at);
-            p = at + t.bytes.length;
+            p = (at + t.bytes.length) | 0;
             i32(buf, at + t.imm32[0], code.start);
             i32(buf, at + t.imm32[1], code.end - code.start);
             patchRel32(buf, at + t.rel32[2], unpaidIndirect);
-            lookups = withRoom(lookups, nLookups, 3);
             lookups[nLookups] = at + t.rel32[0];
             lookups[nLookups + 1] = at + t.rel32[1];
             lookups[nLookups + 2] = pc;
@@ -463,65 +477,73 @@ export class X64Backend implements Backend {
           } else {
             // Validate, write the link, charge, in the contract's order. The final
             // indirect jump is at the site so the CPU predicts each site separately.
-            p = movImm32(buf, p, RDX, pc);
-            p = callTo(buf, p, lookup);
-            p = setGuest(buf, p, host, rd, pc + size[i]);
-            p = callTo(buf, p, charge);
-            p = rr(buf, p, 0, 0xff, 4, RDX); // jmp rdx
+            p = movImm32(buf, p, RDX, pc) | 0;
+            p = callTo(buf, p, lookup) | 0;
+            p = setGuest(buf, p, host, rd, pc + size[i]) | 0;
+            p = callTo(buf, p, charge) | 0;
+            p = rr(buf, p, 0, 0xff, 4, RDX) | 0; // jmp rdx
           }
           break;
         }
         case 10: // LUI
-          p = setGuest(buf, p, host, rds[i], imms[i]);
+          p = setGuest(buf, p, host, rds[i], imms[i]) | 0;
           break;
         case 11: // AUIPC
-          p = setGuest(buf, p, host, rds[i], pcs[i] + imms[i]);
+          p = setGuest(buf, p, host, rds[i], pcs[i] + imms[i]) | 0;
           break;
+        case 12: { // MUL: eax = rs1 * rs2
+          const rd = rds[i], rs2 = rs2s[i];
+          if (rd === 0) break;
+          p = loadGuest(buf, p, host, RAX, rs1s[i]) | 0;
+          let s = host[rs2];
+          if (s < 0) {
+            p = loadGuest(buf, p, host, RDX, rs2) | 0;
+            s = RDX;
+          }
+          p = rr(buf, p, 0, 0x0faf, RAX, s) | 0; // imul eax, s
+          p = putGuest(buf, p, host, rd, RAX) | 0;
+          break;
+        }
         case 4: // SLL SRL SRA
-        case 12: // MUL
         case 13: // MULH MULHSU MULHU
         case 14: // DIV DIVU REM REMU
           a.seek(p);
           this.#arithmetic(rare, op, rds[i], rs1s[i], rs2s[i]);
-          p = a.reserve(INSTRUCTION_ROOM);
+          p = a.offset; // the assembler may have replaced the buffer, never shrunk it
           buf = a.buffer;
-          limit = buf.length - INSTRUCTION_ROOM;
           break;
         case 15: // LR.W SC.W
         case 16: { // AMOs
           const slot = op === Op.LR_W ? 4 : 5;
-          p = address(buf, p, host, rs1s[i], 0, slot);
-          memory = withRoom(memory, nMemory, 2);
+          p = address(buf, p, host, rs1s[i], 0, slot) | 0;
           memory[nMemory] = p - 14;
           memory[nMemory + 1] = slot;
           nMemory += 2;
           a.seek(p);
           if (op === Op.LR_W || op === Op.SC_W) rare.reserved(op, rds[i], rs2s[i]);
           else rare.amo(op, rds[i], rs2s[i]);
-          p = a.reserve(INSTRUCTION_ROOM);
+          p = a.offset; // the assembler may have replaced the buffer, never shrunk it
           buf = a.buffer;
-          limit = buf.length - INSTRUCTION_ROOM;
           break;
         }
         case 17: { // ECALL: a host call if the loader listed the site
           const site = hostcall[i];
-          p = site < 0
-            ? exitTo(buf, p, exit, Exit.INVALID_INSTRUCTION, pcs[i], false, 0)
-            : exitTo(buf, p, exit, Exit.HOSTCALL, pcs[i], true, site);
+          const reason = site < 0 ? Exit.INVALID_INSTRUCTION : Exit.HOSTCALL;
+          p = exitTo(buf, p, exit, reason, pcs[i], site >= 0, site) | 0;
           break;
         }
         case 18: // EBREAK
-          p = exitTo(buf, p, exit, Exit.BREAKPOINT, pcs[i], false, 0);
+          p = exitTo(buf, p, exit, Exit.BREAKPOINT, pcs[i], false, 0) | 0;
           break;
         case 19: // FENCE FENCE.I
           break;
         default: // INVALID
-          p = exitTo(buf, p, exit, Exit.INVALID_INSTRUCTION, pcs[i], false, 0);
+          p = exitTo(buf, p, exit, Exit.INVALID_INSTRUCTION, pcs[i], false, 0) | 0;
       }
-      if (segmentEnd[i] === 1 && FALLS_THROUGH[op] === 1) {
+      if (segmentEnd[i] === 1 && fallsThrough[op] === 1) {
         // Execution would run past the end of a code segment.
         const pc = pcs[i];
-        p = exitTo(buf, p, exit, Exit.INVALID_JUMP, pc, true, pc + size[i]);
+        p = exitTo(buf, p, exit, Exit.INVALID_JUMP, pc, true, pc + size[i]) | 0;
       }
     }
     a.seek(p);
@@ -533,11 +555,9 @@ export class X64Backend implements Backend {
     return [nUnpaid, nForward, nMemory, nLookups, nJumps];
   }
 
-  /** Register shifts, multiplications and divisions, through the assembler. */
+  /** Register shifts, high multiplications and divisions, through the assembler. */
   #arithmetic(rare: RareOps, op: number, rd: number, rs1: number, rs2: number): void {
-    if (op === Op.MUL) {
-      if (rd !== 0) rare.mul(rd, rs1, rs2);
-    } else if (op === Op.SLL || op === Op.SRL || op === Op.SRA) {
+    if (op === Op.SLL || op === Op.SRL || op === Op.SRA) {
       if (rd !== 0) rare.shiftReg(op, rd, rs1, rs2);
     } else if (op === Op.MULH || op === Op.MULHSU || op === Op.MULHU) {
       rare.mulHigh(op, rd, rs1, rs2);
