@@ -5,7 +5,10 @@
  * deno task rvbox run prog.elf [--gas N] [--stats] [--trace] [--tier T]
  * deno task rvbox disasm prog.elf [--native]
  * deno task rvbox inspect prog.elf
+ * deno task rvbox link prog.elf -o prog.rvbox
  * ```
+ *
+ * Every command reads an ELF file or an `.rvbox` blob.
  *
  * Exit status of `run`: the guest's exit code (modulo 256); 2 for a usage,
  * load or link error; 3 when the guest traps.
@@ -29,15 +32,17 @@ import { X64Backend } from "./jit/x64/backend.ts";
 
 /** `disasm --native` lists the code of this machine's backend. */
 const AARCH64 = Deno.build.arch === "aarch64";
-import { LinkError, Program, ProgramError, type Tier, Trap } from "./mod.ts";
+import { LinkError, linkProgram, Program, ProgramError, type Tier, Trap } from "./mod.ts";
 
 const USAGE = `usage:
   rvbox run <prog.elf> [--gas N] [--stack BYTES] [--heap BYTES] [--tier auto|interpreter|native]
                        [--stats] [--trace]
   rvbox disasm <prog.elf> [--native]   (--native: this machine's native code next to each instruction)
-  rvbox inspect <prog.elf>`;
+  rvbox inspect <prog.elf>
+  rvbox link <prog.elf> [-o prog.rvbox]   (the compact blob format; default: prog.rvbox next to the input)
+Every command also reads .rvbox blobs.`;
 
-const COMMANDS = ["run", "disasm", "inspect"];
+const COMMANDS = ["run", "disasm", "inspect", "link"];
 const EXIT_USAGE = 2;
 
 /** NotFound, IsADirectory, PermissionDenied and the rest of `Deno.errors`. */
@@ -203,7 +208,9 @@ function layoutLines(program: Program): string[] {
 function inspectCommand(program: Program, path: string): void {
   const image = program.image;
   const lines = [
-    `file:         ${path} (${image.fileSize} bytes)`,
+    `file:         ${path} (${image.fileSize} bytes, ${
+      program.format === "rvbox" ? "rvbox blob" : "ELF"
+    })`,
     `base ISA:     ${program.base} + M, A, C`,
     `entry:        0x${hex(program.entry)}`,
     `instructions: ${program.instructionCount}`,
@@ -218,6 +225,14 @@ function inspectCommand(program: Program, path: string): void {
     ...[...image.exports].map(([name, pc]) => `  ${name} at 0x${hex(pc)}`),
   ];
   console.log(lines.join("\n"));
+}
+
+/** Writes the blob of the program in `bytes` to `output` (default: the input's name with `.rvbox`). */
+async function linkCommand(bytes: Uint8Array, path: string, output?: string): Promise<void> {
+  const blob = linkProgram(bytes);
+  const to = output ?? path.replace(/(\.elf)?$/, ".rvbox");
+  await Deno.writeFile(to, blob);
+  console.log(`${to}: ${blob.length} bytes (${path}: ${bytes.length} bytes)`);
 }
 
 /** Prints each instruction with the registers it changed. */
@@ -313,6 +328,7 @@ export async function main(args: string[]): Promise<number> {
         stats: { type: "boolean" },
         trace: { type: "boolean" },
         native: { type: "boolean" },
+        output: { type: "string", short: "o" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -337,7 +353,12 @@ export async function main(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    const program = Program.fromBytes(await readProgramFile(path, DEFAULT_MAX_FILE_SIZE));
+    const bytes = await readProgramFile(path, DEFAULT_MAX_FILE_SIZE);
+    if (command === "link") {
+      await linkCommand(bytes, path, parsed.values.output);
+      return 0;
+    }
+    const program = Program.fromBytes(bytes);
     if (command === "disasm") await disasmCommand(program, parsed.values.native === true);
     else if (command === "inspect") inspectCommand(program, path);
     else return runCommand(program, parsed.values);

@@ -15,7 +15,7 @@ import {
   PAGE_SIZE,
   SYMBOL_NAME_PATTERN,
 } from "./constants.ts";
-import { parseElf, PF_R, PF_W, PF_X, readCString } from "./elf.ts";
+import { type ElfSegment, parseElf, PF_R, PF_W, PF_X, readCString } from "./elf.ts";
 import { ProgramError } from "./errors.ts";
 import { Op } from "./isa.ts";
 
@@ -67,7 +67,7 @@ export interface ProgramImage {
   readonly imports: readonly string[];
   /** Exported function addresses by name. */
   readonly exports: ReadonlyMap<string, number>;
-  /** Total size of the ELF file. */
+  /** Total size of the program file (ELF or blob). */
   readonly fileSize: number;
 }
 
@@ -114,8 +114,13 @@ export function parseRecords(
   return records;
 }
 
-function loadSegments(
-  segments: ReturnType<typeof parseElf>["segments"],
+/**
+ * Page-rounds and validates program segments (abi/README.md §2): the rules
+ * ELF files and blobs share. Returns them sorted by address.
+ * @throws {ProgramError} on a segment the contract rejects or a limit exceeded.
+ */
+export function loadSegments(
+  segments: readonly ElfSegment[],
   options: ProgramOptions,
 ): LoadedSegment[] {
   const loaded = segments.map((s): LoadedSegment => ({

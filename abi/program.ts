@@ -6,12 +6,14 @@
 import { Interpreter } from "../interpreter/mod.ts";
 import { createNativeEngine, disposeNativeCode, nativeSupport } from "../jit/mod.ts";
 import { ResourceLimitError } from "../jit/resources.ts";
+import { writeBlob } from "./_blob_write.ts";
 import { readProgramFile } from "./_read_file.ts";
+import { isBlob, loadImage } from "./blob.ts";
 import { DEFAULT_GAS, DEFAULT_MAX_FILE_SIZE } from "./constants.ts";
 import type { Engine } from "./engine.ts";
 import { type Imports, linkImports } from "./host.ts";
 import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
-import { limit, loadProgram, type ProgramImage, type ProgramOptions } from "./load.ts";
+import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
@@ -83,6 +85,37 @@ function chooseTier(
   }
 }
 
+/** A private copy of a program's bytes (the image keeps views of them). */
+function copyProgram(bytes: Uint8Array | ArrayBuffer): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes.slice();
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes.slice(0));
+  throw new TypeError("a program must be given as a Uint8Array or an ArrayBuffer");
+}
+
+/**
+ * Converts a program to the compact `.rvbox` blob format (abi/README.md
+ * §7): typically a fifth of the ELF file, and loaded by
+ * {@linkcode Program.fromBytes} into exactly the same program (same code,
+ * gas, imports and exports on every tier). The same input always gives the
+ * same bytes; a blob given as input comes back unchanged.
+ *
+ * @example
+ * ```ts
+ * import { linkProgram, Program } from "@rvbox/rvbox";
+ * const elf = await Deno.readFile("examples/fib/fib.rv32em.elf");
+ * const blob = linkProgram(elf);
+ * console.log(elf.length, "->", blob.length); // 12796 -> 2444
+ * console.log(Program.fromBytes(blob).format); // "rvbox"
+ * ```
+ * @throws {ProgramError} when the input is not a loadable program.
+ */
+export function linkProgram(
+  bytes: Uint8Array | ArrayBuffer,
+  options: ProgramOptions = {},
+): Uint8Array {
+  return writeBlob(loadImage(copyProgram(bytes), options));
+}
+
 /**
  * A validated RISC-V program, decoded once and instantiated any number of
  * times.
@@ -100,18 +133,18 @@ function chooseTier(
  */
 export class Program {
   readonly #image: ProgramImage;
+  readonly #format: "elf" | "rvbox";
   #disposed = false;
 
   /**
-   * Validates and decodes an ELF executable.
+   * Validates and decodes an ELF executable or an `.rvbox` blob (told apart
+   * by their first bytes).
    * @throws {ProgramError} when the bytes are not a loadable program.
    */
   constructor(bytes: Uint8Array | ArrayBuffer, options: ProgramOptions = {}) {
-    let copy: Uint8Array;
-    if (bytes instanceof Uint8Array) copy = bytes.slice();
-    else if (bytes instanceof ArrayBuffer) copy = new Uint8Array(bytes.slice(0));
-    else throw new TypeError("a program must be given as a Uint8Array or an ArrayBuffer");
-    this.#image = loadProgram(copy, options);
+    const copy = copyProgram(bytes);
+    this.#format = isBlob(copy) ? "rvbox" : "elf";
+    this.#image = loadImage(copy, options);
   }
 
   /** Same as `new Program(bytes, options)`. */
@@ -120,7 +153,7 @@ export class Program {
   }
 
   /**
-   * Reads and loads an ELF file (needs read permission for the path). Reads
+   * Reads and loads an ELF file or a blob (needs read permission for the path). Reads
    * at most `maxFileSize` bytes (default 256 MiB): a longer file, device or
    * pipe is a `ProgramError`, read no further than one byte past the limit.
    */
@@ -142,6 +175,11 @@ export class Program {
   /** Entry point address (used by `run()`). */
   get entry(): number {
     return this.#image.entry;
+  }
+
+  /** What the program was loaded from: an ELF file or an `.rvbox` blob ({@linkcode linkProgram}). */
+  get format(): "elf" | "rvbox" {
+    return this.#format;
   }
 
   /** `"rv32e"` (16 registers) or `"rv32i"`. */
