@@ -94,7 +94,7 @@ function copyProgram(bytes: Uint8Array | ArrayBuffer): Uint8Array {
 
 /**
  * Converts a program to the compact `.rvbox` blob format (abi/README.md
- * §7): typically a fifth of the ELF file, and loaded by
+ * §7): a fraction of the ELF file (a fifth for small programs), loaded by
  * {@linkcode Program.fromBytes} into exactly the same program (same code,
  * gas, imports and exports on every tier). The same input always gives the
  * same bytes; a blob given as input comes back unchanged.
