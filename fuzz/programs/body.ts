@@ -25,18 +25,22 @@ export interface BodyContext {
   forward: boolean;
   /** The planned memory map, for pointers. */
   regions: ModelRegion[];
-  /** Parcel index where the prologue starts. */
+  /** Parcel index where the generated code starts. */
   first: number;
   /** Address of that parcel. */
   at: number;
 }
 
-/** The generated prologue and body. */
+/** The generated export stubs, prologue and body. */
 export interface Body {
   code: Parcel[];
   sites: { at: number; name: string; }[];
-  /** Extra exports at group starts in the body. */
+  /** Exports that set the pointer registers and jump into the body. */
   entries: { at: number; name: string; }[];
+  /** Parcel index of the entry point (the prologue's first). */
+  entry: number;
+  /** Instructions in the prologue (what a run pays before the body). */
+  prologue: number;
 }
 
 /** Where a jump goes: a valid instruction start or one of the invalid kinds. */
@@ -87,7 +91,7 @@ const li32 = (rd: number, value: (target: number) => number): Pending[] => {
 };
 const liConst = (rd: number, value: number) => li32(rd, () => value);
 
-/** Generates the prologue and body (parcel indices start at `ctx.first`). */
+/** Generates export stubs, the prologue and the body (parcel indices start at `ctx.first`). */
 export function generateBody(rnd: Random, ctx: BodyContext): Body {
   const regs = ctx.rve ? 16 : 32;
   const reg = () => rnd.int(regs);
@@ -102,12 +106,12 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
     return BASES.includes(x) ? A0 : x;
   };
   const short = () => 8 + rnd.int(8);
-  const loadBase = () => rnd.pick([PA, PB, PB, PB, PE]);
-  const storeBase = () => rnd.pick([PA, PA, PA, PA, PB, PE]);
+  const loadBase = () => rnd.pick([PA, PA, PB, PB, PB, PB, PE]);
+  const storeBase = () => rnd.pick([PA, PA, PA, PA, PA, PA, PB, PE]);
   const near = (x: number) =>
     x === PE ? rnd.int(9) - 4 : rnd.chance(0.9) ? rnd.int(64) : rnd.int(4096) - 2048;
   /** Mostly valid encodings: an invalid one ends the run, so they stay rare. */
-  const rare = () => rnd.chance(0.01);
+  const rare = () => rnd.chance(0.005);
   const pool = [...edgeAddresses(ctx.regions), ...EXTREMES];
   const inside = (list: ModelRegion[]) => {
     if (!list.length) return rnd.pick(pool);
@@ -116,14 +120,15 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
   };
   const pointer = () => rnd.chance(0.3) ? rnd.pick(pool) : inside(ctx.regions);
   const dest = (range: number, from: number, jalr: boolean): Dest => {
-    const roll = rnd.int(100);
-    const kind: DestKind = roll < 80
+    // Into a zero-filled tail more often when there is one: entering it costs the most.
+    const roll = ctx.layout.tail && rnd.chance(0.1) ? 96 : rnd.int(100);
+    const kind: DestKind = roll < 92
       ? "valid"
-      : roll < 88
+      : roll < 95
       ? "mid"
-      : roll < 91
+      : roll < 96
       ? "end"
-      : roll < 93
+      : roll < 97
       ? "tail"
       : !jalr
       ? "valid"
@@ -133,16 +138,31 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
 
   const groups: Group[] = [];
   const prologue: Group[] = [];
+  const bases = new Map<number, number>();
+  const stack = ctx.regions.find((r) => r.name === "stack" && r.end - r.start >= 0x400);
   for (let x = 1; x < regs; x++) {
-    if (x === SP && rnd.chance(0.8)) continue; // keep the stack pointer the host set
+    const roll = rnd.int(10);
+    if (x === SP && roll < 2) continue; // keep the stack pointer the host set
     let value: number;
-    if (x === PA) value = inside(ctx.regions.filter((r) => r.write && r.name !== "heap"));
+    // Inside the stack, so that C.LWSP and C.SWSP offsets (0-252) reach stack memory.
+    if (x === SP && stack && roll < 9) value = stack.end - 0x100 - 4 * rnd.int(64);
+    else if (x === PA) value = inside(ctx.regions.filter((r) => r.write && r.name !== "heap"));
     else if (x === PB) value = inside(ctx.regions.filter((r) => r.read && r.name !== "heap"));
     else if (x === PE) value = rnd.pick(pool);
-    else if (x === RA && rnd.chance(0.5)) value = HOST_RETURN_ADDRESS;
+    else if (x === RA && roll < 8) value = HOST_RETURN_ADDRESS;
     else value = rnd.chance(0.3) ? pointer() : rnd.pick(EDGE_VALUES) ^ rnd.int(1 << 12);
+    if (BASES.includes(x) || x === SP) bases.set(x, value);
     prologue.push({ parcels: liConst(x, value) });
   }
+  // Export stubs: set the pointer registers as the prologue does, then jump into the body,
+  // so export calls run more of it (a call from the host starts with zero registers).
+  const stubs: Group[] = Array.from({ length: 1 + rnd.int(3) }, () => ({
+    parcels: [
+      ...[...bases].flatMap(([x, value]) => liConst(x, value)),
+      { size: 4, encode: (t, here) => ins.jal(0, t - here) },
+    ],
+    dest: { kind: "valid", u: rnd.next(), range: RANGE_JAL, from: 2 * bases.size },
+  }));
 
   const jump = (encode: Pending["encode"], range: number, size: 2 | 4 = 4): Group => ({
     parcels: [{ size, encode }],
@@ -179,7 +199,7 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
       case 4:
         return one(cins.li(dst(), imm6));
       case 5:
-        return one(cins.addi16sp(rare() ? 0 : 16 * (rnd.int(64) - 32)));
+        return one(cins.addi16sp(rare() ? 0 : 16 * (rnd.int(9) - 4 || 1)));
       case 6:
         return one(cins.lui(rnd.pick([dst(), dst(), 0, SP]), rare() ? 0 : imm6 || 1));
       case 7:
@@ -282,7 +302,8 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
       return indirect(false);
     }
     if (roll < 68) {
-      const sel = rnd.int(16);
+      // Mostly what the host function does without throwing (see fuzz/programs/host.ts).
+      const sel = rnd.chance(0.7) ? rnd.pick([0, 1, 4, 5, 6, 9, 11, 12]) : rnd.int(16);
       return call("h", [
         fixed(ins.addi(A0, 0, sel)),
         ...li32(A1, () => pointer()),
@@ -306,7 +327,7 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
       return call("rvbox_print", [...li32(A0, () => pointer()), fixed(ins.addi(A1, 0, length))]);
     }
     if (roll < 74) {
-      if (rnd.chance(0.5)) {
+      if (rnd.chance(0.8)) {
         return call("rvbox_exit", [fixed(ins.addi(A0, 0, rnd.int(4096) - 2048))]);
       }
       return call(undefined, []); // an ECALL no import lists: invalid
@@ -343,12 +364,13 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
     for (const p of group.parcels) bytes += p.size;
   }
   if (!ctx.forward && rnd.chance(0.5)) groups.push({ parcels: [fixed(ins.ret())] });
-  return resolve(rnd, ctx, prologue, groups);
+  return resolve(ctx, stubs, prologue, groups);
 }
 
 /** Lays the groups out, resolves every jump target and encodes the parcels. */
-function resolve(rnd: Random, ctx: BodyContext, prologue: Group[], groups: Group[]): Body {
-  const all = [...prologue, ...groups];
+function resolve(ctx: BodyContext, stubs: Group[], prologue: Group[], groups: Group[]): Body {
+  const all = [...stubs, ...prologue, ...groups];
+  const bodyStart = stubs.length + prologue.length;
   const address: number[] = []; // of each parcel, by index from ctx.first
   const starts: number[] = []; // of each body group: the valid targets
   const mids: number[] = []; // the middle of each 4-byte body instruction
@@ -356,9 +378,9 @@ function resolve(rnd: Random, ctx: BodyContext, prologue: Group[], groups: Group
   let at = ctx.at;
   all.forEach((g, k) => {
     groupFirst.push(ctx.first + address.length);
-    if (k >= prologue.length) starts.push(at);
+    if (k >= bodyStart) starts.push(at);
     for (const p of g.parcels) {
-      if (k >= prologue.length && p.size === 4) mids.push(at + 2);
+      if (k >= bodyStart && p.size === 4) mids.push(at + 2);
       address.push(at);
       at += p.size;
     }
@@ -406,10 +428,11 @@ function resolve(rnd: Random, ctx: BodyContext, prologue: Group[], groups: Group
     });
     if (g.site) sites.push({ at: first + g.site.index, name: g.site.name });
   });
-  const entries = [];
-  for (let n = rnd.int(3); n > 0; n--) {
-    const k = prologue.length + rnd.int(groups.length);
-    entries.push({ at: groupFirst[k], name: `e${entries.length}` });
-  }
-  return { code, sites, entries };
+  return {
+    code,
+    sites,
+    entries: stubs.map((_, k) => ({ at: groupFirst[k], name: `e${k}` })),
+    entry: groupFirst[stubs.length],
+    prologue: prologue.reduce((n, g) => n + g.parcels.length, 0),
+  };
 }

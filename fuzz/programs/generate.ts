@@ -65,9 +65,9 @@ export interface ProgramCase {
   layout: Layout;
   rve: boolean;
   forward: boolean;
-  /** Probe exports, then the prologue and body. */
+  /** Probe exports, then export stubs, the prologue and the body. */
   code: Parcel[];
-  /** Index of the first parcel the reducer may replace (the prologue's). */
+  /** Index of the first parcel the reducer may replace (the first stub's). */
   firstUnit: number;
   /** Parcel index of the entry point. */
   entry: number;
@@ -143,8 +143,18 @@ const BIG_GAS = [
   10_000_000_000,
   Number.MAX_SAFE_INTEGER,
 ];
-const SMALL_GAS = [0, 1, 10, 70, 300, 2000, 2000, 20_000, 20_000, 50_000, 50_000];
-const SMALL_REFUEL = [0, 1, 7, 100, 500, 5000, 5000];
+/** Gas for programs that may loop: now and then too little for anything, mostly plenty. */
+const SMALL_GAS = [
+  0,
+  1,
+  10,
+  70,
+  300,
+  2000,
+  ...new Array(8).fill(20_000),
+  ...new Array(8).fill(50_000),
+];
+const SMALL_REFUEL = [0, 1, 7, 100, 500, 5000, 5000, 5000, 20_000, 20_000];
 
 /** The differential case for `seed`. */
 export function generateProgram(seed: number): ProgramCase {
@@ -169,10 +179,8 @@ export function generateProgram(seed: number): ProgramCase {
   const argument = () =>
     rnd.chance(0.5) || !regions.length ? rnd.pick(EDGE_VALUES) : rnd.pick(regions).start;
   const calls: ExportCall[] = [];
-  for (let n = rnd.int(3); n > 0; n--) {
-    const name = body.entries.length && rnd.chance(0.7)
-      ? rnd.pick(body.entries).name
-      : `p_${rnd.pick(PROBE_KINDS)}`;
+  for (let n = 1 + rnd.int(4); n > 0; n--) {
+    const name = rnd.chance(0.85) ? rnd.pick(body.entries).name : `p_${rnd.pick(PROBE_KINDS)}`;
     calls.push({
       name,
       args: Array.from({ length: rnd.int(7) }, argument),
@@ -185,11 +193,15 @@ export function generateProgram(seed: number): ProgramCase {
     forward,
     code,
     firstUnit: probes.code.length,
-    entry: probes.code.length,
+    entry: body.entry,
     sites: body.sites,
     exports: [...probes.exports, ...body.entries],
     farCode,
-    gas: rnd.pick(gasList),
+    // Mostly enough for the prologue too, so that the gas is the body's budget.
+    gas: Math.min(
+      Number.MAX_SAFE_INTEGER,
+      rnd.pick(gasList) + (rnd.chance(0.85) ? body.prologue : 0),
+    ),
     refuels: Array.from({ length: 1 + rnd.int(5) }, () => rnd.pick(refuelList)),
     calls,
     probes: Array.from({ length: 4 + rnd.int(8) }, () => ({

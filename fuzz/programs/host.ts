@@ -62,7 +62,9 @@ export function fuzzHost(
         ctx.setRegister((a2 % 40) - 4, a2 & 1 ? a1 : pick(REGISTER_VALUES));
         return;
       case 6:
-        ctx.gas = forward && a2 & 1 ? pick(ANY_GAS) : Math.max(0, pick(LOWER_GAS(ctx)));
+        ctx.gas = forward && a2 & 1
+          ? pick(ANY_GAS)
+          : Math.min(ctx.gas, Math.max(0, pick(LOWER_GAS(ctx))));
         return;
       case 7:
         memory.write(a1, new Uint8Array(a2 & 0x3f).fill(a2 >>> 4));
