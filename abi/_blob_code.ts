@@ -17,6 +17,7 @@ import { allocateCode, finishBlocks, FLOW } from "./_blob_arrays.ts";
 import { fail } from "./_blob_bytes.ts";
 import {
   decodeGroup,
+  decodeOne,
   DICTIONARY_FORM,
   FORM_LAYOUT,
   FORM_OP,
@@ -86,6 +87,25 @@ for (let f = 0; f < DICTIONARY_FORM; f++) {
 
 /** Scratch sizes kept between loads (larger programs get theirs for one load only). */
 const KEPT_INSTRUCTIONS = 1 << 18, KEPT_SECTION = 1 << 20;
+
+let primed = false;
+
+/**
+ * Runs every canonical layout of decodeGroup once, for both register widths,
+ * before the first blob: V8 compiles the function after the first few
+ * groups, and a layout it has not seen run yet would throw that code away
+ * (groups come in form order, so in a fresh process it did, once per
+ * layout, for milliseconds each time).
+ */
+function prime(): void {
+  primed = true;
+  for (const w of [4, 5]) {
+    for (let f = 1; f < DICTIONARY_FORM; f++) {
+      if (FORM_SIZE[f] === 0 || f === FORM_RAW16) continue;
+      for (let v = 1; v < 64 && decodeOne(f, v, w) === undefined; v++);
+    }
+  }
+}
 
 /** Grows the scratch buffers for `count` instructions and a `length`-byte code section. */
 function reserveScratch(count: number, length: number): void {
@@ -190,6 +210,7 @@ export function readCode(
   count: number,
   rve: boolean,
 ): { code: DecodedCode; finish: (entries: readonly number[]) => void; } {
+  if (!primed) prime();
   reserveScratch(count, codeSection.length);
   try {
     const end = codeSection.length;
