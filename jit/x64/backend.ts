@@ -107,7 +107,7 @@ export class X64Backend implements Backend {
       }
       starts[i] = p;
       if (leader[i] === 1) {
-        const cost = entryCost[i];
+        const cost = entryCost[i] | 0; // an int32, like the imm32 of the sub
         if (cost !== 0) {
           p = subJs(buf, p, GAS, cost) | 0; // the js field is last: the body follows it
           fixups.addUnpaid(p - 4);
