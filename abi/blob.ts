@@ -38,6 +38,9 @@ export function loadImage(bytes: Uint8Array, options: ProgramOptions = {}): Prog
   return isBlob(bytes) ? loadBlob(bytes, options) : loadProgram(bytes, options);
 }
 
+/** At most as many segments as an ELF file may have program headers (abi/elf.ts). */
+const MAX_SEGMENTS = 4096;
+
 /** A segment header; code segments get their bytes from the code section. */
 interface SegmentHeader {
   readonly vaddr: number;
@@ -52,7 +55,7 @@ function readSegments(
   r: ByteReader,
   maxCode: number,
 ): { headers: SegmentHeader[]; codeSize: number; } {
-  const count = r.uv("segment count");
+  const count = r.count("segment count", MAX_SEGMENTS);
   const headers: SegmentHeader[] = [];
   let codeSize = 0;
   for (let i = 0; i < count; i++) {
@@ -93,10 +96,12 @@ function withContents(headers: readonly SegmentHeader[], buffer: Uint8Array): El
 /** Import names with their call sites, marked in `code.hostcall`. */
 function readImports(r: ByteReader, code: DecodedCode): string[] {
   const imports: string[] = [];
+  const names = new Set<string>();
   const count = r.uv("import count");
   for (let number = 0; number < count; number++) {
     const name = r.name(`import ${number}`);
-    if (imports.includes(name)) fail(`import ${name} is listed twice`);
+    if (names.has(name)) fail(`import ${name} is listed twice`);
+    names.add(name);
     imports.push(name);
     const sites = r.uv(`import ${name} site count`);
     if (sites === 0) fail(`import ${name} has no call site`);
