@@ -96,6 +96,13 @@ export function gists(failure: Failure): string[] {
   });
 }
 
+/** One name for a failure's first three {@linkcode gists}, for reports. */
+export function signature(gistList: readonly string[]): string {
+  let h = 0x811c9dc5;
+  for (const c of gistList.slice(0, 3).join("")) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
 /** `n` bytes in MiB, for messages. */
 export function mib(n: number): string {
   return `${(n / 2 ** 20).toFixed(1)} MiB`;

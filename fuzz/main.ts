@@ -12,6 +12,7 @@
  * @module
  */
 import { type Args, intArg, parseArgs } from "./args.ts";
+import { signature } from "./campaign.ts";
 import { campaignNamed, CAMPAIGNS } from "./campaigns.ts";
 import { formatReport, type Report, saveReport } from "./report.ts";
 import { supervise } from "./supervise.ts";
@@ -111,9 +112,9 @@ await Promise.all(names.map((name) =>
       failures.push(report);
       if (repeat) {
         console.log(
-          `again: ${report.kind} in ${name} case ${report.index} (signature ${report.gists[0]}): ${
-            report.message.split("\n")[0].slice(0, 160)
-          }`,
+          `again: ${report.kind} in ${name} case ${report.index} (signature ${
+            signature(report.gists)
+          }): ${report.message.split("\n")[0].slice(0, 160)}`,
         );
       } else {
         const paths = saveReport(report, out);

@@ -3,7 +3,7 @@
  * (disassembled where it is code) and the files that reproduce it.
  * @module
  */
-import { type Campaign, type Failure, type FailureKind, gists } from "./campaign.ts";
+import { type Campaign, type Failure, type FailureKind, gists, signature } from "./campaign.ts";
 import { caseSeed } from "./random.ts";
 import { formatKept } from "./reduce.ts";
 
@@ -19,7 +19,7 @@ export interface Report {
   /** Units of the unreduced case, and those kept (`--keep`). */
   units: number;
   kept: string;
-  /** The failure's {@linkcode gists}; the first names it. */
+  /** The failure's {@linkcode gists}. */
   gists: string[];
   /** The reduced case, described. */
   listing: string;
@@ -76,7 +76,7 @@ function keptCount(kept: string): number {
 export function formatReport(r: Report): string {
   return [
     `${r.kind.toUpperCase()} in the ${r.campaign} campaign (signature ${
-      r.gists[0]
+      signature(r.gists)
     }): seed ${r.seed}, case ${r.index} (case seed ${caseSeed(r.seed, r.index)})`,
     r.message,
     ...(r.note ? [r.note] : []),

@@ -15,6 +15,7 @@ import {
   type Access,
   allows,
   edgeAddresses,
+  loadSegmentsOf,
   type MemoryModel,
   modelLayout,
   type ModelRegion,
@@ -26,43 +27,25 @@ import type { Observation, TierConfig } from "../observe.ts";
 import type { ProbeKind, ProgramCase } from "./generate.ts";
 import { fuzzHost, type HostLog, mix } from "./host.ts";
 
+const asGuestCode = (parcels: ProgramCase["code"]): GuestSpec["code"] =>
+  parcels.map((p) => p.size === 4 ? p.word : { half: p.word });
+
 /** The case's ELF file. */
 export function programElf(c: ProgramCase): Uint8Array {
-  const code: GuestSpec["code"] = c.code.map((p) => p.size === 4 ? p.word : { half: p.word });
-  const tail = c.layout.tail;
+  const { layout } = c;
   const length = c.code.reduce((n, p) => n + p.size, 0);
+  const far = { vaddr: layout.farCode, bytes: codeBytes(asGuestCode(c.farCode)), flags: 5 };
   return buildGuest({
-    code,
-    codeAt: c.layout.codeAt,
-    codeFlags: c.layout.codeFlags,
-    codeMemsz: tail ? length + tail : undefined,
-    segments: [
-      ...c.layout.segments,
-      ...(c.layout.farCode ? [{ vaddr: c.layout.farCode, bytes: farBytes(c), flags: 5 }] : []),
-    ],
+    code: asGuestCode(c.code),
+    codeAt: layout.codeAt,
+    codeFlags: layout.codeFlags,
+    codeMemsz: layout.tail ? length + layout.tail : undefined,
+    segments: [...layout.segments, ...(layout.farCode ? [far] : [])],
     entry: c.entry,
     rve: c.rve,
     imports: c.sites,
     exports: c.exports,
   });
-}
-
-function farBytes(c: ProgramCase): Uint8Array {
-  return codeBytes(c.farCode.map((p) => p.size === 4 ? p.word : { half: p.word }));
-}
-
-/** The case's segments as the model sees them. */
-export function programSegments(c: ProgramCase): ModelSegment[] {
-  const length = c.code.reduce((n, p) => n + p.size, 0);
-  return [
-    { vaddr: c.layout.codeAt, memsz: length + c.layout.tail, flags: c.layout.codeFlags },
-    ...c.layout.segments.map((s) => ({
-      vaddr: s.vaddr,
-      memsz: s.memsz ?? s.bytes.length,
-      flags: s.flags,
-    })),
-    ...(c.layout.farCode ? [{ vaddr: c.layout.farCode, memsz: farBytes(c).length, flags: 5 }] : []),
-  ].filter((s) => s.memsz > 0);
 }
 
 const PROBE_ACCESS: Record<ProbeKind, [number, Access]> = {
@@ -80,10 +63,11 @@ const PROBE_ACCESS: Record<ProbeKind, [number, Access]> = {
 
 const hex = (n: number) => (n >>> 0).toString(16);
 
-/** Runs `c` on one tier. */
+/** Runs `c` (loaded as `program`, whose segments are `segments`) on one tier. */
 export function observeProgram(
   c: ProgramCase,
   program: Program,
+  segments: readonly ModelSegment[],
   tier: TierConfig,
 ): Observation {
   const events: string[] = [];
@@ -93,7 +77,7 @@ export function observeProgram(
   let instance: Instance | undefined;
   const imports: Imports = {};
   if (c.sites.some((s) => s.name === "h")) imports.h = fuzzHost(c.forward, log, () => instance);
-  const model = modelLayout(programSegments(c), c.layout.options);
+  const model = modelLayout(segments, c.layout.options);
   try {
     instance = program.instantiate(imports, {
       ...c.layout.options,
@@ -218,13 +202,15 @@ function probe(
 
 /** Checks one case: loads it once, runs it on every tier, compares. */
 export function checkProgram(c: ProgramCase): Failure | undefined {
+  const elf = programElf(c);
   let program: Program;
   try {
-    program = Program.fromBytes(programElf(c));
+    program = Program.fromBytes(elf);
   } catch (error) {
     if (error instanceof ProgramError) return undefined; // e.g. a layout the loader rejects
     return { kind: "error", message: `loading threw ${describeThrown(error)}, not a ProgramError` };
   }
   const tiers = tierConfigs(c.traced);
-  return compareTiers(tiers, tiers.map((tier) => observeProgram(c, program, tier)));
+  const segments = loadSegmentsOf(elf);
+  return compareTiers(tiers, tiers.map((tier) => observeProgram(c, program, segments, tier)));
 }
