@@ -5,8 +5,10 @@
  * this test writes from its own register and mnemonic tables.
  */
 import { assertEquals, assertThrows } from "@std/assert";
+import { State } from "../jit/state.ts";
+import { aluGuest, loadGuest, putGuest, setGuest } from "../jit/x64/_guest_regs.ts";
 import { ALU, type Mem, MOVE, type Reg, SHIFT, X64Assembler } from "../jit/x64/asm.ts";
-import { R12, R13, R14, R15, R9, RAX, RBP, RSP } from "../jit/x64/asm.ts";
+import { R12, R13, R14, R15, R9, RAX, RBP, RDX, RSP } from "../jit/x64/asm.ts";
 import { hasCommand, missingTool } from "./_tiers.ts";
 
 const NUM = [...Array(16).keys()];
@@ -317,4 +319,53 @@ Deno.test("x86-64 assembler: invalid operands and label misuse throw", () => {
   const bytes = big.finish();
   assertEquals(bytes.length, 6000);
   assertEquals([bytes[5994], bytes[5995], bytes[5996]], [0x41, 0xbf, 999 & 0xff]);
+});
+
+Deno.test("x86-64 raw encoders: the guest-register forms are the assembler's instructions", () => {
+  // Guest x1-x11 in host registers (every REX combination), the rest in state-block slots.
+  const host = Array.from(
+    { length: 32 },
+    (_, g) => (g >= 1 && g <= 11 ? [3, 6, 7, 5, 8, 9, 10, 11, 12, 13, 1][g - 1] : -1),
+  );
+  const slot = (r: number): Mem => ({ base: R15, disp: State.REGS + 4 * r });
+  const same = (
+    raw: (buf: Uint8Array, p: number) => number,
+    emit: (a: X64Assembler) => void,
+    what: string,
+  ) => {
+    const buf = new Uint8Array(32);
+    const a = new X64Assembler(64);
+    emit(a);
+    assertEquals(Array.from(buf.subarray(0, raw(buf, 0))), Array.from(a.finish()), what);
+  };
+  for (let r = 0; r < 32; r++) {
+    const h = host[r];
+    for (const into of [RAX, RDX, R9, R13]) {
+      same((b, p) => loadGuest(b, p, host, into, r), (a) => {
+        if (h === into) return;
+        if (h >= 0) a.mov32(into, h);
+        else if (r === 0) a.movImm32(into, 0);
+        else a.load32(into, slot(r));
+      }, `load x${r} into ${into}`);
+      same((b, p) => putGuest(b, p, host, r, into), (a) => {
+        if (r === 0 || h === into) return;
+        if (h >= 0) a.mov32(h, into);
+        else a.store32(slot(r), into);
+      }, `put ${into} into x${r}`);
+      for (const op of [ALU.ADD, ALU.CMP]) {
+        same((b, p) => aluGuest(b, p, host, op, into, r), (a) => {
+          if (h >= 0) a.alu32(op, into, h);
+          else if (r === 0) a.alu32Imm(op, into, 0);
+          else a.alu32RM(op, into, slot(r));
+        }, `alu ${op} ${into}, x${r}`);
+      }
+    }
+    for (const v of IMMS) {
+      same((b, p) => setGuest(b, p, host, r, v), (a) => {
+        if (r === 0) return;
+        if (h >= 0) a.movImm32(h, v);
+        else a.storeImm32(slot(r), v);
+      }, `x${r} = ${v}`);
+    }
+  }
 });

@@ -8,7 +8,8 @@
  */
 
 import { CodeBuffer, type Label } from "./_code_buffer.ts";
-import { branchBack, branchField, callThenJmp, mem, rr, subJs, W } from "./_encode.ts";
+import { aluImm, branchBack, branchField, callThenJmp, lea32, mem, movImm32 } from "./_encode.ts";
+import { rr, subJs, W } from "./_encode.ts";
 
 export { type Label };
 
@@ -141,9 +142,8 @@ export class X64Assembler extends CodeBuffer {
   movImm32(dst: Reg, imm: number): void {
     checkReg(dst);
     const v = imm32(imm);
-    if (dst >= 8) this.byte(0x41);
-    this.byte(0xb8 + (dst & 7));
-    this.i32(v);
+    const p = this.room(10); // movImm32 may write a byte past its end
+    this.pos = movImm32(this.buf, p, dst, v);
   }
 
   /** Loads a 64-bit constant with the shortest exact encoding. */
@@ -175,15 +175,11 @@ export class X64Assembler extends CodeBuffer {
   }
 
   #aluImm(w: boolean, op: Alu, dst: Reg, imm: number): void {
+    checkReg(dst);
     const v = imm32(imm);
     if (w && v !== imm) throw new RangeError(`immediate ${imm} is not a signed 32-bit value`);
-    if (fitsI8(v)) {
-      this.#rr(w, 0x83, op, dst);
-      this.byte(v & 0xff);
-    } else {
-      this.#rr(w, 0x81, op, dst);
-      this.i32(v);
-    }
+    const p = this.room(8);
+    this.pos = aluImm(this.buf, p, w ? W : 0, op, dst, v);
   }
 
   /** `op dst32, imm` (imm8 form when it fits). */
@@ -415,7 +411,11 @@ export class X64Assembler extends CodeBuffer {
 
   /** `lea dst32, [base + disp]`: {@linkcode X64Assembler.lea32} without an operand object. */
   leaDisp32(dst: Reg, base: Reg, disp: number): void {
-    this.#rm(false, 0x8d, dst, { base, disp });
+    checkReg(dst);
+    checkReg(base);
+    if ((disp | 0) !== disp) throw new RangeError(`displacement ${disp} does not fit in 32 bits`);
+    const p = this.room(16); // lea32 may write bytes past its end
+    this.pos = lea32(this.buf, p, dst, base, disp);
   }
 
   /** `lea dst, [m]` (64-bit). */
