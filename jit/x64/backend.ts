@@ -56,8 +56,11 @@ export class X64Backend implements Backend {
   constructor(code: DecodedCode) {
     this.#code = code;
     this.#host = hostRegisters(code);
-    const reuse = scratch !== undefined && scratch.length >= 64;
-    this.a = new X64Assembler(code.count * 24 + 4096, reuse ? scratch : undefined);
+    // Room for about what the program needs (growing copies the code so far): the scratch buffer
+    // when it is large enough, else a new one (kept as the scratch buffer after).
+    const estimate = code.count * 24 + BATCH * INSTRUCTION_ROOM + 4096;
+    const reuse = scratch !== undefined && scratch.length >= estimate;
+    this.a = new X64Assembler(estimate, reuse ? scratch : undefined);
     scratch = undefined; // taken until emit() gives it back
     this.#rt = new Runtime(this.a, this.#host);
     this.#rare = new RareOps(this.a, this.#host);
