@@ -81,6 +81,14 @@ const EXTREMES = [0, 0xfffffffc, 0xffffffff, 0x80000000, HOST_RETURN_ADDRESS];
 const EDGE_VALUES = [0, 1, -1, 2, 31, 32, 0x7fffffff, -0x80000000, 0x8000, 0xffff, 0x12345678];
 
 const fixed = (word: number, size: 2 | 4 = 4): Pending => ({ size, encode: () => word });
+/** Whether a 32-bit encoding is a branch, JAL or JALR (major opcodes 0x63, 0x6f, 0x67). */
+const isJump32 = (word: number) => [0x63, 0x6f, 0x67].includes(word & 0x7f);
+/** Whether a parcel is C.J, C.JAL, C.BEQZ, C.BNEZ (quadrant 1) or C.JR, C.JALR (quadrant 2). */
+const isJump16 = (half: number) => {
+  const f3 = half >>> 13;
+  if ((half & 3) === 1) return [1, 5, 6, 7].includes(f3);
+  return (half & 3) === 2 && f3 === 4 && ((half >>> 2) & 31) === 0 && ((half >>> 7) & 31) !== 0;
+};
 /** `lui` + `addi` loading `value(target)` into `rd`. */
 const li32 = (rd: number, value: (target: number) => number): Pending[] => {
   const lo = (v: number) => (v << 20) >> 20;
@@ -112,6 +120,18 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
     x === PE ? rnd.int(9) - 4 : rnd.chance(0.9) ? rnd.int(64) : rnd.int(4096) - 2048;
   /** Mostly valid encodings: an invalid one ends the run, so they stay rare. */
   const rare = () => rnd.chance(0.005);
+  /** Any 16-bit parcel (low bits not 11: that would start a 4-byte instruction). */
+  const randomParcel = (): number => {
+    const half = rnd.int(0x10000) & ~(rnd.int(2) ? 1 : 2);
+    // A forward program may not jump: a random backward jump could loop for all its gas.
+    return ctx.forward && isJump16(half) ? randomParcel() : half;
+  };
+  /** rs2 of C.MV / C.ADD: x0 makes them C.JR / C.JALR, which a forward program may not use. */
+  const source16 = () => ctx.forward ? reg() || 1 : reg();
+  const randomWord = (): number => {
+    const word = ((rnd.int(2 ** 30) << 2) | 3) >>> 0;
+    return ctx.forward && isJump32(word) ? randomWord() : word;
+  };
   const pool = [...edgeAddresses(ctx.regions), ...EXTREMES];
   const inside = (list: ModelRegion[]) => {
     if (!list.length) return rnd.pick(pool);
@@ -215,9 +235,9 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
       case 12:
         return one(cins.swsp(reg(), 4 * rnd.int(64)));
       case 13:
-        return one(cins.mv(dst(), reg()));
+        return one(cins.mv(dst(), source16()));
       case 14:
-        return one(cins.add(dst(), reg()));
+        return one(cins.add(dst(), source16()));
       case 15:
         return one(rnd.chance(0.3) ? cins.ebreak() : cins.nop());
       case 16:
@@ -236,7 +256,7 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
         return indirect(true);
       case 22: // reserved or random parcels, now and then
         return rnd.chance(0.2)
-          ? one(rnd.pick([0, cins.jr(0), 0x8000 | (rnd.int(0x1000) * 4), rnd.int(0x10000)]) | 0)
+          ? one(rnd.pick([0, cins.jr(0), 0x8000 | (rnd.int(0x1000) * 4), randomParcel()]))
           : one(cins.mv(dst(), reg() || 1));
       default:
         return one(cins.addi(dst(), 0)); // a HINT when rd = x0
@@ -345,7 +365,7 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
         0x0100000f, // pause
         0x10500073, // wfi
         0x30200073, // mret
-        (rnd.int(2 ** 30) << 2) | 3,
+        randomWord(),
       ]);
       return { parcels: [fixed(word >>> 0)] };
     }
