@@ -27,6 +27,7 @@ export { Instance } from "./abi/instance.ts";
 export type { ExportedFunction, Tier } from "./abi/instance.ts";
 export type { ProgramOptions } from "./abi/load.ts";
 export type { MemoryOptions } from "./abi/memory.ts";
+export { releasePooledMemory, setMemoryPoolLimit } from "./abi/memory_pool.ts";
 export { linkProgram, Program } from "./abi/program.ts";
 export type { InstanceOptions, SegmentInfo } from "./abi/program.ts";
 export { resourceUsage, setResourceLimits } from "./jit/resources.ts";

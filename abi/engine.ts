@@ -15,6 +15,14 @@ export type RunOutcome = "return" | "exit" | "trap";
 export interface Engine extends HostState {
   /** LR/SC reservation address, or -1 for none. */
   reservation: number;
+  /**
+   * Sets up a new call (§4): every register zero except sp = `stackTop` and
+   * ra = `HOST_RETURN_ADDRESS`, no reservation. The caller writes a0-a5
+   * into `regs` next (a tier may leave them to it).
+   */
+  beginCall(stackTop: number): void;
+  /** Writes register `index` (1-31) for a host function (`ctx.setRegister`). */
+  setRegister(index: number, value: number): void;
   /** Details of the last trap (when `run` returned "trap"). */
   trap: TrapInit | undefined;
   /** Where `resume` continues after a resumable trap, or -1. */
@@ -24,6 +32,12 @@ export interface Engine extends HostState {
    * to the host, the guest exits, or a trap.
    */
   run(pc: number): RunOutcome;
+  /**
+   * Returns to the state right after instantiation with `gas`: memory
+   * contents and break, zero registers, no reservation, no trap (see
+   * {@linkcode resetEngine}).
+   */
+  reset(gas: number): void;
   /** Frees what the engine holds outside the JavaScript heap (called once). */
   dispose?(): void;
 }
@@ -40,4 +54,15 @@ export interface EngineInit {
   gas: number;
   /** Called before each instruction when tracing (slow; for debugging). */
   trace?: (pc: number, regs: Int32Array) => void;
+}
+
+/** What every tier's `reset` does: memory, registers, gas, reservation and last outcome. */
+export function resetEngine(engine: Engine, gas: number): void {
+  engine.memory.reset();
+  engine.regs.fill(0);
+  engine.gas = gas;
+  engine.reservation = -1;
+  engine.trap = undefined;
+  engine.resumePc = -1;
+  engine.exitCode = undefined;
 }

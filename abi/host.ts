@@ -125,8 +125,16 @@ const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
   }],
 ]);
 
-/** A resolved import: a built-in or a host function. */
-export type ResolvedImport = { builtin: Builtin; } | { host: HostFunction; };
+/**
+ * A resolved import: a built-in or a host function. One shape for both, so
+ * that the host-call routine reads it without a type dispatch.
+ */
+export interface ResolvedImport {
+  /** The built-in service, or undefined for a host function. */
+  readonly builtin: Builtin | undefined;
+  /** The host function, or undefined for a built-in. */
+  readonly host: HostFunction | undefined;
+}
 
 /**
  * Resolves the program's imports against the host's. Fails with one
@@ -141,11 +149,11 @@ export function linkImports(names: readonly string[], imports: Imports): Resolve
       if (Object.hasOwn(imports, name)) {
         throw new LinkError([], `${name} is a built-in service and cannot be supplied by the host`);
       }
-      resolved.push({ builtin });
+      resolved.push({ builtin, host: undefined });
       continue;
     }
     const fn = Object.hasOwn(imports, name) ? imports[name] : undefined;
-    if (typeof fn === "function") resolved.push({ host: fn });
+    if (typeof fn === "function") resolved.push({ builtin: undefined, host: fn });
     else if (fn === undefined) missing.push(name);
     else throw new LinkError([], `import ${name} must be a function, got ${typeof fn}`);
   }
@@ -153,14 +161,14 @@ export function linkImports(names: readonly string[], imports: Imports): Resolve
   return resolved;
 }
 
-function storeResult(regs: Int32Array, result: unknown): void {
+/** Stores a host function's result other than a finite number (see `callImport`). */
+function storeOther(regs: Int32Array, result: unknown): void {
   if (result === undefined) return;
-  if (typeof result === "number") {
-    if (!Number.isFinite(result)) throw new TypeError(`host function returned ${result}`);
-    regs[A0] = result;
-  } else if (typeof result === "bigint") {
+  if (typeof result === "bigint") {
     regs[A0] = Number(BigInt.asIntN(32, result));
     regs[A0 + 1] = Number(BigInt.asIntN(32, result >> 32n));
+  } else if (typeof result === "number") {
+    throw new TypeError(`host function returned ${result}`);
   } else {
     throw new TypeError(`host function returned a ${typeof result}, not a number or bigint`);
   }
@@ -168,25 +176,27 @@ function storeResult(regs: Int32Array, result: unknown): void {
 
 /**
  * Performs host call `imp` with the guest state in `state` (§5). Tiers call
- * this for every ECALL; gas must be synchronized into `state` before.
+ * this for every ECALL; gas must be synchronized into `state` before, and
+ * `exitCode` be undefined.
  */
 export function callImport(state: HostState, imp: ResolvedImport): HostOutcome {
   const regs = state.regs;
+  const host = imp.host;
   try {
-    if ("builtin" in imp) imp.builtin(state);
+    if (host === undefined) imp.builtin!(state);
     else {
-      storeResult(
-        regs,
-        imp.host(
-          state.context,
-          regs[A0] >>> 0,
-          regs[A0 + 1] >>> 0,
-          regs[A0 + 2] >>> 0,
-          regs[A0 + 3] >>> 0,
-          regs[A0 + 4] >>> 0,
-          regs[A0 + 5] >>> 0,
-        ),
+      const result = host(
+        state.context,
+        regs[A0] >>> 0,
+        regs[A0 + 1] >>> 0,
+        regs[A0 + 2] >>> 0,
+        regs[A0 + 3] >>> 0,
+        regs[A0 + 4] >>> 0,
+        regs[A0 + 5] >>> 0,
       );
+      // `v - v` is 0 exactly for finite numbers: the common result, stored inline.
+      if (typeof result === "number" && result - result === 0) regs[A0] = result;
+      else storeOther(regs, result);
     }
   } catch (error) {
     return { error };

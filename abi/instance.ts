@@ -3,29 +3,19 @@
  * engine outcomes into results and traps, and owns memory and gas.
  * @module
  */
-import { HOST_RETURN_ADDRESS } from "./constants.ts";
 import type { Engine, RunOutcome } from "./engine.ts";
 import { Trap } from "./errors.ts";
+import { type ExportCall, type ExportedFunction, exportsObject } from "./exports.ts";
 import type { HostContext, Memory } from "./host.ts";
+
+export type { ExportedFunction } from "./exports.ts";
 
 /** Which tier runs an instance. `"auto"` picks the fastest available. */
 export type Tier = "auto" | "interpreter" | "native";
 
-/**
- * An exported guest function: takes up to six integer arguments (a0-a5) and
- * returns a0 as a signed 32-bit number; `.i64()` returns a1:a0 as a signed
- * bigint instead.
- */
-export interface ExportedFunction {
-  /** Calls the export; returns a0. */
-  (...args: (number | bigint)[]): number;
-  /** Calls the export; returns a1:a0 as a signed 64-bit bigint. */
-  i64(...args: (number | bigint)[]): bigint;
-}
-
-const SP = 2;
-const RA = 1;
 const A0 = 10;
+/** `#status`: ready for a call, running one, or disposed. */
+const IDLE = 0, RUNNING = 1, DISPOSED = 2;
 
 /**
  * Checks a gas amount: every way gas is set (the `gas` option, `instance.gas`,
@@ -39,13 +29,25 @@ export function checkGas(value: number): number {
   return value;
 }
 
-function toRegister(value: number | bigint, index: number): number {
-  if (typeof value === "bigint") return Number(BigInt.asIntN(32, value));
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new TypeError(`argument ${index} must be a finite number or a bigint, got ${value}`);
-  }
-  return value | 0;
+/** Argument `index` of `argc` as a register value (a finite number or a bigint, wrapped to 32 bits). */
+function toRegister(value: unknown, index: number, argc: number): number {
+  if (index >= argc) return 0;
+  // `v - v` is 0 exactly for finite numbers.
+  if (typeof value === "number" && value - value === 0) return value | 0;
+  return otherRegister(value, index);
 }
+
+function tooManyArguments(argc: number): never {
+  throw new RangeError(`at most 6 arguments, got ${argc}`);
+}
+
+function otherRegister(value: unknown, index: number): number {
+  if (typeof value === "bigint") return Number(BigInt.asIntN(32, value));
+  throw new TypeError(`argument ${index} must be a finite number or a bigint, got ${value}`);
+}
+
+/** Calls an instance's export (one function for all instances; see `ExportCall`). */
+let callExport: ExportCall;
 
 /**
  * A running copy of a program with its own memory, registers and gas.
@@ -74,15 +76,16 @@ export class Instance {
   /** Why that tier was chosen. */
   readonly tierReason: string;
   readonly #engine: Engine;
+  readonly #initialGas: number;
   readonly #entry: number;
   readonly #stackTop: number;
-  #running = false;
-  #disposed = false;
+  #status = IDLE;
   #suspended: { i64: boolean; } | undefined;
 
   /** @internal Use {@linkcode Program.instantiate}. */
   constructor(init: {
     engine: Engine;
+    gas: number;
     entry: number;
     exports: ReadonlyMap<string, number>;
     stackTop: number;
@@ -90,18 +93,39 @@ export class Instance {
     tierReason: string;
   }) {
     this.#engine = init.engine;
+    this.#initialGas = init.gas;
     this.#entry = init.entry;
     this.#stackTop = init.stackTop;
     this.memory = init.engine.memory;
     this.tier = init.tier;
     this.tierReason = init.tierReason;
-    const exports: Record<string, ExportedFunction> = Object.create(null);
-    for (const [name, pc] of init.exports) {
-      const fn = (...args: (number | bigint)[]) => this.#call(pc, args, false) as number;
-      fn.i64 = (...args: (number | bigint)[]) => this.#call(pc, args, true) as bigint;
-      exports[name] = fn;
-    }
-    this.exports = Object.freeze(exports);
+    this.exports = exportsObject(init.exports, callExport, this);
+  }
+
+  static {
+    // A new call at `pc` (§4); the arguments are converted before any state changes.
+    callExport = (instance, pc, argc, a0, a1, a2, a3, a4, a5, i64) => {
+      if (argc > 6) tooManyArguments(argc);
+      const r0 = toRegister(a0, 0, argc);
+      const r1 = toRegister(a1, 1, argc);
+      const r2 = toRegister(a2, 2, argc);
+      const r3 = toRegister(a3, 3, argc);
+      const r4 = toRegister(a4, 4, argc);
+      const r5 = toRegister(a5, 5, argc);
+      const self = instance as Instance;
+      if (self.#status !== IDLE) self.#ready();
+      self.#suspended = undefined;
+      const engine = self.#engine;
+      engine.beginCall(self.#stackTop);
+      const regs = engine.regs;
+      regs[A0] = r0;
+      regs[A0 + 1] = r1;
+      regs[A0 + 2] = r2;
+      regs[A0 + 3] = r3;
+      regs[A0 + 4] = r4;
+      regs[A0 + 5] = r5;
+      return self.#run(pc, i64);
+    };
   }
 
   /** Remaining gas. Set it to refuel (e.g. after an `OutOfGas` trap). */
@@ -118,7 +142,7 @@ export class Instance {
    * @throws {Trap} when the guest traps.
    */
   run(): number {
-    return this.#call(this.#entry, [], false) as number;
+    return callExport(this, this.#entry, 0, 0, 0, 0, 0, 0, 0, false) as number;
   }
 
   /**
@@ -130,23 +154,56 @@ export class Instance {
     if (!suspended) {
       throw new Error("no call to resume: the last call did not stop with a resumable trap");
     }
+    this.#ready();
     this.#suspended = undefined;
-    return this.#enter(suspended.i64, this.#engine.resumePc, -1);
+    return this.#run(this.#engine.resumePc, suspended.i64);
+  }
+
+  /**
+   * Returns the instance to its state right after instantiation, so that
+   * one instance can serve many independent calls (transactions) without
+   * the cost of a new one: memory holds its initial contents again (data,
+   * bss, stack and heap; nothing written before is readable after), the
+   * break is back at the heap start, registers are zero, and gas is what
+   * the instance was created with unless `gas` is given. A call suspended
+   * by a resumable trap is dropped. Imports and options stay. Costs about
+   * what clearing the writable memory costs (the stack, the data and the
+   * heap used so far).
+   * @throws {RangeError} on an invalid `gas`.
+   * @throws {Error} while the instance runs (from a host function) or after `dispose()`.
+   *
+   * @example
+   * ```ts
+   * import { Program } from "@rvbox/rvbox";
+   * const program = await Program.fromFile("examples/fib/fib.rv32em.elf");
+   * const instance = program.instantiate({}, { gas: 1e6 });
+   * for (const n of [10, 20]) {
+   *   instance.reset(); // a fresh state and 1e6 gas for every transaction
+   *   console.log(instance.exports.fib(n), 1e6 - instance.gas);
+   * }
+   * ```
+   */
+  reset(options: { gas?: number; } = {}): void {
+    const gas = checkGas(options.gas ?? this.#initialGas);
+    this.#ready();
+    this.#suspended = undefined;
+    this.#engine.reset(gas);
   }
 
   /**
    * Releases the instance's resources at once (the native tier's address
-   * space and mappings, and its share of the resource limits; the
-   * interpreter holds only garbage-collected memory). Later calls, and
-   * reads or writes of its memory (also through a `Memory` kept from it),
-   * throw. Calling it again does nothing. An instance never disposed is
-   * released after garbage collection, later.
+   * space, restored to its initial contents and kept for the program's next
+   * instance, see `setMemoryPoolLimit`; its share of the resource limits; an
+   * interpreter's memory, likewise pooled). Later calls, and reads or writes
+   * of its memory (also through a `Memory` kept from it), throw. Calling it
+   * again does nothing. An instance never disposed is released after
+   * garbage collection, later.
    */
   dispose(): void {
-    if (this.#running) throw new Error("cannot dispose an instance while it runs");
+    if (this.#status === RUNNING) throw new Error("cannot dispose an instance while it runs");
     this.#suspended = undefined;
-    if (this.#disposed) return;
-    this.#disposed = true;
+    if (this.#status === DISPOSED) return;
+    this.#status = DISPOSED;
     this.#engine.memory.detach();
     this.#engine.dispose?.();
   }
@@ -156,45 +213,26 @@ export class Instance {
     this.dispose();
   }
 
-  /** Arguments converted before any state changes (a bad one throws first). */
-  readonly #args = new Int32Array(6);
-
-  #call(pc: number, args: (number | bigint)[], i64: boolean): number | bigint {
-    const n = args.length;
-    if (n > 6) throw new RangeError(`at most 6 arguments, got ${n}`);
-    const values = this.#args;
-    for (let i = 0; i < n; i++) values[i] = toRegister(args[i], i);
-    return this.#enter(i64, pc, n);
+  /** Throws unless the instance can start a call (not disposed, not running). */
+  #ready(): void {
+    if (this.#status === IDLE) return;
+    if (this.#status === DISPOSED) throw new Error("the instance has been disposed");
+    throw new Error(
+      "the instance is already running (a host function cannot call into or reset its guest)",
+    );
   }
 
-  /**
-   * Runs the engine from `pc`: a new call with `argc` arguments from
-   * `#args`, or (`argc` < 0) the resumption of a suspended one.
-   */
-  #enter(i64: boolean, pc: number, argc: number): number | bigint {
-    if (this.#disposed) throw new Error("the instance has been disposed");
-    if (this.#running) {
-      throw new Error(
-        "the instance is already running (a host function cannot call into its guest)",
-      );
-    }
+  /** Runs the engine from `pc` and turns its outcome into a result or a `Trap`. */
+  #run(pc: number, i64: boolean): number | bigint {
     const engine = this.#engine;
-    if (argc >= 0) {
-      const regs = engine.regs;
-      regs.fill(0);
-      regs[SP] = this.#stackTop;
-      regs[RA] = HOST_RETURN_ADDRESS;
-      for (let i = 0; i < argc; i++) regs[A0 + i] = this.#args[i];
-      engine.reservation = -1;
-      this.#suspended = undefined;
-    }
-    this.#running = true;
+    this.#status = RUNNING;
     let outcome: RunOutcome;
     try {
       outcome = engine.run(pc);
     } finally {
-      this.#running = false;
+      this.#status = IDLE;
     }
+    if (outcome === "return" && !i64) return engine.regs[A0];
     if (outcome === "trap") {
       const trap = new Trap(engine.trap!);
       if (trap.resumable) this.#suspended = { i64 };
@@ -207,27 +245,41 @@ export class Instance {
   }
 }
 
+const checkRegister = (index: number) => {
+  if (!Number.isInteger(index) || index < 0 || index > 31) {
+    throw new RangeError(`no register x${index}`);
+  }
+};
+
+/** The context host functions receive (one object per instance: its methods are shared). */
+class EngineContext implements HostContext {
+  readonly memory: Memory;
+  readonly #engine: () => Engine;
+
+  constructor(memory: Memory, engine: () => Engine) {
+    this.memory = memory;
+    this.#engine = engine;
+  }
+
+  get gas(): number {
+    return this.#engine().gas;
+  }
+  set gas(value: number) {
+    this.#engine().gas = checkGas(value); // a RangeError here ends the call with a HostError trap
+  }
+
+  getRegister(index: number): number {
+    checkRegister(index);
+    return this.#engine().regs[index] >>> 0;
+  }
+
+  setRegister(index: number, value: number): void {
+    checkRegister(index);
+    if (index !== 0) this.#engine().setRegister(index, value);
+  }
+}
+
 /** Builds the context host functions receive, bound to `engine` once it exists. */
 export function hostContext(memory: Memory, engine: () => Engine): HostContext {
-  return {
-    memory,
-    get gas() {
-      return engine().gas;
-    },
-    set gas(value: number) {
-      engine().gas = checkGas(value); // a RangeError here ends the call with a HostError trap
-    },
-    getRegister(index: number): number {
-      if (!Number.isInteger(index) || index < 0 || index > 31) {
-        throw new RangeError(`no register x${index}`);
-      }
-      return engine().regs[index] >>> 0;
-    },
-    setRegister(index: number, value: number): void {
-      if (!Number.isInteger(index) || index < 0 || index > 31) {
-        throw new RangeError(`no register x${index}`);
-      }
-      if (index !== 0) engine().regs[index] = value;
-    },
-  };
+  return new EngineContext(memory, engine);
 }

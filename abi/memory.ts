@@ -1,79 +1,59 @@
 /**
- * Guest memory: the layout rules of abi/README.md §3, the backing store, the
- * fast access windows every tier checks with one compare, and the
- * bounds-checked helpers host functions use.
+ * Guest memory: one instance's backing store (laid out by its plan,
+ * ./memory_plan.ts, per abi/README.md §3), the fast access windows every
+ * tier checks with one compare, the break, and the bounds-checked helpers
+ * host functions use.
  * @module
  */
-import {
-  ADDRESS_LIMIT,
-  DEFAULT_HEAP_SIZE,
-  DEFAULT_STACK_SIZE,
-  MAX_MEMORY_SPAN,
-  PAGE_SIZE,
-} from "./constants.ts";
+import { PAGE_SIZE } from "./constants.ts";
 import type { ProgramImage } from "./load.ts";
+import {
+  fastWindows,
+  type MemoryOptions,
+  MemoryPlan,
+  memoryPlan,
+  type Region,
+} from "./memory_plan.ts";
+import { withHeap } from "./memory_plan.ts";
+import { poolMemory, takePooled } from "./memory_pool.ts";
 
-/** Per-instance memory limits. */
-export interface MemoryOptions {
-  /** Stack size in bytes, rounded up to a page. Default: 64 KiB. */
-  stackSize?: number;
-  /** Most bytes the heap may grow to through `rvbox_sbrk`. Default: 16 MiB. */
-  heapSize?: number;
-}
-
-/** An accessible address range. */
-export interface Region {
-  /** First address. */
-  start: number;
-  /** One past the last address. */
-  end: number;
-  /** Writable (every region is readable). */
-  write: boolean;
-  /** What it is, for messages and `inspect`. */
-  name: string;
-}
+export {
+  computeLayout,
+  type MemoryOptions,
+  MemoryPlan,
+  memoryPlan,
+  type Region,
+} from "./memory_plan.ts";
 
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 
-function checkSize(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_MEMORY_SPAN) {
-    throw new RangeError(`${name} must be an integer from 0 to ${MAX_MEMORY_SPAN}, got ${value}`);
-  }
-  return value;
+/**
+ * Heap an interpreter's backing bytes may have grown beyond the plan's
+ * initial size and still be pooled: a larger one would hold that much
+ * memory while idle.
+ */
+const POOLED_HEAP_BYTES = 1 << 20;
+
+/** What a detached memory holds (shared: made once, never written). */
+const NO_BYTES = new Uint8Array(0);
+const NO_VIEW = new DataView(NO_BYTES.buffer);
+
+/** Backing bytes owned by their memory (the interpreter's), as pooled. */
+interface OwnBacking {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
 }
 
-/** Where the stack and heap go for `image` with `options` (§3). */
-export function computeLayout(image: ProgramImage, options: MemoryOptions): {
-  regions: Region[];
-  heapStart: number;
-  heapLimit: number;
-  stackTop: number;
-} {
-  const stackSize = pageUp(checkSize("stackSize", options.stackSize ?? DEFAULT_STACK_SIZE));
-  const heapSize = checkSize("heapSize", options.heapSize ?? DEFAULT_HEAP_SIZE);
-  const segments = image.segments;
-  const heapStart = segments[segments.length - 1].end;
-  const heapLimit = heapStart + heapSize;
-  const writable = segments.find((s) => s.write);
-  const w = writable ? writable.start : heapStart;
-  const below = w - stackSize;
-  const fitsBelow = below >= PAGE_SIZE && segments.every((s) => s.end <= below || s.start >= w);
-  const stackBottom = fitsBelow ? below : pageUp(heapLimit);
-  const stackTop = stackBottom + stackSize;
-  if (Math.max(stackTop, heapLimit) > ADDRESS_LIMIT) {
-    throw new RangeError("stack and heap do not fit below the top of the address space");
-  }
-  const regions: Region[] = segments.map((s) => ({
-    start: s.start,
-    end: s.end,
-    write: s.write,
-    name: s.exec ? "code" : s.write ? "data" : "rodata",
-  }));
-  if (stackSize > 0) {
-    regions.push({ start: stackBottom, end: stackTop, write: true, name: "stack" });
-  }
-  regions.sort((a, b) => a.start - b.start);
-  return { regions, heapStart, heapLimit, stackTop };
+/** Backing bytes a tier provides (the native tier: a view of its address space). */
+export interface ProvidedBacking {
+  /** Bytes for guest addresses `[plan.base, plan.base + plan.span)`, holding the initial contents. */
+  readonly bytes: Uint8Array;
+  /**
+   * What the bytes live in, held as long as the memory is reachable: the
+   * native tier's address space, whose finalizer would otherwise release
+   * them (for another instance to reuse) while a host still reads them.
+   */
+  readonly owner: object;
 }
 
 const isUint32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
@@ -95,8 +75,8 @@ export class GuestMemory {
   bytes: Uint8Array;
   /** Little-endian view of `bytes`. */
   view: DataView;
-  readonly #span: number;
-  readonly #growable: boolean;
+  /** The layout and initial contents, shared with every instance of the program and options. */
+  readonly plan: MemoryPlan;
   /** Guest address of `bytes[0]`. */
   readonly base: number;
   /** Segments and stack (not the heap), sorted. */
@@ -110,63 +90,57 @@ export class GuestMemory {
   /** Current break: the heap is `[heapStart, brk)`. */
   brk: number;
   /** Fast read window `[readStart, readEnd)`: every byte in it is readable. */
-  readStart = 0;
+  readStart: number;
   /** End of the fast read window. */
-  readEnd = 0;
+  readEnd: number;
   /** Fast write window `[writeStart, writeEnd)`: every byte in it is writable. */
-  writeStart = 0;
+  writeStart: number;
   /** End of the fast write window. */
-  writeEnd = 0;
-
-  /**
-   * What the backing bytes live in, held for as long as they are reachable
-   * from here: the native tier's address space, whose finalizer would
-   * unmap them (and the address could then be reused by another instance)
-   * if a host kept this memory after dropping its instance.
-   */
-  #owner: unknown;
-
-  /**
-   * Lays out and initializes memory for `image` (§3). `allocate` provides
-   * zeroed backing bytes for guest addresses `[base, base + length)` (the
-   * native tier passes a view of its address space, and that space as
-   * `owner`); default: a new array.
-   */
-  constructor(
-    image: ProgramImage,
-    options: MemoryOptions = {},
-    allocate?: (base: number, length: number) => Uint8Array,
-    owner?: object,
-  ) {
-    this.#owner = owner;
-    const layout = computeLayout(image, options);
-    this.regions = layout.regions;
-    this.heapStart = this.brk = layout.heapStart;
-    this.heapLimit = layout.heapLimit;
-    this.stackTop = layout.stackTop;
-    this.base = layout.regions[0].start;
-    const top = Math.max(layout.heapLimit, layout.regions[layout.regions.length - 1].end);
-    if (top - this.base > MAX_MEMORY_SPAN) {
-      throw new RangeError(
-        `guest memory would span ${top - this.base} bytes, over ${MAX_MEMORY_SPAN}`,
-      );
-    }
-    // Bytes in use now: everything but the heap's unused part (when the heap is on top).
-    const staticTop = layout.regions[layout.regions.length - 1].end;
-    const used = pageUp(Math.max(staticTop, layout.heapStart)) - this.base;
-    this.#span = top - this.base;
-    // Without `allocate`, hold only the bytes in use and grow with the heap:
-    // allocating and zeroing the heap limit up front would make every
-    // instantiation pay for it.
-    this.bytes = allocate ? allocate(this.base, this.#span) : new Uint8Array(used);
-    this.#growable = allocate === undefined;
-    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-    for (const s of image.segments) this.bytes.set(s.data, s.vaddr - this.base);
-    this.updateWindows();
-  }
-
+  writeEnd: number;
+  /** The highest break so far: no heap byte above it has been written. */
+  #heapEnd: number;
   /** All accessible regions including the current heap, sorted (rebuilt when the break moves). */
-  #all: Region[] = [];
+  #all: readonly Region[];
+  /** Whether the bytes are this memory's own (growable, pooled on detach), not a tier's. */
+  readonly #own: boolean;
+  /** See {@linkcode ProvidedBacking.owner}. */
+  #owner: object | undefined;
+
+  /**
+   * Lays out and initializes memory for `image` (§3) with `options`. A tier
+   * may provide the backing bytes (the native tier's address space);
+   * otherwise the memory holds its own, taken from the pool of disposed
+   * instances' memories when one fits, else allocated for what is in use
+   * (the heap grows them on demand: allocating and zeroing the heap limit
+   * up front would make every instantiation pay for it).
+   */
+  constructor(image: ProgramImage, options: MemoryOptions = {}, backing?: ProvidedBacking) {
+    const plan = memoryPlan(image, options);
+    this.plan = plan;
+    this.base = plan.base;
+    this.regions = plan.regions;
+    this.heapStart = this.brk = this.#heapEnd = plan.heapStart;
+    this.heapLimit = plan.heapLimit;
+    this.stackTop = plan.stackTop;
+    this.#all = plan.initialRegions;
+    [this.readStart, this.readEnd, this.writeStart, this.writeEnd] = plan.initialWindows;
+    this.#own = backing === undefined;
+    this.#owner = backing?.owner;
+    if (backing !== undefined) {
+      this.bytes = backing.bytes;
+      this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+      return;
+    }
+    const pooled = takePooled<OwnBacking>(plan, "interpreter");
+    if (pooled !== undefined) {
+      this.bytes = pooled.bytes;
+      this.view = pooled.view;
+    } else {
+      this.bytes = new Uint8Array(plan.used);
+      this.view = new DataView(this.bytes.buffer);
+      plan.initialize(this.bytes);
+    }
+  }
 
   /** All accessible regions including the current heap. */
   allRegions(): readonly Region[] {
@@ -178,33 +152,11 @@ export class GuestMemory {
    * (resp. writable) regions, preferring the run that holds the heap.
    */
   updateWindows(): void {
-    const heap = { start: this.heapStart, end: this.brk, write: true, name: "heap" };
-    const all = [...this.regions, heap].filter((r) => r.end > r.start).sort((a, b) =>
-      a.start - b.start
+    this.#all = withHeap(this.regions, this.heapStart, this.brk);
+    [this.readStart, this.readEnd, this.writeStart, this.writeEnd] = fastWindows(
+      this.#all,
+      this.heapStart,
     );
-    this.#all = all;
-    const pick = (ok: (r: Region) => boolean): [number, number] => {
-      let best: [number, number] = [0, 0];
-      let bestHoldsHeap = false;
-      let runStart = -1;
-      let runEnd = -1;
-      for (const r of all) {
-        if (!ok(r)) {
-          runStart = -1;
-          continue;
-        }
-        if (runStart < 0 || r.start !== runEnd) runStart = r.start;
-        runEnd = r.end;
-        const holdsHeap = runStart <= this.heapStart && this.heapStart <= runEnd;
-        if (holdsHeap || (!bestHoldsHeap && runEnd - runStart > best[1] - best[0])) {
-          best = [runStart, runEnd];
-          bestHoldsHeap = holdsHeap;
-        }
-      }
-      return best;
-    };
-    [this.readStart, this.readEnd] = pick(() => true);
-    [this.writeStart, this.writeEnd] = pick((r) => r.write);
   }
 
   /** Whether all of `[address, address + length)` is accessible (writable if `write`). */
@@ -228,34 +180,59 @@ export class GuestMemory {
     if (next < this.heapStart || next > this.heapLimit) return -1;
     if (next - this.base > this.bytes.length) this.#grow(pageUp(next) - this.base);
     this.brk = next;
+    if (next > this.#heapEnd) this.#heapEnd = next;
     this.updateWindows();
     return old;
   }
 
   /** Makes `bytes` cover at least `needed` bytes (doubling, up to the span). */
   #grow(needed: number): void {
-    if (!this.#growable) throw new Error(`guest memory cannot grow to ${needed} bytes`);
-    const length = Math.min(this.#span, Math.max(needed, 2 * this.bytes.length));
+    if (!this.#own) throw new Error(`guest memory cannot grow to ${needed} bytes`);
+    const length = Math.min(this.plan.span, Math.max(needed, 2 * this.bytes.length));
     const bigger = new Uint8Array(length);
     bigger.set(this.bytes);
     this.bytes = bigger;
     this.view = new DataView(bigger.buffer);
   }
 
+  /**
+   * Gives the memory its initial contents and break again (`instance.reset()`):
+   * writable memory is restored, read-only memory cannot have changed.
+   */
+  reset(): void {
+    if (this.#detached) throw new Error("the instance's memory has been released (disposed)");
+    this.plan.restore(this.bytes, this.#heapEnd);
+    this.brk = this.#heapEnd = this.heapStart;
+    this.#all = this.plan.initialRegions;
+    [this.readStart, this.readEnd, this.writeStart, this.writeEnd] = this.plan.initialWindows;
+  }
+
   #detached = false;
 
   /**
    * Makes every later access through the checked helpers throw, and drops
-   * `bytes` and `view` for empty ones: the native tier unmaps the memory
-   * behind them next. (Dropped, not detached: detaching any ArrayBuffer makes
-   * V8 check for detachment on every typed-array access in the process from
-   * then on, which measured 10-15% slower translation and interpretation.)
+   * `bytes` and `view` for empty ones: the native tier releases the memory
+   * behind them next. Bytes of its own are restored to the initial contents
+   * and pooled for the next instance (unless the heap grew them large).
+   * (Dropped, not detached: detaching any ArrayBuffer makes V8 check for
+   * detachment on every typed-array access in the process from then on,
+   * which measured 10-15% slower translation and interpretation.)
    */
   detach(): void {
+    if (this.#detached) return;
     this.#detached = true;
     this.#owner = undefined;
-    this.bytes = new Uint8Array(0);
-    this.view = new DataView(this.bytes.buffer);
+    const small = this.bytes.length <= this.plan.used + POOLED_HEAP_BYTES;
+    if (this.#own && small && !this.plan.retired) {
+      this.plan.restore(this.bytes, this.#heapEnd);
+      poolMemory(
+        this.plan,
+        "interpreter",
+        { bytes: this.bytes, view: this.view } satisfies OwnBacking,
+      );
+    }
+    this.bytes = NO_BYTES;
+    this.view = NO_VIEW;
   }
 
   private offset(address: number, length: number, write: boolean): number {

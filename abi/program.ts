@@ -5,6 +5,7 @@
  */
 import { Interpreter } from "../interpreter/mod.ts";
 import { createNativeEngine, disposeNativeCode, nativeSupport } from "../jit/mod.ts";
+import type { NativeSupport } from "../jit/mod.ts";
 import { ResourceLimitError } from "../jit/resources.ts";
 import { writeBlob } from "./_blob_write.ts";
 import { readProgramFile } from "./_read_file.ts";
@@ -15,6 +16,7 @@ import { type Imports, linkImports } from "./host.ts";
 import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
+import { retireMemoryPlans } from "./memory_plan.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
@@ -58,6 +60,20 @@ function defaultPrint(bytes: Uint8Array): void {
   }
 }
 
+/**
+ * The native tier's availability once it has been found: FFI permission,
+ * once granted, is not asked again for every instance (querying it costs
+ * more than a pooled native instantiation).
+ */
+let nativeAvailable: NativeSupport | undefined;
+
+function native(): NativeSupport {
+  if (nativeAvailable !== undefined) return nativeAvailable;
+  const support = nativeSupport();
+  if (support.ok) nativeAvailable = support;
+  return support;
+}
+
 function chooseTier(
   tier: Tier,
   tracing: boolean,
@@ -67,14 +83,14 @@ function chooseTier(
       return { tier, reason: "requested" };
     case "auto": {
       if (tracing) return { tier: "interpreter", reason: "tracing runs on the interpreter" };
-      const support = nativeSupport();
+      const support = native();
       return support.ok
         ? { tier: "native", reason: support.reason }
         : { tier: "interpreter", reason: support.reason };
     }
     case "native": {
       if (tracing) throw new RangeError('tier "native" cannot trace; use tier "interpreter"');
-      const support = nativeSupport();
+      const support = native();
       if (!support.ok) throw new RangeError(`tier "native" is not available: ${support.reason}`);
       return { tier, reason: "requested" };
     }
@@ -250,6 +266,7 @@ export class Program {
     }
     return new Instance({
       engine,
+      gas,
       entry: image.entry,
       exports: image.exports,
       stackTop: engine.memory.stackTop,
@@ -270,6 +287,7 @@ export class Program {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    retireMemoryPlans(this.#image);
     disposeNativeCode(this.#image);
   }
 

@@ -3,7 +3,8 @@
  * FFI, so it runs wherever JavaScript runs (including `--jitless`).
  * @module
  */
-import type { Engine, EngineInit, RunOutcome } from "../abi/engine.ts";
+import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
+import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
 import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import type { HostContext, ResolvedImport } from "../abi/host.ts";
 import type { ProgramImage } from "../abi/load.ts";
@@ -34,10 +35,29 @@ function compiledFor(image: ProgramImage, trace: boolean): CompiledCode {
   return code;
 }
 
+/** Zeroes eight register pairs from `at`: eight 8-byte stores, written out (see `beginCall`). */
+function zeroPairs(pairs: Float64Array, at: number): void {
+  pairs[at] = 0;
+  pairs[at + 1] = 0;
+  pairs[at + 2] = 0;
+  pairs[at + 3] = 0;
+  pairs[at + 4] = 0;
+  pairs[at + 5] = 0;
+  pairs[at + 6] = 0;
+  pairs[at + 7] = 0;
+}
+
 /** The interpreter's engine: the execution state of one instance. */
 export class Interpreter implements Engine {
   /** x0..x31, then the x0 write sink. */
   readonly regs: Int32Array = new Int32Array(33);
+  /** x0..x31 as pairs, for clearing them fast (see `beginCall`). */
+  readonly #pairs = new Float64Array(this.regs.buffer, 0, 16);
+  /**
+   * Whether registers x16-x31 may be nonzero: always for RV32I; for RV32E
+   * (which has no such registers) only once a host function has written one.
+   */
+  #wideRegisters: boolean;
   /** Remaining gas. */
   gas: number;
   /** Set by `rvbox_exit`. */
@@ -74,7 +94,33 @@ export class Interpreter implements Engine {
     this.print = init.host.print;
     this.imports = init.imports;
     this.trace = init.trace;
+    this.#wideRegisters = !init.image.rve;
     this.#code = compiledFor(init.image, init.trace !== undefined);
+  }
+
+  /**
+   * Sets up a new call (see `Engine.beginCall`). Clearing the registers
+   * eight bytes at a time, written out, measured several times faster than
+   * `regs.fill(0)` (a builtin call, ~29 ns) for so few; RV32E's 16 take
+   * half the stores.
+   */
+  beginCall(stackTop: number): void {
+    zeroPairs(this.#pairs, 0);
+    if (this.#wideRegisters) zeroPairs(this.#pairs, 8);
+    this.regs[1] = HOST_RETURN_ADDRESS;
+    this.regs[2] = stackTop;
+    this.reservation = -1;
+  }
+
+  /** Writes register `index` for a host function. */
+  setRegister(index: number, value: number): void {
+    this.regs[index] = value;
+    if (index >= 16) this.#wideRegisters = true; // cleared at every call from then on
+  }
+
+  /** Back to the state right after instantiation, with `gas`. */
+  reset(gas: number): void {
+    resetEngine(this, gas);
   }
 
   /** Runs from `pc` (abi/README.md §4). */

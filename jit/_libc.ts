@@ -11,7 +11,7 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   // Calls its comparator once with (key, element) when given one element:
   // the cheapest way into generated code (see jit/entry.ts).
-  bsearch: { parameters: ["pointer", "pointer", "usize", "usize", "pointer"], result: "pointer" },
+  bsearch: { parameters: ["pointer", "pointer", "usize", "usize", "pointer"], result: "void" },
 } as const;
 
 /** Linux protection and mapping flags. */

@@ -4,6 +4,11 @@
  * access) can never leave the reservation even if a check were wrong; only
  * accessible guest pages are made readable or writable. The state block
  * sits in the pages just below guest address 0.
+ *
+ * The reservation outlives the space that uses it when its owner pools it
+ * for another instance (jit/native_memory.ts): a `GuestAddressSpace` is one
+ * user's hold on a {@linkcode Reservation}, released once, by `dispose()` or
+ * by its finalizer.
  * @module
  */
 import { MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, mmap, mprotect, munmap } from "./_libc.ts";
@@ -13,77 +18,55 @@ const PAGE = 4096;
 const GUEST_SPAN = 2 ** 32;
 const GUARD = 1 << 16;
 
-/** What releasing a space takes: its reservation, and what its owner asked to run after. */
-interface Reservation {
-  readonly pointer: Deno.PointerObject;
-  readonly length: number;
-  readonly onRelease: (() => void) | undefined;
+function checkRange(start: number, end: number): void {
+  if (start % PAGE !== 0 || end % PAGE !== 0 || start < 0 || end > GUEST_SPAN || end < start) {
+    throw new RangeError(`invalid guest page range ${start}..${end}`);
+  }
 }
 
-function release({ pointer, length, onRelease }: Reservation): void {
-  munmap(pointer, length);
-  onRelease?.();
-}
-
-// Frees spaces whose owner was collected without dispose().
-const registry = new FinalizationRegistry<Reservation>(release);
-
-/** A reserved guest address space with a state block below guest address 0. */
-export class GuestAddressSpace {
+/** 4 GiB + guard reserved with no access, and a read-write state block below guest 0. */
+export class Reservation {
   /** Host address of guest address 0. */
   readonly basePointer: Deno.PointerObject;
-  readonly #reservation: Deno.PointerObject;
+  readonly #pointer: Deno.PointerObject;
   readonly #length: number;
   readonly #stateSize: number;
-  readonly #token = {};
-  readonly #held: Reservation;
-  #live = true;
+  #state: ArrayBuffer | undefined;
+  #mapped = true;
 
   /**
-   * Reserves the space; `stateSize` bytes (whole pages) below guest 0 become
-   * read-write. `onRelease` runs once the space is unmapped, by `dispose()`
-   * or, when the space is collected undisposed, by its finalizer; it must
-   * not refer to the space. If the constructor throws, nothing stays
-   * reserved and `onRelease` never runs.
+   * Reserves the space; `stateSize` bytes (whole pages) below guest 0
+   * become read-write. If this throws, nothing stays reserved.
    */
-  constructor(stateSize: number, onRelease?: () => void) {
+  constructor(stateSize: number) {
     if (stateSize <= 0 || stateSize % PAGE !== 0) {
       throw new RangeError(`state size must be a positive multiple of ${PAGE}`);
     }
     this.#stateSize = stateSize;
     this.#length = GuestAddressSpace.reservedBytes(stateSize);
-    this.#reservation = mmap(
+    this.#pointer = mmap(
       null,
       this.#length,
       PROT_NONE,
       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
     );
     try {
-      mprotect(this.#reservation, stateSize, PROT_READ | PROT_WRITE);
+      mprotect(this.#pointer, stateSize, PROT_READ | PROT_WRITE);
     } catch (error) {
-      munmap(this.#reservation, this.#length); // never registered: onRelease does not run
+      munmap(this.#pointer, this.#length);
       throw error;
     }
-    this.#held = { pointer: this.#reservation, length: this.#length, onRelease };
-    registry.register(this, this.#held, this.#token);
-    this.basePointer = offsetPointer(this.#reservation, stateSize);
+    this.basePointer = offsetPointer(this.#pointer, stateSize);
   }
 
-  /** Bytes reserved for a space with a state block of `stateSize` bytes. */
-  static reservedBytes(stateSize: number): number {
-    return stateSize + GUEST_SPAN + GUARD;
-  }
-
-  #check(start: number, end: number): void {
-    if (!this.#live) throw new Error("the address space has been disposed");
-    if (start % PAGE !== 0 || end % PAGE !== 0 || start < 0 || end > GUEST_SPAN || end < start) {
-      throw new RangeError(`invalid guest page range ${start}..${end}`);
-    }
+  #live(): void {
+    if (!this.#mapped) throw new Error("the address space has been unmapped");
   }
 
   /** Makes guest pages `[start, end)` readable, and writable if `writable`. */
   map(start: number, end: number, writable: boolean): void {
-    this.#check(start, end);
+    this.#live();
+    checkRange(start, end);
     if (end === start) return;
     const prot = PROT_READ | (writable ? PROT_WRITE : 0);
     mprotect(offsetPointer(this.basePointer, start), end - start, prot);
@@ -94,25 +77,99 @@ export class GuestAddressSpace {
    * that are not mapped: callers must touch only accessible bytes.
    */
   view(start: number, end: number): ArrayBuffer {
-    this.#check(start, end);
+    this.#live();
+    checkRange(start, end);
     return Deno.UnsafePointerView.getArrayBuffer(
       offsetPointer(this.basePointer, start),
       end - start,
     );
   }
 
-  /** The state block (the `stateSize` bytes below guest address 0). */
+  /** The state block (the `stateSize` bytes below guest address 0); one buffer, made once. */
   state(): ArrayBuffer {
-    if (!this.#live) throw new Error("the address space has been disposed");
-    return Deno.UnsafePointerView.getArrayBuffer(this.#reservation, this.#stateSize);
+    this.#live();
+    return this.#state ??= Deno.UnsafePointerView.getArrayBuffer(this.#pointer, this.#stateSize);
   }
 
-  /** Unmaps everything, then runs `onRelease` (idempotent). */
+  /** Unmaps everything (idempotent). No view of it may be used afterwards. */
+  unmap(): void {
+    if (!this.#mapped) return;
+    this.#mapped = false;
+    this.#state = undefined;
+    munmap(this.#pointer, this.#length);
+  }
+}
+
+/** What a collected space leaves to release: its reservation, and how. */
+interface Hold {
+  readonly reservation: Reservation;
+  readonly onRelease: (reservation: Reservation) => void;
+}
+
+// Releases the holds of spaces collected without dispose().
+const registry = new FinalizationRegistry<Hold>(({ reservation, onRelease }) =>
+  onRelease(reservation)
+);
+
+/** One user's hold on a reserved guest address space with a state block below guest address 0. */
+export class GuestAddressSpace {
+  /** Host address of guest address 0. */
+  readonly basePointer: Deno.PointerObject;
+  readonly #hold: Hold;
+  readonly #token = {};
+  #live = true;
+
+  /**
+   * Holds `reservation`, or a new one with a state block of that many
+   * bytes. `onRelease` gets the reservation once the hold ends, by
+   * `dispose()` or, when the space is collected undisposed, by its
+   * finalizer; it must unmap or keep the reservation and must not refer to
+   * the space. Default: unmap it.
+   */
+  constructor(
+    reservation: Reservation | number,
+    onRelease: (reservation: Reservation) => void = (r) => r.unmap(),
+  ) {
+    const held = typeof reservation === "number" ? new Reservation(reservation) : reservation;
+    this.#hold = { reservation: held, onRelease };
+    this.basePointer = held.basePointer;
+    registry.register(this, this.#hold, this.#token);
+  }
+
+  /** Bytes reserved for a space with a state block of `stateSize` bytes. */
+  static reservedBytes(stateSize: number): number {
+    return stateSize + GUEST_SPAN + GUARD;
+  }
+
+  #reservation(): Reservation {
+    if (!this.#live) throw new Error("the address space has been disposed");
+    return this.#hold.reservation;
+  }
+
+  /** Makes guest pages `[start, end)` readable, and writable if `writable`. */
+  map(start: number, end: number, writable: boolean): void {
+    this.#reservation().map(start, end, writable);
+  }
+
+  /**
+   * An ArrayBuffer over guest addresses `[start, end)`. It may span pages
+   * that are not mapped: callers must touch only accessible bytes.
+   */
+  view(start: number, end: number): ArrayBuffer {
+    return this.#reservation().view(start, end);
+  }
+
+  /** The state block (the `stateSize` bytes below guest address 0). */
+  state(): ArrayBuffer {
+    return this.#reservation().state();
+  }
+
+  /** Ends the hold: `onRelease` unmaps or keeps the reservation (idempotent). */
   dispose(): void {
     if (!this.#live) return;
     this.#live = false;
     registry.unregister(this.#token);
-    release(this.#held);
+    this.#hold.onRelease(this.#hold.reservation);
   }
 
   /** Same as {@linkcode GuestAddressSpace.dispose}. */

@@ -6,14 +6,14 @@
  */
 import { instructionAt } from "../abi/code.ts";
 import { PAGE_SIZE } from "../abi/constants.ts";
-import type { Engine, EngineInit, RunOutcome } from "../abi/engine.ts";
+import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
 import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import { callImport, type HostContext, type ResolvedImport } from "../abi/host.ts";
-import type { GuestMemory } from "../abi/memory.ts";
+import type { GuestMemory, MemoryPlan } from "../abi/memory.ts";
 import { type CompiledProgram, instructionAtSite } from "./_compiled.ts";
 import type { GuestAddressSpace } from "./address_space.ts";
-import type { NativeResources } from "./native_memory.ts";
-import type { ResourceClaim } from "./resources.ts";
+import { type EntryCall, entryCall } from "./entry.ts";
+import type { NativeResources, PlannedSpace } from "./native_memory.ts";
 import { Exit, PAGE_READ, PAGE_WRITE, SITE_PC, State, STATE_SIZE } from "./state.ts";
 
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
@@ -26,13 +26,44 @@ const TRAP_OF: Record<number, TrapKind> = {
 };
 /** u32 index of a state field in the state block's word view. */
 const word = (field: number) => (STATE_SIZE + field) >> 2;
+// u32 indexes of the fields the call path uses, as constants (V8 folds them).
+const ENTRY_PC = word(State.ENTRY_PC);
+const NEW_CALL = word(State.NEW_CALL);
+const EXIT_REASON = word(State.EXIT_REASON);
+const EXIT_PC = word(State.EXIT_PC);
+const EXIT_AUX = word(State.EXIT_AUX);
+const GAS = word(State.GAS);
+const RESERVATION = word(State.RESERVATION);
+
+/** Page permissions of the static regions, and their address, per plan (shared by its instances). */
+const pageTables = new WeakMap<MemoryPlan, { table: Uint8Array; address: bigint; }>();
+
+/**
+ * One byte per page of the plan's span: its static regions' rights (the
+ * heap is checked as a byte range, see jit/x64/_runtime.ts). Off the V8
+ * heap (an ArrayBuffer's own store), so native code can hold its address.
+ */
+function pageTable(plan: MemoryPlan): { table: Uint8Array; address: bigint; } {
+  let known = pageTables.get(plan);
+  if (known === undefined) {
+    const table = new Uint8Array(new ArrayBuffer(plan.span / PAGE_SIZE + 1));
+    for (const r of plan.regions) {
+      const bits = PAGE_READ | (r.write ? PAGE_WRITE : 0);
+      table.fill(bits, (r.start - plan.base) / PAGE_SIZE, pageUp(r.end - plan.base) / PAGE_SIZE);
+    }
+    known = { table, address: Deno.UnsafePointer.value(Deno.UnsafePointer.of(table)) };
+    pageTables.set(plan, known);
+  }
+  return known;
+}
+
+/** The state block of disposed engines (never read: their gas and registers are their own). */
+const DISPOSED_WORDS = new Uint32Array(STATE_SIZE / 4);
 
 /** One instance's native execution state. */
 export class NativeEngine implements Engine {
   /** x0..x31, in the state block (generated code reads and writes them there). */
   regs: Int32Array;
-  /** Remaining gas (synchronized with the state block around native runs). */
-  gas: number;
   exitCode: number | undefined = undefined;
   trap: TrapInit | undefined = undefined;
   resumePc = -1;
@@ -43,60 +74,85 @@ export class NativeEngine implements Engine {
   #words: Uint32Array;
   readonly #space: GuestAddressSpace;
   readonly #program: CompiledProgram;
-  readonly #claim: ResourceClaim;
+  readonly #entry: EntryCall;
+  readonly #planned: PlannedSpace;
+  /** Keeps the page table alive while native code may read it. */
   readonly #pageTable: Uint8Array;
-  #heapMapped: number;
   #brk = -1;
+  /** The gas once disposed (the state block is another instance's then). */
+  #disposedGas: number | undefined = undefined;
 
   constructor(init: EngineInit, resources: NativeResources) {
-    this.gas = init.gas;
     this.memory = resources.memory;
     this.context = init.host.context;
     this.print = init.host.print;
     this.imports = init.imports;
     this.#space = resources.space;
     this.#program = resources.program;
-    this.#claim = resources.claim;
-    const stateBuffer = this.#space.state();
-    this.#words = new Uint32Array(stateBuffer);
-    this.regs = new Int32Array(stateBuffer, STATE_SIZE + State.REGS, 32);
-    const memory = this.memory;
+    this.#entry = entryCall(resources.program.enter);
+    const planned = this.#planned = resources.planned;
+    const w = this.#words = planned.words;
+    this.regs = planned.regs;
+    const plan = planned.plan;
     const code = init.image.code;
-    const w = this.#words;
-    // The page table covers the span; static regions are in it, the heap is
-    // checked as a byte range (see jit/x64/_runtime.ts).
-    const spanBase = memory.base;
-    const spanPages = memory.bytes.length / PAGE_SIZE + 1;
-    this.#pageTable = new Uint8Array(spanPages);
-    for (const r of memory.regions) {
-      const bits = PAGE_READ | (r.write ? PAGE_WRITE : 0);
-      this.#pageTable.fill(
-        bits,
-        (r.start - spanBase) / PAGE_SIZE,
-        pageUp(r.end - spanBase) / PAGE_SIZE,
-      );
-    }
-    w[word(State.SPAN_BASE)] = spanBase;
-    w[word(State.SPAN_PAGES)] = spanPages;
+    const pages = pageTable(plan);
+    this.#pageTable = pages.table;
+    w[word(State.SPAN_BASE)] = plan.base;
+    w[word(State.SPAN_PAGES)] = pages.table.length;
     w[word(State.CODE_START)] = code.start;
     w[word(State.CODE_BYTES)] = code.end - code.start;
     this.#setPointer(State.JUMP_TABLE, this.#program.jumpTablePointer);
-    this.#setPointer(
-      State.PAGE_TABLE,
-      Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#pageTable)),
-    );
-    w[word(State.RESERVATION)] = 0xffffffff;
-    this.#heapMapped = memory.heapStart;
+    this.#setPointer(State.PAGE_TABLE, pages.address);
+    w[RESERVATION] = 0xffffffff;
+    w[word(State.STACK_TOP)] = this.memory.stackTop;
+    this.gas = init.gas;
+    this.#syncMemory();
+  }
+
+  /** Remaining gas: the state block's, where native code counts it (negative after UNPAID). */
+  get gas(): number {
+    if (this.#disposedGas !== undefined) return this.#disposedGas;
+    const w = this.#words;
+    return (w[GAS + 1] | 0) * 2 ** 32 + w[GAS];
+  }
+
+  set gas(value: number) {
+    if (this.#disposedGas !== undefined) {
+      this.#disposedGas = value;
+      return;
+    }
+    const w = this.#words;
+    w[GAS] = value % 2 ** 32;
+    w[GAS + 1] = Math.floor(value / 2 ** 32);
+  }
+
+  /**
+   * Sets up a new call (see `Engine.beginCall`): the entry routine does it
+   * (`State.NEW_CALL`, with the stack top from the state block), faster
+   * than TypeScript can; a0-a5 are the caller's to write.
+   */
+  beginCall(_stackTop: number): void {
+    this.#words[NEW_CALL] = 1;
+  }
+
+  /** Writes register `index` for a host function. */
+  setRegister(index: number, value: number): void {
+    this.regs[index] = value;
+  }
+
+  /** Back to the state right after instantiation, with `gas`. */
+  reset(gas: number): void {
+    resetEngine(this, gas);
     this.#syncMemory();
   }
 
   get reservation(): number {
-    const r = this.#words[word(State.RESERVATION)];
+    const r = this.#words[RESERVATION];
     return r === 0xffffffff ? -1 : r;
   }
 
   set reservation(value: number) {
-    this.#words[word(State.RESERVATION)] = value < 0 ? 0xffffffff : value;
+    this.#words[RESERVATION] = value < 0 ? 0xffffffff : value;
   }
 
   #setPointer(field: number, value: bigint | number): void {
@@ -111,10 +167,11 @@ export class NativeEngine implements Engine {
     if (m.brk === this.#brk) return;
     this.#brk = m.brk;
     const top = pageUp(m.brk);
-    if (top > this.#heapMapped) {
-      this.#space.map(this.#heapMapped, top, true);
-      this.#claim.commit(top - this.#heapMapped);
-      this.#heapMapped = top;
+    const planned = this.#planned;
+    if (top > planned.heapMapped) {
+      this.#space.map(planned.heapMapped, top, true);
+      planned.claim.commit(top - planned.heapMapped);
+      planned.heapMapped = top;
     }
     const w = this.#words;
     w[word(State.HEAP_START)] = m.heapStart;
@@ -134,48 +191,48 @@ export class NativeEngine implements Engine {
     window(State.WRITE_LO, m.writeStart, m.writeEnd);
   }
 
-  /** Runs from `pc` (abi/README.md §4). */
+  /**
+   * Runs from `pc` (abi/README.md §4). The entry routine looks `pc` up and
+   * charges its entry (or exits with InvalidJump or OutOfGas there); after a
+   * host call, execution enters the instruction after the ECALL the same way.
+   * Small, so that V8 inlines it into the instance's call path; every other
+   * exit than a return continues in `#exited`.
+   */
   run(pc: number): RunOutcome {
-    this.trap = undefined;
-    this.resumePc = -1;
-    this.exitCode = undefined;
-    const program = this.#program;
-    const code = program.code;
+    // `trap` and `resumePc` are set with every "trap", `exitCode` cleared before each host call.
+    const reason = this.#enter(pc);
+    return reason === Exit.RETURN ? "return" : this.#exited(reason);
+  }
+
+  /** Enters native code at `pc`; returns why it exited. */
+  #enter(pc: number): number {
     const w = this.#words;
-    const table = program.jumpWords;
-    let at = pc;
-    for (;;) {
-      const slot = (at - code.start) / 2;
-      const valid = slot >= 0 && at < code.end && slot === (slot | 0);
-      const low = valid ? table[4 * slot] : 0;
-      const high = valid ? table[4 * slot + 1] : 0;
-      if (low === 0 && high === 0) {
-        this.trap = { kind: "InvalidJump", pc: at, address: at, registers: this.#snapshot() };
-        return "trap";
-      }
-      const charge = table[4 * slot + 2];
-      if (this.gas < charge) return this.#raise("OutOfGas", at, at);
-      const gas = this.gas - charge;
-      w[word(State.GAS)] = gas % 2 ** 32;
-      w[word(State.GAS) + 1] = Math.floor(gas / 2 ** 32);
-      w[word(State.ENTRY)] = low;
-      w[word(State.ENTRY) + 1] = high;
-      program.enter(this.#space.basePointer);
-      this.gas = (w[word(State.GAS) + 1] | 0) * 2 ** 32 + w[word(State.GAS)]; // negative after UNPAID
-      const reason = w[word(State.EXIT_REASON)];
-      const exitPc = w[word(State.EXIT_PC)];
+    const { bsearch, element, routine } = this.#entry;
+    w[ENTRY_PC] = pc;
+    bsearch(this.#space.basePointer, element, 1n, 8n, routine); // jit/entry.ts
+    return w[EXIT_REASON];
+  }
+
+  /** Host calls (re-entering after each), exits and traps. */
+  #exited(exit: number): RunOutcome {
+    const w = this.#words;
+    const code = this.#program.code;
+    for (let reason = exit;;) {
       if (reason === Exit.RETURN) return "return";
+      const exitPc = w[EXIT_PC];
       if (reason !== Exit.HOSTCALL) return this.#trapExit(reason, exitPc);
-      const outcome = callImport(this, this.imports[w[word(State.EXIT_AUX)]]);
+      this.exitCode = undefined;
+      const outcome = callImport(this, this.imports[w[EXIT_AUX]]);
       if (outcome === "exit") return "exit";
       if (outcome !== undefined) return this.#raise("HostError", exitPc, -1, outcome.error);
-      this.#syncMemory();
+      if (this.memory.brk !== this.#brk) this.#syncMemory();
       const i = instructionAt(code, exitPc);
-      at = (exitPc + code.size[i]) >>> 0;
+      const next = (exitPc + code.size[i]) >>> 0;
       if (code.segmentEnd[i]) {
-        this.trap = { kind: "InvalidJump", pc: exitPc, address: at, registers: this.#snapshot() };
+        this.trap = { kind: "InvalidJump", pc: exitPc, address: next, registers: this.#snapshot() };
         return "trap";
       }
+      reason = this.#enter(next);
     }
   }
 
@@ -194,7 +251,7 @@ export class NativeEngine implements Engine {
     }
     const kind = TRAP_OF[reason];
     if (kind === undefined) throw new Error(`native code exited with unknown reason ${reason}`);
-    const aux = w[word(State.EXIT_AUX)];
+    const aux = w[EXIT_AUX];
     switch (kind) {
       case "MemoryFault":
         this.#raise(kind, pc, -1);
@@ -231,14 +288,17 @@ export class NativeEngine implements Engine {
   }
 
   /**
-   * Unmaps the address space, which releases the instance's resource claim
-   * and its hold on the program's code. Every view of it is dropped first
+   * Releases the address space (to the memory pool, or unmapped), the
+   * instance's resource claim and its hold on the program's code. Every
+   * view of it is dropped first
    * (the instance has detached the GuestMemory, which empties its own), so
    * no later read can reach unmapped memory.
    */
   dispose(): void {
-    this.regs = new Int32Array(32);
-    this.#words = new Uint32Array(STATE_SIZE / 4);
+    // The state block goes to the next instance: gas and registers stay readable, as copies.
+    this.#disposedGas = this.gas;
+    this.regs = this.regs.slice();
+    this.#words = DISPOSED_WORDS;
     this.#space.dispose();
   }
 }

@@ -1,31 +1,73 @@
 /**
- * What a native instance holds outside the JavaScript heap, from the claim
+ * What a native instance holds outside the JavaScript heap, from the claims
  * against the resource limits to its address space and the shared code, and
  * its guest memory inside that space. Everything is released together, by
  * `dispose()` or, for an instance collected undisposed, by the space's
- * finalizer.
+ * finalizer; the address space then goes to the memory pool
+ * (abi/memory_pool.ts) restored to its initial contents, for the next
+ * instance of the same program with the same memory options, which then
+ * costs no system call.
  * @module
  */
 import { PAGE_SIZE } from "../abi/constants.ts";
 import type { ProgramImage } from "../abi/load.ts";
-import { computeLayout, GuestMemory, type MemoryOptions, type Region } from "../abi/memory.ts";
+import { GuestMemory, type MemoryOptions, MemoryPlan, memoryPlan } from "../abi/memory.ts";
+import { type Region } from "../abi/memory.ts";
+import { pooledCount, poolMemory, releasePooled, takePooled } from "../abi/memory_pool.ts";
 import { type CompiledProgram, compiledProgram } from "./_compiled.ts";
-import { GuestAddressSpace } from "./address_space.ts";
+import { GuestAddressSpace, Reservation } from "./address_space.ts";
 import { refusedMapping, type ResourceAmounts, ResourceClaim } from "./resources.ts";
-import { STATE_SIZE } from "./state.ts";
+import { ResourceLimitError, withinLimits } from "./resources.ts";
+import { State, STATE_SIZE } from "./state.ts";
 
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+const WHAT = "a new native instance";
+
+/**
+ * Heap a space's last instance may have mapped and the space still be
+ * pooled: a larger one would hold that much memory while idle (and take as
+ * long to zero as it took to fill).
+ */
+const POOLED_HEAP_BYTES = 1 << 20;
+
+/** An address space laid out for one memory plan, with what it holds; pooled between instances. */
+export class PlannedSpace {
+  /** How far the heap is mapped read-write (pages stay mapped when the break goes down). */
+  heapMapped: number;
+  /** The state block as u32 words. */
+  readonly words: Uint32Array;
+  /** Its registers x0..x31. */
+  readonly regs: Int32Array;
+  /** Guest memory `[plan.base, plan.base + plan.span)`. */
+  readonly bytes: Uint8Array;
+
+  constructor(
+    /** The layout its pages are mapped for. */
+    readonly plan: MemoryPlan,
+    /** Its reservation. */
+    readonly reservation: Reservation,
+    /** Its address space, accessible memory and mappings (not the instance count). */
+    readonly claim: ResourceClaim,
+  ) {
+    this.heapMapped = plan.heapStart;
+    const state = reservation.state();
+    this.words = new Uint32Array(state);
+    this.regs = new Int32Array(state, STATE_SIZE + State.REGS, 32);
+    const { base, span } = plan;
+    this.bytes = new Uint8Array(reservation.view(base, pageUp(base + span)), 0, span);
+  }
+}
 
 /** An instance's native resources. */
 export interface NativeResources {
   /** Its guest memory, inside `space` (and keeping it alive). */
   readonly memory: GuestMemory;
-  /** Its reserved address space. */
+  /** Its hold on the address space. */
   readonly space: GuestAddressSpace;
   /** The program's shared code, attached until the space is released. */
   readonly program: CompiledProgram;
-  /** Its share of the resource limits, released with the space. */
-  readonly claim: ResourceClaim;
+  /** The address space's layout and bookkeeping. */
+  readonly planned: PlannedSpace;
 }
 
 /**
@@ -50,71 +92,133 @@ export function mappingsFor(regions: readonly Region[], heapStart: number, heapL
   return count;
 }
 
-type Layout = ReturnType<typeof computeLayout>;
+const amounts = new WeakMap<MemoryPlan, ResourceAmounts>();
 
-function instanceAmounts({ regions, heapStart, heapLimit }: Layout): ResourceAmounts {
-  let committed = STATE_SIZE;
-  for (const r of regions) committed += pageUp(r.end) - r.start;
-  return {
-    instances: 1,
-    reserved: GuestAddressSpace.reservedBytes(STATE_SIZE),
-    committed,
-    mappings: mappingsFor(regions, heapStart, heapLimit),
-  };
+/** What an address space for `plan` holds, before its heap grows. */
+function spaceAmounts(plan: MemoryPlan): ResourceAmounts {
+  let counted = amounts.get(plan);
+  if (counted === undefined) {
+    let committed = STATE_SIZE;
+    for (const r of plan.regions) committed += pageUp(r.end) - r.start;
+    counted = {
+      reserved: GuestAddressSpace.reservedBytes(STATE_SIZE),
+      committed,
+      mappings: mappingsFor(plan.regions, plan.heapStart, plan.heapLimit),
+    };
+    amounts.set(plan, counted);
+  }
+  return counted;
 }
 
 /**
- * Claims the resources of a new instance, attaches the program's code
- * (translating it on first use) and reserves the address space.
- * @throws {ResourceLimitError} when a resource limit would be exceeded.
+ * Runs `claim`; at a resource limit, releases the pooled memories (they hold
+ * resources no instance uses) and tries once more.
  */
-function reserve(image: ProgramImage, layout: Layout) {
-  const what = "a new native instance";
-  const claim = new ResourceClaim(what, instanceAmounts(layout));
-  let program: CompiledProgram | undefined;
+function drainingPool<T>(claim: () => T): T {
   try {
-    program = compiledProgram(image);
+    return claim();
+  } catch (error) {
+    if (!(error instanceof ResourceLimitError) || pooledCount() === 0) throw error;
+    releasePooled();
+    return claim();
+  }
+}
+
+/** Runs of adjacent regions with one protection, as `[start, end)` page ranges. */
+function runs(regions: readonly Region[], writable: (r: Region) => boolean): [number, number][] {
+  const out: [number, number][] = [];
+  for (const r of regions) {
+    if (!writable(r)) continue;
+    const last = out[out.length - 1];
+    if (last !== undefined && last[1] === r.start) last[1] = pageUp(r.end);
+    else out.push([r.start, pageUp(r.end)]);
+  }
+  return out;
+}
+
+/**
+ * A new address space for `plan`: static regions mapped read-write while
+ * the initial contents are written, then read-only ones made read-only.
+ */
+function freshSpace(plan: MemoryPlan): PlannedSpace {
+  const claim = drainingPool(() => new ResourceClaim(WHAT, spaceAmounts(plan)));
+  let reservation: Reservation | undefined;
+  try {
+    reservation = new Reservation(STATE_SIZE);
+    for (const [start, end] of runs(plan.regions, () => true)) reservation.map(start, end, true);
+    const planned = new PlannedSpace(plan, reservation, claim);
+    plan.initialize(planned.bytes);
+    for (const [start, end] of runs(plan.regions, (r) => !r.write)) {
+      reservation.map(start, end, false);
+    }
+    return planned;
+  } catch (error) {
+    reservation?.unmap();
+    claim.release();
+    throw refusedMapping(error, WHAT);
+  }
+}
+
+function free(planned: PlannedSpace): void {
+  planned.reservation.unmap();
+  planned.claim.release();
+}
+
+/**
+ * A space whose instance is done: restored and pooled for the plan's next
+ * instance, or freed (its program disposed, its heap large, or pooling off).
+ */
+function recycle(planned: PlannedSpace): void {
+  const plan = planned.plan;
+  if (!plan.retired && planned.heapMapped - plan.heapStart <= POOLED_HEAP_BYTES) {
+    plan.restore(planned.bytes, planned.heapMapped);
+    planned.words.fill(0); // registers and exit details of the last instance
+    if (poolMemory(plan, "native", planned, () => free(planned))) return;
+  }
+  free(planned);
+}
+
+/** A pooled space for `plan` that the limits still allow (see `withinLimits`), if any. */
+function pooledSpace(plan: MemoryPlan): PlannedSpace | undefined {
+  const planned = takePooled<PlannedSpace>(plan, "native");
+  if (planned === undefined || withinLimits(spaceAmounts(plan))) return planned;
+  free(planned); // the limits went down since it was pooled: make room as a new space would
+  releasePooled();
+  return undefined;
+}
+
+/**
+ * Creates an instance's native resources and its memory, in a pooled
+ * address space when there is one for the same program and options.
+ * @throws {ResourceLimitError} when a resource limit would be exceeded.
+ * @throws {RangeError} on invalid memory options.
+ */
+export function nativeResources(image: ProgramImage, options: MemoryOptions): NativeResources {
+  const plan = memoryPlan(image, options); // invalid options throw here, before any claim
+  const instance = new ResourceClaim(WHAT, { instances: 1 });
+  let program: CompiledProgram;
+  try {
+    program = drainingPool(() => compiledProgram(image));
     program.attach();
   } catch (error) {
-    claim.release();
+    instance.release();
     throw error;
   }
   const attached = program;
+  let planned: PlannedSpace;
   try {
-    const space = new GuestAddressSpace(STATE_SIZE, () => {
-      claim.release();
-      attached.detach();
-    });
-    return { space, program, claim };
+    planned = pooledSpace(plan) ?? freshSpace(plan);
   } catch (error) {
-    claim.release();
     attached.detach();
-    throw refusedMapping(error, what);
+    instance.release();
+    throw error;
   }
-}
-
-/**
- * Creates an instance's native resources and its memory: static regions are
- * mapped read-write while the loader fills them, then read-only ones are
- * made read-only. Heap pages are mapped as the break grows.
- * @throws {ResourceLimitError} when a resource limit would be exceeded.
- */
-export function nativeResources(image: ProgramImage, options: MemoryOptions): NativeResources {
-  const layout = computeLayout(image, options); // invalid options throw here, before any claim
-  const { space, program, claim } = reserve(image, layout);
-  try {
-    const { regions } = layout;
-    for (const r of regions) space.map(r.start, pageUp(r.end), true);
-    const memory = new GuestMemory(
-      image,
-      options,
-      (base, length) => new Uint8Array(space.view(base, pageUp(base + length)), 0, length),
-      space, // a Memory kept by the host keeps the mapping it reads alive
-    );
-    for (const r of regions) if (!r.write) space.map(r.start, pageUp(r.end), false);
-    return { memory, space, program, claim };
-  } catch (error) {
-    space.dispose();
-    throw refusedMapping(error, "a new native instance");
-  }
+  const space = new GuestAddressSpace(planned.reservation, () => {
+    instance.release();
+    attached.detach();
+    recycle(planned);
+  });
+  // The space as owner: a Memory kept by the host keeps the mapping it reads alive.
+  const memory = new GuestMemory(image, options, { bytes: planned.bytes, owner: space });
+  return { memory, space, program, planned };
 }

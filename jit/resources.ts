@@ -10,6 +10,7 @@
  * O(1). The counts are per JavaScript realm (each Worker has its own).
  * @module
  */
+import { pooledCount } from "../abi/memory_pool.ts";
 
 /**
  * Limits on the native resources live in this realm. An instance or program
@@ -72,6 +73,12 @@ export interface ResourceUsage {
   codeBytes: number;
   /** Kernel memory mappings, as estimated from each layout. */
   mappings: number;
+  /**
+   * Memories of disposed instances kept for reuse (see
+   * `setMemoryPoolLimit`); the native ones' address space, memory and
+   * mappings are part of the counts above.
+   */
+  pooledMemories: number;
 }
 
 const DEFAULT_LIMITS: Readonly<ResourceLimits> = Object.freeze({
@@ -82,7 +89,7 @@ const DEFAULT_LIMITS: Readonly<ResourceLimits> = Object.freeze({
 });
 
 const limits: ResourceLimits = { ...DEFAULT_LIMITS };
-const usage: ResourceUsage = {
+const usage: Omit<ResourceUsage, "pooledMemories"> = {
   nativeInstances: 0,
   nativePrograms: 0,
   reservedBytes: 0,
@@ -130,7 +137,7 @@ export function setResourceLimits(changes: Partial<ResourceLimits>): ResourceLim
  * ```
  */
 export function resourceUsage(): ResourceUsage {
-  return { ...usage };
+  return { ...usage, pooledMemories: pooledCount() };
 }
 
 /** An instance or program refused by a limit (a `RangeError`; `tier: "auto"` falls back on it). */
@@ -160,6 +167,18 @@ export function refusedMapping(error: unknown, what: string): unknown {
   return errno === ENOMEM
     ? new ResourceLimitError(`the kernel refused memory for ${what} (ENOMEM)`)
     : error;
+}
+
+/**
+ * Whether usage is within every limit that `amounts` has a share of: a
+ * pooled address space, whose amounts are counted already, may be reused
+ * only when a new one of the same amounts would have fit in its place.
+ */
+export function withinLimits(amounts: ResourceAmounts): boolean {
+  for (const [key, used, limit] of CHECKS) {
+    if ((amounts[key] ?? 0) > 0 && usage[used] > limits[limit]) return false;
+  }
+  return true;
 }
 
 /** What one instance or program holds. */

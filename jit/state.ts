@@ -47,12 +47,25 @@ export const State = Object.freeze({
   /** Lowest code address and code bytes (for indirect-jump lookups). */
   CODE_START: -68,
   CODE_BYTES: -64,
-  /** Remaining gas, i64. */
+  /** The instance's initial stack pointer, which every call from the host starts with. */
+  STACK_TOP: -60,
+  /** Remaining gas, i64: the instance's gas lives here (TypeScript reads and writes it here too). */
   GAS: -56,
   /** The host stack pointer at entry (exits restore it), u64. */
   SAVED_SP: -48,
-  /** Native address to start at on entry, u64. */
-  ENTRY: -40,
+  /**
+   * The guest pc the entry routine starts at: it looks it up and charges
+   * its entry like an indirect jump, or exits with InvalidJump or OutOfGas
+   * there.
+   */
+  ENTRY_PC: -40,
+  /**
+   * Nonzero when the entry starts a new call from the host (§4): the entry
+   * routine then zeroes every register but a0-a5 (which the host has
+   * written), sets sp to `STACK_TOP` and ra to the host return address,
+   * clears the reservation, and clears this flag.
+   */
+  NEW_CALL: -36,
   /**
    * The jump table: per 2-byte code slot, 16 bytes: the native address (u64,
    * 0 = no instruction starts there) and the entry charge (u64).
@@ -96,3 +109,11 @@ export const Exit = Object.freeze({
 export const PAGE_READ = 1;
 /** Page-table bit for writable pages. */
 export const PAGE_WRITE = 2;
+
+/** Guest register numbers the entry routine sets on a new call. */
+export const RA = 1, SP = 2;
+/**
+ * The register pairs (x2k, x2k+1) a new call zeroes as 8-byte words: all
+ * but x10-x15 (a0-a5, the arguments). sp and ra are written after.
+ */
+export const NEW_CALL_ZERO_PAIRS: readonly number[] = [0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15];

@@ -7,7 +7,8 @@
  */
 import { HOST_RETURN_ADDRESS } from "../../abi/constants.ts";
 import { RoutineLabels } from "../_routines.ts";
-import { Exit, PAGE_READ, PAGE_WRITE, State } from "../state.ts";
+import { Exit, NEW_CALL_ZERO_PAIRS, PAGE_READ, PAGE_WRITE, State } from "../state.ts";
+import { RA as GUEST_RA, SP as GUEST_SP } from "../state.ts";
 import { BASE, GAS, SAVED_PAIRS, T0, T1, T2 } from "./_regs.ts";
 import { type A64Assembler, COND, type Label, type Reg, SP, ZR } from "./asm.ts";
 
@@ -44,17 +45,34 @@ export class Runtime extends RoutineLabels {
     this.#a.stur(false, T1, BASE, field);
   }
 
-  /** `int entry(void* guestBase)`: AAPCS64; preserves x19-x30. */
+  /**
+   * `int entry(void* guestBase)`: AAPCS64; preserves x19-x30. Starts at
+   * guest pc `State.ENTRY_PC`, looked up and charged like an indirect
+   * jump's target (as on x86-64).
+   */
   #entry(): void {
     const a = this.#a;
     for (const [r1, r2] of [...SAVED_PAIRS].reverse()) a.stpPre(r1, r2, SP, -16);
     a.mov(true, BASE, 0);
     a.movSp(T0, SP);
     a.stur(true, T0, BASE, State.SAVED_SP);
+    const load = a.label();
+    a.ldur(false, T0, BASE, State.NEW_CALL);
+    a.cbz(false, T0, load);
+    // A new call (§4): zero but sp, ra and a0-a5 (x10-x15, written by the host); no reservation.
+    for (const pair of NEW_CALL_ZERO_PAIRS) a.stur(true, ZR, BASE, State.REGS + 8 * pair);
+    a.ldur(false, T0, BASE, State.STACK_TOP);
+    a.stur(false, T0, BASE, State.REGS + 4 * GUEST_SP);
+    this.setField(State.REGS + 4 * GUEST_RA, HOST_RETURN_ADDRESS);
+    this.setField(State.RESERVATION, 0xffffffff);
+    a.stur(false, ZR, BASE, State.NEW_CALL);
+    a.bind(load);
     for (const [g, h] of this.#pinned()) a.ldur(false, h, BASE, State.REGS + 4 * g);
     a.ldur(true, GAS, BASE, State.GAS);
-    a.ldur(true, T0, BASE, State.ENTRY);
-    a.br(T0);
+    a.ldur(false, T0, BASE, State.ENTRY_PC);
+    a.mov(false, T1, T0);
+    a.bl(this.lookupAndCharge);
+    a.br(T1);
   }
 
   #exit(): void {

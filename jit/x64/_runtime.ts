@@ -6,7 +6,16 @@
  */
 import { HOST_RETURN_ADDRESS } from "../../abi/constants.ts";
 import { RoutineLabels } from "../_routines.ts";
-import { Exit, PAGE_READ, PAGE_WRITE, SITE_PC, State } from "../state.ts";
+import {
+  Exit,
+  NEW_CALL_ZERO_PAIRS,
+  PAGE_READ,
+  PAGE_WRITE,
+  RA,
+  SITE_PC,
+  SP,
+  State,
+} from "../state.ts";
 import { BASE, CALLEE_SAVED, GAS } from "./_regs.ts";
 import { ALU, CC, type Label, type Mem, RAX, RCX, RDI, RDX, type Reg, RSP } from "./asm.ts";
 import { SHIFT, X64Assembler } from "./asm.ts";
@@ -84,15 +93,35 @@ export class Runtime extends RoutineLabels {
     return pairs;
   }
 
-  /** `int entry(void* guestBase)`: System V; preserves callee-saved registers. */
+  /**
+   * `int entry(void* guestBase)`: System V; preserves callee-saved
+   * registers. Starts at guest pc `State.ENTRY_PC`, looked up and charged
+   * like an indirect jump's target (so a bad pc or too little gas exits as
+   * InvalidJump or OutOfGas there, and the host does no lookup of its own).
+   */
   #entry(): void {
     const a = this.#a;
+    const load = a.label();
     for (const r of CALLEE_SAVED) a.push(r);
     a.mov64(BASE, RDI);
     a.store64(field(State.SAVED_SP), RSP);
+    a.alu32MI(ALU.CMP, field(State.NEW_CALL), 0);
+    a.jcc(CC.E, load);
+    // A new call (§4): zero but sp, ra and a0-a5 (x10-x15, written by the host); no reservation.
+    a.movImm32(RAX, 0);
+    for (const pair of NEW_CALL_ZERO_PAIRS) a.store64(field(State.REGS + 8 * pair), RAX);
+    a.load32(RAX, field(State.STACK_TOP));
+    a.store32(field(State.REGS + 4 * SP), RAX);
+    a.storeImm32(field(State.REGS + 4 * RA), HOST_RETURN_ADDRESS | 0);
+    a.storeImm32(field(State.RESERVATION), -1);
+    a.storeImm32(field(State.NEW_CALL), 0);
+    a.bind(load);
     for (const [g, h] of this.#pinned()) a.load32(h, field(State.REGS + 4 * g));
     a.load64(GAS, field(State.GAS));
-    a.jmpMem(field(State.ENTRY));
+    a.load32(RAX, field(State.ENTRY_PC));
+    a.mov32(RDX, RAX);
+    a.call(this.lookupAndCharge);
+    a.jmpReg(RDX);
   }
 
   #exit(): void {
