@@ -93,9 +93,9 @@ export class X64Backend implements Backend {
 
   /** The loop over every instruction: one lowering call each. */
   #body(starts: Uint32Array, bodies: Uint32Array, fixups: Fixups, jumps: IndirectJumps): void {
-    const code = this.#code, host = this.#host, a = this.a, rare = this.#rare;
+    const code = this.#code, host = this.#host, a = this.a;
     const { count, op: ops, rd: rds, rs1: rs1s, rs2: rs2s, imm: imms, pc: pcs } = code;
-    const { leader, segmentEnd, entryCost, size, hostcall } = code;
+    const { leader, segmentEnd, entryCost, size } = code;
     // Module tables as locals: an imported binding costs a load and a hole check per use.
     const group = GROUP, fallsThrough = FALLS_THROUGH;
     const exit = a.offsetOf(this.#rt.exit);
@@ -162,36 +162,11 @@ export class X64Backend implements Backend {
         case 12: // MUL
           p = lowerMul(buf, p, host, rds[i], rs1s[i], rs2s[i]) | 0;
           break;
-        case 4: // SLL SRL SRA
-        case 13: // MULH MULHSU MULHU
-        case 14: // DIV DIVU REM REMU
-          a.seek(p);
-          this.#arithmetic(rare, op, rds[i], rs1s[i], rs2s[i]);
-          p = a.offset; // the assembler may have replaced the buffer, never shrunk it
-          buf = a.buffer;
-          break;
-        case 15: // LR.W SC.W
-        case 16: // AMOs
-          p = address(buf, p, host, fixups, rs1s[i], 0, op === Op.LR_W ? 4 : 5) | 0;
-          a.seek(p);
-          if (op === Op.LR_W || op === Op.SC_W) rare.reserved(op, rds[i], rs2s[i]);
-          else rare.amo(op, rds[i], rs2s[i]);
-          p = a.offset;
-          buf = a.buffer;
-          break;
-        case 17: { // ECALL: a host call if the loader listed the site
-          const site = hostcall[i];
-          const reason = site < 0 ? Exit.INVALID_INSTRUCTION : Exit.HOSTCALL;
-          p = exitTo(buf, p, exit, reason, pcs[i], site >= 0, site) | 0;
-          break;
-        }
-        case 18: // EBREAK
-          p = exitTo(buf, p, exit, Exit.BREAKPOINT, pcs[i], false, 0) | 0;
-          break;
         case 19: // FENCE FENCE.I
           break;
-        default: // INVALID
-          p = exitTo(buf, p, exit, Exit.INVALID_INSTRUCTION, pcs[i], false, 0) | 0;
+        default: // the rest, seldom met: out of the loop, which stays small for V8 to compile
+          p = this.#uncommon(p, i, fixups, exit) | 0;
+          buf = a.buffer; // the assembler may have replaced it (never shrunk it)
       }
       if (segmentEnd[i] === 1 && fallsThrough[op] === 1) {
         // Execution would run past the end of a code segment.
@@ -200,6 +175,39 @@ export class X64Backend implements Backend {
       }
     }
     a.seek(p);
+  }
+
+  /**
+   * Instruction `i` at `p` when its op is none of the common groups:
+   * register shifts, high multiplications and divisions, LR/SC and AMOs
+   * (through the assembler), ECALL, EBREAK and invalid encodings.
+   */
+  #uncommon(p: number, i: number, fixups: Fixups, exit: number): number {
+    const a = this.a, code = this.#code, rare = this.#rare, buf = a.buffer;
+    const op = code.op[i], rd = code.rd[i], rs1 = code.rs1[i], rs2 = code.rs2[i], pc = code.pc[i];
+    switch (GROUP[op]) {
+      case 4: // SLL SRL SRA
+      case 13: // MULH MULHSU MULHU
+      case 14: // DIV DIVU REM REMU
+        a.seek(p);
+        this.#arithmetic(rare, op, rd, rs1, rs2);
+        return a.offset;
+      case 15: // LR.W SC.W
+      case 16: // AMOs
+        a.seek(address(buf, p, this.#host, fixups, rs1, 0, op === Op.LR_W ? 4 : 5));
+        if (op === Op.LR_W || op === Op.SC_W) rare.reserved(op, rd, rs2);
+        else rare.amo(op, rd, rs2);
+        return a.offset;
+      case 17: { // ECALL: a host call if the loader listed the site
+        const site = code.hostcall[i];
+        const reason = site < 0 ? Exit.INVALID_INSTRUCTION : Exit.HOSTCALL;
+        return exitTo(buf, p, exit, reason, pc, site >= 0, site);
+      }
+      case 18: // EBREAK
+        return exitTo(buf, p, exit, Exit.BREAKPOINT, pc, false, 0);
+      default: // INVALID
+        return exitTo(buf, p, exit, Exit.INVALID_INSTRUCTION, pc, false, 0);
+    }
   }
 
   /** Register shifts, high multiplications and divisions, through the assembler. */
