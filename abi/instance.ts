@@ -239,6 +239,7 @@ export class Instance {
       throw trap;
     }
     const a0 = outcome === "exit" ? engine.exitCode! : engine.regs[A0];
+    engine.exitCode = undefined; // host calls report "exit" while it is set
     if (!i64) return a0;
     const a1 = outcome === "exit" ? (a0 < 0 ? -1 : 0) : engine.regs[A0 + 1];
     return (BigInt(a1) << 32n) | BigInt(a0 >>> 0);

@@ -113,6 +113,11 @@ export function withHeap(regions: readonly Region[], heapStart: number, brk: num
   return [...regions, heap].filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
 }
 
+/** Clears `bytes[start..end)`. */
+export type Zero = (bytes: Uint8Array, start: number, end: number) => void;
+
+const fill: Zero = (bytes, start, end) => bytes.fill(0, start, end);
+
 /** The layout and initial state of one program's memory with one set of options. */
 export class MemoryPlan {
   /** The program it lays out. */
@@ -182,13 +187,14 @@ export class MemoryPlan {
    * Gives used backing bytes their initial contents again: every writable
    * static byte and the heap below `heapEnd` (the highest break there has
    * been: nothing above it can have been written). Read-only memory needs
-   * nothing: neither the guest nor the host can write it.
+   * nothing: neither the guest nor the host can write it. `zero` clears a
+   * range of `bytes` (the native tier skips pages never touched).
    */
-  restore(bytes: Uint8Array, heapEnd: number): void {
-    for (const [start, end] of this.#writable) bytes.fill(0, start, end);
+  restore(bytes: Uint8Array, heapEnd: number, zero: Zero = fill): void {
+    for (const [start, end] of this.#writable) zero(bytes, start, end);
     for (const s of this.#writableData) bytes.set(s.data, s.vaddr - this.base);
     if (heapEnd > this.heapStart) {
-      bytes.fill(0, this.heapStart - this.base, Math.min(heapEnd - this.base, bytes.length));
+      zero(bytes, this.heapStart - this.base, Math.min(heapEnd - this.base, bytes.length));
     }
   }
 }

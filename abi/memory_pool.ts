@@ -29,6 +29,11 @@ let bound = DEFAULT_MAX_POOLED;
 /** Oldest first. Short, so a linear search costs less than a map. */
 const entries: Entry[] = [];
 
+/** Whether disposed memories are pooled at all (the bound is not 0). */
+export function pooling(): boolean {
+  return bound > 0;
+}
+
 /** Pooled memories now. */
 export function pooledCount(): number {
   return entries.length;

@@ -125,9 +125,7 @@ export class Interpreter implements Engine {
 
   /** Runs from `pc` (abi/README.md §4). */
   run(pc: number): RunOutcome {
-    this.trap = undefined;
-    this.resumePc = -1;
-    this.exitCode = undefined;
+    // `trap` and `resumePc` are set with every "trap"; the instance clears `exitCode` after "exit".
     const code = this.#code;
     const e = entryAt(code, pc);
     if (e < 0) {

@@ -8,6 +8,8 @@ const SYMBOLS = {
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  mincore: { parameters: ["pointer", "usize", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   // Calls its comparator once with (key, element) when given one element:
   // the cheapest way into generated code (see jit/entry.ts).
@@ -81,6 +83,30 @@ export function mmap(
 export function mprotect(address: Deno.PointerObject, length: number, prot: number): void {
   if (libc().mprotect(address, BigInt(length), prot) !== 0) {
     throw new NativeMemoryError(`mprotect of ${length} bytes`, errno());
+  }
+}
+
+const MADV_POPULATE_WRITE = 23;
+
+/**
+ * Faults in `length` bytes of read-write pages at `address` in one system
+ * call (Linux 5.14 and later), so that nothing touching them later takes a
+ * page fault: on the development VM a fault cost ~45 µs, populating ~5 µs
+ * a page. Best effort: on older kernels (or any failure) the pages stay
+ * lazily backed, which is only slower.
+ */
+export function populate(address: Deno.PointerObject, length: number): void {
+  libc().madvise(address, BigInt(length), MADV_POPULATE_WRITE);
+}
+
+/**
+ * Which pages of `[address, address + length)` are resident, into `vector`
+ * (one byte per page, bit 0 set when resident), without faulting any in.
+ * Throws on failure.
+ */
+export function residentPages(address: Deno.PointerObject, length: number, vector: Uint8Array) {
+  if (libc().mincore(address, BigInt(length), vector) !== 0) {
+    throw new NativeMemoryError(`mincore of ${length} bytes`, errno());
   }
 }
 

@@ -12,7 +12,8 @@
  * @module
  */
 import { MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, mmap, mprotect, munmap } from "./_libc.ts";
-import { offsetPointer, PROT_NONE, PROT_READ, PROT_WRITE } from "./_libc.ts";
+import { offsetPointer, populate, PROT_NONE, PROT_READ, PROT_WRITE } from "./_libc.ts";
+import { residentPages } from "./_libc.ts";
 
 const PAGE = 4096;
 const GUEST_SPAN = 2 ** 32;
@@ -70,6 +71,45 @@ export class Reservation {
     if (end === start) return;
     const prot = PROT_READ | (writable ? PROT_WRITE : 0);
     mprotect(offsetPointer(this.basePointer, start), end - start, prot);
+  }
+
+  /** Backs accessible pages `[start, end)` now, so that touching them takes no page fault. */
+  populate(start: number, end: number): void {
+    this.#live();
+    checkRange(start, end);
+    if (end > start) populate(offsetPointer(this.basePointer, start), end - start);
+  }
+
+  /** The state block's pages, likewise. */
+  populateState(): void {
+    this.#live();
+    populate(this.#pointer, this.#stateSize);
+  }
+
+  /**
+   * Zeroes accessible guest memory `[start, end)` through `bytes`, a view
+   * of it whose index 0 is guest address `origin`, without touching pages
+   * that are not resident (they read as zero already, and touching them
+   * would fault them in): one `mincore` instead of a fault per such page.
+   */
+  zeroResident(bytes: Uint8Array, origin: number, start: number, end: number): void {
+    this.#live();
+    const first = start - (start % PAGE);
+    const pages = Math.ceil((end - first) / PAGE);
+    const resident = new Uint8Array(pages);
+    residentPages(offsetPointer(this.basePointer, first), end - first, resident);
+    for (let p = 0; p < pages;) {
+      let q = p;
+      while (q < pages && (resident[q] & 1) !== 0) q++;
+      if (q > p) {
+        bytes.fill(
+          0,
+          Math.max(start, first + p * PAGE) - origin,
+          Math.min(end, first + q * PAGE) - origin,
+        );
+      }
+      p = q + 1;
+    }
   }
 
   /**

@@ -167,12 +167,7 @@ export class NativeEngine implements Engine {
     if (m.brk === this.#brk) return;
     this.#brk = m.brk;
     const top = pageUp(m.brk);
-    const planned = this.#planned;
-    if (top > planned.heapMapped) {
-      this.#space.map(planned.heapMapped, top, true);
-      planned.claim.commit(top - planned.heapMapped);
-      planned.heapMapped = top;
-    }
+    if (top > this.#planned.heapMapped) this.#planned.mapHeap(top);
     const w = this.#words;
     w[word(State.HEAP_START)] = m.heapStart;
     w[word(State.HEAP_BYTES)] = m.brk - m.heapStart;
@@ -199,7 +194,7 @@ export class NativeEngine implements Engine {
    * exit than a return continues in `#exited`.
    */
   run(pc: number): RunOutcome {
-    // `trap` and `resumePc` are set with every "trap", `exitCode` cleared before each host call.
+    // `trap` and `resumePc` are set with every "trap"; the instance clears `exitCode` after "exit".
     const reason = this.#enter(pc);
     return reason === Exit.RETURN ? "return" : this.#exited(reason);
   }
@@ -221,7 +216,6 @@ export class NativeEngine implements Engine {
       if (reason === Exit.RETURN) return "return";
       const exitPc = w[EXIT_PC];
       if (reason !== Exit.HOSTCALL) return this.#trapExit(reason, exitPc);
-      this.exitCode = undefined;
       const outcome = callImport(this, this.imports[w[EXIT_AUX]]);
       if (outcome === "exit") return "exit";
       if (outcome !== undefined) return this.#raise("HostError", exitPc, -1, outcome.error);

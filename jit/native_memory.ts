@@ -12,8 +12,8 @@
 import { PAGE_SIZE } from "../abi/constants.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import { GuestMemory, type MemoryOptions, MemoryPlan, memoryPlan } from "../abi/memory.ts";
-import { type Region } from "../abi/memory.ts";
-import { pooledCount, poolMemory, releasePooled, takePooled } from "../abi/memory_pool.ts";
+import type { Region, Zero } from "../abi/memory_plan.ts";
+import { pooledCount, pooling, poolMemory, releasePooled, takePooled } from "../abi/memory_pool.ts";
 import { type CompiledProgram, compiledProgram } from "./_compiled.ts";
 import { GuestAddressSpace, Reservation } from "./address_space.ts";
 import { refusedMapping, type ResourceAmounts, ResourceClaim } from "./resources.ts";
@@ -29,6 +29,18 @@ const WHAT = "a new native instance";
  * long to zero as it took to fill).
  */
 const POOLED_HEAP_BYTES = 1 << 20;
+
+/**
+ * Runs of accessible pages up to this size are backed when they are mapped
+ * (static regions, and the heap as it grows, as far as it can be pooled):
+ * page faults are the dearest part of a fresh instance (~45 µs each on the
+ * development VM, populating ~5 µs a page), and a restored pooled space
+ * then clears them without faulting. Larger runs are backed lazily.
+ */
+const POPULATED_BYTES = 1 << 20;
+
+/** Ranges up to this size are cleared outright; larger ones skip pages never touched (`mincore`). */
+const CLEARED_BYTES = 64 << 10;
 
 /** An address space laid out for one memory plan, with what it holds; pooled between instances. */
 export class PlannedSpace {
@@ -55,6 +67,30 @@ export class PlannedSpace {
     this.regs = new Int32Array(state, STATE_SIZE + State.REGS, 32);
     const { base, span } = plan;
     this.bytes = new Uint8Array(reservation.view(base, pageUp(base + span)), 0, span);
+  }
+
+  /**
+   * Clears `bytes[start..end)` (the plan's `Zero`): small ranges are backed
+   * (see `POPULATED_BYTES`) and cleared outright; larger ones only where
+   * pages are resident, so that clearing never faults a page in.
+   */
+  readonly zero: Zero = (bytes, start, end) => {
+    if (end - start <= CLEARED_BYTES) bytes.fill(0, start, end);
+    else {this.reservation.zeroResident(
+        bytes,
+        this.plan.base,
+        start + this.plan.base,
+        end + this.plan.base,
+      );}
+  };
+
+  /** Maps heap pages `[heapMapped, top)` read-write, backing them while the heap can be pooled. */
+  mapHeap(top: number): void {
+    const from = this.heapMapped;
+    this.reservation.map(from, top, true);
+    this.claim.commit(top - from);
+    this.heapMapped = top;
+    if (top - this.plan.heapStart <= POPULATED_BYTES) this.reservation.populate(from, top);
   }
 }
 
@@ -145,7 +181,11 @@ function freshSpace(plan: MemoryPlan): PlannedSpace {
   let reservation: Reservation | undefined;
   try {
     reservation = new Reservation(STATE_SIZE);
-    for (const [start, end] of runs(plan.regions, () => true)) reservation.map(start, end, true);
+    reservation.populateState();
+    for (const [start, end] of runs(plan.regions, () => true)) {
+      reservation.map(start, end, true);
+      if (end - start <= POPULATED_BYTES) reservation.populate(start, end);
+    }
     const planned = new PlannedSpace(plan, reservation, claim);
     plan.initialize(planned.bytes);
     for (const [start, end] of runs(plan.regions, (r) => !r.write)) {
@@ -170,12 +210,13 @@ function free(planned: PlannedSpace): void {
  */
 function recycle(planned: PlannedSpace): void {
   const plan = planned.plan;
-  if (!plan.retired && planned.heapMapped - plan.heapStart <= POOLED_HEAP_BYTES) {
-    plan.restore(planned.bytes, planned.heapMapped);
+  if (pooling() && !plan.retired && planned.heapMapped - plan.heapStart <= POOLED_HEAP_BYTES) {
+    plan.restore(planned.bytes, planned.heapMapped, planned.zero);
     planned.words.fill(0); // registers and exit details of the last instance
-    if (poolMemory(plan, "native", planned, () => free(planned))) return;
+    poolMemory(plan, "native", planned, () => free(planned));
+  } else {
+    free(planned);
   }
-  free(planned);
 }
 
 /** A pooled space for `plan` that the limits still allow (see `withinLimits`), if any. */
@@ -219,6 +260,10 @@ export function nativeResources(image: ProgramImage, options: MemoryOptions): Na
     recycle(planned);
   });
   // The space as owner: a Memory kept by the host keeps the mapping it reads alive.
-  const memory = new GuestMemory(image, options, { bytes: planned.bytes, owner: space });
+  const memory = new GuestMemory(image, options, {
+    bytes: planned.bytes,
+    owner: space,
+    zero: planned.zero,
+  });
   return { memory, space, program, planned };
 }

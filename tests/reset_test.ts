@@ -102,3 +102,39 @@ tierTest("reset: a thousand transactions give the same answers as fresh instance
     fresh.dispose();
   }
 });
+
+tierTest("reset and pooling clear large stacks and heaps (pages written, not the rest)", (tier) => {
+  const { a0, sp } = reg;
+  const program = Program.fromBytes(buildGuest({
+    code: [ins.sw(a0, sp, -4), ins.ret(), ins.lw(a0, sp, -4), ins.ret()],
+    exports: [{ at: 0, name: "push" }, { at: 2, name: "peek" }],
+  }));
+  const big = dirtyProgram();
+  for (const reuse of ["reset", "pool"] as const) {
+    const options = { tier, stackSize: 2 << 20, heapSize: 4 << 20 };
+    let stack = program.instantiate({}, options);
+    let heap = big.instantiate({}, options);
+    stack.exports.push(0x1234);
+    const top = HEAP + (3 << 20);
+    heap.exports.sbrk(3 << 20);
+    for (const at of [HEAP, HEAP + (1 << 20), top - 4]) heap.exports.store(at, 0x5678);
+    if (reuse === "reset") {
+      stack.reset();
+      heap.reset();
+    } else {
+      stack.dispose();
+      heap.dispose();
+      stack = program.instantiate({}, options);
+      heap = big.instantiate({}, options);
+    }
+    assertEquals(stack.exports.peek(), 0, reuse);
+    heap.exports.sbrk(3 << 20);
+    for (const at of [HEAP, HEAP + (1 << 20), top - 4]) {
+      assertEquals(heap.exports.load(at), 0, reuse);
+    }
+    stack.dispose();
+    heap.dispose();
+  }
+  program.dispose();
+  big.dispose();
+});
