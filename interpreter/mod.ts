@@ -58,8 +58,14 @@ export class Interpreter implements Engine {
    * (which has no such registers) only once a host function has written one.
    */
   #wideRegisters: boolean;
-  /** Remaining gas. */
-  gas: number;
+  /**
+   * Remaining gas. Initialized to a number here, not left to the
+   * constructor: a field declared without a value starts as `undefined`,
+   * and V8 then keeps it as a tagged field where every store of a gas above
+   * 2^30 (the default is 10^10) allocated a new heap number, per call and
+   * per host call.
+   */
+  gas = 0;
   /** Set by `rvbox_exit`. */
   exitCode: number | undefined = undefined;
   /** LR/SC reservation, -1 for none. */

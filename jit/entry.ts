@@ -5,9 +5,12 @@
  * with one element: C specifies that it calls the comparator with the key
  * and that element, so the generated entry routine is called once as
  * `int entry(void* key, const void* element)` with the key being the
- * instance's guest base (bench/entry_paths.ts measures the options). The
- * binding declares no result (bsearch's is never used): a void result
- * measured 1.3 ns less per call than a pointer.
+ * instance's guest base. The binding declares no result (bsearch's is never
+ * used): a void result measured 1.3 ns less per call than a pointer. Such a
+ * call of a comparator that returns at once costs ~5.5-6.7 ns here (a
+ * direct call of libc's `abs` ~3.4-4.3 ns); `twalk` on a one-node tree, with
+ * two arguments instead of five, measured 1.6 ns less in isolation but
+ * nothing in the whole call path.
  * @module
  */
 import { libc } from "./_libc.ts";
