@@ -179,3 +179,29 @@ Deno.test("Program.fromFile stops at maxFileSize and reports directories", async
     Deno.errors.IsADirectory,
   );
 });
+
+tierTest(
+  "an access across the hole between the break and a stack above the heap faults",
+  (tier) => {
+    const code = [
+      ins.ecall(),
+      ins.ret(),
+      ins.lw(a0, a0, 0),
+      ins.ret(),
+      ins.sw(11, a0, 0),
+      ins.ret(),
+    ];
+    const program = Program.fromBytes(buildGuest({
+      code,
+      segments: [],
+      imports: [{ at: 0, name: "rvbox_sbrk" }],
+      exports: [{ at: 0, name: "sbrk" }, { at: 2, name: "lw" }, { at: 4, name: "sw" }],
+    }));
+    const instance = program.instantiate({}, { tier, heapSize: 4095 });
+    const at = instance.exports.sbrk(4094) + 4093; // last heap byte, the hole, two stack bytes
+    for (const call of [() => instance.exports.lw(at), () => instance.exports.sw(at, 1)]) {
+      const trap = assertThrows(call, Trap);
+      assertEquals([trap.kind, trap.address], ["MemoryFault", at]);
+    }
+  },
+);

@@ -156,7 +156,9 @@ export class Runtime extends RoutineLabels {
     const bit = write ? PAGE_WRITE : PAGE_READ;
     a.bind(this.slowCheck(width, write));
     a.stur(false, T1, BASE, State.EXIT_PC);
-    for (const offset of width > 1 ? [0, width - 1] : [0]) {
+    // Every byte: a 1-3-byte hole between the break and a stack right above the heap can lie
+    // inside an access whose first and last bytes are both accessible.
+    for (let offset = 0; offset < width; offset++) {
       const heap = a.label();
       const next = a.label();
       if (offset !== 0) {

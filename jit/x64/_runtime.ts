@@ -216,7 +216,9 @@ export class Runtime extends RoutineLabels {
     a.bind(this.slowCheck(width, write));
     a.store64(field(State.TEMP), RCX);
     a.load64(RDX, field(State.PAGE_TABLE));
-    for (const offset of width > 1 ? [0, width - 1] : [0]) {
+    // Every byte: a 1-3-byte hole between the break and a stack right above the heap can lie
+    // inside an access whose first and last bytes are both accessible.
+    for (let offset = 0; offset < width; offset++) {
       const heap = a.label();
       const next = a.label();
       a.mov32(RCX, RAX);
