@@ -67,12 +67,25 @@ export interface DecodedCode {
   readonly slots: Int32Array;
 }
 
+/**
+ * The value `table` (laid out like `DecodedCode.slots`) holds for the slot at
+ * `offset` bytes into code of `length` bytes indexed by `chunks`, or -1 where
+ * no instruction starts.
+ */
+export function slotValue(
+  chunks: Int32Array,
+  table: Int32Array,
+  length: number,
+  offset: number,
+): number {
+  if (offset < 0 || offset >= length || (offset & 1) !== 0) return -1;
+  const chunk = chunks[offset >>> CHUNK_SHIFT];
+  return chunk < 0 ? -1 : table[chunk + ((offset & ((1 << CHUNK_SHIFT) - 1)) >>> 1)];
+}
+
 /** Returns the index of the instruction starting at `pc`, or -1. */
 export function instructionAt(code: DecodedCode, pc: number): number {
-  const offset = pc - code.start;
-  if (offset < 0 || pc >= code.end || (offset & 1) !== 0) return -1;
-  const chunk = code.chunks[offset >>> CHUNK_SHIFT];
-  return chunk < 0 ? -1 : code.slots[chunk + ((offset & ((1 << CHUNK_SHIFT) - 1)) >>> 1)];
+  return slotValue(code.chunks, code.slots, code.end - code.start, pc - code.start);
 }
 
 /** Allocates the chunks that hold code (all slots -1). */

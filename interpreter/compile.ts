@@ -15,7 +15,13 @@
  * the immediate.
  * @module
  */
-import { CHUNK_SHIFT, CHUNK_SLOTS, type DecodedCode, instructionAt } from "../abi/code.ts";
+import {
+  CHUNK_SHIFT,
+  CHUNK_SLOTS,
+  type DecodedCode,
+  instructionAt,
+  slotValue,
+} from "../abi/code.ts";
 import { Op, OP_COUNT, OPS } from "../abi/isa.ts";
 import type { ProgramImage } from "../abi/load.ts";
 
@@ -64,10 +70,7 @@ export interface CompiledCode {
 
 /** The entry of the instruction starting at `pc`, or -1. */
 export function entryAt(code: CompiledCode, pc: number): number {
-  const offset = pc - code.codeStart;
-  if (offset < 0 || offset >= code.codeLength || (offset & 1) !== 0) return -1;
-  const chunk = code.entryChunks[offset >>> CHUNK_SHIFT];
-  return chunk < 0 ? -1 : code.entryOf[chunk + ((offset & ((1 << CHUNK_SHIFT) - 1)) >>> 1)];
+  return slotValue(code.entryChunks, code.entryOf, code.codeLength, pc - code.codeStart);
 }
 
 const ALU_NO_SIDE_EFFECTS = new Set(["alu", "alu_imm", "upper"]);
