@@ -4,7 +4,7 @@
  * abi/README.md §4 precomputed. Every tier translates from this one stream.
  * @module
  */
-import { decodeInstruction, newDecodedInstruction } from "./decode.ts";
+import { decodeInstruction, mayEndBlock, newDecodedInstruction } from "./decode.ts";
 import { GAS_COST } from "./gas.ts";
 import { Op, OPS } from "./isa.ts";
 
@@ -25,15 +25,8 @@ export const CHUNK_SHIFT = 12;
 /** 2-byte slots per chunk. */
 export const CHUNK_SLOTS = 1 << (CHUNK_SHIFT - 1);
 
-/**
- * Instructions in address order. Index `i` describes the instruction at
- * `pc[i]`; fields follow {@linkcode DecodedInstruction}.
- */
-export interface DecodedCode {
-  /** Number of instructions. */
-  readonly count: number;
-  /** Guest address of each instruction. */
-  readonly pc: Uint32Array;
+/** The operand fields of every instruction, indexed like {@linkcode DecodedCode}. */
+export interface DecodedOperands {
   /** Op number (abi/isa.ts). */
   readonly op: Uint8Array;
   /** Destination register. */
@@ -44,8 +37,54 @@ export interface DecodedCode {
   readonly rs2: Uint8Array;
   /** Immediate (branch/jump offsets are relative to the instruction). */
   readonly imm: Int32Array;
+}
+
+/** How an instruction ends a basic block (`DecodedCode.flow`). */
+export const Flow = {
+  /** It does not. */
+  NONE: 0,
+  /** As a terminator without a static target: JALR, ECALL, EBREAK. */
+  END: 1,
+  /** As a conditional branch. */
+  BRANCH: 2,
+  /** As a JAL. */
+  JUMP: 3,
+} as const;
+
+/** {@linkcode Flow} of each op. */
+export const OP_FLOW: Uint8Array = Uint8Array.from(
+  OPS,
+  (info) =>
+    info.kind === "branch"
+      ? Flow.BRANCH
+      : info.kind === "jal"
+      ? Flow.JUMP
+      : info.terminator
+      ? Flow.END
+      : Flow.NONE,
+);
+
+/**
+ * Instructions in address order. Index `i` describes the instruction at
+ * `pc[i]`. The block structure (abi/README.md §4) is known as soon as the
+ * code is loaded; the operand fields may be decoded only when first read
+ * (`operands` decodes a range without the rest): a call that runs a few
+ * functions of a large program then decodes only those.
+ */
+export interface DecodedCode extends DecodedOperands {
+  /** Number of instructions. */
+  readonly count: number;
+  /** Guest address of each instruction. */
+  readonly pc: Uint32Array;
   /** Encoded length in bytes (2 or 4). */
   readonly size: Uint8Array;
+  /** {@linkcode Flow} of each instruction. */
+  readonly flow: Uint8Array;
+  /**
+   * For a direct branch or JAL: the index of the instruction its target
+   * starts, or -1 when no instruction starts there. Undefined elsewhere.
+   */
+  readonly target: Int32Array;
   /** 1 when the instruction starts a basic block. */
   readonly leader: Uint8Array;
   /** 1 when the instruction is the last of its code segment. */
@@ -65,6 +104,13 @@ export interface DecodedCode {
   readonly chunks: Int32Array;
   /** Instruction index for each 2-byte slot of the chunks that hold code, -1 where none starts. */
   readonly slots: Int32Array;
+  /**
+   * The operand arrays with at least instructions `[from, to)` decoded (the
+   * same arrays the fields above return, which decode everything).
+   */
+  operands(from: number, to: number): DecodedOperands;
+  /** How many instructions have their operands decoded so far (`count` once all have). */
+  readonly decoded: number;
 }
 
 /**
@@ -88,55 +134,195 @@ export function instructionAt(code: DecodedCode, pc: number): number {
   return slotValue(code.chunks, code.slots, code.end - code.start, pc - code.start);
 }
 
-/** Allocates the chunks that hold code (all slots -1). */
-function slotIndex(
-  segments: readonly CodeSegment[],
-  start: number,
-  end: number,
-): { chunks: Int32Array; slots: Int32Array; } {
-  const chunks = new Int32Array(((end - start - 1) >>> CHUNK_SHIFT) + 1).fill(-1);
-  let used = 0;
-  for (const s of segments) {
-    if (s.bytes.length === 0) continue;
-    const first = (s.start - start) >>> CHUNK_SHIFT;
-    const last = (s.start + s.bytes.length - 1 - start) >>> CHUNK_SHIFT;
-    for (let c = first; c <= last; c++) {
-      if (chunks[c] < 0) chunks[c] = CHUNK_SLOTS * used++;
-    }
-  }
-  return { chunks, slots: new Int32Array(CHUNK_SLOTS * used).fill(-1) };
+/** The arrays of a {@linkcode DecodedCode}, before it knows its instruction count. */
+export interface CodeArrays extends DecodedOperands {
+  readonly start: number;
+  readonly end: number;
+  readonly pc: Uint32Array;
+  readonly size: Uint8Array;
+  readonly flow: Uint8Array;
+  readonly target: Int32Array;
+  /** The leader array, one longer than the code: `leaders[i + 1]` may be written for any `i`. */
+  readonly leaders: Uint8Array;
+  readonly segmentEnd: Uint8Array;
+  readonly entryCost: Float64Array;
+  readonly hostcall: Int32Array;
+  readonly chunks: Int32Array;
+  readonly slots: Int32Array;
 }
 
-/** Decodes the code segments (sorted by address, non-overlapping). */
-export function decodeCode(segments: readonly CodeSegment[], rve: boolean): DecodedCode {
-  segments = segments.filter((s) => s.bytes.length > 0);
-  if (segments.length === 0) throw new RangeError("no code to decode");
+/**
+ * Allocates the arrays for up to `count` instructions over `segments`
+ * (non-empty, sorted, apart): every array a view of one buffer (one
+ * allocation instead of seventeen: each typed array costs a backing store
+ * that the allocator and the garbage collector track, more than sweeping a
+ * hundred instructions), `hostcall` all -1, and the slot index ready to
+ * fill: CHUNK_SLOTS slots, all -1, for each chunk that holds code bytes,
+ * numbered in address order.
+ */
+export function allocateArrays(segments: readonly CodeSegment[], count: number): CodeArrays {
   const start = segments[0].start;
   const last = segments[segments.length - 1];
   const end = last.start + last.bytes.length;
-  let capacity = 0;
-  for (const s of segments) capacity += (s.bytes.length + 1) >>> 1;
+  const chunkOf = (address: number) => (address - start) >>> CHUNK_SHIFT;
+  const chunkCount = chunkOf(end - 1) + 1;
+  // Only a segment's first chunk can be its predecessor's last.
+  let used = 0, previous = -1;
+  for (const s of segments) {
+    const first = chunkOf(s.start), lastChunk = chunkOf(s.start + s.bytes.length - 1);
+    used += lastChunk - first + (first === previous ? 0 : 1);
+    previous = lastChunk;
+  }
+  const slotCount = used * CHUNK_SLOTS;
+  // Widest elements first, so that every view is aligned.
+  const buffer = new ArrayBuffer(
+    8 * count + 4 * (4 * count + chunkCount + slotCount) + 8 * count + 1,
+  );
+  const entryCost = new Float64Array(buffer, 0, count);
+  let o = 8 * count;
+  const pc = new Uint32Array(buffer, o, count);
+  const imm = new Int32Array(buffer, o += 4 * count, count);
+  const hostcall = new Int32Array(buffer, o += 4 * count, count).fill(-1);
+  const target = new Int32Array(buffer, o += 4 * count, count);
+  const chunks = new Int32Array(buffer, o += 4 * count, chunkCount).fill(-1);
+  const slots = new Int32Array(buffer, o += 4 * chunkCount, slotCount).fill(-1);
+  const op = new Uint8Array(buffer, o += 4 * slotCount, count);
+  const rd = new Uint8Array(buffer, o += count, count);
+  const rs1 = new Uint8Array(buffer, o += count, count);
+  const rs2 = new Uint8Array(buffer, o += count, count);
+  const size = new Uint8Array(buffer, o += count, count);
+  const segmentEnd = new Uint8Array(buffer, o += count, count);
+  const flow = new Uint8Array(buffer, o += count, count);
+  const leaders = new Uint8Array(buffer, o += count, count + 1);
+  let next = 0;
+  for (const s of segments) {
+    for (let c = chunkOf(s.start); c <= chunkOf(s.start + s.bytes.length - 1); c++) {
+      if (chunks[c] < 0) chunks[c] = CHUNK_SLOTS * next++;
+    }
+  }
+  return {
+    ...{ start, end, pc, size, flow, target, leaders, segmentEnd, entryCost, hostcall },
+    ...{ chunks, slots, op, rd, rs1, rs2, imm },
+  };
+}
 
-  const pc = new Uint32Array(capacity);
-  const op = new Uint8Array(capacity);
-  const rd = new Uint8Array(capacity);
-  const rs1 = new Uint8Array(capacity);
-  const rs2 = new Uint8Array(capacity);
-  const imm = new Int32Array(capacity);
-  const size = new Uint8Array(capacity);
-  const segmentEnd = new Uint8Array(capacity);
-  const { chunks, slots } = slotIndex(segments, start, end);
-  const chunkMask = (1 << CHUNK_SHIFT) - 1;
-  const d = newDecodedInstruction();
-  let count = 0;
-  for (const segment of segments) {
-    const bytes = segment.bytes;
-    const n = bytes.length;
-    let offset = 0;
-    while (offset < n) {
-      const lo = offset + 1 < n ? bytes[offset] | (bytes[offset + 1] << 8) : bytes[offset];
-      const isLong = (lo & 3) === 3;
-      if (offset + (isLong ? 4 : 2) > n) {
+/** Instructions decoded together when operands are first read. */
+const GROUP_SHIFT = 6;
+
+/** Every cost equal (today: 1): entry costs then need no op, only the block structure. */
+const UNIFORM_COST = GAS_COST.every((c) => c === GAS_COST[0]) ? GAS_COST[0] : -1;
+
+/** Code whose operands are decoded in groups, on first use. */
+class LazyCode implements DecodedCode {
+  readonly count: number;
+  readonly start: number;
+  readonly end: number;
+  readonly pc: Uint32Array;
+  readonly size: Uint8Array;
+  readonly flow: Uint8Array;
+  readonly target: Int32Array;
+  readonly leader: Uint8Array;
+  readonly segmentEnd: Uint8Array;
+  readonly entryCost: Float64Array;
+  readonly hostcall: Int32Array;
+  readonly chunks: Int32Array;
+  readonly slots: Int32Array;
+  readonly #operands: DecodedOperands;
+  readonly #segments: readonly CodeSegment[];
+  readonly #rve: boolean;
+  /** Per group of 2^GROUP_SHIFT instructions: 1 once decoded. */
+  readonly #decoded: Uint8Array;
+  #all = false;
+  #groups = 0;
+
+  constructor(
+    arrays: CodeArrays,
+    count: number,
+    segments: readonly CodeSegment[],
+    rve: boolean,
+  ) {
+    const cut = <T extends { subarray(from: number, to: number): T; }>(a: T) =>
+      a.subarray(0, count);
+    this.count = count;
+    this.start = arrays.start;
+    this.end = arrays.end;
+    this.pc = cut(arrays.pc);
+    this.size = cut(arrays.size);
+    this.flow = cut(arrays.flow);
+    this.target = cut(arrays.target);
+    this.leader = cut(arrays.leaders);
+    this.segmentEnd = cut(arrays.segmentEnd);
+    this.entryCost = cut(arrays.entryCost);
+    this.hostcall = cut(arrays.hostcall);
+    this.chunks = arrays.chunks;
+    this.slots = arrays.slots;
+    this.#operands = {
+      op: cut(arrays.op),
+      rd: cut(arrays.rd),
+      rs1: cut(arrays.rs1),
+      rs2: cut(arrays.rs2),
+      imm: cut(arrays.imm),
+    };
+    this.#segments = segments;
+    this.#rve = rve;
+    this.#decoded = new Uint8Array((count >>> GROUP_SHIFT) + 1);
+  }
+
+  get decoded(): number {
+    return this.#all ? this.count : Math.min(this.count, this.#groups << GROUP_SHIFT);
+  }
+
+  get op(): Uint8Array {
+    return this.#everything().op;
+  }
+  get rd(): Uint8Array {
+    return this.#everything().rd;
+  }
+  get rs1(): Uint8Array {
+    return this.#everything().rs1;
+  }
+  get rs2(): Uint8Array {
+    return this.#everything().rs2;
+  }
+  get imm(): Int32Array {
+    return this.#everything().imm;
+  }
+
+  #everything(): DecodedOperands {
+    if (!this.#all) {
+      this.operands(0, this.count);
+      this.#all = true;
+    }
+    return this.#operands;
+  }
+
+  operands(from: number, to: number): DecodedOperands {
+    if (this.#all) return this.#operands;
+    if (from < 0 || to > this.count || from > to) {
+      throw new RangeError(`instructions [${from}, ${to}) of ${this.count}`);
+    }
+    for (let g = from >>> GROUP_SHIFT; g < this.#decoded.length && g << GROUP_SHIFT < to; g++) {
+      if (this.#decoded[g] === 0) {
+        this.#decodeGroup(g << GROUP_SHIFT, Math.min(this.count, (g + 1) << GROUP_SHIFT));
+        this.#decoded[g] = 1;
+        this.#groups++;
+      }
+    }
+    return this.#operands;
+  }
+
+  #decodeGroup(from: number, to: number): void {
+    const { op, rd, rs1, rs2, imm } = this.#operands;
+    const { pc, size } = this;
+    const segments = this.#segments;
+    const d = newDecodedInstruction();
+    let s = 0;
+    while (segments[s].start + segments[s].bytes.length <= pc[from]) s++;
+    for (let i = from; i < to; i++) {
+      while (segments[s].start + segments[s].bytes.length <= pc[i]) s++;
+      const bytes = segments[s].bytes;
+      const offset = pc[i] - segments[s].start;
+      if (offset + size[i] > bytes.length) {
         // An instruction cut off by the end of the segment's code can never execute.
         d.op = Op.INVALID;
         d.rd =
@@ -144,79 +330,89 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
           d.rs2 =
           d.imm =
             0;
-        d.size = isLong ? 4 : 2;
       } else {
-        const hi = isLong ? bytes[offset + 2] | (bytes[offset + 3] << 8) : 0;
-        decodeInstruction(lo, hi, rve, d);
+        decodeInstruction(
+          bytes[offset] | (bytes[offset + 1] << 8),
+          size[i] === 4 ? bytes[offset + 2] | (bytes[offset + 3] << 8) : 0,
+          this.#rve,
+          d,
+        );
       }
+      op[i] = d.op;
+      rd[i] = d.rd;
+      rs1[i] = d.rs1;
+      rs2[i] = d.rs2;
+      imm[i] = d.imm;
+    }
+  }
+}
+
+/**
+ * Sweeps the code segments (sorted by address, non-overlapping) for
+ * instruction starts and the block structure (abi/README.md §4, leaders of
+ * entries excepted: {@linkcode computeBlocks} adds them). Only instructions
+ * that may end a block are decoded here; the rest when their operands are
+ * first read.
+ */
+export function decodeCode(segments: readonly CodeSegment[], rve: boolean): DecodedCode {
+  segments = segments.filter((s) => s.bytes.length > 0);
+  if (segments.length === 0) throw new RangeError("no code to decode");
+  let capacity = 0;
+  for (const s of segments) capacity += (s.bytes.length + 1) >>> 1;
+  const arrays = allocateArrays(segments, capacity);
+  const start = arrays.start;
+  const { pc, size, flow, target, leaders: leader, segmentEnd, chunks, slots } = arrays;
+  const chunkMask = (1 << CHUNK_SHIFT) - 1;
+  const d = newDecodedInstruction();
+  let count = 0;
+  for (const segment of segments) {
+    const bytes = segment.bytes;
+    const n = bytes.length;
+    leader[count] = 1;
+    let offset = 0;
+    while (offset < n) {
+      const lo = offset + 1 < n ? bytes[offset] | (bytes[offset + 1] << 8) : bytes[offset];
+      const length = (lo & 3) === 3 ? 4 : 2;
       const address = segment.start + offset;
       pc[count] = address;
-      op[count] = d.op;
-      rd[count] = d.rd;
-      rs1[count] = d.rs1;
-      rs2[count] = d.rs2;
-      imm[count] = d.imm;
-      size[count] = d.size;
+      size[count] = length;
       const at = address - start;
       slots[chunks[at >>> CHUNK_SHIFT] + ((at & chunkMask) >>> 1)] = count;
+      if (offset + length <= n && mayEndBlock(lo)) {
+        const hi = length === 4 ? bytes[offset + 2] | (bytes[offset + 3] << 8) : 0;
+        const f = OP_FLOW[decodeInstruction(lo, hi, rve, d).op];
+        flow[count] = f;
+        if (f !== Flow.NONE) leader[count + 1] = 1;
+        // The target address for now; its instruction index once every start is known.
+        if (f >= Flow.BRANCH) target[count] = address + d.imm;
+      }
       count++;
-      offset += d.size;
+      offset += length;
     }
     segmentEnd[count - 1] = 1;
   }
-  const code: DecodedCode = {
-    count,
-    pc: pc.subarray(0, count),
-    op: op.subarray(0, count),
-    rd: rd.subarray(0, count),
-    rs1: rs1.subarray(0, count),
-    rs2: rs2.subarray(0, count),
-    imm: imm.subarray(0, count),
-    size: size.subarray(0, count),
-    leader: new Uint8Array(count),
-    segmentEnd: segmentEnd.subarray(0, count),
-    entryCost: new Float64Array(count),
-    hostcall: new Int32Array(count).fill(-1),
-    start,
-    end,
-    chunks,
-    slots,
-  };
+  const code = new LazyCode(arrays, count, segments, rve);
+  for (let i = 0; i < count; i++) {
+    if (flow[i] < Flow.BRANCH) continue;
+    const t = instructionAt(code, target[i] >>> 0);
+    target[i] = t;
+    if (t >= 0) leader[t] = 1;
+  }
   return code;
 }
 
 /**
- * Marks leaders and computes entry costs (abi/README.md §4). `entries` are
- * the entry point and export addresses, all instruction starts.
+ * Marks the leaders of `entries` (the entry point and export addresses, all
+ * instruction starts) and computes entry costs (abi/README.md §4).
  */
 export function computeBlocks(code: DecodedCode, entries: Iterable<number>): void {
-  const { count, op, imm, pc, leader, segmentEnd, entryCost } = code;
+  const { count, flow, leader, segmentEnd, entryCost } = code;
   for (const address of entries) leader[instructionAt(code, address)] = 1;
-  if (count > 0) leader[0] = 1;
-  for (let i = 0; i < count; i++) {
-    const flow = FLOW[op[i]];
-    if (segmentEnd[i] && i + 1 < count) leader[i + 1] = 1;
-    if (flow === 0) continue;
-    if (i + 1 < count && !segmentEnd[i]) leader[i + 1] = 1;
-    if (flow === DIRECT) {
-      const target = instructionAt(code, (pc[i] + imm[i]) >>> 0);
-      if (target >= 0) leader[target] = 1;
-    }
-  }
+  const op = UNIFORM_COST < 0 ? code.op : undefined;
   let cost = 0;
   for (let i = count - 1; i >= 0; i--) {
-    const o = op[i];
-    const blockEndsHere = FLOW[o] !== 0 || segmentEnd[i] === 1 || leader[i + 1] === 1;
-    cost = blockEndsHere ? GAS_COST[o] : GAS_COST[o] + cost;
+    const own = op === undefined ? UNIFORM_COST : GAS_COST[op[i]];
+    cost = flow[i] !== 0 || segmentEnd[i] === 1 || leader[i + 1] === 1 ? own : own + cost;
     entryCost[i] = cost;
   }
 }
-
-/** Per op: 0 falls through, TERMINATOR ends a block, DIRECT ends it with a static target. */
-const TERMINATOR = 1;
-const DIRECT = 2;
-const FLOW = Uint8Array.from(
-  OPS,
-  (info) =>
-    info.kind === "branch" || info.kind === "jal" ? DIRECT : info.terminator ? TERMINATOR : 0,
-);

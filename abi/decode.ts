@@ -110,6 +110,36 @@ const NARROW = buildCandidates(
   (s) => (s >> 3) | ((s & 7) << 13),
 );
 
+/**
+ * Per slot of the first parcel (32-bit slots, then 32 compressed ones): 1
+ * when some candidate of the slot ends a basic block (abi/isa.ts
+ * `terminator`). Derived from the same candidate lists the decoder uses, so
+ * an instruction in a slot marked 0 can never decode to a terminator.
+ */
+const ENDS_BLOCK = Uint8Array.from(
+  [WIDE, NARROW].flatMap((table) =>
+    Array.from({ length: table.start.length - 1 }, (_, slot) => {
+      for (let i = table.start[slot]; i < table.start[slot + 1]; i++) {
+        if (OPS[table.op[i]].terminator) return 1;
+      }
+      return 0;
+    })
+  ),
+);
+
+/**
+ * Whether the instruction whose first 16-bit parcel is `lo` may end a basic
+ * block: false means it certainly does not (whatever its other bits), so a
+ * sweep for block boundaries decodes only the instructions this admits.
+ */
+export function mayEndBlock(lo: number): boolean {
+  return ENDS_BLOCK[
+    (lo & 3) === 3
+      ? (((lo >>> 2) & 31) << 3) | ((lo >>> 12) & 7)
+      : 256 + ((lo & 3) << 3 | ((lo >>> 13) & 7))
+  ] === 1;
+}
+
 function invalid(out: DecodedInstruction, size: 2 | 4): DecodedInstruction {
   out.op = Op.INVALID;
   out.rd = 0;

@@ -181,12 +181,10 @@ export function loadProgram(bytes: Uint8Array, options: ProgramOptions = {}): Pr
   const importNumbers = new Map<string, number>();
   const importsSection = elf.sections.get(IMPORTS_SECTION);
   for (
-    const { address, name } of importsSection
-      ? parseRecords(importsSection, IMPORTS_SECTION)
-      : []
+    const { address, name } of importsSection ? parseRecords(importsSection, IMPORTS_SECTION) : []
   ) {
     const index = instructionAt(code, address);
-    if (index < 0 || code.op[index] !== Op.ECALL) {
+    if (index < 0 || code.operands(index, index + 1).op[index] !== Op.ECALL) {
       fail(`import ${name}: ${hex(address)} is not an ecall instruction`);
     }
     if (code.hostcall[index] >= 0) fail(`import site ${hex(address)} is listed twice`);
@@ -202,9 +200,7 @@ export function loadProgram(bytes: Uint8Array, options: ProgramOptions = {}): Pr
   const exports = new Map<string, number>();
   const exportsSection = elf.sections.get(EXPORTS_SECTION);
   for (
-    const { address, name } of exportsSection
-      ? parseRecords(exportsSection, EXPORTS_SECTION)
-      : []
+    const { address, name } of exportsSection ? parseRecords(exportsSection, EXPORTS_SECTION) : []
   ) {
     if (instructionAt(code, address) < 0) {
       fail(`export ${name}: ${hex(address)} is not an instruction`);

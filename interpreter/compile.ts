@@ -9,7 +9,11 @@
  * - writes to x0 go to a sink register (index 32), or become `NOP` when the
  *   instruction has no other effect;
  * - bad jump targets and falling off the end of code become `JUMP_FAULT`
- *   entries, so the hot path never checks them.
+ *   entries, so the hot path never checks them;
+ * - the stream's layout is fixed at once, from the block structure alone,
+ *   but its entries are filled on first execution (a `COMPILE` entry fills a
+ *   run of instructions, then runs again): a call that reaches a few
+ *   functions of a large program compiles only those.
  *
  * Each entry is two int32 words: `op | rd << 8 | rs1 << 14 | rs2 << 20`, then
  * the immediate.
@@ -19,7 +23,8 @@ import {
   CHUNK_SHIFT,
   CHUNK_SLOTS,
   type DecodedCode,
-  instructionAt,
+  type DecodedOperands,
+  Flow,
   slotValue,
 } from "../abi/code.ts";
 import { Op, OP_COUNT, OPS } from "../abi/isa.ts";
@@ -39,7 +44,12 @@ export const Pseudo = {
   NOP: OP_COUNT + 4,
   /** Call the trace hook (trace builds only). */
   TRACE: OP_COUNT + 5,
+  /** Not compiled yet: fill the entries from here, then dispatch again. */
+  COMPILE: OP_COUNT + 6,
 } as const;
+
+/** Instructions compiled at most per `COMPILE` entry reached. */
+const FILL_RUN = 128;
 
 /** Index of the register that absorbs writes to x0. */
 export const SINK = 32;
@@ -66,6 +76,8 @@ export interface CompiledCode {
    * flat table, indexed by offset / 2 without the chunk index.
    */
   readonly flatLength: number;
+  /** Fills the entries of entry `k`'s instruction and of up to `FILL_RUN` after it. */
+  readonly fill: (k: number) => void;
 }
 
 /** The entry of the instruction starting at `pc`, or -1. */
@@ -79,72 +91,44 @@ function pack(op: number, rd: number, rs1: number, rs2: number): number {
   return op | (rd << 8) | (rs1 << 14) | (rs2 << 20);
 }
 
-/** Compiles `image`'s code; with `trace`, a TRACE entry precedes every instruction. */
+/**
+ * Lays out `image`'s code and returns the stream, every entry `COMPILE` but
+ * the bad-branch stubs; with `trace`, a TRACE entry precedes every
+ * instruction.
+ */
 export function compile(image: ProgramImage, trace: boolean): CompiledCode {
   const code: DecodedCode = image.code;
+  const { leader, segmentEnd, flow, target, entryCost } = code;
   const n = code.count;
-  // Pass 1: where each instruction's first entry goes, and how many entries there are.
-  const first = new Int32Array(n);
+  const traced = trace ? 1 : 0;
+  // Where each instruction's first entry goes (one more for the end), and how many stubs.
+  const first = new Int32Array(n + 1);
   let next = 0;
   let stubs = 0;
   for (let i = 0; i < n; i++) {
     first[i] = next;
-    next += code.leader[i] + (trace ? 1 : 0) + 1 + code.segmentEnd[i];
-    const kind = OPS[code.op[i]].kind;
-    if (kind === "branch" && instructionAt(code, (code.pc[i] + code.imm[i]) >>> 0) < 0) stubs++;
+    next += leader[i] + traced + 1 + segmentEnd[i];
+    if (flow[i] === Flow.BRANCH && target[i] < 0) stubs++;
   }
+  first[n] = next;
   const total = next + stubs;
-  const insn = new Int32Array(total * 2);
+  const insn = new Int32Array(total * 2).fill(Pseudo.COMPILE);
   const pcs = new Uint32Array(total);
   const midCost = new Float64Array(total);
+  const stubOf = new Map<number, number>();
   let stub = next;
-
-  const emit = (at: number, pc: number, word: number, imm: number) => {
-    insn[at * 2] = word;
-    insn[at * 2 + 1] = imm;
-    pcs[at] = pc;
-  };
-  const targetOf = (i: number) => {
-    const t = instructionAt(code, (code.pc[i] + code.imm[i]) >>> 0);
-    return t < 0 ? -1 : first[t];
-  };
-
   for (let i = 0; i < n; i++) {
     const pc = code.pc[i];
-    let at = first[i];
-    if (code.leader[i]) emit(at++, pc, Pseudo.GAS, code.entryCost[i]);
-    else midCost[at] = code.entryCost[i];
-    if (trace) emit(at++, pc, Pseudo.TRACE, 0);
-    let op = code.op[i];
-    const rs1 = code.rs1[i];
-    const rs2 = code.rs2[i];
-    let rd = code.rd[i] === 0 ? SINK : code.rd[i];
-    let imm = code.imm[i];
-    const kind = OPS[op].kind;
-    if (rd === SINK && ALU_NO_SIDE_EFFECTS.has(kind)) op = Pseudo.NOP;
-    else if (op === Op.LUI) op = Pseudo.LI;
-    else if (op === Op.AUIPC) [op, imm] = [Pseudo.LI, (pc + imm) | 0];
-    else if (op === Op.ADDI && rs1 === 0) op = Pseudo.LI;
-    else if (op === Op.ADDI && imm === 0) op = Pseudo.MV;
-    else if (op === Op.FENCE || op === Op.FENCE_I) op = Pseudo.NOP;
-    else if (op === Op.ECALL) {
-      imm = code.hostcall[i];
-      if (imm < 0) op = Op.INVALID;
-    } else if (kind === "jal") {
-      const t = targetOf(i);
-      if (t < 0) [op, rd, imm] = [Pseudo.JUMP_FAULT, 0, (pc + imm) | 0];
-      else imm = t;
-    } else if (kind === "branch") {
-      const t = targetOf(i);
-      if (t < 0) {
-        emit(stub, pc, Pseudo.JUMP_FAULT, (pc + imm) | 0);
-        imm = stub++;
-      } else imm = t;
+    for (let e = first[i]; e < first[i + 1]; e++) pcs[e] = pc;
+    if (!leader[i]) midCost[first[i]] = entryCost[i];
+    if (flow[i] === Flow.BRANCH && target[i] < 0) {
+      // A branch to where no instruction starts traps when taken.
+      const imm = code.operands(i, i + 1).imm[i];
+      insn[stub * 2] = Pseudo.JUMP_FAULT;
+      insn[stub * 2 + 1] = (pc + imm) | 0;
+      pcs[stub] = pc;
+      stubOf.set(i, stub++);
     }
-    // JAL, JALR and EBREAK keep their encoded size in the rs2 field to form the next pc.
-    const third = kind === "jal" || kind === "jalr" || op === Op.EBREAK ? code.size[i] : rs2;
-    emit(at++, pc, pack(op, rd, rs1, third), imm);
-    if (code.segmentEnd[i]) emit(at, pc, Pseudo.JUMP_FAULT, (pc + code.size[i]) | 0);
   }
 
   const entryOf = new Int32Array(code.slots.length);
@@ -156,6 +140,23 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
   while (flatChunks < code.chunks.length && code.chunks[flatChunks] === flatChunks * CHUNK_SLOTS) {
     flatChunks++;
   }
+  const done = new Uint8Array(n);
+  const fill = (k: number) => {
+    // The instruction whose entries hold k: the last i with first[i] <= k.
+    let lo = 0, hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (first[mid] <= k) lo = mid;
+      else hi = mid - 1;
+    }
+    let end = lo;
+    while (end < n && end < lo + FILL_RUN && !done[end]) end++;
+    const operands = code.operands(lo, end);
+    for (let i = lo; i < end; i++) {
+      compileInstruction(code, operands, i, first, insn, trace, stubOf);
+      done[i] = 1;
+    }
+  };
   return {
     insn,
     pcs,
@@ -165,5 +166,53 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     codeStart: code.start,
     codeLength: code.end - code.start,
     flatLength: Math.min(code.end - code.start, flatChunks << CHUNK_SHIFT),
+    fill,
   };
+}
+
+/** Writes the entries of instruction `i`. */
+function compileInstruction(
+  code: DecodedCode,
+  operands: DecodedOperands,
+  i: number,
+  first: Int32Array,
+  insn: Int32Array,
+  trace: boolean,
+  stubOf: ReadonlyMap<number, number>,
+): void {
+  const emit = (at: number, word: number, imm: number) => {
+    insn[at * 2] = word;
+    insn[at * 2 + 1] = imm;
+  };
+  const pc = code.pc[i];
+  let at = first[i];
+  if (code.leader[i]) emit(at++, Pseudo.GAS, code.entryCost[i]);
+  if (trace) emit(at++, Pseudo.TRACE, 0);
+  let op = operands.op[i];
+  const rs1 = operands.rs1[i];
+  const rs2 = operands.rs2[i];
+  let rd = operands.rd[i] === 0 ? SINK : operands.rd[i];
+  let imm = operands.imm[i];
+  const kind = OPS[op].kind;
+  if (rd === SINK && ALU_NO_SIDE_EFFECTS.has(kind)) op = Pseudo.NOP;
+  else if (op === Op.LUI) op = Pseudo.LI;
+  else if (op === Op.AUIPC) [op, imm] = [Pseudo.LI, (pc + imm) | 0];
+  else if (op === Op.ADDI && rs1 === 0) op = Pseudo.LI;
+  else if (op === Op.ADDI && imm === 0) op = Pseudo.MV;
+  else if (op === Op.FENCE || op === Op.FENCE_I) op = Pseudo.NOP;
+  else if (op === Op.ECALL) {
+    imm = code.hostcall[i];
+    if (imm < 0) op = Op.INVALID;
+  } else if (kind === "jal") {
+    const t = code.target[i];
+    if (t < 0) [op, rd, imm] = [Pseudo.JUMP_FAULT, 0, (pc + imm) | 0];
+    else imm = first[t];
+  } else if (kind === "branch") {
+    const t = code.target[i];
+    imm = t < 0 ? stubOf.get(i)! : first[t];
+  }
+  // JAL, JALR and EBREAK keep their encoded size in the rs2 field to form the next pc.
+  const third = kind === "jal" || kind === "jalr" || op === Op.EBREAK ? code.size[i] : rs2;
+  emit(at++, pack(op, rd, rs1, third), imm);
+  if (code.segmentEnd[i]) emit(at, Pseudo.JUMP_FAULT, (pc + code.size[i]) | 0);
 }

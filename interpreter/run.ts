@@ -359,6 +359,9 @@ export function execute(
         s.trace!(pcs[k], r);
         k++;
         continue;
+      case 67: // COMPILE
+        code.fill(k);
+        continue;
       default: // INVALID (0); FENCE (38) and FENCE_I (39) are compiled to NOP
         s.gas = gas + reserve;
         return s.raise(k, "InvalidInstruction");
