@@ -60,24 +60,29 @@ function popcount(x: number): number {
 }
 
 /**
- * Sorts entries into `slotCount` slots. `slotBits(s)` gives the bits a slot
- * fixes and `slotMask` which bits those are; an entry joins every slot it can
- * match. Within a slot, more specific masks come first, so e.g. C.EBREAK wins
- * over C.JALR and C.ADDI16SP over C.LUI.
+ * Sorts entries into `slotCount` slots. `slotMask` says which bits choose a
+ * slot and `slotOf(bits)` which slot those bits choose; an entry joins every
+ * slot it can match (each setting of the slot bits its mask leaves free).
+ * Within a slot, more specific masks come first, so e.g. C.EBREAK wins over
+ * C.JALR and C.ADDI16SP over C.LUI. Built at import, so it enumerates slots
+ * per entry rather than testing every entry against every slot.
  */
 function buildCandidates(
   entries: readonly Entry[],
   slotCount: number,
   slotMask: number,
-  slotBits: (slot: number) => number,
+  slotOf: (bits: number) => number,
 ): Candidates {
-  const slots: Entry[][] = [];
-  for (let s = 0; s < slotCount; s++) {
-    const bits = slotBits(s);
-    const list = entries.filter((e) => ((bits ^ e.match) & e.mask & slotMask) === 0);
-    list.sort((a, b) => popcount(b.mask) - popcount(a.mask));
-    slots.push(list);
+  const slots: Entry[][] = Array.from({ length: slotCount }, () => []);
+  for (const e of entries) {
+    const free = slotMask & ~e.mask;
+    // Every subset of the free bits, from `free` down to 0.
+    for (let sub = free;; sub = (sub - 1) & free) {
+      slots[slotOf((e.match & slotMask) | sub)].push(e);
+      if (sub === 0) break;
+    }
   }
+  for (const list of slots) list.sort((a, b) => popcount(b.mask) - popcount(a.mask));
   const flat = slots.flat();
   const start = new Uint16Array(slotCount + 1);
   for (let s = 0; s < slotCount; s++) start[s + 1] = start[s] + slots[s].length;
@@ -90,7 +95,11 @@ function buildCandidates(
   };
 }
 
-// 32-bit slots: opcode bits 6..2 and funct3 (bits 14..12); bits 1..0 are 11.
+/** The 32-bit slot of a word: opcode bits 6..2 and funct3 (bits 14..12); bits 1..0 are 11. */
+const wideSlot = (w: number) => (((w >>> 2) & 31) << 3) | ((w >>> 12) & 7);
+/** The compressed slot of a parcel: quadrant (bits 1..0) and funct3 (bits 15..13). */
+const narrowSlot = (p: number) => ((p & 3) << 3) | ((p >>> 13) & 7);
+
 const WIDE = buildCandidates(
   OPS.flatMap((info, op) =>
     info.encoding
@@ -99,15 +108,14 @@ const WIDE = buildCandidates(
   ),
   256,
   0x707f,
-  (s) => ((s >> 3) << 2) | 3 | ((s & 7) << 12),
+  wideSlot,
 );
 
-// Compressed slots: quadrant (bits 1..0) and funct3 (bits 15..13).
 const NARROW = buildCandidates(
   OPS.flatMap((info, op) => info.compressed.map((f) => ({ ...f, op }))),
   32,
   0xe003,
-  (s) => (s >> 3) | ((s & 7) << 13),
+  narrowSlot,
 );
 
 /**
@@ -176,7 +184,7 @@ function find(table: Candidates, slot: number, bits: number): number {
 
 /** Decodes a 32-bit word; returns false when it is not in the instruction set. */
 function decodeWide(w: number, out: DecodedInstruction): boolean {
-  const i = find(WIDE, ((w >>> 2) & 31) << 3 | ((w >>> 12) & 7), w);
+  const i = find(WIDE, wideSlot(w), w);
   if (i < 0) return false;
   const op = WIDE.op[i];
   const rd = (w >>> 7) & 31;
@@ -239,7 +247,7 @@ function ciImm(p: number): number {
 
 /** Decodes a compressed parcel; returns false when it is invalid or reserved. */
 function decodeNarrow(p: number, out: DecodedInstruction): boolean {
-  const i = find(NARROW, (p & 3) << 3 | (p >>> 13), p);
+  const i = find(NARROW, narrowSlot(p), p);
   if (i < 0) return false;
   const op = NARROW.op[i];
   const r = (p >>> 7) & 31; // rd/rs1 of CI/CR/CSS

@@ -61,7 +61,7 @@ export interface CompiledCode {
   /** Guest pc of each entry (for traps and links). */
   readonly pcs: Uint32Array;
   /** Gas to charge when an indirect jump enters at this entry (0 where a GAS entry charges). */
-  readonly midCost: Float64Array;
+  readonly midCost: Uint32Array;
   /** The code's chunk index (`DecodedCode.chunks`): where each chunk's slots begin in `entryOf`. */
   readonly entryChunks: Int32Array;
   /** Entry index for each 2-byte slot of the chunks that hold code, -1 where no instruction starts. */
@@ -114,7 +114,7 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
   const total = next + stubs;
   const insn = new Int32Array(total * 2).fill(Pseudo.COMPILE);
   const pcs = new Uint32Array(total);
-  const midCost = new Float64Array(total);
+  const midCost = new Uint32Array(total);
   const stubOf = new Map<number, number>();
   let stub = next;
   for (let i = 0; i < n; i++) {
