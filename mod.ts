@@ -20,15 +20,8 @@
  * ```
  * @module
  */
-export { LinkError, ProgramError, Trap } from "./abi/errors.ts";
-export type { TrapInit, TrapKind } from "./abi/errors.ts";
-export type { HostContext, HostFunction, Imports, Memory } from "./abi/host.ts";
-export { Instance } from "./abi/instance.ts";
-export type { ExportedFunction, Tier } from "./abi/instance.ts";
-export type { ProgramOptions } from "./abi/load.ts";
-export type { MemoryOptions } from "./abi/memory.ts";
-export { releasePooledMemory, setMemoryPoolLimit } from "./abi/memory_pool.ts";
-export { linkProgram, Program } from "./abi/program.ts";
-export type { InstanceOptions, SegmentInfo } from "./abi/program.ts";
 export { resourceUsage, setResourceLimits } from "./jit/resources.ts";
 export type { ResourceLimits, ResourceUsage } from "./jit/resources.ts";
+export * from "./portable.ts";
+// Registers the native tier with every program (abi/native_tier.ts).
+import "./jit/mod.ts";

@@ -4,9 +4,6 @@
  * @module
  */
 import { Interpreter } from "../interpreter/mod.ts";
-import { createNativeEngine, disposeNativeCode, nativeSupport } from "../jit/mod.ts";
-import type { NativeSupport } from "../jit/mod.ts";
-import { ResourceLimitError } from "../jit/resources.ts";
 import { writeBlob } from "./_blob_write.ts";
 import { readProgramFile } from "./_read_file.ts";
 import { isBlob, loadImage } from "./blob.ts";
@@ -17,6 +14,7 @@ import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 import { retireMemoryPlans } from "./memory_plan.ts";
+import { type NativeSupport, nativeTier, NOT_LOADED } from "./native_tier.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
@@ -69,7 +67,7 @@ let nativeAvailable: NativeSupport | undefined;
 
 function native(): NativeSupport {
   if (nativeAvailable !== undefined) return nativeAvailable;
-  const support = nativeSupport();
+  const support = nativeTier()?.support() ?? NOT_LOADED;
   if (support.ok) nativeAvailable = support;
   return support;
 }
@@ -242,16 +240,18 @@ export class Program {
     let engine: Engine | undefined;
     const context = (memory: GuestMemory) => hostContext(memory, () => engine!);
     if (tier === "native") {
+      const native = nativeTier()!;
       try {
-        engine = createNativeEngine(image, options, (memory) => ({
+        engine = native.createEngine(image, options, (memory) => ({
           imports: resolved,
           host: { memory, context: context(memory), print },
           gas,
         }));
       } catch (error) {
-        if (requested !== "auto" || !(error instanceof ResourceLimitError)) throw error;
+        const limit = native.limitOf(error);
+        if (requested !== "auto" || limit === undefined) throw error;
         tier = "interpreter";
-        reason = `${error.limit}, so the interpreter runs this instance`;
+        reason = `${limit}, so the interpreter runs this instance`;
       }
     }
     if (engine === undefined) {
@@ -288,7 +288,7 @@ export class Program {
     if (this.#disposed) return;
     this.#disposed = true;
     retireMemoryPlans(this.#image);
-    disposeNativeCode(this.#image);
+    nativeTier()?.disposeCode(this.#image);
   }
 
   /** Same as {@linkcode Program.dispose}, for `using`. */

@@ -11,9 +11,11 @@
  * - bad jump targets and falling off the end of code become `JUMP_FAULT`
  *   entries, so the hot path never checks them;
  * - the stream's layout is fixed at once, from the block structure alone,
- *   but its entries are filled on first execution (a `COMPILE` entry fills a
+ *   but its entries are filled on first execution (an entry still 0 fills a
  *   run of instructions, then runs again): a call that reaches a few
- *   functions of a large program compiles only those.
+ *   functions of a large program compiles only those, and the pages of the
+ *   stream it never reaches are never touched (a fresh page costs a page
+ *   fault, ~15 µs in a virtual machine).
  *
  * Each entry is two int32 words: `op | rd << 8 | rs1 << 14 | rs2 << 20`, then
  * the immediate.
@@ -44,11 +46,15 @@ export const Pseudo = {
   NOP: OP_COUNT + 4,
   /** Call the trace hook (trace builds only). */
   TRACE: OP_COUNT + 5,
-  /** Not compiled yet: fill the entries from here, then dispatch again. */
-  COMPILE: OP_COUNT + 6,
 } as const;
 
-/** Instructions compiled at most per `COMPILE` entry reached. */
+/**
+ * The word of an entry not compiled yet. A compiled entry's word is never 0:
+ * only INVALID has op 0, and it is compiled with the x0 sink as rd.
+ */
+export const UNCOMPILED = 0;
+
+/** Instructions compiled at most per uncompiled entry reached. */
 const FILL_RUN = 128;
 
 /** Index of the register that absorbs writes to x0. */
@@ -60,19 +66,24 @@ export interface CompiledCode {
   readonly insn: Int32Array;
   /** Guest pc of each entry (for traps and links). */
   readonly pcs: Uint32Array;
-  /** Gas to charge when an indirect jump enters at this entry (0 where a GAS entry charges). */
+  /**
+   * Gas to charge when an indirect jump enters at this entry (0 where a GAS
+   * entry charges). Like `pcs`, valid once the entry is compiled.
+   */
   readonly midCost: Uint32Array;
-  /** The code's chunk index (`DecodedCode.chunks`): where each chunk's slots begin in `entryOf`. */
+  /** The code's chunk index (`DecodedCode.chunks`). */
   readonly entryChunks: Int32Array;
-  /** Entry index for each 2-byte slot of the chunks that hold code, -1 where no instruction starts. */
-  readonly entryOf: Int32Array;
+  /** The code's slots (`DecodedCode.slots`): the instruction starting at each 2-byte slot, or -1. */
+  readonly slots: Int32Array;
+  /** Each instruction's first entry (one more: the end of the last). */
+  readonly first: Int32Array;
   /** Lowest code address. */
   readonly codeStart: number;
   /** Bytes of code address space covered by `entryChunks`. */
   readonly codeLength: number;
   /**
    * Bytes from `codeStart` whose chunks lie in order at the start of
-   * `entryOf` (all of the code when it is one segment): there `entryOf` is a
+   * `slots` (all of the code when it is one segment): there `slots` is a
    * flat table, indexed by offset / 2 without the chunk index.
    */
   readonly flatLength: number;
@@ -82,7 +93,8 @@ export interface CompiledCode {
 
 /** The entry of the instruction starting at `pc`, or -1. */
 export function entryAt(code: CompiledCode, pc: number): number {
-  return slotValue(code.entryChunks, code.entryOf, code.codeLength, pc - code.codeStart);
+  const i = slotValue(code.entryChunks, code.slots, code.codeLength, pc - code.codeStart);
+  return i < 0 ? -1 : code.first[i];
 }
 
 const ALU_NO_SIDE_EFFECTS = new Set(["alu", "alu_imm", "upper"]);
@@ -92,8 +104,8 @@ function pack(op: number, rd: number, rs1: number, rs2: number): number {
 }
 
 /**
- * Lays out `image`'s code and returns the stream, every entry `COMPILE` but
- * the bad-branch stubs; with `trace`, a TRACE entry precedes every
+ * Lays out `image`'s code and returns the stream, every entry `UNCOMPILED`
+ * but the bad-branch stubs; with `trace`, a TRACE entry precedes every
  * instruction.
  */
 export function compile(image: ProgramImage, trace: boolean): CompiledCode {
@@ -112,17 +124,15 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
   }
   first[n] = next;
   const total = next + stubs;
-  const insn = new Int32Array(total * 2).fill(Pseudo.COMPILE);
+  const insn = new Int32Array(total * 2);
   const pcs = new Uint32Array(total);
   const midCost = new Uint32Array(total);
   const stubOf = new Map<number, number>();
   let stub = next;
   for (let i = 0; i < n; i++) {
-    const pc = code.pc[i];
-    for (let e = first[i]; e < first[i + 1]; e++) pcs[e] = pc;
-    if (!leader[i]) midCost[first[i]] = entryCost[i];
     if (flow[i] === Flow.BRANCH && target[i] < 0) {
       // A branch to where no instruction starts traps when taken.
+      const pc = code.pc[i];
       const imm = code.operands(i, i + 1).imm[i];
       insn[stub * 2] = Pseudo.JUMP_FAULT;
       insn[stub * 2 + 1] = (pc + imm) | 0;
@@ -130,17 +140,11 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
       stubOf.set(i, stub++);
     }
   }
-
-  const entryOf = new Int32Array(code.slots.length);
-  for (let s = 0; s < entryOf.length; s++) {
-    const i = code.slots[s];
-    entryOf[s] = i < 0 ? -1 : first[i];
-  }
   let flatChunks = 0;
   while (flatChunks < code.chunks.length && code.chunks[flatChunks] === flatChunks * CHUNK_SLOTS) {
     flatChunks++;
   }
-  const done = new Uint8Array(n);
+  const stream = { insn, pcs, midCost, first, trace, stubOf };
   const fill = (k: number) => {
     // The instruction whose entries hold k: the last i with first[i] <= k.
     let lo = 0, hi = n - 1;
@@ -150,19 +154,17 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
       else hi = mid - 1;
     }
     let end = lo;
-    while (end < n && end < lo + FILL_RUN && !done[end]) end++;
+    while (end < n && end < lo + FILL_RUN && insn[first[end] * 2] === UNCOMPILED) end++;
     const operands = code.operands(lo, end);
-    for (let i = lo; i < end; i++) {
-      compileInstruction(code, operands, i, first, insn, trace, stubOf);
-      done[i] = 1;
-    }
+    for (let i = lo; i < end; i++) compileInstruction(code, operands, i, stream);
   };
   return {
     insn,
     pcs,
     midCost,
     entryChunks: code.chunks,
-    entryOf,
+    slots: code.slots,
+    first,
     codeStart: code.start,
     codeLength: code.end - code.start,
     flatLength: Math.min(code.end - code.start, flatChunks << CHUNK_SHIFT),
@@ -170,23 +172,32 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
   };
 }
 
+/** What compiling an instruction writes to, and how. */
+interface Stream {
+  readonly insn: Int32Array;
+  readonly pcs: Uint32Array;
+  readonly midCost: Uint32Array;
+  readonly first: Int32Array;
+  readonly trace: boolean;
+  readonly stubOf: ReadonlyMap<number, number>;
+}
+
 /** Writes the entries of instruction `i`. */
 function compileInstruction(
   code: DecodedCode,
   operands: DecodedOperands,
   i: number,
-  first: Int32Array,
-  insn: Int32Array,
-  trace: boolean,
-  stubOf: ReadonlyMap<number, number>,
+  { insn, pcs, midCost, first, trace, stubOf }: Stream,
 ): void {
-  const emit = (at: number, word: number, imm: number) => {
-    insn[at * 2] = word;
-    insn[at * 2 + 1] = imm;
-  };
   const pc = code.pc[i];
+  const emit = (at: number, word: number, imm: number) => {
+    pcs[at] = pc;
+    insn[at * 2 + 1] = imm;
+    insn[at * 2] = word;
+  };
   let at = first[i];
   if (code.leader[i]) emit(at++, Pseudo.GAS, code.entryCost[i]);
+  else midCost[at] = code.entryCost[i];
   if (trace) emit(at++, Pseudo.TRACE, 0);
   let op = operands.op[i];
   const rs1 = operands.rs1[i];

@@ -9,7 +9,7 @@ import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import type { HostContext, ResolvedImport } from "../abi/host.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import type { GuestMemory } from "../abi/memory.ts";
-import { compile, type CompiledCode, entryAt } from "./compile.ts";
+import { compile, type CompiledCode, entryAt, UNCOMPILED } from "./compile.ts";
 import { execute } from "./run.ts";
 
 /**
@@ -138,6 +138,7 @@ export class Interpreter implements Engine {
       this.trap = { kind: "InvalidJump", pc, address: pc, registers: this.snapshot() };
       return "trap";
     }
+    if (code.insn[e << 1] === UNCOMPILED) code.fill(e);
     let at = e;
     let charge = code.midCost[e];
     this.#sliceNeed = 0;

@@ -1,24 +1,21 @@
 /**
  * The native tier: translates the whole program to machine code in one pass
- * and runs it through Deno's FFI. Importing this module does nothing by
- * itself: no library is opened and no permission is asked until an instance
- * is created with the native tier.
+ * and runs it through Deno's FFI. Importing this module registers the tier
+ * with every program (abi/native_tier.ts) and does nothing else: no library
+ * is opened and no permission is asked until an instance is created with
+ * the native tier.
  * @module
  */
 import type { EngineInit } from "../abi/engine.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import type { MemoryOptions } from "../abi/memory.ts";
+import { type NativeSupport, registerNativeTier } from "../abi/native_tier.ts";
 import { retireCompiled } from "./_compiled.ts";
 import { NativeEngine } from "./engine.ts";
 import { nativeResources } from "./native_memory.ts";
+import { ResourceLimitError } from "./resources.ts";
 
-/** Whether the native tier can run here, and why (not). */
-export interface NativeSupport {
-  /** True when instances can use the native tier. */
-  readonly ok: boolean;
-  /** A sentence for `instance.tierReason` and error messages. */
-  readonly reason: string;
-}
+export type { NativeSupport } from "../abi/native_tier.ts";
 
 /** Checks platform and permission without prompting and without touching FFI. */
 export function nativeSupport(): NativeSupport {
@@ -61,3 +58,10 @@ export function createNativeEngine(
 export function disposeNativeCode(image: ProgramImage): void {
   retireCompiled(image);
 }
+
+registerNativeTier({
+  support: nativeSupport,
+  createEngine: createNativeEngine,
+  limitOf: (error) => error instanceof ResourceLimitError ? error.limit : undefined,
+  disposeCode: disposeNativeCode,
+});

@@ -1,0 +1,55 @@
+/**
+ * The seam between a program and the native tier. `Program` knows the tier
+ * only through what jit/ registers here when it is imported, so that the
+ * portable entry point (portable.ts) loads no code-generating or FFI code at
+ * all, and the full one (mod.ts) adds it by importing jit/.
+ * @module
+ */
+import type { Engine, EngineInit } from "./engine.ts";
+import type { ProgramImage } from "./load.ts";
+import type { GuestMemory, MemoryOptions } from "./memory.ts";
+
+/** Whether the native tier can run here, and why (not). */
+export interface NativeSupport {
+  /** True when instances can use the native tier. */
+  readonly ok: boolean;
+  /** A sentence for `instance.tierReason` and error messages. */
+  readonly reason: string;
+}
+
+/** What the native tier provides. */
+export interface NativeTier {
+  /** Checks platform and permission without prompting. */
+  support(): NativeSupport;
+  /**
+   * Creates the memory and engine of one instance.
+   * @throws {RangeError} with `limitOf(error)` defined when a resource limit refuses it.
+   */
+  createEngine(
+    image: ProgramImage,
+    options: MemoryOptions,
+    init: (memory: GuestMemory) => Omit<EngineInit, "image">,
+  ): Engine;
+  /** The limit a refusal names, or undefined when `error` is not a resource-limit refusal. */
+  limitOf(error: unknown): string | undefined;
+  /** `Program.dispose()`: frees the program's native code once no instance uses it. */
+  disposeCode(image: ProgramImage): void;
+}
+
+let registered: NativeTier | undefined;
+
+/** Makes the native tier available to every program (jit/mod.ts calls it once, at import). */
+export function registerNativeTier(tier: NativeTier): void {
+  registered = tier;
+}
+
+/** The registered native tier, or undefined from the portable entry point. */
+export function nativeTier(): NativeTier | undefined {
+  return registered;
+}
+
+/** Why the native tier cannot run when it is not loaded. */
+export const NOT_LOADED: NativeSupport = {
+  ok: false,
+  reason: "the native tier is not loaded (rvbox's portable entry point has none)",
+};
