@@ -71,12 +71,13 @@ export interface CompiledCode {
    * entry charges). Like `pcs`, valid once the entry is compiled.
    */
   readonly midCost: Uint32Array;
-  /** The code's chunk index (`DecodedCode.chunks`). */
-  readonly entryChunks: Int32Array;
-  /** The code's slots (`DecodedCode.slots`): the instruction starting at each 2-byte slot, or -1. */
-  readonly slots: Int32Array;
-  /** Each instruction's first entry (one more: the end of the last). */
-  readonly first: Int32Array;
+  /**
+   * For each 2-byte slot of the code (laid out like `DecodedCode.slots`):
+   * 1 + the entry of the instruction starting there once an indirect jump
+   * has entered it (compiling it), else 0. Never filled up front, so that
+   * its pages are touched only where jumps land.
+   */
+  readonly entryOf: Int32Array;
   /** Lowest code address. */
   readonly codeStart: number;
   /** Bytes of code address space covered by `entryChunks`. */
@@ -89,12 +90,11 @@ export interface CompiledCode {
   readonly flatLength: number;
   /** Fills the entries of entry `k`'s instruction and of up to `FILL_RUN` after it. */
   readonly fill: (k: number) => void;
-}
-
-/** The entry of the instruction starting at `pc`, or -1. */
-export function entryAt(code: CompiledCode, pc: number): number {
-  const i = slotValue(code.entryChunks, code.slots, code.codeLength, pc - code.codeStart);
-  return i < 0 ? -1 : code.first[i];
+  /**
+   * The entry of the instruction starting at `pc`, compiled and recorded in
+   * `entryOf`, or -1 where no instruction starts.
+   */
+  readonly enter: (pc: number) => number;
 }
 
 const ALU_NO_SIDE_EFFECTS = new Set(["alu", "alu_imm", "upper"]);
@@ -110,7 +110,7 @@ function pack(op: number, rd: number, rs1: number, rs2: number): number {
  */
 export function compile(image: ProgramImage, trace: boolean): CompiledCode {
   const code: DecodedCode = image.code;
-  const { leader, segmentEnd, flow, target, entryCost } = code;
+  const { leader, segmentEnd, flow, target } = code;
   const n = code.count;
   const traced = trace ? 1 : 0;
   // Where each instruction's first entry goes (one more for the end), and how many stubs.
@@ -158,17 +158,28 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     const operands = code.operands(lo, end);
     for (let i = lo; i < end; i++) compileInstruction(code, operands, i, stream);
   };
+  const { chunks, slots } = code;
+  const length = code.end - code.start;
+  const entryOf = new Int32Array(slots.length);
+  const enter = (pc: number) => {
+    const offset = pc - code.start;
+    const i = slotValue(chunks, slots, length, offset);
+    if (i < 0) return -1;
+    const e = first[i];
+    if (insn[e * 2] === UNCOMPILED) fill(e);
+    entryOf[chunks[offset >>> CHUNK_SHIFT] + ((offset & ((1 << CHUNK_SHIFT) - 1)) >>> 1)] = e + 1;
+    return e;
+  };
   return {
     insn,
     pcs,
     midCost,
-    entryChunks: code.chunks,
-    slots: code.slots,
-    first,
+    entryOf,
     codeStart: code.start,
     codeLength: code.end - code.start,
     flatLength: Math.min(code.end - code.start, flatChunks << CHUNK_SHIFT),
     fill,
+    enter,
   };
 }
 

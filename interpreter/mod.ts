@@ -9,7 +9,7 @@ import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import type { HostContext, ResolvedImport } from "../abi/host.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import type { GuestMemory } from "../abi/memory.ts";
-import { compile, type CompiledCode, entryAt, UNCOMPILED } from "./compile.ts";
+import { compile, type CompiledCode } from "./compile.ts";
 import { execute } from "./run.ts";
 
 /**
@@ -133,12 +133,11 @@ export class Interpreter implements Engine {
   run(pc: number): RunOutcome {
     // `trap` and `resumePc` are set with every "trap"; the instance clears `exitCode` after "exit".
     const code = this.#code;
-    const e = entryAt(code, pc);
+    const e = code.enter(pc);
     if (e < 0) {
       this.trap = { kind: "InvalidJump", pc, address: pc, registers: this.snapshot() };
       return "trap";
     }
-    if (code.insn[e << 1] === UNCOMPILED) code.fill(e);
     let at = e;
     let charge = code.midCost[e];
     this.#sliceNeed = 0;

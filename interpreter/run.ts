@@ -13,7 +13,7 @@ import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import type { RunOutcome } from "../abi/engine.ts";
 import { callImport } from "../abi/host.ts";
 import { div, divu, mulh, mulhsu, mulhu, rem, remu } from "./_arith.ts";
-import { type CompiledCode, entryAt, UNCOMPILED } from "./compile.ts";
+import { type CompiledCode, UNCOMPILED } from "./compile.ts";
 import type { Interpreter } from "./mod.ts";
 
 /**
@@ -29,7 +29,7 @@ export function execute(
   const r = s.regs;
   const mem = s.memory;
   const imports = s.imports;
-  const { insn, pcs, midCost, slots, first, codeStart, flatLength } = code;
+  const { insn, pcs, midCost, entryOf, codeStart, flatLength } = code;
   let u8 = mem.bytes; // reloaded after host calls: a growing heap replaces them
   let dv = mem.view;
   const base = mem.base;
@@ -104,14 +104,16 @@ export function execute(
           return "return";
         }
         const offset = target - codeStart;
-        const i = offset >= 0 && offset < flatLength ? slots[offset >>> 1] : -2;
-        const e = i >= 0 ? first[i] : i === -1 ? -1 : entryAt(code, target);
+        // Known entries come from the flat table; the first jump to each (or beyond it) resolves it.
+        let e = offset >= 0 && offset < flatLength ? entryOf[offset >>> 1] - 1 : -1;
         if (e < 0) {
-          s.gas = gas + reserve;
-          return s.raise(k, "InvalidJump", target);
+          e = code.enter(target);
+          if (e < 0) {
+            s.gas = gas + reserve;
+            return s.raise(k, "InvalidJump", target);
+          }
         }
         r[rd] = link;
-        if (insn[e << 1] === UNCOMPILED) code.fill(e); // its mid-block cost comes with it
         const cost = midCost[e];
         if (cost !== 0) {
           if (gas < cost) return s.outOfGas(e, gas, cost);
