@@ -38,6 +38,7 @@ export function allocateCode(
     count,
     leader: leaders.subarray(0, count),
     operands: () => code,
+    costs: () => fields.entryCost,
     decoded: count,
   };
   return { code, leaders };

@@ -89,7 +89,11 @@ export interface DecodedCode extends DecodedOperands {
   readonly leader: Uint8Array;
   /** 1 when the instruction is the last of its code segment. */
   readonly segmentEnd: Uint8Array;
-  /** Gas charged when execution enters at this instruction (cost to the end of its block). */
+  /**
+   * Gas charged when execution enters at this instruction (cost to the end
+   * of its block). Reading it computes every instruction's; `costs` computes
+   * a range without the rest.
+   */
   readonly entryCost: Uint32Array;
   /** For ECALL: the import number of the site, else -1 (filled by the loader). */
   readonly hostcall: Int32Array;
@@ -109,6 +113,11 @@ export interface DecodedCode extends DecodedOperands {
    * same arrays the fields above return, which decode everything).
    */
   operands(from: number, to: number): DecodedOperands;
+  /**
+   * `entryCost` with at least instructions `[from, to)` computed. The blocks
+   * must be final ({@linkcode computeBlocks} has run).
+   */
+  costs(from: number, to: number): Uint32Array;
   /** How many instructions have their operands decoded so far (`count` once all have). */
   readonly decoded: number;
 }
@@ -218,11 +227,14 @@ class LazyCode implements DecodedCode {
   readonly target: Int32Array;
   readonly leader: Uint8Array;
   readonly segmentEnd: Uint8Array;
-  readonly entryCost: Uint32Array;
   readonly hostcall: Int32Array;
   readonly chunks: Int32Array;
   readonly slots: Int32Array;
   readonly #operands: DecodedOperands;
+  readonly #entryCost: Uint32Array;
+  /** Per group: 1 once every entry cost in it is computed. */
+  readonly #costed: Uint8Array;
+  #allCosted = false;
   readonly #segments: readonly CodeSegment[];
   readonly #rve: boolean;
   /** Per group of 2^GROUP_SHIFT instructions: 1 once decoded. */
@@ -247,7 +259,8 @@ class LazyCode implements DecodedCode {
     this.target = cut(arrays.target);
     this.leader = cut(arrays.leaders);
     this.segmentEnd = cut(arrays.segmentEnd);
-    this.entryCost = cut(arrays.entryCost);
+    this.#entryCost = cut(arrays.entryCost);
+    this.#costed = new Uint8Array((count >>> GROUP_SHIFT) + 1);
     this.hostcall = cut(arrays.hostcall);
     this.chunks = arrays.chunks;
     this.slots = arrays.slots;
@@ -261,6 +274,60 @@ class LazyCode implements DecodedCode {
     this.#segments = segments;
     this.#rve = rve;
     this.#decoded = new Uint8Array((count >>> GROUP_SHIFT) + 1);
+  }
+
+  get entryCost(): Uint32Array {
+    return this.costs(0, this.count);
+  }
+
+  costs(from: number, to: number): Uint32Array {
+    if (this.#allCosted) return this.#entryCost;
+    const costed = this.#costed;
+    for (let g = from >>> GROUP_SHIFT; g < costed.length && g << GROUP_SHIFT < to; g++) {
+      if (costed[g] === 0) {
+        this.#costFrom(g << GROUP_SHIFT, Math.min(this.count, (g + 1) << GROUP_SHIFT));
+      }
+    }
+    if (from === 0 && to === this.count) this.#allCosted = true;
+    return this.#entryCost;
+  }
+
+  /** Blocks changed (new leaders): every cost is computed again when next asked for. */
+  forgetCosts(): void {
+    this.#costed.fill(0);
+    this.#allCosted = false;
+  }
+
+  /**
+   * Computes the costs of `[from, to)` (`from` starts a group): back from
+   * the end of the block holding `to - 1`, or from the first instruction of
+   * a group already computed, so that a long block is walked once.
+   */
+  #costFrom(from: number, to: number): void {
+    const { count, flow, segmentEnd, leader } = this;
+    const costs = this.#entryCost;
+    const costed = this.#costed;
+    const ends = (j: number) =>
+      flow[j] !== 0 || segmentEnd[j] === 1 || (j + 1 < count && leader[j + 1] === 1);
+    let last = to - 1;
+    let cost = 0;
+    while (!ends(last)) {
+      const next = last + 1;
+      if ((next & ((1 << GROUP_SHIFT) - 1)) === 0 && costed[next >>> GROUP_SHIFT] === 1) {
+        cost = costs[next];
+        break;
+      }
+      last = next;
+    }
+    const op = UNIFORM_COST < 0 ? this.operands(from, last + 1).op : undefined;
+    for (let j = last; j >= from; j--) {
+      const own = op === undefined ? UNIFORM_COST : GAS_COST[op[j]];
+      cost = ends(j) ? own : own + cost;
+      costs[j] = cost;
+    }
+    // Every group [from, last] covers whole is done (the last one too when it ends the code).
+    const end = last + 1 === count ? costed.length : (last + 1) >>> GROUP_SHIFT;
+    for (let g = from >>> GROUP_SHIFT; g < end; g++) costed[g] = 1;
   }
 
   get decoded(): number {
@@ -398,16 +465,11 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
 
 /**
  * Marks the leaders of `entries` (the entry point and export addresses, all
- * instruction starts) and computes entry costs (abi/README.md §4).
+ * instruction starts): with them the blocks of abi/README.md §4 are final,
+ * and entry costs are computed from them when first read.
  */
 export function computeBlocks(code: DecodedCode, entries: Iterable<number>): void {
-  const { count, flow, leader, segmentEnd, entryCost } = code;
+  const { leader } = code;
   for (const address of entries) leader[instructionAt(code, address)] = 1;
-  const op = UNIFORM_COST < 0 ? code.op : undefined;
-  let cost = 0;
-  for (let i = count - 1; i >= 0; i--) {
-    const own = op === undefined ? UNIFORM_COST : GAS_COST[op[i]];
-    cost = flow[i] !== 0 || segmentEnd[i] === 1 || leader[i + 1] === 1 ? own : own + cost;
-    entryCost[i] = cost;
-  }
+  if (code instanceof LazyCode) code.forgetCosts();
 }

@@ -10,8 +10,10 @@ import { nativeSupport } from "../jit/mod.ts";
 
 /** Medians over the child processes, ms. */
 export interface WholeCycle {
-  /** Importing rvbox in a fresh process (0 for V8's built-in WebAssembly). */
+  /** Importing rvbox's bundle in a fresh process (0 for V8's built-in WebAssembly). */
   importMs: number;
+  /** Importing rvbox's source entry point instead (portable.ts or mod.ts; 0 for V8). */
+  importSourceMs: number;
   /** Bytes → result in a fresh process, after the import. */
   freshMs: number;
   /** Bytes → result in a warm process that has served other programs. */
@@ -49,13 +51,20 @@ export async function wholeCycles(rounds: number): Promise<Record<string, WholeC
   const samples = new Map(
     engines.map((
       [name],
-    ) => [name, { imp: [] as number[], fresh: [] as number[], warm: [] as number[] }]),
+    ) => [name, {
+      imp: [] as number[],
+      src: [] as number[],
+      fresh: [] as number[],
+      warm: [] as number[],
+    }]),
   );
   for (let round = 0; round < rounds; round++) {
     for (const [name, { args, engine }] of engines) {
       const s = samples.get(name)!;
       const fresh = await child(args, engine, "fresh");
       const warm = await child(args, engine, "warm");
+      const source = engine === "wasm" ? fresh : await child(args, engine, "import-source");
+      s.src.push(source.importMs);
       s.imp.push(fresh.importMs);
       s.fresh.push(fresh.cycleMs);
       s.warm.push(warm.cycleMs);
@@ -65,7 +74,12 @@ export async function wholeCycles(rounds: number): Promise<Record<string, WholeC
   for (const name of Object.keys(ENGINES)) {
     const s = samples.get(name);
     result[name] = s
-      ? { importMs: median(s.imp), freshMs: median(s.fresh), warmMs: median(s.warm) }
+      ? {
+        importMs: median(s.imp),
+        importSourceMs: median(s.src),
+        freshMs: median(s.fresh),
+        warmMs: median(s.warm),
+      }
       : `skipped: ${nativeSupport().reason}`;
   }
   return result;

@@ -3,14 +3,16 @@
  * the result of one small call of the contract workload, timed from before
  * the engine's code is imported. Prints JSON `{ importMs, cycleMs }`.
  *
- *   _whole_cycle_child.ts <interpreter|native|wasm> <fresh|warm>
+ *   _whole_cycle_child.ts <interpreter|native|wasm> <fresh|warm|import-source>
  *
  * `fresh`: the first thing the process does. `warm`: after serving the other
  * workloads (both ISAs, or their wasm modules) for a while, so rvbox's own
  * code is optimized but the contract is new to the process. Nothing from
  * rvbox is imported statically: the import is part of what a fresh process
- * pays. The interpreter comes from the portable entry point, as a user who
- * needs no native tier imports it; the native tier from mod.ts.
+ * pays. rvbox comes from its single-module bundles (dist/), which a user who
+ * cares about start-up imports: the interpreter from the portable one, the
+ * native tier from the full one. `import-source` only imports the source
+ * entry point instead (portable.ts or mod.ts) and reports that.
  * @module
  */
 const [engine, mode] = Deno.args;
@@ -37,9 +39,14 @@ async function wasmCycle(): Promise<{ importMs: number; cycleMs: number; }> {
 
 async function rvboxCycle(tier: "interpreter" | "native") {
   const contract = read("contract.rv32imac.elf");
+  const source = mode === "import-source";
+  const entry = tier === "interpreter"
+    ? (source ? "../portable.ts" : "../dist/portable.min.js")
+    : (source ? "../mod.ts" : "../dist/rvbox.min.js");
   const t0 = performance.now();
-  const { Program } = await import(tier === "interpreter" ? "../portable.ts" : "../mod.ts");
+  const { Program } = await import(entry) as typeof import("../mod.ts");
   const importMs = performance.now() - t0;
+  if (source) return { importMs, cycleMs: 0 };
   const imports = { host_inc: (_ctx: unknown, x: number) => (x + 1) | 0 };
   if (mode === "warm") {
     const others = [

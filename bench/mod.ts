@@ -150,12 +150,21 @@ function cycleTable(cycles: Record<string, Cycle | string>): string {
 }
 
 function wholeCycleTable(cycles: Record<string, WholeCycle | string>): string {
-  return "whole cycle, contract bytes → result of one small call (ms, medians of child processes)\n"
+  return "whole cycle, contract bytes → result of one small call (ms, medians of child processes;\n"
+    + "rvbox imported from its bundles, dist/*.min.js)\n"
     + textTable(
-      ["engine", "import (fresh)", "fresh process", "import + fresh", "warm process"],
+      [
+        "engine",
+        "import (sources)",
+        "import (bundle)",
+        "fresh process",
+        "import + fresh",
+        "warm process",
+      ],
       Object.entries(cycles).map(([engine, c]) =>
         typeof c === "string" ? [engine, c] : [
           engine,
+          c.importSourceMs.toFixed(1),
           c.importMs.toFixed(1),
           c.freshMs.toFixed(1),
           (c.importMs + c.freshMs).toFixed(1),

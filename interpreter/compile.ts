@@ -156,7 +156,8 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     let end = lo;
     while (end < n && end < lo + FILL_RUN && insn[first[end] * 2] === UNCOMPILED) end++;
     const operands = code.operands(lo, end);
-    for (let i = lo; i < end; i++) compileInstruction(code, operands, i, stream);
+    const costs = code.costs(lo, end);
+    for (let i = lo; i < end; i++) compileInstruction(code, operands, costs, i, stream);
   };
   const { chunks, slots } = code;
   const length = code.end - code.start;
@@ -197,6 +198,7 @@ interface Stream {
 function compileInstruction(
   code: DecodedCode,
   operands: DecodedOperands,
+  costs: Uint32Array,
   i: number,
   { insn, pcs, midCost, first, trace, stubOf }: Stream,
 ): void {
@@ -207,8 +209,8 @@ function compileInstruction(
     insn[at * 2] = word;
   };
   let at = first[i];
-  if (code.leader[i]) emit(at++, Pseudo.GAS, code.entryCost[i]);
-  else midCost[at] = code.entryCost[i];
+  if (code.leader[i]) emit(at++, Pseudo.GAS, costs[i]);
+  else midCost[at] = costs[i];
   if (trace) emit(at++, Pseudo.TRACE, 0);
   let op = operands.op[i];
   const rs1 = operands.rs1[i];

@@ -6,7 +6,7 @@
  * after it is unmapped).
  * @module
  */
-import type { DecodedCode } from "../abi/code.ts";
+import { CHUNK_SLOTS, type DecodedCode, instructionAt } from "../abi/code.ts";
 import type { CodeKey } from "./_code_key.ts";
 import { A64Backend } from "./a64/backend.ts";
 import { createEntry } from "./entry.ts";
@@ -67,22 +67,58 @@ export class CompiledProgram {
   #users = 0;
   readonly #onUnused: OnUnused;
 
+  /** Where each instruction's code starts, from the start of the code. */
+  readonly #bodyOffset: Uint32Array;
+  /** Host address of the code, low and high 32 bits. */
+  readonly #low: number;
+  readonly #high: number;
+
   constructor(
     code: DecodedCode,
     key: CodeKey,
     codeSize: number,
     parts: NativeParts,
-    words: Uint32Array,
+    bodyOffset: Uint32Array,
     onUnused: OnUnused,
   ) {
     this.code = code;
     this.key = key;
     this.codeSize = codeSize;
-    this.jumpWords = words;
+    this.jumpWords = new Uint32Array(parts.table.view());
+    this.#bodyOffset = bodyOffset;
+    const address = Number(parts.executable.address);
+    this.#low = address % 2 ** 32;
+    this.#high = Math.floor(address / 2 ** 32);
     this.jumpTablePointer = Deno.UnsafePointer.value(parts.table.pointer);
     this.enter = createEntry(parts.executable);
     this.#parts = parts;
     this.#onUnused = onUnused;
+  }
+
+  /**
+   * Fills the jump-table entry of the instruction at `pc` (entries are
+   * filled on first use: a program that runs a little of its code touches a
+   * little of its table). Returns false where no instruction starts, where
+   * the entry is already there, and once the code is freed.
+   */
+  resolve(pc: number): boolean {
+    const i = instructionAt(this.code, pc);
+    if (i < 0 || this.#parts === undefined) return false;
+    const words = this.jumpWords;
+    const s = (pc - this.code.start) >>> 1;
+    if (words[4 * s] !== 0 || words[4 * s + 1] !== 0) return false;
+    // Host addresses are below 2^53 and the code is far smaller than 4 GiB: the
+    // low word of each address is the base's plus the offset, carried into the high.
+    const lowSum = this.#low + this.#bodyOffset[i];
+    words[4 * s + 2] = this.code.entryCost[i];
+    words[4 * s + 1] = lowSum >= 2 ** 32 ? this.#high + 1 : this.#high;
+    words[4 * s] = lowSum; // a u32 store keeps the low 32 bits
+    return true;
+  }
+
+  /** Host address of instruction `i`'s code. */
+  address(i: number): number {
+    return this.#low + this.#high * 2 ** 32 + this.#bodyOffset[i];
   }
 
   /** A program or an instance starts using the code. */
@@ -112,13 +148,7 @@ export class CompiledProgram {
     const pointer = executable.pointer;
     const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, this.codeSize))
       .slice();
-    const { code, jumpWords: words } = this;
-    const base = Number(executable.address);
-    const bodyOffset = new Uint32Array(code.count);
-    for (let i = 0; i < code.count; i++) {
-      const s = (code.pc[i] - code.start) >>> 1;
-      bodyOffset[i] = words[4 * s] + words[4 * s + 1] * 2 ** 32 - base;
-    }
+    const bodyOffset = this.#bodyOffset;
     const byteLength = bytes.length + bodyOffset.byteLength + this.key.byteLength;
     return { key: this.key, bytes, bodyOffset, byteLength };
   }
@@ -137,11 +167,8 @@ export function instructionAtSite(
   site: number,
   blockEntry: boolean,
 ): number {
-  const { code, jumpWords } = program;
-  const address = (i: number) => {
-    const slot = (code.pc[i] - code.start) >>> 1;
-    return jumpWords[4 * slot] + jumpWords[4 * slot + 1] * 2 ** 32;
-  };
+  const { code } = program;
+  const address = (i: number) => program.address(i);
   let lo = 0, hi = code.count; // the first instruction at or after `site`
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -200,26 +227,31 @@ export function installProgram(
     claim.release();
     throw refusedMapping(error, "this program's native code");
   }
-  const words = new Uint32Array(table.view());
-  // Host addresses are below 2^53 and the code is far smaller than 4 GiB: the
-  // low word of each address is the base's plus the offset, carried into the high.
-  const address = Number(executable.address);
-  const low = address % 2 ** 32, high = Math.floor(address / 2 ** 32);
-  const { count, pc, entryCost, start } = code;
+  claim.commit(tablePages(code) * PAGE);
+  const parts = { executable, table, claim };
+  const entries = bodyOffset.slice(0, code.count); // translation may be a view of reused buffers
+  return new CompiledProgram(code, translation.key, bytes.length, parts, entries, onUnused);
+}
+
+/**
+ * Pages of the jump table that hold entries of instructions (each page the
+ * entries of 256 slots, 512 bytes of code): the most that filling entries
+ * on use can commit, claimed up front so that no limit can refuse it later.
+ */
+function tablePages(code: DecodedCode): number {
+  const { chunks, slots } = code;
+  const SLOTS_PER_PAGE = PAGE / ENTRY_BYTES;
   let pages = 0;
-  for (let i = 0, page = -1; i < count; i++) {
-    const s = (pc[i] - start) >>> 1;
-    const lowSum = low + bodyOffset[i];
-    words[4 * s] = lowSum; // a u32 store keeps the low 32 bits
-    words[4 * s + 1] = lowSum >= 2 ** 32 ? high + 1 : high;
-    words[4 * s + 2] = entryCost[i];
-    // Slots ascend with i: count each table page written once.
-    if ((s * ENTRY_BYTES) >>> 12 !== page) {
-      page = (s * ENTRY_BYTES) >>> 12;
-      pages++;
+  for (const base of chunks) {
+    if (base < 0) continue;
+    for (let from = base; from < base + CHUNK_SLOTS; from += SLOTS_PER_PAGE) {
+      for (let s = from; s < from + SLOTS_PER_PAGE; s++) {
+        if (slots[s] >= 0) {
+          pages++;
+          break;
+        }
+      }
     }
   }
-  claim.commit(pages * PAGE);
-  const parts = { executable, table, claim };
-  return new CompiledProgram(code, translation.key, bytes.length, parts, words, onUnused);
+  return pages;
 }

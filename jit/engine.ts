@@ -9,12 +9,13 @@ import { PAGE_SIZE } from "../abi/constants.ts";
 import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
 import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import { callImport, type HostContext, type ResolvedImport } from "../abi/host.ts";
+import { Op } from "../abi/isa.ts";
 import type { GuestMemory, MemoryPlan } from "../abi/memory.ts";
 import { type CompiledProgram, instructionAtSite } from "./_compiled.ts";
 import type { GuestAddressSpace } from "./address_space.ts";
 import { type EntryCall, entryCall } from "./entry.ts";
 import type { NativeResources, PlannedSpace } from "./native_memory.ts";
-import { Exit, PAGE_READ, PAGE_WRITE, SITE_PC, State, STATE_SIZE } from "./state.ts";
+import { ENTRY_EXIT_PC, Exit, PAGE_READ, PAGE_WRITE, SITE_PC, State, STATE_SIZE } from "./state.ts";
 
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 const TRAP_OF: Record<number, TrapKind> = {
@@ -215,6 +216,13 @@ export class NativeEngine implements Engine {
     for (let reason = exit;;) {
       if (reason === Exit.RETURN) return "return";
       const exitPc = w[EXIT_PC];
+      if (reason === Exit.INVALID_JUMP) {
+        const target = this.#lateEntry(exitPc, w[EXIT_AUX]);
+        if (target !== undefined) {
+          reason = this.#enter(target);
+          continue;
+        }
+      }
       if (reason !== Exit.HOSTCALL) return this.#trapExit(reason, exitPc);
       const outcome = callImport(this, this.imports[w[EXIT_AUX]]);
       if (outcome === "exit") return "exit";
@@ -230,10 +238,29 @@ export class NativeEngine implements Engine {
     }
   }
 
+  /**
+   * An InvalidJump exit that only found the target's jump-table entry not
+   * filled yet (from the entry routine, or a JALR): fills it, does what the
+   * JALR had left to do (write its link: it validates first), and returns
+   * where to enter, charging the target as the jump would have. Undefined
+   * for a jump that is invalid.
+   */
+  #lateEntry(exitPc: number, target: number): number | undefined {
+    const program = this.#program;
+    if (exitPc === ENTRY_EXIT_PC) return program.resolve(target) ? target : undefined;
+    const code = program.code;
+    const i = instructionAt(code, exitPc);
+    if (i < 0) return undefined;
+    const { op, rd } = code.operands(i, i + 1);
+    if (op[i] !== Op.JALR || !program.resolve(target)) return undefined;
+    if (rd[i] !== 0) this.regs[rd[i]] = (exitPc + code.size[i]) | 0;
+    return target;
+  }
+
   #trapExit(reason: number, exitPc: number): RunOutcome {
     const w = this.#words;
     const code = this.#program.code;
-    let pc = exitPc;
+    let pc = exitPc === ENTRY_EXIT_PC ? w[EXIT_AUX] : exitPc;
     if (exitPc === SITE_PC) {
       const site = w[word(State.EXIT_SITE)] + w[word(State.EXIT_SITE) + 1] * 2 ** 32;
       pc = code.pc[instructionAtSite(this.#program, site, reason === Exit.UNPAID)];

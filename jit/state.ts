@@ -87,6 +87,14 @@ export const State = Object.freeze({
 /** `EXIT_PC` when the exit names its instruction by native address (`EXIT_SITE`); odd, so never a pc. */
 export const SITE_PC = 0xffffffff;
 
+/**
+ * `EXIT_PC` of an InvalidJump exit from the entry routine (its target, at
+ * `ENTRY_PC`, is in `EXIT_AUX`); odd, so never a pc. Jump-table entries are
+ * filled on first use (jit/_native_code.ts): such an exit, or one from a
+ * JALR, may only mean that the target's entry is not there yet.
+ */
+export const ENTRY_EXIT_PC = 0xfffffffd;
+
 /** Why generated code returned to TypeScript. */
 export const Exit = Object.freeze({
   /** A jump to HOST_RETURN_ADDRESS: the call is complete. */

@@ -7,7 +7,14 @@
  */
 import { HOST_RETURN_ADDRESS } from "../../abi/constants.ts";
 import { RoutineLabels } from "../_routines.ts";
-import { Exit, NEW_CALL_ZERO_PAIRS, PAGE_READ, PAGE_WRITE, State } from "../state.ts";
+import {
+  ENTRY_EXIT_PC,
+  Exit,
+  NEW_CALL_ZERO_PAIRS,
+  PAGE_READ,
+  PAGE_WRITE,
+  State,
+} from "../state.ts";
 import { RA as GUEST_RA, SP as GUEST_SP } from "../state.ts";
 import { BASE, GAS, SAVED_PAIRS, T0, T1, T2 } from "./_regs.ts";
 import { type A64Assembler, COND, type Label, type Reg, SP, ZR } from "./asm.ts";
@@ -70,7 +77,7 @@ export class Runtime extends RoutineLabels {
     for (const [g, h] of this.#pinned()) a.ldur(false, h, BASE, State.REGS + 4 * g);
     a.ldur(true, GAS, BASE, State.GAS);
     a.ldur(false, T0, BASE, State.ENTRY_PC);
-    a.mov(false, T1, T0);
+    a.movImm32(T1, ENTRY_EXIT_PC | 0);
     a.bl(this.lookupAndCharge);
     a.br(T1);
   }

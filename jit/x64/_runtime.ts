@@ -7,6 +7,7 @@
 import { HOST_RETURN_ADDRESS } from "../../abi/constants.ts";
 import { RoutineLabels } from "../_routines.ts";
 import {
+  ENTRY_EXIT_PC,
   Exit,
   NEW_CALL_ZERO_PAIRS,
   PAGE_READ,
@@ -119,7 +120,7 @@ export class Runtime extends RoutineLabels {
     for (const [g, h] of this.#pinned()) a.load32(h, field(State.REGS + 4 * g));
     a.load64(GAS, field(State.GAS));
     a.load32(RAX, field(State.ENTRY_PC));
-    a.mov32(RDX, RAX);
+    a.movImm32(RDX, ENTRY_EXIT_PC | 0);
     a.call(this.lookupAndCharge);
     a.jmpReg(RDX);
   }
