@@ -4,7 +4,13 @@
  * abi/README.md §4 precomputed. Every tier translates from this one stream.
  * @module
  */
-import { decodeInstruction, mayEndBlock, newDecodedInstruction } from "./decode.ts";
+import {
+  decodeInstruction,
+  ENDS_BLOCK,
+  narrowSlot,
+  newDecodedInstruction,
+  wideSlot,
+} from "./decode.ts";
 import { GAS_COST } from "./gas.ts";
 import { Op, OPS } from "./isa.ts";
 
@@ -426,6 +432,7 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
   const { pc, size, flow, target, leaders: leader, segmentEnd, chunks, slots } = arrays;
   const chunkMask = (1 << CHUNK_SHIFT) - 1;
   const d = newDecodedInstruction();
+  const direct: number[] = []; // direct branches and JALs, whose targets become leaders
   let count = 0;
   for (const segment of segments) {
     const bytes = segment.bytes;
@@ -434,19 +441,26 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
     let offset = 0;
     while (offset < n) {
       const lo = offset + 1 < n ? bytes[offset] | (bytes[offset + 1] << 8) : bytes[offset];
-      const length = (lo & 3) === 3 ? 4 : 2;
+      const wide = (lo & 3) === 3;
+      const length = wide ? 4 : 2;
       const address = segment.start + offset;
       pc[count] = address;
       size[count] = length;
       const at = address - start;
       slots[chunks[at >>> CHUNK_SHIFT] + ((at & chunkMask) >>> 1)] = count;
-      if (offset + length <= n && mayEndBlock(lo)) {
-        const hi = length === 4 ? bytes[offset + 2] | (bytes[offset + 3] << 8) : 0;
+      if (
+        offset + length <= n
+        && ENDS_BLOCK[wide ? wideSlot(lo) : 256 + narrowSlot(lo)] === 1
+      ) {
+        const hi = wide ? bytes[offset + 2] | (bytes[offset + 3] << 8) : 0;
         const f = OP_FLOW[decodeInstruction(lo, hi, rve, d).op];
         flow[count] = f;
         if (f !== Flow.NONE) leader[count + 1] = 1;
-        // The target address for now; its instruction index once every start is known.
-        if (f >= Flow.BRANCH) target[count] = address + d.imm;
+        if (f >= Flow.BRANCH) {
+          // The target address for now; its instruction index once every start is known.
+          target[count] = address + d.imm;
+          direct.push(count);
+        }
       }
       count++;
       offset += length;
@@ -454,8 +468,7 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
     segmentEnd[count - 1] = 1;
   }
   const code = new LazyCode(arrays, count, segments, rve);
-  for (let i = 0; i < count; i++) {
-    if (flow[i] < Flow.BRANCH) continue;
+  for (const i of direct) {
     const t = instructionAt(code, target[i] >>> 0);
     target[i] = t;
     if (t >= 0) leader[t] = 1;

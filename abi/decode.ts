@@ -96,9 +96,10 @@ function buildCandidates(
 }
 
 /** The 32-bit slot of a word: opcode bits 6..2 and funct3 (bits 14..12); bits 1..0 are 11. */
-const wideSlot = (w: number) => (((w >>> 2) & 31) << 3) | ((w >>> 12) & 7);
+export const wideSlot: (w: number) => number = (w: number) =>
+  (((w >>> 2) & 31) << 3) | ((w >>> 12) & 7);
 /** The compressed slot of a parcel: quadrant (bits 1..0) and funct3 (bits 15..13). */
-const narrowSlot = (p: number) => ((p & 3) << 3) | ((p >>> 13) & 7);
+export const narrowSlot: (p: number) => number = (p: number) => ((p & 3) << 3) | ((p >>> 13) & 7);
 
 const WIDE = buildCandidates(
   OPS.flatMap((info, op) =>
@@ -119,12 +120,13 @@ const NARROW = buildCandidates(
 );
 
 /**
- * Per slot of the first parcel (32-bit slots, then 32 compressed ones): 1
+ * Per slot of the first parcel (256 32-bit slots by `wideSlot`, then 32
+ * compressed ones by `256 + narrowSlot`): 1
  * when some candidate of the slot ends a basic block (abi/isa.ts
  * `terminator`). Derived from the same candidate lists the decoder uses, so
  * an instruction in a slot marked 0 can never decode to a terminator.
  */
-const ENDS_BLOCK = Uint8Array.from(
+export const ENDS_BLOCK: Uint8Array = Uint8Array.from(
   [WIDE, NARROW].flatMap((table) =>
     Array.from({ length: table.start.length - 1 }, (_, slot) => {
       for (let i = table.start[slot]; i < table.start[slot + 1]; i++) {
@@ -141,11 +143,7 @@ const ENDS_BLOCK = Uint8Array.from(
  * sweep for block boundaries decodes only the instructions this admits.
  */
 export function mayEndBlock(lo: number): boolean {
-  return ENDS_BLOCK[
-    (lo & 3) === 3
-      ? (((lo >>> 2) & 31) << 3) | ((lo >>> 12) & 7)
-      : 256 + ((lo & 3) << 3 | ((lo >>> 13) & 7))
-  ] === 1;
+  return ENDS_BLOCK[(lo & 3) === 3 ? wideSlot(lo) : 256 + narrowSlot(lo)] === 1;
 }
 
 function invalid(out: DecodedInstruction, size: 2 | 4): DecodedInstruction {

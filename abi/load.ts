@@ -15,6 +15,7 @@ import {
   PAGE_SIZE,
   SYMBOL_NAME_PATTERN,
 } from "./constants.ts";
+import { decodeInstruction, newDecodedInstruction } from "./decode.ts";
 import { type ElfSegment, parseElf, PF_R, PF_W, PF_X, readCString } from "./elf.ts";
 import { ProgramError } from "./errors.ts";
 import { Op } from "./isa.ts";
@@ -157,6 +158,21 @@ export function loadSegments(
   return loaded;
 }
 
+/** Whether an ECALL starts at `address` (an instruction start), decoded from its segment alone. */
+function isEcall(segments: readonly LoadedSegment[], address: number, rve: boolean): boolean {
+  const s = segments.find((s) => s.exec && address >= s.vaddr && address < s.vaddr + s.data.length);
+  const at = address - s!.vaddr;
+  const bytes = s!.data;
+  if (at + 4 > bytes.length) return false; // ECALL is 4 bytes
+  const d = decodeInstruction(
+    bytes[at] | (bytes[at + 1] << 8),
+    bytes[at + 2] | (bytes[at + 3] << 8),
+    rve,
+    newDecodedInstruction(),
+  );
+  return d.op === Op.ECALL;
+}
+
 /**
  * Validates and loads an ELF program.
  * @throws {ProgramError} when the file is malformed or over a limit.
@@ -184,7 +200,7 @@ export function loadProgram(bytes: Uint8Array, options: ProgramOptions = {}): Pr
     const { address, name } of importsSection ? parseRecords(importsSection, IMPORTS_SECTION) : []
   ) {
     const index = instructionAt(code, address);
-    if (index < 0 || code.operands(index, index + 1).op[index] !== Op.ECALL) {
+    if (index < 0 || !isEcall(segments, address, rve)) {
       fail(`import ${name}: ${hex(address)} is not an ecall instruction`);
     }
     if (code.hostcall[index] >= 0) fail(`import site ${hex(address)} is listed twice`);

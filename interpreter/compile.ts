@@ -113,32 +113,29 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
   const { leader, segmentEnd, flow, target } = code;
   const n = code.count;
   const traced = trace ? 1 : 0;
-  // Where each instruction's first entry goes (one more for the end), and how many stubs.
+  // Where each instruction's first entry goes (one more for the end), and the branches to
+  // where no instruction starts: each traps, when taken, at a stub entry after the code.
   const first = new Int32Array(n + 1);
+  const bad: number[] = [];
   let next = 0;
-  let stubs = 0;
   for (let i = 0; i < n; i++) {
     first[i] = next;
     next += leader[i] + traced + 1 + segmentEnd[i];
-    if (flow[i] === Flow.BRANCH && target[i] < 0) stubs++;
+    if (flow[i] === Flow.BRANCH && target[i] < 0) bad.push(i);
   }
   first[n] = next;
-  const total = next + stubs;
+  const total = next + bad.length;
   const insn = new Int32Array(total * 2);
   const pcs = new Uint32Array(total);
   const midCost = new Uint32Array(total);
   const stubOf = new Map<number, number>();
-  let stub = next;
-  for (let i = 0; i < n; i++) {
-    if (flow[i] === Flow.BRANCH && target[i] < 0) {
-      // A branch to where no instruction starts traps when taken.
-      const pc = code.pc[i];
-      const imm = code.operands(i, i + 1).imm[i];
-      insn[stub * 2] = Pseudo.JUMP_FAULT;
-      insn[stub * 2 + 1] = (pc + imm) | 0;
-      pcs[stub] = pc;
-      stubOf.set(i, stub++);
-    }
+  for (const [k, i] of bad.entries()) {
+    const stub = next + k;
+    const pc = code.pc[i];
+    insn[stub * 2] = Pseudo.JUMP_FAULT;
+    insn[stub * 2 + 1] = (pc + code.operands(i, i + 1).imm[i]) | 0;
+    pcs[stub] = pc;
+    stubOf.set(i, stub);
   }
   let flatChunks = 0;
   while (flatChunks < code.chunks.length && code.chunks[flatChunks] === flatChunks * CHUNK_SLOTS) {
