@@ -168,14 +168,19 @@ export interface CodeArrays extends DecodedOperands {
 
 /**
  * Allocates the arrays for up to `count` instructions over `segments`
- * (non-empty, sorted, apart): `hostcall` all -1, and the slot index ready to
+ * (non-empty, sorted, apart), those the sweep does not write (`late`) for
+ * `late` instructions: `hostcall` all -1, and the slot index ready to
  * fill: CHUNK_SLOTS slots, all -1, for each chunk that holds code bytes,
  * numbered in address order. Separate arrays, not views of one buffer: a
  * short-lived buffer of half a megabyte grows and trims the C heap on every
  * load (measured ~0.4 ms per 512 KiB allocation, in page faults), while
  * arrays of a few dozen kilobytes reuse freed memory.
  */
-export function allocateArrays(segments: readonly CodeSegment[], count: number): CodeArrays {
+export function allocateArrays(
+  segments: readonly CodeSegment[],
+  count: number,
+  late: number = count,
+): CodeArrays {
   const start = segments[0].start;
   const last = segments[segments.length - 1];
   const end = last.start + last.bytes.length;
@@ -189,17 +194,9 @@ export function allocateArrays(segments: readonly CodeSegment[], count: number):
     previous = lastChunk;
   }
   const slotCount = used * CHUNK_SLOTS;
-  const entryCost = new Uint32Array(count);
   const pc = new Uint32Array(count);
-  const imm = new Int32Array(count);
-  const hostcall = new Int32Array(count).fill(-1);
-  const target = new Int32Array(count);
   const chunks = new Int32Array(chunkCount).fill(-1);
   const slots = new Int32Array(slotCount).fill(-1);
-  const op = new Uint8Array(count);
-  const rd = new Uint8Array(count);
-  const rs1 = new Uint8Array(count);
-  const rs2 = new Uint8Array(count);
   const size = new Uint8Array(count);
   const segmentEnd = new Uint8Array(count);
   const flow = new Uint8Array(count);
@@ -211,8 +208,22 @@ export function allocateArrays(segments: readonly CodeSegment[], count: number):
     }
   }
   return {
-    ...{ start, end, pc, size, flow, target, leaders, segmentEnd, entryCost, hostcall },
-    ...{ chunks, slots, op, rd, rs1, rs2, imm },
+    ...{ start, end, pc, size, flow, leaders, segmentEnd, chunks, slots },
+    ...lateArrays(late),
+  };
+}
+
+/** The arrays nothing writes while the code is swept: allocated for the exact count. */
+function lateArrays(count: number) {
+  return {
+    entryCost: new Uint32Array(count),
+    target: new Int32Array(count),
+    hostcall: new Int32Array(count).fill(-1),
+    op: new Uint8Array(count),
+    rd: new Uint8Array(count),
+    rs1: new Uint8Array(count),
+    rs2: new Uint8Array(count),
+    imm: new Int32Array(count),
   };
 }
 
@@ -427,12 +438,12 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
   if (segments.length === 0) throw new RangeError("no code to decode");
   let capacity = 0;
   for (const s of segments) capacity += (s.bytes.length + 1) >>> 1;
-  const arrays = allocateArrays(segments, capacity);
-  const start = arrays.start;
-  const { pc, size, flow, target, leaders: leader, segmentEnd, chunks, slots } = arrays;
+  const swept = allocateArrays(segments, capacity, 0);
+  const start = swept.start;
+  const { pc, size, flow, leaders: leader, segmentEnd, chunks, slots } = swept;
   const chunkMask = (1 << CHUNK_SHIFT) - 1;
   const d = newDecodedInstruction();
-  const direct: number[] = []; // direct branches and JALs, whose targets become leaders
+  const direct: number[] = []; // direct branches and JALs and their target addresses, in pairs
   let count = 0;
   for (const segment of segments) {
     const bytes = segment.bytes;
@@ -456,21 +467,19 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
         const f = OP_FLOW[decodeInstruction(lo, hi, rve, d).op];
         flow[count] = f;
         if (f !== Flow.NONE) leader[count + 1] = 1;
-        if (f >= Flow.BRANCH) {
-          // The target address for now; its instruction index once every start is known.
-          target[count] = address + d.imm;
-          direct.push(count);
-        }
+        // Its target's instruction index is known once every start is.
+        if (f >= Flow.BRANCH) direct.push(count, (address + d.imm) >>> 0);
       }
       count++;
       offset += length;
     }
     segmentEnd[count - 1] = 1;
   }
-  const code = new LazyCode(arrays, count, segments, rve);
-  for (const i of direct) {
-    const t = instructionAt(code, target[i] >>> 0);
-    target[i] = t;
+  const code = new LazyCode({ ...swept, ...lateArrays(count) }, count, segments, rve);
+  const { target } = code;
+  for (let k = 0; k < direct.length; k += 2) {
+    const t = instructionAt(code, direct[k + 1]);
+    target[direct[k]] = t;
     if (t >= 0) leader[t] = 1;
   }
   return code;
