@@ -42,27 +42,37 @@ async function build(entry: string, types: string): Promise<string> {
   return result.outputFiles[0].text;
 }
 
-if (import.meta.main) {
-  const check = Deno.args.includes("--check");
-  let stale = 0;
+/** Every bundle as built now, by output path (dist/...). */
+export async function buildBundles(): Promise<Map<string, string>> {
+  const built = new Map<string, string>();
   try {
-    for (const { entry, out, types } of BUNDLES) {
-      const text = await build(entry, types);
-      const path = new URL(out, ROOT);
-      if (!check) {
-        await Deno.writeTextFile(path, text);
-        console.log(`wrote ${out} (${text.length} bytes)`);
-        continue;
-      }
-      const committed = await Deno.readTextFile(path).catch(() => "");
-      if (committed !== text) {
-        console.error(`${out} is not what ${entry} builds to: run \`deno task bundle\``);
-        stale++;
-      }
-    }
+    for (const { entry, out, types } of BUNDLES) built.set(out, await build(entry, types));
   } finally {
     await esbuild.stop();
   }
-  if (stale > 0) Deno.exit(1);
-  if (check) console.log("bundles are up to date");
+  return built;
+}
+
+/** The bundles whose committed file differs from what their entry builds to. */
+export async function staleBundles(): Promise<string[]> {
+  const stale = [];
+  for (const [out, text] of await buildBundles()) {
+    const committed = await Deno.readTextFile(new URL(out, ROOT)).catch(() => "");
+    if (committed !== text) stale.push(out);
+  }
+  return stale;
+}
+
+if (import.meta.main) {
+  if (Deno.args.includes("--check")) {
+    const stale = await staleBundles();
+    for (const out of stale) console.error(`${out} is out of date: run \`deno task bundle\``);
+    if (stale.length > 0) Deno.exit(1);
+    console.log("bundles are up to date");
+  } else {
+    for (const [out, text] of await buildBundles()) {
+      await Deno.writeTextFile(new URL(out, ROOT), text);
+      console.log(`wrote ${out} (${text.length} bytes)`);
+    }
+  }
 }

@@ -1,13 +1,13 @@
 /**
- * The single-module bundles (dist/, `deno task bundle`) export what their
- * sources export and run guests like them; the portable one holds no native
- * tier. (CI checks with `deno task bundle --check` that they are current.)
+ * The single-module bundles (dist/, `deno task bundle`) are what their
+ * sources build to now, export what their sources export and run guests
+ * like them; the portable one holds no native tier.
  */
 import { assert, assertEquals } from "@std/assert";
 import * as fullSource from "../mod.ts";
 import * as portableSource from "../portable.ts";
 import { buildGuest, ins, reg } from "./_guest.ts";
-import { TIERS } from "./_tiers.ts";
+import { envVar, TIERS } from "./_tiers.ts";
 
 const dist = (name: string) => new URL(`../dist/${name}`, import.meta.url);
 const guest = buildGuest({
@@ -40,4 +40,19 @@ Deno.test("bundles: the full one runs guests on every tier", async () => {
     assertEquals([instance.exports.inc(41), instance.tier], [42, tier]);
     instance.dispose();
   }
+});
+
+/** The bundle builder, or undefined where esbuild cannot be had from npm (offline). */
+const builder = await import("../dist/build.ts").catch((error) => {
+  if (envVar("RVBOX_REQUIRE_TOOLS") === "1") throw error;
+  return undefined;
+});
+
+Deno.test({
+  name: "bundles: the committed ones are what the sources build to",
+  // CI (RVBOX_REQUIRE_TOOLS=1) never skips it, and also runs `deno task bundle --check`.
+  ignore: builder === undefined,
+  async fn() {
+    assertEquals(await builder!.staleBundles(), [], "run `deno task bundle`");
+  },
 });
