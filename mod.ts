@@ -23,5 +23,5 @@
 export { resourceUsage, setResourceLimits } from "./jit/resources.ts";
 export type { ResourceLimits, ResourceUsage } from "./jit/resources.ts";
 export * from "./portable.ts";
-// Registers the native tier with every program (abi/native_tier.ts).
+// Registers the native tier with every program (abi/tiers.ts).
 import "./jit/mod.ts";

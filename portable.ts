@@ -28,3 +28,5 @@ export type { MemoryOptions } from "./abi/memory.ts";
 export { releasePooledMemory, setMemoryPoolLimit } from "./abi/memory_pool.ts";
 export { linkProgram, Program } from "./abi/program.ts";
 export type { InstanceOptions, SegmentInfo } from "./abi/program.ts";
+// Registers the interpreter with every program (abi/tiers.ts).
+import "./interpreter/mod.ts";

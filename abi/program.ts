@@ -3,7 +3,6 @@
  * compiled WebAssembly module), and instantiation with tier selection.
  * @module
  */
-import { Interpreter } from "../interpreter/mod.ts";
 import { writeBlob } from "./_blob_write.ts";
 import { readProgramFile } from "./_read_file.ts";
 import { isBlob, loadImage } from "./blob.ts";
@@ -14,7 +13,7 @@ import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 import { retireMemoryPlans } from "./memory_plan.ts";
-import { type NativeSupport, nativeTier, NOT_LOADED } from "./native_tier.ts";
+import { createInterpreter, type NativeSupport, nativeTier, NOT_LOADED } from "./tiers.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
@@ -256,7 +255,7 @@ export class Program {
     }
     if (engine === undefined) {
       const memory = new GuestMemory(image, options);
-      engine = new Interpreter({
+      engine = createInterpreter({
         image,
         imports: resolved,
         host: { memory, context: context(memory), print },

@@ -9,6 +9,7 @@ import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import type { HostContext, ResolvedImport } from "../abi/host.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import type { GuestMemory } from "../abi/memory.ts";
+import { registerInterpreter } from "../abi/tiers.ts";
 import { compile, type CompiledCode } from "./compile.ts";
 import { execute } from "./run.ts";
 
@@ -197,3 +198,5 @@ export class Interpreter implements Engine {
     return new Uint32Array(this.regs.subarray(0, 32));
   }
 }
+
+registerInterpreter((init) => new Interpreter(init));

@@ -1,7 +1,7 @@
 /**
  * The native tier: translates the whole program to machine code in one pass
  * and runs it through Deno's FFI. Importing this module registers the tier
- * with every program (abi/native_tier.ts) and does nothing else: no library
+ * with every program (abi/tiers.ts) and does nothing else: no library
  * is opened and no permission is asked until an instance is created with
  * the native tier.
  * @module
@@ -9,13 +9,13 @@
 import type { EngineInit } from "../abi/engine.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import type { MemoryOptions } from "../abi/memory.ts";
-import { type NativeSupport, registerNativeTier } from "../abi/native_tier.ts";
+import { type NativeSupport, registerNativeTier } from "../abi/tiers.ts";
 import { retireCompiled } from "./_compiled.ts";
 import { NativeEngine } from "./engine.ts";
 import { nativeResources } from "./native_memory.ts";
 import { ResourceLimitError } from "./resources.ts";
 
-export type { NativeSupport } from "../abi/native_tier.ts";
+export type { NativeSupport } from "../abi/tiers.ts";
 
 /** Checks platform and permission without prompting and without touching FFI. */
 export function nativeSupport(): NativeSupport {

@@ -58,3 +58,13 @@ Deno.test("portable entry: programs run on the interpreter; the native tier is r
   assertMatch(report.reason, /native tier is not loaded/);
   assertMatch(report.refused, /^RangeError: .*native tier is not loaded/);
 });
+
+Deno.test("the machine contract (abi/) imports no tier: tiers plug in through abi/tiers.ts", async () => {
+  for await (const entry of Deno.readDir(new URL("../abi/", import.meta.url))) {
+    if (!entry.name.endsWith(".ts")) continue;
+    const source = await Deno.readTextFile(new URL(`../abi/${entry.name}`, import.meta.url));
+    for (const [, spec] of source.matchAll(/(?:from|import)\s+"([^"]+)"/g)) {
+      assert(!/^\.\.\/(interpreter|jit)\//.test(spec), `abi/${entry.name} imports ${spec}`);
+    }
+  }
+});

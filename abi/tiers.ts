@@ -1,8 +1,9 @@
 /**
- * The seam between a program and the native tier. `Program` knows the tier
- * only through what jit/ registers here when it is imported, so that the
- * portable entry point (portable.ts) loads no code-generating or FFI code at
- * all, and the full one (mod.ts) adds it by importing jit/.
+ * The seam between programs and the tiers: `Program` (abi/program.ts)
+ * imports no tier; each registers itself here when its module is imported —
+ * the interpreter from the portable entry point (portable.ts), the native
+ * tier from the full one (mod.ts), so that the portable one loads no
+ * code-generating or FFI code at all.
  * @module
  */
 import type { Engine, EngineInit } from "./engine.ts";
@@ -37,6 +38,23 @@ export interface NativeTier {
 }
 
 let registered: NativeTier | undefined;
+let interpreter: ((init: EngineInit) => Engine) | undefined;
+
+/** Makes the interpreter available (interpreter/mod.ts calls it once, at import). */
+export function registerInterpreter(create: (init: EngineInit) => Engine): void {
+  interpreter = create;
+}
+
+/**
+ * Creates an interpreter engine.
+ * @throws {Error} when no entry point has registered the interpreter (abi/ imported alone).
+ */
+export function createInterpreter(init: EngineInit): Engine {
+  if (interpreter === undefined) {
+    throw new Error("no interpreter registered: import rvbox from mod.ts or portable.ts");
+  }
+  return interpreter(init);
+}
 
 /** Makes the native tier available to every program (jit/mod.ts calls it once, at import). */
 export function registerNativeTier(tier: NativeTier): void {
