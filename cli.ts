@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { readProgramFile } from "./abi/_read_file.ts";
+import { readProgramFile } from "./abi/_platform.ts";
 import { type DecodedCode, instructionAt } from "./abi/code.ts";
 import {
   DEFAULT_GAS,

@@ -4,7 +4,7 @@
  * @module
  */
 import { writeBlob } from "./_blob_write.ts";
-import { readProgramFile } from "./_read_file.ts";
+import { readProgramFile, writeOutput } from "./_platform.ts";
 import { isBlob, loadImage } from "./blob.ts";
 import { DEFAULT_GAS, DEFAULT_MAX_FILE_SIZE } from "./constants.ts";
 import type { Engine } from "./engine.ts";
@@ -45,16 +45,6 @@ export interface SegmentInfo {
   end: number;
   /** Permissions, like `"r-x"`. */
   permissions: string;
-}
-
-function defaultPrint(bytes: Uint8Array): void {
-  const deno = (globalThis as { Deno?: { stdout: { writeSync(b: Uint8Array): number; }; }; }).Deno;
-  if (deno) {
-    let written = 0;
-    while (written < bytes.length) written += deno.stdout.writeSync(bytes.subarray(written));
-  } else {
-    console.log(new TextDecoder().decode(bytes));
-  }
 }
 
 /**
@@ -235,7 +225,7 @@ export class Program {
     let { tier, reason } = chooseTier(requested, options.trace !== undefined);
     const gas = checkGas(options.gas ?? DEFAULT_GAS);
     const resolved = linkImports(image.imports, imports);
-    const print = options.print ?? defaultPrint;
+    const print = options.print ?? writeOutput;
     let engine: Engine | undefined;
     const context = (memory: GuestMemory) => hostContext(memory, () => engine!);
     if (tier === "native") {

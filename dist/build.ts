@@ -32,6 +32,7 @@ async function build(entry: string, types: string): Promise<string> {
     minify: true,
     keepNames: true, // class names show in errors and stack traces
     legalComments: "none",
+    external: ["node:*"], // imported only under Node and Bun (abi/_platform.ts)
     write: false,
     logLevel: "warning",
     banner: {

@@ -1,0 +1,67 @@
+/**
+ * The portable bundle under Node (the runtime most users outside Deno
+ * have): reading program files through `node:fs` with the same limits, a
+ * guest's output written to standard output as it comes (not a line per
+ * chunk), and the same results and gas as under Deno.
+ */
+import { assertEquals } from "@std/assert";
+import { Program } from "../portable.ts";
+import { envVar } from "./_tiers.ts";
+
+const has = async (command: string) => {
+  try {
+    return (await new Deno.Command(command, { args: ["--version"], stdout: "null" }).output())
+      .success;
+  } catch {
+    return false;
+  }
+};
+const node = await has("node");
+
+const BUNDLE = new URL("../dist/portable.min.js", import.meta.url).href;
+const FIB = new URL("../examples/fib/fib.rv32imac.elf", import.meta.url);
+
+/** What the script run by Node reports on standard error, as JSON, and its standard output. */
+async function runNode(
+  script: string,
+): Promise<{ report: Record<string, unknown>; stdout: string; }> {
+  const out = await new Deno.Command("node", {
+    args: ["--input-type=module", "-e", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  return { report: JSON.parse(stderr), stdout: new TextDecoder().decode(out.stdout) };
+}
+
+Deno.test({
+  name: "Node: the portable bundle reads files, runs guests and prints like Deno",
+  ignore: !node && envVar("RVBOX_REQUIRE_TOOLS") !== "1",
+  async fn() {
+    const { report, stdout } = await runNode(`
+      const { Program, ProgramError } = await import(${JSON.stringify(BUNDLE)});
+      const program = await Program.fromFile(new URL(${JSON.stringify(FIB.href)}));
+      const instance = program.instantiate({}, { gas: 1e9 });
+      const fib20 = instance.exports.fib(20);
+      const code = instance.run(); // prints with the default sink
+      const errors = [];
+      for (const [path, options] of [["/tmp", {}], ["/dev/zero", { maxFileSize: 1000 }]]) {
+        try { await Program.fromFile(path, options); errors.push("loaded"); }
+        catch (e) { errors.push(e instanceof ProgramError ? "ProgramError" : e.code); }
+      }
+      process.stderr.write(JSON.stringify({ fib20, code, gas: instance.gas, tier: instance.tier, errors }));
+    `);
+    const deno = (await Program.fromFile(FIB)).instantiate({}, { gas: 1e9, print: () => {} });
+    const fib20 = deno.exports.fib(20);
+    const code = deno.run();
+    assertEquals(report, {
+      fib20,
+      code,
+      gas: deno.gas,
+      tier: "interpreter",
+      errors: ["EISDIR", "ProgramError"],
+    });
+    assertEquals(stdout, "fib(32) = 2178309\n"); // one write per guest print, no added newlines
+  },
+});
