@@ -1,8 +1,9 @@
 /**
- * The portable bundle under Node (the runtime most users outside Deno
- * have): reading program files through `node:fs` with the same limits, a
- * guest's output written to standard output as it comes (not a line per
- * chunk), and the same results and gas as under Deno.
+ * The portable bundle under Node and Bun: reading program files through
+ * `node:fs` with the same limits, a guest's output written to standard
+ * output as it comes (not a line per chunk), and the same results and gas
+ * as under Deno. Node is the system's; Bun comes from npm with the dev
+ * tools (.ci/tools).
  */
 import { assertEquals } from "@std/assert";
 import { Program } from "../portable.ts";
@@ -16,17 +17,37 @@ const has = async (command: string) => {
     return false;
   }
 };
-const node = await has("node");
+const BUN = new URL("../.ci/tools/node_modules/.bin/bun", import.meta.url).pathname;
+const RUNTIMES = [
+  { name: "Node", command: "node", args: ["--input-type=module", "-e"] },
+  { name: "Bun", command: (await has("bun")) ? "bun" : BUN, args: ["-e"] },
+];
 
 const BUNDLE = new URL("../dist/portable.min.js", import.meta.url).href;
 const FIB = new URL("../examples/fib/fib.rv32imac.elf", import.meta.url);
 
-/** What the script run by Node reports on standard error, as JSON, and its standard output. */
-async function runNode(
+/** Loads fib from its file, calls an export, runs it, and tries a directory and an endless file. */
+const SCRIPT = `
+  const { Program, ProgramError } = await import(${JSON.stringify(BUNDLE)});
+  const program = await Program.fromFile(new URL(${JSON.stringify(FIB.href)}));
+  const instance = program.instantiate({}, { gas: 1e9 });
+  const fib20 = instance.exports.fib(20);
+  const code = instance.run(); // prints with the default sink
+  const errors = [];
+  for (const [path, options] of [["/tmp", {}], ["/dev/zero", { maxFileSize: 1000 }]]) {
+    try { await Program.fromFile(path, options); errors.push("loaded"); }
+    catch (e) { errors.push(e instanceof ProgramError ? "ProgramError" : e.code); }
+  }
+  process.stderr.write(JSON.stringify({ fib20, code, gas: instance.gas, tier: instance.tier, errors }));
+`;
+
+/** What `script` reports on standard error, as JSON, and its standard output. */
+async function run(
+  runtime: typeof RUNTIMES[number],
   script: string,
 ): Promise<{ report: Record<string, unknown>; stdout: string; }> {
-  const out = await new Deno.Command("node", {
-    args: ["--input-type=module", "-e", script],
+  const out = await new Deno.Command(runtime.command, {
+    args: [...runtime.args, script],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -35,33 +56,23 @@ async function runNode(
   return { report: JSON.parse(stderr), stdout: new TextDecoder().decode(out.stdout) };
 }
 
-Deno.test({
-  name: "Node: the portable bundle reads files, runs guests and prints like Deno",
-  ignore: !node && envVar("RVBOX_REQUIRE_TOOLS") !== "1",
-  async fn() {
-    const { report, stdout } = await runNode(`
-      const { Program, ProgramError } = await import(${JSON.stringify(BUNDLE)});
-      const program = await Program.fromFile(new URL(${JSON.stringify(FIB.href)}));
-      const instance = program.instantiate({}, { gas: 1e9 });
-      const fib20 = instance.exports.fib(20);
-      const code = instance.run(); // prints with the default sink
-      const errors = [];
-      for (const [path, options] of [["/tmp", {}], ["/dev/zero", { maxFileSize: 1000 }]]) {
-        try { await Program.fromFile(path, options); errors.push("loaded"); }
-        catch (e) { errors.push(e instanceof ProgramError ? "ProgramError" : e.code); }
-      }
-      process.stderr.write(JSON.stringify({ fib20, code, gas: instance.gas, tier: instance.tier, errors }));
-    `);
-    const deno = (await Program.fromFile(FIB)).instantiate({}, { gas: 1e9, print: () => {} });
-    const fib20 = deno.exports.fib(20);
-    const code = deno.run();
-    assertEquals(report, {
-      fib20,
-      code,
-      gas: deno.gas,
-      tier: "interpreter",
-      errors: ["EISDIR", "ProgramError"],
-    });
-    assertEquals(stdout, "fib(32) = 2178309\n"); // one write per guest print, no added newlines
-  },
-});
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name: `${runtime.name}: the portable bundle reads files, runs guests and prints like Deno`,
+    ignore: !(await has(runtime.command)) && envVar("RVBOX_REQUIRE_TOOLS") !== "1",
+    async fn() {
+      const { report, stdout } = await run(runtime, SCRIPT);
+      const deno = (await Program.fromFile(FIB)).instantiate({}, { gas: 1e9, print: () => {} });
+      const fib20 = deno.exports.fib(20);
+      const code = deno.run();
+      assertEquals(report, {
+        fib20,
+        code,
+        gas: deno.gas,
+        tier: "interpreter",
+        errors: ["EISDIR", "ProgramError"],
+      });
+      assertEquals(stdout, "fib(32) = 2178309\n"); // one write per guest print, no added newlines
+    },
+  });
+}
