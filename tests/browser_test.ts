@@ -1,0 +1,98 @@
+/**
+ * The portable bundle in headless Chromium (Debian's `chromium`, driven by
+ * `puppeteer-core` from npm), on a page whose Content-Security-Policy
+ * forbids `eval` and WebAssembly: a guest fetched by the page runs with the
+ * same result and gas as under Deno, its output reaches `console.log` a line
+ * at a time, and `Program.fromFile` says to use `fromBytes`.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { Program } from "../portable.ts";
+import { envVar } from "./_tiers.ts";
+
+const CHROMIUM = envVar("CHROMIUM") ?? "/usr/bin/chromium";
+const required = envVar("RVBOX_REQUIRE_TOOLS") === "1";
+const chromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+const puppeteer = chromium
+  ? await import("npm:puppeteer-core@25.16.0").then((m) => m.default, (error) => {
+    if (required) throw error;
+    return undefined; // offline: npm unreachable
+  })
+  : undefined;
+
+const FIB = new URL("../examples/fib/fib.rv32imac.elf", import.meta.url);
+const CSP = "default-src 'self'; script-src 'self'"; // no 'unsafe-eval', no 'wasm-unsafe-eval'
+
+const PAGE_SCRIPT = `
+import { Program } from "/rvbox.js";
+const lines = [];
+const log = console.log;
+console.log = (...args) => { lines.push(args.join(" ")); log(...args); };
+let evalBlocked = false;
+try { new Function("return 1")(); } catch { evalBlocked = true; }
+let wasmBlocked = false;
+try { await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])); } catch { wasmBlocked = true; }
+let fromFile = "";
+try { await Program.fromFile("fib.elf"); } catch (e) { fromFile = e.message; }
+const bytes = new Uint8Array(await (await fetch("/fib.elf")).arrayBuffer());
+const instance = Program.fromBytes(bytes).instantiate({}, { gas: 1e9 });
+const fib20 = instance.exports.fib(20);
+const code = instance.run();
+await new Promise((resolve) => setTimeout(resolve, 0));
+window.result = { fib20, code, gas: instance.gas, tier: instance.tier, lines, evalBlocked, wasmBlocked, fromFile };
+`;
+
+const FILES: Record<string, () => Promise<[BodyInit, string]>> = {
+  "/": async () => ['<!doctype html><script type="module" src="/page.js"></script>', "text/html"],
+  "/page.js": async () => [PAGE_SCRIPT, "text/javascript"],
+  "/rvbox.js": async () => [
+    await Deno.readTextFile(new URL("../dist/portable.min.js", import.meta.url)),
+    "text/javascript",
+  ],
+  "/fib.elf": async () => [await Deno.readFile(FIB), "application/octet-stream"],
+};
+
+Deno.test({
+  name: "browser: the portable bundle runs a guest under a CSP without eval or WebAssembly",
+  ignore: puppeteer === undefined && !required,
+  async fn() {
+    await using server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      async (r) => {
+        const file = FILES[new URL(r.url).pathname];
+        if (file === undefined) return new Response("not found", { status: 404 });
+        const [body, type] = await file();
+        return new Response(body, {
+          headers: { "content-type": type, "content-security-policy": CSP },
+        });
+      },
+    );
+    const browser = await puppeteer!.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox"], // the CI machine runs as root
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(`http://127.0.0.1:${server.addr.port}/`);
+      await page.waitForFunction("window.result !== undefined || false", { timeout: 30_000 });
+      const result = await page.evaluate("window.result") as Record<string, unknown>;
+      assertEquals(errors, []);
+      const deno = Program.fromBytes(await Deno.readFile(FIB)).instantiate({}, {
+        gas: 1e9,
+        print: () => {},
+      });
+      const fib20 = deno.exports.fib(20);
+      const code = deno.run();
+      assert(result.evalBlocked && result.wasmBlocked, "the page's CSP must forbid both");
+      assertMatch(String(result.fromFile), /Program\.fromBytes/);
+      assertEquals(
+        [result.fib20, result.code, result.gas, result.tier, result.lines],
+        [fib20, code, deno.gas, "interpreter", ["fib(32) = 2178309"]],
+      );
+    } finally {
+      await browser.close();
+    }
+  },
+});
