@@ -38,14 +38,31 @@ export function envVar(name: string): string | undefined {
 /** True when CI demands that tests needing outside tools run rather than skip. */
 export const REQUIRE_TOOLS = envVar("RVBOX_REQUIRE_TOOLS") === "1";
 
+/** An outside tool a test needs: a command run with `--version`, or a name and a check. */
+export type Tool = string | { name: string; available: () => Promise<boolean>; };
+
 /**
- * Reports a missing outside tool: a visible skip locally, a failure when
- * `RVBOX_REQUIRE_TOOLS=1` (CI).
+ * Registers a test that needs outside tools: ignored (so the summary counts
+ * it as not run) when one is missing, unless `RVBOX_REQUIRE_TOOLS=1` (CI),
+ * which makes it fail saying which.
  */
-export function missingTool(tool: string, what: string): void {
-  const message = `SKIPPED ${what}: ${tool} is not installed`;
-  if (REQUIRE_TOOLS) throw new Error(`${message} (RVBOX_REQUIRE_TOOLS=1)`);
-  console.warn(message);
+export async function toolTest(
+  name: string,
+  tools: readonly Tool[],
+  fn: () => void | Promise<void>,
+): Promise<void> {
+  const missing: string[] = [];
+  for (const tool of tools) {
+    const ok = typeof tool === "string" ? await hasCommand(tool) : await tool.available();
+    if (!ok) missing.push(typeof tool === "string" ? tool : tool.name);
+  }
+  Deno.test({
+    name: missing.length === 0 ? name : `${name} (needs ${missing.join(", ")})`,
+    ignore: missing.length > 0 && !REQUIRE_TOOLS,
+    fn: missing.length === 0 ? fn : () => {
+      throw new Error(`${missing.join(", ")} not installed (RVBOX_REQUIRE_TOOLS=1)`);
+    },
+  });
 }
 
 /** Whether `command` can be run (e.g. `qemu-riscv32`). */

@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertThrows } from "@std/assert";
 import { A64Assembler, COND, SP, ZR } from "../jit/a64/asm.ts";
-import { hasCommand, missingTool } from "./_tiers.ts";
+import { toolTest } from "./_tiers.ts";
 
 const REGS = [0, 1, 7, 15, 16, 17, 19, 27, 28, 30];
 const w = (r: number) => (r === ZR ? "wzr" : `w${r}`);
@@ -119,36 +119,36 @@ async function assemble(lines: string[]): Promise<number[]> {
   return words;
 }
 
-Deno.test("AArch64 assembler: every form matches llvm-mc's encoding", async () => {
-  if (!(await hasCommand("llvm-mc-19"))) {
-    return missingTool("llvm-mc-19", "AArch64 assembler check");
-  }
-  const list = forms();
-  const a = new A64Assembler(16);
-  const texts: string[] = [];
-  const owner: string[] = [];
-  for (const [emit, text] of list) {
-    emit(a);
-    for (const line of text.split("\n")) {
-      texts.push(line);
-      owner.push(text);
+await toolTest(
+  "AArch64 assembler: every form matches llvm-mc's encoding",
+  ["llvm-mc-19"],
+  async () => {
+    const list = forms();
+    const a = new A64Assembler(16);
+    const texts: string[] = [];
+    const owner: string[] = [];
+    for (const [emit, text] of list) {
+      emit(a);
+      for (const line of text.split("\n")) {
+        texts.push(line);
+        owner.push(text);
+      }
     }
-  }
-  const bytes = a.finish();
-  const ours = Array.from(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
-  const theirs = await assemble(texts);
-  assertEquals(ours.length, theirs.length, "instruction count");
-  const wrong = texts.flatMap((t, k) =>
-    ours[k] === theirs[k]
-      ? []
-      : [`${t}: ours ${ours[k].toString(16)}, llvm ${theirs[k].toString(16)}`]
-  );
-  assertEquals(wrong.slice(0, 10), [], `${wrong.length} of ${texts.length} instructions differ`);
-  console.log(`AArch64 assembler: ${texts.length} instructions match llvm-mc`);
-});
+    const bytes = a.finish();
+    const ours = Array.from(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
+    const theirs = await assemble(texts);
+    assertEquals(ours.length, theirs.length, "instruction count");
+    const wrong = texts.flatMap((t, k) =>
+      ours[k] === theirs[k]
+        ? []
+        : [`${t}: ours ${ours[k].toString(16)}, llvm ${theirs[k].toString(16)}`]
+    );
+    assertEquals(wrong.slice(0, 10), [], `${wrong.length} of ${texts.length} instructions differ`);
+    console.log(`AArch64 assembler: ${texts.length} instructions match llvm-mc`);
+  },
+);
 
-Deno.test("AArch64 assembler: branches, labels and patching", async () => {
-  if (!(await hasCommand("llvm-mc-19"))) return missingTool("llvm-mc-19", "AArch64 branch check");
+await toolTest("AArch64 assembler: branches, labels and patching", ["llvm-mc-19"], async () => {
   const a = new A64Assembler();
   const back = a.label();
   a.bind(back);

@@ -7,7 +7,7 @@
 import { assertEquals } from "@std/assert";
 import { compileGuest, haveClang } from "../examples/build.ts";
 import { type Imports, Program } from "../mod.ts";
-import { hasCommand, missingTool, TIERS } from "./_tiers.ts";
+import { TIERS, toolTest } from "./_tiers.ts";
 
 const root = new URL("../", import.meta.url);
 const decoder = new TextDecoder();
@@ -45,9 +45,10 @@ function runOnRvbox(name: string, isa: string, tier: "interpreter" | "native") {
   return { code: instance.run() & 255, output };
 }
 
-Deno.test("qemu oracle: example programs print and exit the same", async () => {
-  if (!(await hasCommand("qemu-riscv32"))) return missingTool("qemu-riscv32", "qemu example test");
-  if (!(await haveClang())) return missingTool("clang-19", "qemu example test");
+await toolTest("qemu oracle: example programs print and exit the same", ["qemu-riscv32", {
+  name: "clang-19",
+  available: haveClang,
+}], async () => {
   const dir = await Deno.makeTempDir();
   try {
     for (const name of EXAMPLES) {

@@ -15,7 +15,7 @@ import { Program } from "../mod.ts";
 import { R_TYPE_FUNCTS } from "./_guest.ts";
 import { buildGuest, DATA, type GuestSpec, ins } from "./_guest.ts";
 import { seeded } from "./_random.ts";
-import { envVar, hasCommand, missingTool, TIERS } from "./_tiers.ts";
+import { envVar, TIERS, toolTest } from "./_tiers.ts";
 
 const CASES = Number(envVar("RVBOX_ORACLE_CASES") ?? 150);
 const SCRATCH = 256; // bytes at DATA the body loads from and stores to
@@ -194,8 +194,9 @@ function describe(dump: Uint8Array): string[] {
   ];
 }
 
-Deno.test(`qemu oracle: ${CASES} random programs, registers and memory match`, async () => {
-  if (!(await hasCommand("qemu-riscv32"))) return missingTool("qemu-riscv32", "qemu oracle test");
+await toolTest(`qemu oracle: ${CASES} random programs, registers and memory match`, [
+  "qemu-riscv32",
+], async () => {
   const seeds = Array.from({ length: CASES }, (_, k) => k + 1);
   for (let start = 0; start < seeds.length; start += 8) {
     const batch = seeds.slice(start, start + 8);

@@ -9,7 +9,7 @@ import { State } from "../jit/state.ts";
 import { aluGuest, loadGuest, putGuest, setGuest } from "../jit/x64/_guest_regs.ts";
 import { ALU, type Mem, MOVE, type Reg, SHIFT, X64Assembler } from "../jit/x64/asm.ts";
 import { R12, R13, R14, R15, R9, RAX, RBP, RDX, RSP } from "../jit/x64/asm.ts";
-import { hasCommand, missingTool } from "./_tiers.ts";
+import { toolTest } from "./_tiers.ts";
 
 const NUM = [...Array(16).keys()];
 const R64 = [
@@ -238,65 +238,71 @@ async function disassemble(bytes: Uint8Array): Promise<string[]> {
     .filter((l) => l && !l.startsWith("."));
 }
 
-Deno.test("x86-64 assembler: every form over every register, immediate and memory shape matches llvm-mc", async () => {
-  if (!(await hasCommand("llvm-mc-19"))) return missingTool("llvm-mc-19", "x86-64 assembler check");
-  const list = forms();
-  const a = new X64Assembler(16);
-  for (const [emit] of list) emit(a);
-  const lines = await disassemble(a.finish());
-  assertEquals(
-    lines.length,
-    list.length,
-    "instruction count (a mis-sized encoding desynchronizes the stream)",
-  );
-  const wrong = list.flatMap((
-    [, text],
-    k,
-  ) => (lines[k] === text ? [] : [`#${k}: expected "${text}", llvm-mc says "${lines[k]}"`]));
-  assertEquals(wrong.slice(0, 10), [], `${wrong.length} of ${list.length} forms differ`);
-  console.log(`x86-64 assembler: ${list.length} forms match llvm-mc`);
-});
+await toolTest(
+  "x86-64 assembler: every form over every register, immediate and memory shape matches llvm-mc",
+  ["llvm-mc-19"],
+  async () => {
+    const list = forms();
+    const a = new X64Assembler(16);
+    for (const [emit] of list) emit(a);
+    const lines = await disassemble(a.finish());
+    assertEquals(
+      lines.length,
+      list.length,
+      "instruction count (a mis-sized encoding desynchronizes the stream)",
+    );
+    const wrong = list.flatMap((
+      [, text],
+      k,
+    ) => (lines[k] === text ? [] : [`#${k}: expected "${text}", llvm-mc says "${lines[k]}"`]));
+    assertEquals(wrong.slice(0, 10), [], `${wrong.length} of ${list.length} forms differ`);
+    console.log(`x86-64 assembler: ${list.length} forms match llvm-mc`);
+  },
+);
 
-Deno.test("x86-64 assembler: labels, rel8/rel32 choice and fix-ups", async () => {
-  if (!(await hasCommand("llvm-mc-19"))) return missingTool("llvm-mc-19", "x86-64 label check");
-  const a = new X64Assembler();
-  const back = a.label();
-  a.bind(back);
-  a.nop();
-  a.jcc(4, back); // bound and near: rel8 (2 bytes)
-  a.jmp(back);
-  const forward = a.label();
-  a.jcc(5, forward); // unbound: rel32 (6 bytes)
-  a.jmp(forward); // 5 bytes
-  a.call(forward); // 5 bytes
-  a.leaLabel(R12, forward); // 7 bytes
-  for (let k = 0; k < 200; k++) a.nop();
-  a.bind(forward);
-  a.jmp(back); // bound but far: rel32
-  assertEquals(a.offsetOf(forward), 1 + 2 + 2 + 6 + 5 + 5 + 7 + 200);
-  const cold = a.offset;
-  a.callThenJmp(0, cold + 100); // a cold path: back to a routine, forward to its site
-  const charges = [a.subJs(R14, 5), a.subJs(RAX, 200), a.subJs(R9, -129)]; // block charges
-  for (const field of charges) a.patchRel32(field, field + 4 + 16);
-  const lines = await disassemble(a.finish());
-  assertEquals(lines.filter((l) => l !== "nop"), [
-    "je -3",
-    "jmp -5",
-    "jne 217",
-    "jmp 212",
-    "call 207",
-    "lea r12, [rip + 200]",
-    `jmp ${-(a.offsetOf(forward) + 5)}`,
-    `call ${-(cold + 5)}`,
-    "jmp 90",
-    "sub r14, 5",
-    "js 16",
-    "sub rax, 200",
-    "js 16",
-    "sub r9, -129",
-    "js 16",
-  ]);
-});
+await toolTest(
+  "x86-64 assembler: labels, rel8/rel32 choice and fix-ups",
+  ["llvm-mc-19"],
+  async () => {
+    const a = new X64Assembler();
+    const back = a.label();
+    a.bind(back);
+    a.nop();
+    a.jcc(4, back); // bound and near: rel8 (2 bytes)
+    a.jmp(back);
+    const forward = a.label();
+    a.jcc(5, forward); // unbound: rel32 (6 bytes)
+    a.jmp(forward); // 5 bytes
+    a.call(forward); // 5 bytes
+    a.leaLabel(R12, forward); // 7 bytes
+    for (let k = 0; k < 200; k++) a.nop();
+    a.bind(forward);
+    a.jmp(back); // bound but far: rel32
+    assertEquals(a.offsetOf(forward), 1 + 2 + 2 + 6 + 5 + 5 + 7 + 200);
+    const cold = a.offset;
+    a.callThenJmp(0, cold + 100); // a cold path: back to a routine, forward to its site
+    const charges = [a.subJs(R14, 5), a.subJs(RAX, 200), a.subJs(R9, -129)]; // block charges
+    for (const field of charges) a.patchRel32(field, field + 4 + 16);
+    const lines = await disassemble(a.finish());
+    assertEquals(lines.filter((l) => l !== "nop"), [
+      "je -3",
+      "jmp -5",
+      "jne 217",
+      "jmp 212",
+      "call 207",
+      "lea r12, [rip + 200]",
+      `jmp ${-(a.offsetOf(forward) + 5)}`,
+      `call ${-(cold + 5)}`,
+      "jmp 90",
+      "sub r14, 5",
+      "js 16",
+      "sub rax, 200",
+      "js 16",
+      "sub r9, -129",
+      "js 16",
+    ]);
+  },
+);
 
 Deno.test("x86-64 assembler: invalid operands and label misuse throw", () => {
   const a = new X64Assembler();
