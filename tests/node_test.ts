@@ -24,6 +24,7 @@ const RUNTIMES = [
 ];
 
 const BUNDLE = new URL("../dist/portable.min.js", import.meta.url).href;
+const FULL = new URL("../dist/rvbox.min.js", import.meta.url).href;
 const FIB = new URL("../examples/fib/fib.rv32imac.elf", import.meta.url);
 
 /** Loads fib from its file, calls an export, runs it, and tries a directory and an endless file. */
@@ -38,7 +39,12 @@ const SCRIPT = `
     try { await Program.fromFile(path, options); errors.push("loaded"); }
     catch (e) { errors.push(e instanceof ProgramError ? "ProgramError" : e.code); }
   }
-  process.stderr.write(JSON.stringify({ fib20, code, gas: instance.gas, tier: instance.tier, errors }));
+  // The full bundle imports here too; without Deno's FFI, "auto" runs the interpreter.
+  const full = await import(${JSON.stringify(FULL)});
+  const auto = full.Program.fromBytes(await (await import("node:fs/promises")).readFile(
+    new URL(${JSON.stringify(FIB.href)}))).instantiate({}, { gas: 1e9 });
+  const fullTier = [auto.exports.fib(20), auto.tier, auto.tierReason];
+  process.stderr.write(JSON.stringify({ fib20, code, gas: instance.gas, tier: instance.tier, errors, fullTier }));
 `;
 
 /** What `script` reports on standard error, as JSON, and its standard output. */
@@ -71,6 +77,7 @@ for (const runtime of RUNTIMES) {
         gas: deno.gas,
         tier: "interpreter",
         errors: ["EISDIR", "ProgramError"],
+        fullTier: [fib20, "interpreter", "the native tier needs Deno's FFI"],
       });
       assertEquals(stdout, "fib(32) = 2178309\n"); // one write per guest print, no added newlines
     },
