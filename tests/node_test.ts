@@ -19,7 +19,7 @@ const has = async (command: string) => {
 };
 const BUN = new URL("../.ci/tools/node_modules/.bin/bun", import.meta.url).pathname;
 const RUNTIMES = [
-  { name: "Node", command: "node", args: ["--input-type=module", "-e"] },
+  { name: "Node", command: "node", args: ["--no-warnings", "--input-type=module", "-e"] },
   { name: "Bun", command: (await has("bun")) ? "bun" : BUN, args: ["-e"] },
 ];
 
@@ -59,7 +59,9 @@ async function run(
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
   assertEquals(out.code, 0, stderr);
-  return { report: JSON.parse(stderr), stdout: new TextDecoder().decode(out.stdout) };
+  // The report is the last line: a runtime may warn on standard error before it.
+  const report = JSON.parse(stderr.trim().split("\n").pop()!);
+  return { report, stdout: new TextDecoder().decode(out.stdout) };
 }
 
 for (const runtime of RUNTIMES) {
