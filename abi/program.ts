@@ -127,7 +127,7 @@ export function linkProgram(
  * ```ts
  * import { Program } from "@rvbox/rvbox";
  * const program = await Program.fromFile("examples/hello/hello.rv32em.elf");
- * console.log(program.imports); // ["host_log", "rvbox_print", "rvbox_exit"]
+ * console.log(program.imports); // ["rvbox_exit", "rvbox_sbrk", "rvbox_print", "host_log"]
  * const instance = program.instantiate({
  *   host_log: (ctx, ptr, len) => console.log(ctx.memory.readString(ptr, len)),
  * });
