@@ -150,21 +150,12 @@ export function instructionAt(code: DecodedCode, pc: number): number {
 }
 
 /** The arrays of a {@linkcode DecodedCode}, before it knows its instruction count. */
-export interface CodeArrays extends DecodedOperands {
-  readonly start: number;
-  readonly end: number;
-  readonly pc: Uint32Array;
-  readonly size: Uint8Array;
-  readonly flow: Uint8Array;
-  readonly target: Int32Array;
-  /** The leader array, one longer than the code: `leaders[i + 1]` may be written for any `i`. */
-  readonly leaders: Uint8Array;
-  readonly segmentEnd: Uint8Array;
-  readonly entryCost: Uint32Array;
-  readonly hostcall: Int32Array;
-  readonly chunks: Int32Array;
-  readonly slots: Int32Array;
-}
+export type CodeArrays =
+  & Omit<DecodedCode, "count" | "leader" | "operands" | "costs" | "decoded">
+  & {
+    /** The leader array, one longer than the code: `leaders[i + 1]` may be written for any `i`. */
+    readonly leaders: Uint8Array;
+  };
 
 /**
  * Allocates the arrays for up to `count` instructions over `segments`
