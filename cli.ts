@@ -2,7 +2,8 @@
  * The rvbox command line.
  *
  * ```sh
- * deno task rvbox run prog.elf [--gas N] [--stats] [--trace] [--tier T]
+ * deno task rvbox run prog.elf [--gas N] [--stats] [--trace] [--tier T] [--import name=N]
+ * deno task rvbox call prog.elf export [args...] [--import name=N]
  * deno task rvbox disasm prog.elf [--native]
  * deno task rvbox inspect prog.elf
  * deno task rvbox link prog.elf -o prog.rvbox
@@ -10,8 +11,10 @@
  *
  * Every command reads an ELF file or an `.rvbox` blob.
  *
- * Exit status of `run`: the guest's exit code (modulo 256); 2 for a usage,
- * load or link error; 3 when the guest traps.
+ * Exit status of `run`: the guest's exit code (modulo 256); of `call`: 0,
+ * the export's result printed; for both, 2 for a usage, load or link error
+ * and 3 when the guest traps. `--import name=N` answers the guest's import
+ * `name` with N (0 without `=N`), for guests that need a host.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -36,13 +39,14 @@ import { LinkError, linkProgram, Program, ProgramError, type Tier, Trap } from "
 
 const USAGE = `usage:
   rvbox run <prog.elf> [--gas N] [--stack BYTES] [--heap BYTES] [--tier auto|interpreter|native]
-                       [--stats] [--trace]
+                       [--stats] [--trace] [--import name=N ...]
+  rvbox call <prog.elf> <export> [args...]   (same options; prints the export's result)
   rvbox disasm <prog.elf> [--native]   (--native: this machine's native code next to each instruction)
   rvbox inspect <prog.elf>
   rvbox link <prog.elf> [-o prog.rvbox]   (the compact blob format; default: prog.rvbox next to the input)
 Every command also reads .rvbox blobs.`;
 
-const COMMANDS = ["run", "disasm", "inspect", "link"];
+const COMMANDS = ["run", "call", "disasm", "inspect", "link"];
 const EXIT_USAGE = 2;
 
 /** NotFound, IsADirectory, PermissionDenied and the rest of `Deno.errors`. */
@@ -273,10 +277,31 @@ function number(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
-function runCommand(program: Program, flags: Record<string, string | boolean | undefined>): number {
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+/** `--import name=N`: host functions answering N (an integer, 0 when left out). */
+function stubImports(specs: string[] | undefined): Record<string, () => number> {
+  const imports: Record<string, () => number> = {};
+  for (const spec of specs ?? []) {
+    const [name, value = "0"] = spec.split("=", 2);
+    const n = Number(value.replaceAll("_", ""));
+    if (!name || !Number.isSafeInteger(n)) {
+      throw new RangeError(`--import needs name=integer, got ${JSON.stringify(spec)}`);
+    }
+    imports[name] = () => n;
+  }
+  return imports;
+}
+
+/** Runs `body` on a new instance; prints a trap with its registers, and the gas with --stats. */
+function withInstance(
+  program: Program,
+  flags: Flags,
+  body: (instance: ReturnType<Program["instantiate"]>) => number,
+): number {
   const trace = flags.trace ? tracer(program) : undefined;
   const gas = number(flags.gas as string | undefined, "gas") ?? DEFAULT_GAS;
-  const instance = program.instantiate({}, {
+  const instance = program.instantiate(stubImports(flags.import as string[] | undefined), {
     gas,
     tier: (flags.tier as Tier | undefined) ?? "auto",
     stackSize: number(flags.stack as string | undefined, "stack"),
@@ -287,7 +312,7 @@ function runCommand(program: Program, flags: Record<string, string | boolean | u
   let status: number;
   let trap: Trap | undefined;
   try {
-    status = instance.run() & 255;
+    status = body(instance);
   } catch (e) {
     if (!(e instanceof Trap)) throw e;
     trap = e;
@@ -313,6 +338,27 @@ function runCommand(program: Program, flags: Record<string, string | boolean | u
   return status;
 }
 
+/** `call`: the export's result on standard output. */
+function callCommand(program: Program, flags: Flags, name: string | undefined, args: string[]) {
+  if (name === undefined) throw new RangeError("call needs an export name");
+  if (!program.exports.includes(name)) {
+    throw new RangeError(
+      `no export ${JSON.stringify(name)} (exports: ${program.exports.join(", ") || "none"})`,
+    );
+  }
+  const values = args.map((a) => {
+    const n = Number(a.replaceAll("_", ""));
+    if (!Number.isSafeInteger(n)) {
+      throw new RangeError(`argument ${JSON.stringify(a)} is not an integer`);
+    }
+    return n;
+  });
+  return withInstance(program, flags, (instance) => {
+    console.log(String(instance.exports[name](...values)));
+    return 0;
+  });
+}
+
 /** Runs the CLI with `args`; returns the process exit status. */
 export async function main(args: string[]): Promise<number> {
   let parsed;
@@ -330,13 +376,14 @@ export async function main(args: string[]): Promise<number> {
         native: { type: "boolean" },
         output: { type: "string", short: "o" },
         help: { type: "boolean", short: "h" },
+        import: { type: "string", multiple: true },
       },
     });
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return EXIT_USAGE;
   }
-  const [command, path] = parsed.positionals;
+  const [command, path, ...rest] = parsed.positionals;
   if (parsed.values.help) {
     console.log(USAGE);
     return 0;
@@ -361,7 +408,8 @@ export async function main(args: string[]): Promise<number> {
     const program = Program.fromBytes(bytes);
     if (command === "disasm") await disasmCommand(program, parsed.values.native === true);
     else if (command === "inspect") inspectCommand(program, path);
-    else return runCommand(program, parsed.values);
+    else if (command === "call") return callCommand(program, parsed.values, rest[0], rest.slice(1));
+    else return withInstance(program, parsed.values, (instance) => instance.run() & 255);
     return 0;
   } catch (e) {
     if (

@@ -170,6 +170,30 @@ Deno.test("CLI run: a trap gives status 3 and a message; missing imports status 
   assertStringIncludes(link.stderr, "host_log");
 });
 
+Deno.test("CLI call prints an export's result; --import answers a guest's imports", async () => {
+  const cli = (...args: string[]) => deno("run", "--allow-read", "cli.ts", ...args);
+  const call = await cli("call", "examples/fib/fib.rv32em.elf", "fib", "20");
+  assertEquals([call.code, call.stdout], [0, "6765\n"], call.stderr);
+  const trap = await cli("call", "examples/fib/fib.rv32em.elf", "fib", "30", "--gas", "100");
+  assertEquals(trap.code, 3);
+  assertStringIncludes(trap.stderr, "out of gas");
+  const hosted = await cli("run", "examples/hello/hello.rv32em.elf", "--import", "host_log=0");
+  assertEquals(hosted.code, 0, hosted.stderr);
+  assertStringIncludes(hosted.stdout, "rvbox_print");
+  for (
+    const [args, message] of [
+      [["call", "examples/fib/fib.rv32em.elf", "nope"], 'no export "nope" (exports: fib, fib64)'],
+      [["call", "examples/fib/fib.rv32em.elf", "fib", "x"], 'argument "x" is not an integer'],
+      [["call", "examples/fib/fib.rv32em.elf"], "call needs an export name"],
+      [["run", "examples/hello/hello.rv32em.elf", "--import", "host_log=abc"], "--import needs"],
+    ] as const
+  ) {
+    const out = await cli(...args);
+    assertEquals(out.code, 2, args.join(" "));
+    assertStringIncludes(out.stderr, message);
+  }
+});
+
 Deno.test("CLI --trace shows pc, instruction and changed registers", async () => {
   const trace = await deno(
     "run",
