@@ -41,9 +41,9 @@ await new Promise((resolve) => setTimeout(resolve, 0));
 window.result = { fib20, code, gas: instance.gas, tier: instance.tier, lines, evalBlocked, wasmBlocked, fromFile };
 `;
 
-const FILES: Record<string, () => Promise<[BodyInit, string]>> = {
-  "/": async () => ['<!doctype html><script type="module" src="/page.js"></script>', "text/html"],
-  "/page.js": async () => [PAGE_SCRIPT, "text/javascript"],
+const FILES: Record<string, () => Promise<[BodyInit, string]> | [BodyInit, string]> = {
+  "/": () => ['<!doctype html><script type="module" src="/page.js"></script>', "text/html"],
+  "/page.js": () => [PAGE_SCRIPT, "text/javascript"],
   "/rvbox.js": async () => [
     await Deno.readTextFile(new URL("../dist/portable.min.js", import.meta.url)),
     "text/javascript",
