@@ -1,14 +1,20 @@
 /**
  * Instruction decoder, driven by the table in abi/isa.ts.
  *
- * At module load the table's encodings are sorted into candidate lists, one
- * per (major opcode, funct3) for 32-bit words and one per (quadrant, funct3)
- * for compressed parcels. Decoding picks the slot, takes the first candidate
- * whose mask matches (candidates are ordered most specific first) and
- * extracts operands by the candidate's format. No allocation, no strings.
+ * The table's encodings are sorted into candidate lists, one per (major
+ * opcode, funct3) for 32-bit words and one per (quadrant, funct3) for
+ * compressed parcels (abi/_decode_build.ts derives them; abi/_decode_tables.ts
+ * holds them as literals, so that a fresh process does not derive them at
+ * import: that took ~3.5 ms of cold JavaScript). Decoding picks the slot,
+ * takes the first candidate whose mask matches (candidates are ordered most
+ * specific first) and extracts operands by the candidate's format. No
+ * allocation, no strings.
  * @module
  */
-import { CFormat, Format, Op, OPS } from "./isa.ts";
+import type { Candidates } from "./_decode_build.ts";
+import { narrowSlot, wideSlot } from "./_decode_slots.ts";
+import { ENDS_BLOCK, NARROW, WIDE } from "./_decode_tables.ts";
+import { CFormat, Format, Op } from "./isa.ts";
 
 /** One decoded instruction; compressed ones are expanded to their base op. */
 export interface DecodedInstruction {
@@ -37,105 +43,7 @@ export function newDecodedInstruction(): DecodedInstruction {
   return { op: Op.INVALID, rd: 0, rs1: 0, rs2: 0, imm: 0, size: 4, compressed: false };
 }
 
-/** Candidate lists: slot `s` owns entries `start[s] .. start[s + 1] - 1`. */
-interface Candidates {
-  readonly start: Uint16Array;
-  readonly match: Int32Array;
-  readonly mask: Int32Array;
-  readonly op: Uint8Array;
-  readonly format: Uint8Array;
-}
-
-interface Entry {
-  readonly match: number;
-  readonly mask: number;
-  readonly op: number;
-  readonly format: number;
-}
-
-function popcount(x: number): number {
-  let n = 0;
-  for (let v = x >>> 0; v !== 0; v &= v - 1) n++;
-  return n;
-}
-
-/**
- * Sorts entries into `slotCount` slots. `slotMask` says which bits choose a
- * slot and `slotOf(bits)` which slot those bits choose; an entry joins every
- * slot it can match (each setting of the slot bits its mask leaves free).
- * Within a slot, more specific masks come first, so e.g. C.EBREAK wins over
- * C.JALR and C.ADDI16SP over C.LUI. Built at import, so it enumerates slots
- * per entry rather than testing every entry against every slot.
- */
-function buildCandidates(
-  entries: readonly Entry[],
-  slotCount: number,
-  slotMask: number,
-  slotOf: (bits: number) => number,
-): Candidates {
-  const slots: Entry[][] = Array.from({ length: slotCount }, () => []);
-  for (const e of entries) {
-    const free = slotMask & ~e.mask;
-    // Every subset of the free bits, from `free` down to 0.
-    for (let sub = free;; sub = (sub - 1) & free) {
-      slots[slotOf((e.match & slotMask) | sub)].push(e);
-      if (sub === 0) break;
-    }
-  }
-  for (const list of slots) list.sort((a, b) => popcount(b.mask) - popcount(a.mask));
-  const flat = slots.flat();
-  const start = new Uint16Array(slotCount + 1);
-  for (let s = 0; s < slotCount; s++) start[s + 1] = start[s] + slots[s].length;
-  return {
-    start,
-    match: Int32Array.from(flat, (e) => e.match),
-    mask: Int32Array.from(flat, (e) => e.mask),
-    op: Uint8Array.from(flat, (e) => e.op),
-    format: Uint8Array.from(flat, (e) => e.format),
-  };
-}
-
-/** The 32-bit slot of a word: opcode bits 6..2 and funct3 (bits 14..12); bits 1..0 are 11. */
-export const wideSlot: (w: number) => number = (w: number) =>
-  (((w >>> 2) & 31) << 3) | ((w >>> 12) & 7);
-/** The compressed slot of a parcel: quadrant (bits 1..0) and funct3 (bits 15..13). */
-export const narrowSlot: (p: number) => number = (p: number) => ((p & 3) << 3) | ((p >>> 13) & 7);
-
-const WIDE = buildCandidates(
-  OPS.flatMap((info, op) =>
-    info.encoding
-      ? [{ match: info.encoding.match, mask: info.encoding.mask, op, format: info.format }]
-      : []
-  ),
-  256,
-  0x707f,
-  wideSlot,
-);
-
-const NARROW = buildCandidates(
-  OPS.flatMap((info, op) => info.compressed.map((f) => ({ ...f, op }))),
-  32,
-  0xe003,
-  narrowSlot,
-);
-
-/**
- * Per slot of the first parcel (256 32-bit slots by `wideSlot`, then 32
- * compressed ones by `256 + narrowSlot`): 1
- * when some candidate of the slot ends a basic block (abi/isa.ts
- * `terminator`). Derived from the same candidate lists the decoder uses, so
- * an instruction in a slot marked 0 can never decode to a terminator.
- */
-export const ENDS_BLOCK: Uint8Array = Uint8Array.from(
-  [WIDE, NARROW].flatMap((table) =>
-    Array.from({ length: table.start.length - 1 }, (_, slot) => {
-      for (let i = table.start[slot]; i < table.start[slot + 1]; i++) {
-        if (OPS[table.op[i]].terminator) return 1;
-      }
-      return 0;
-    })
-  ),
-);
+export { ENDS_BLOCK, narrowSlot, wideSlot };
 
 /**
  * Whether the instruction whose first 16-bit parcel is `lo` may end a basic

@@ -597,3 +597,12 @@ Deno.test("size follows the low two bits and decoding never throws", () => {
     assertEquals(d.size === 2 || d.size === 4, true);
   }
 });
+
+Deno.test("the decoder's literal tables are what abi/isa.ts derives (else: deno task tables)", async () => {
+  const { deriveTables } = await import("../abi/_decode_build.ts");
+  const tables = await import("../abi/_decode_tables.ts");
+  const derived = deriveTables();
+  assertEquals(tables.WIDE, derived.WIDE);
+  assertEquals(tables.NARROW, derived.NARROW);
+  assertEquals(tables.ENDS_BLOCK, derived.ENDS_BLOCK);
+});
