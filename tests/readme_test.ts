@@ -3,50 +3,44 @@ import { assertEquals, assertStringIncludes } from "@std/assert";
 
 const root = new URL("../", import.meta.url);
 
-Deno.test("README usage example runs", async () => {
+/**
+ * Runs the README's first `ts` block that imports `specifier`, with that
+ * import pointed at `entry` in this checkout; returns its standard output.
+ */
+async function runReadmeBlock(specifier: string, entry: string, flags: string[]): Promise<string> {
   const readme = await Deno.readTextFile(new URL("README.md", root));
-  const block = readme.match(/```ts\n([\s\S]*?)```/)?.[1] ?? "";
-  assertStringIncludes(block, "Program");
+  const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+    .find((b) => b.includes(`"${specifier}"`));
+  assertStringIncludes(block ?? "", "Program", `no README example imports ${specifier}`);
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   try {
     await Deno.writeTextFile(
       file,
-      block.replace('"@rvbox/rvbox"', JSON.stringify(new URL("mod.ts", root).href)),
+      block!.replace(`"${specifier}"`, JSON.stringify(new URL(entry, root).href)),
     );
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", file],
+      args: ["run", ...flags, file],
       cwd: root,
       stdout: "piped",
       stderr: "piped",
     }).output();
     assertEquals(code, 0, new TextDecoder().decode(stderr));
-    assertStringIncludes(new TextDecoder().decode(stdout), "300 gas left:");
+    return new TextDecoder().decode(stdout);
   } finally {
     await Deno.remove(file);
   }
+}
+
+Deno.test("README usage example runs", async () => {
+  const out = await runReadmeBlock("@rvbox/rvbox", "mod.ts", ["--allow-read"]);
+  assertStringIncludes(out, "300 gas left:");
 });
 
 Deno.test("README portable example runs on the interpreter", async () => {
-  const readme = await Deno.readTextFile(new URL("README.md", root));
-  const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
-    .find((b) => b.includes('"@rvbox/rvbox/portable"'));
-  assertStringIncludes(block ?? "", "Program");
-  const file = await Deno.makeTempFile({ suffix: ".ts" });
-  try {
-    await Deno.writeTextFile(
-      file,
-      block!.replace('"@rvbox/rvbox/portable"', JSON.stringify(new URL("portable.ts", root).href)),
-    );
-    // FFI allowed: the portable entry must not use it even so.
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "--allow-ffi", file],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assertEquals(code, 0, new TextDecoder().decode(stderr));
-    assertStringIncludes(new TextDecoder().decode(stdout), "0 interpreter");
-  } finally {
-    await Deno.remove(file);
-  }
+  // FFI allowed: the portable entry must not use it even so.
+  const out = await runReadmeBlock("@rvbox/rvbox/portable", "portable.ts", [
+    "--allow-read",
+    "--allow-ffi",
+  ]);
+  assertStringIncludes(out, "0 interpreter");
 });
