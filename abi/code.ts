@@ -4,6 +4,7 @@
  * abi/README.md §4 precomputed. Every tier translates from this one stream.
  * @module
  */
+import { Slab } from "./_recycle.ts";
 import {
   decodeInstruction,
   ENDS_BLOCK,
@@ -126,6 +127,11 @@ export interface DecodedCode extends DecodedOperands {
   costs(from: number, to: number): Uint32Array;
   /** How many instructions have their operands decoded so far (`count` once all have). */
   readonly decoded: number;
+  /**
+   * The memory of all these arrays, given back for the next program once
+   * nothing can use them (`Program.dispose` with no instance left).
+   */
+  readonly slabs: readonly Slab[];
 }
 
 /**
@@ -151,10 +157,12 @@ export function instructionAt(code: DecodedCode, pc: number): number {
 
 /** The arrays of a {@linkcode DecodedCode}, before it knows its instruction count. */
 export type CodeArrays =
-  & Omit<DecodedCode, "count" | "leader" | "operands" | "costs" | "decoded">
+  & Omit<DecodedCode, "count" | "leader" | "operands" | "costs" | "decoded" | "slabs">
   & {
     /** The leader array, one longer than the code: `leaders[i + 1]` may be written for any `i`. */
     readonly leaders: Uint8Array;
+    /** Where the arrays live. */
+    readonly slabs: Slab[];
   };
 
 /**
@@ -185,38 +193,47 @@ export function allocateArrays(
     previous = lastChunk;
   }
   const slotCount = used * CHUNK_SLOTS;
-  const pc = new Uint32Array(count);
-  const chunks = new Int32Array(chunkCount).fill(-1);
-  const slots = new Int32Array(slotCount).fill(-1);
-  const size = new Uint8Array(count);
-  const segmentEnd = new Uint8Array(count);
-  const flow = new Uint8Array(count);
-  const leaders = new Uint8Array(count + 1);
+  const slab = new Slab(
+    Slab.size(4 * count, 4 * chunkCount, 4 * slotCount, count, count, count) + Slab.size(count + 1),
+  );
+  const pc = slab.u32(count);
+  const chunks = slab.i32(chunkCount).fill(-1);
+  const slots = slab.i32(slotCount).fill(-1);
+  const size = slab.u8(count);
+  const segmentEnd = slab.u8(count);
+  const flow = slab.u8(count);
+  const leaders = slab.u8(count + 1);
   let next = 0;
   for (const s of segments) {
     for (let c = chunkOf(s.start); c <= chunkOf(s.start + s.bytes.length - 1); c++) {
       if (chunks[c] < 0) chunks[c] = CHUNK_SLOTS * next++;
     }
   }
+  const lateArrays = late === 0 ? undefined : allocateLate(late);
   return {
     ...{ start, end, pc, size, flow, leaders, segmentEnd, chunks, slots },
-    ...lateArrays(late),
+    ...(lateArrays ?? EMPTY_LATE),
+    slabs: lateArrays ? [slab, lateArrays.slab] : [slab],
   };
 }
 
 /** The arrays nothing writes while the code is swept: allocated for the exact count. */
-function lateArrays(count: number) {
+function allocateLate(count: number) {
+  const slab = new Slab(4 * Slab.size(4 * count) + 4 * Slab.size(count));
   return {
-    entryCost: new Uint32Array(count),
-    target: new Int32Array(count),
-    hostcall: new Int32Array(count).fill(-1),
-    op: new Uint8Array(count),
-    rd: new Uint8Array(count),
-    rs1: new Uint8Array(count),
-    rs2: new Uint8Array(count),
-    imm: new Int32Array(count),
+    slab,
+    entryCost: slab.u32(count),
+    target: slab.i32(count),
+    hostcall: slab.i32(count).fill(-1),
+    op: slab.u8(count),
+    rd: slab.u8(count),
+    rs1: slab.u8(count),
+    rs2: slab.u8(count),
+    imm: slab.i32(count),
   };
 }
+
+const EMPTY_LATE = (({ slab: _, ...arrays }) => arrays)(allocateLate(0));
 
 /** Instructions decoded together when operands are first read. */
 const GROUP_SHIFT = 6;
@@ -238,6 +255,7 @@ class LazyCode implements DecodedCode {
   readonly hostcall: Int32Array;
   readonly chunks: Int32Array;
   readonly slots: Int32Array;
+  readonly slabs: readonly Slab[];
   readonly #operands: DecodedOperands;
   readonly #entryCost: Uint32Array;
   /** Per group: 1 once every entry cost in it is computed. */
@@ -272,6 +290,7 @@ class LazyCode implements DecodedCode {
     this.hostcall = cut(arrays.hostcall);
     this.chunks = arrays.chunks;
     this.slots = arrays.slots;
+    this.slabs = arrays.slabs;
     this.#operands = {
       op: cut(arrays.op),
       rd: cut(arrays.rd),
@@ -466,7 +485,13 @@ export function decodeCode(segments: readonly CodeSegment[], rve: boolean): Deco
     }
     segmentEnd[count - 1] = 1;
   }
-  const code = new LazyCode({ ...swept, ...lateArrays(count) }, count, segments, rve);
+  const { slab: lateSlab, ...late } = allocateLate(count);
+  const code = new LazyCode(
+    { ...swept, ...late, slabs: [...swept.slabs, lateSlab] },
+    count,
+    segments,
+    rve,
+  );
   const { target } = code;
   for (let k = 0; k < direct.length; k += 2) {
     const t = instructionAt(code, direct[k + 1]);

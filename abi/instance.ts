@@ -76,6 +76,7 @@ export class Instance {
   /** Why that tier was chosen. */
   readonly tierReason: string;
   readonly #engine: Engine;
+  readonly #onDispose: (() => void) | undefined;
   readonly #initialGas: number;
   readonly #entry: number;
   readonly #stackTop: number;
@@ -91,8 +92,11 @@ export class Instance {
     stackTop: number;
     tier: Exclude<Tier, "auto">;
     tierReason: string;
+    /** Called once, when the instance is disposed (not when it is collected). */
+    onDispose?: () => void;
   }) {
     this.#engine = init.engine;
+    this.#onDispose = init.onDispose;
     this.#initialGas = init.gas;
     this.#entry = init.entry;
     this.#stackTop = init.stackTop;
@@ -206,6 +210,7 @@ export class Instance {
     this.#status = DISPOSED;
     this.#engine.memory.detach();
     this.#engine.dispose?.();
+    this.#onDispose?.();
   }
 
   /** Same as {@linkcode Instance.dispose}, for `using`. */

@@ -10,6 +10,7 @@
  * memory leaves first.
  * @module
  */
+import { dropRecycled } from "./_recycle.ts";
 
 /** Which tier's memories: a native address space or an interpreter's bytes. */
 export type PooledKind = "native" | "interpreter";
@@ -114,7 +115,9 @@ export function setMemoryPoolLimit(limit?: number): number {
 
 /**
  * Releases every pooled memory now (native address spaces are unmapped) and
- * returns how many there were. Later disposals fill the pool again.
+ * returns how many there were; also drops the array memory kept from
+ * disposed programs for the next ones loaded. Later disposals fill the pool
+ * again.
  *
  * @example
  * ```ts
@@ -124,5 +127,6 @@ export function setMemoryPoolLimit(limit?: number): number {
  * ```
  */
 export function releasePooledMemory(): number {
+  dropRecycled();
   return releasePooled();
 }

@@ -13,7 +13,13 @@ import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 import { retireMemoryPlans } from "./memory_plan.ts";
-import { createInterpreter, type NativeSupport, nativeTier, NOT_LOADED } from "./tiers.ts";
+import {
+  createInterpreter,
+  type NativeSupport,
+  nativeTier,
+  NOT_LOADED,
+  releaseInterpreterCode,
+} from "./tiers.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
@@ -138,6 +144,14 @@ export class Program {
   readonly #image: ProgramImage;
   readonly #format: "elf" | "rvbox";
   #disposed = false;
+  /** Interpreter instances not yet disposed (collected ones never count down). */
+  #liveInstances = 0;
+  /**
+   * Whether the native tier has seen the code: its translations may be
+   * shared with other programs of the same code and read its tables, so
+   * they are never recycled.
+   */
+  #shared = false;
 
   /**
    * Validates and decodes an ELF executable or an `.rvbox` blob (told apart
@@ -204,8 +218,12 @@ export class Program {
     return this.#image.code.count;
   }
 
-  /** @internal The decoded image, for tiers and tools in this package. */
+  /**
+   * @internal The decoded image, for tiers and tools in this package.
+   * @throws {Error} when the program has been disposed.
+   */
   get image(): ProgramImage {
+    if (this.#disposed) throw new Error("the program has been disposed: load it again");
     return this.#image;
   }
 
@@ -229,6 +247,7 @@ export class Program {
     let engine: Engine | undefined;
     const context = (memory: GuestMemory) => hostContext(memory, () => engine!);
     if (tier === "native") {
+      this.#shared = true;
       const native = nativeTier()!;
       try {
         engine = native.createEngine(image, options, (memory) => ({
@@ -243,8 +262,14 @@ export class Program {
         reason = `${limit}, so the interpreter runs this instance`;
       }
     }
+    let onDispose: (() => void) | undefined;
     if (engine === undefined) {
       const memory = new GuestMemory(image, options);
+      this.#liveInstances++;
+      onDispose = () => {
+        this.#liveInstances--;
+        this.#recycleWhenUnused();
+      };
       engine = createInterpreter({
         image,
         imports: resolved,
@@ -261,6 +286,7 @@ export class Program {
       stackTop: engine.memory.stackTop,
       tier,
       tierReason: reason,
+      onDispose,
     });
   }
 
@@ -272,12 +298,31 @@ export class Program {
    * unmapped. Instantiating the program afterwards throws. Calling it again
    * does nothing. A program collected undisposed is freed by garbage
    * collection, later.
+   *
+   * Once no interpreter instance of it is left either (disposed, not merely
+   * dropped), the memory of its tables and compiled code is kept for the
+   * next programs loaded, which then start without the page faults of fresh
+   * memory (`releasePooledMemory()` drops it). A process that loads many
+   * programs should dispose them (`using program = ...`).
    */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     retireMemoryPlans(this.#image);
     nativeTier()?.disposeCode(this.#image);
+    this.#recycleWhenUnused();
+  }
+
+  /**
+   * Once disposed with no instance left, gives the memory of the program's
+   * tables and compiled stream to the next programs loaded (abi/_recycle.ts):
+   * nothing can read them any more. Not after a native instance (see `#shared`).
+   */
+  #recycleWhenUnused(): void {
+    if (!this.#disposed || this.#liveInstances > 0 || this.#shared) return;
+    this.#shared = true; // once
+    releaseInterpreterCode(this.#image);
+    for (const slab of this.#image.code.slabs) slab.recycle();
   }
 
   /** Same as {@linkcode Program.dispose}, for `using`. */

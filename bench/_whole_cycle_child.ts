@@ -7,7 +7,9 @@
  *
  * `fresh`: the first thing the process does. `warm`: after serving the other
  * workloads (both ISAs, or their wasm modules) for a while, so rvbox's own
- * code is optimized but the contract is new to the process. Nothing from
+ * code is optimized but the contract is new to the process; each served
+ * program is disposed after its call, as a server would (its memory then
+ * serves the next program loaded). Nothing from
  * rvbox is imported statically: the import is part of what a fresh process
  * pays. rvbox comes from its single-module bundles (dist/), which a user who
  * cares about start-up imports: the interpreter from the portable one, the
@@ -56,7 +58,8 @@ async function rvboxCycle(tier: "interpreter" | "native") {
     const until = performance.now() + WARM_MS;
     while (performance.now() < until) {
       for (const bytes of others) {
-        using instance = Program.fromBytes(bytes).instantiate(imports, { tier });
+        using program = Program.fromBytes(bytes);
+        using instance = program.instantiate(imports, { tier });
         if (instance.exports.run) instance.exports.run(1);
         else instance.exports.small(1);
       }

@@ -21,6 +21,7 @@
  * the immediate.
  * @module
  */
+import { Slab } from "../abi/_recycle.ts";
 import {
   CHUNK_SHIFT,
   CHUNK_SLOTS,
@@ -95,6 +96,8 @@ export interface CompiledCode {
    * `entryOf`, or -1 where no instruction starts.
    */
   readonly enter: (pc: number) => number;
+  /** Where the arrays live (recycled with the program, abi/_recycle.ts). */
+  readonly slab: Slab;
 }
 
 const ALU_NO_SIDE_EFFECTS = new Set(["alu", "alu_imm", "upper"]);
@@ -115,19 +118,28 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
   const traced = trace ? 1 : 0;
   // Where each instruction's first entry goes (one more for the end), and the branches to
   // where no instruction starts: each traps, when taken, at a stub entry after the code.
-  const first = new Int32Array(n + 1);
   const bad: number[] = [];
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    total += leader[i] + traced + 1 + segmentEnd[i];
+    if (flow[i] === Flow.BRANCH && target[i] < 0) bad.push(i);
+  }
+  total += bad.length;
+  const { chunks, slots } = code;
+  const slab = new Slab(
+    Slab.size(4 * (n + 1), 8 * total, 4 * total, 4 * total, 4 * slots.length),
+  );
+  const first = slab.i32(n + 1);
+  const insn = slab.i32(total * 2);
+  const pcs = slab.u32(total);
+  const midCost = slab.u32(total);
+  const entryOf = slab.i32(slots.length);
   let next = 0;
   for (let i = 0; i < n; i++) {
     first[i] = next;
     next += leader[i] + traced + 1 + segmentEnd[i];
-    if (flow[i] === Flow.BRANCH && target[i] < 0) bad.push(i);
   }
   first[n] = next;
-  const total = next + bad.length;
-  const insn = new Int32Array(total * 2);
-  const pcs = new Uint32Array(total);
-  const midCost = new Uint32Array(total);
   const stubOf = new Map<number, number>();
   for (const [k, i] of bad.entries()) {
     const stub = next + k;
@@ -156,9 +168,7 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     const costs = code.costs(lo, end);
     for (let i = lo; i < end; i++) compileInstruction(code, operands, costs, i, stream);
   };
-  const { chunks, slots } = code;
   const length = code.end - code.start;
-  const entryOf = new Int32Array(slots.length);
   const enter = (pc: number) => {
     const offset = pc - code.start;
     const i = slotValue(chunks, slots, length, offset);
@@ -178,6 +188,7 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     flatLength: Math.min(code.end - code.start, flatChunks << CHUNK_SHIFT),
     fill,
     enter,
+    slab,
   };
 }
 

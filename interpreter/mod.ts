@@ -199,4 +199,12 @@ export class Interpreter implements Engine {
   }
 }
 
-registerInterpreter((init) => new Interpreter(init));
+registerInterpreter({
+  create: (init) => new Interpreter(init),
+  release(image) {
+    for (const cache of [compiled, compiledTrace]) {
+      cache.get(image)?.slab.recycle();
+      cache.delete(image);
+    }
+  },
+});
