@@ -6,11 +6,15 @@
  * faults when first written — one per 4 KiB, 14-20 µs each on the virtual
  * machines this was measured on, most of loading a new contract in a warm
  * process — while memory that has served a disposed program costs a memset.
- * Only memory nothing can reach any more comes here (see `Program.dispose`);
- * bounded in bytes and buffers, oldest out first; `releasePooledMemory()`
- * empties it.
+ * Only memory nothing can reach any more comes here: a program's code is
+ * held by its `Program` until disposed, by each interpreter instance until
+ * disposed and by each native translation made from it until freed
+ * ({@linkcode holdCode}); what is collected undisposed never releases its
+ * hold, so its memory goes to the garbage collector instead. Bounded in
+ * bytes and buffers, oldest out first; `releasePooledMemory()` empties it.
  * @module
  */
+import type { DecodedCode } from "./code.ts";
 
 /** A recycled buffer and how much of it may be nonzero. */
 interface Free {
@@ -121,3 +125,34 @@ export class Slab {
 }
 
 const align = (n: number) => (n + 3) & ~3;
+
+/** Holds on each program's code (absent: none left, or recycled). */
+const holds = new WeakMap<DecodedCode, number>();
+/** What else to give back with a program's code (the interpreter's stream). */
+const releaseHooks: ((code: DecodedCode) => void)[] = [];
+
+/** Runs `hook` for every program's code about to be recycled (the hook frees what it made from it). */
+export function onCodeRecycled(hook: (code: DecodedCode) => void): void {
+  releaseHooks.push(hook);
+}
+
+/** Someone will read `code`'s arrays until the matching {@linkcode releaseCode}. */
+export function holdCode(code: DecodedCode): void {
+  holds.set(code, (holds.get(code) ?? 0) + 1);
+}
+
+/**
+ * Ends one {@linkcode holdCode}; the last one recycles the code's arrays
+ * and what the hooks made from them.
+ */
+export function releaseCode(code: DecodedCode): void {
+  const count = holds.get(code);
+  if (count === undefined) throw new Error("releaseCode without holdCode");
+  if (count > 1) {
+    holds.set(code, count - 1);
+    return;
+  }
+  holds.delete(code);
+  for (const hook of releaseHooks) hook(code);
+  for (const slab of code.slabs) slab.recycle();
+}

@@ -5,6 +5,7 @@
  */
 import { writeBlob } from "./_blob_write.ts";
 import { readProgramFile, writeOutput } from "./_platform.ts";
+import { holdCode, releaseCode } from "./_recycle.ts";
 import { isBlob, loadImage } from "./blob.ts";
 import { DEFAULT_GAS, DEFAULT_MAX_FILE_SIZE } from "./constants.ts";
 import type { Engine } from "./engine.ts";
@@ -13,13 +14,7 @@ import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 import { retireMemoryPlans } from "./memory_plan.ts";
-import {
-  createInterpreter,
-  type NativeSupport,
-  nativeTier,
-  NOT_LOADED,
-  releaseInterpreterCode,
-} from "./tiers.ts";
+import { createInterpreter, type NativeSupport, nativeTier, NOT_LOADED } from "./tiers.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
@@ -144,14 +139,6 @@ export class Program {
   readonly #image: ProgramImage;
   readonly #format: "elf" | "rvbox";
   #disposed = false;
-  /** Interpreter instances not yet disposed (collected ones never count down). */
-  #liveInstances = 0;
-  /**
-   * Whether the native tier has seen the code: its translations may be
-   * shared with other programs of the same code and read its tables, so
-   * they are never recycled.
-   */
-  #shared = false;
 
   /**
    * Validates and decodes an ELF executable or an `.rvbox` blob (told apart
@@ -162,6 +149,7 @@ export class Program {
     const copy = copyProgram(bytes);
     this.#format = isBlob(copy) ? "rvbox" : "elf";
     this.#image = loadImage(copy, options);
+    holdCode(this.#image.code); // released by dispose()
   }
 
   /** Same as `new Program(bytes, options)`. */
@@ -247,7 +235,6 @@ export class Program {
     let engine: Engine | undefined;
     const context = (memory: GuestMemory) => hostContext(memory, () => engine!);
     if (tier === "native") {
-      this.#shared = true;
       const native = nativeTier()!;
       try {
         engine = native.createEngine(image, options, (memory) => ({
@@ -265,11 +252,9 @@ export class Program {
     let onDispose: (() => void) | undefined;
     if (engine === undefined) {
       const memory = new GuestMemory(image, options);
-      this.#liveInstances++;
-      onDispose = () => {
-        this.#liveInstances--;
-        this.#recycleWhenUnused();
-      };
+      const code = image.code;
+      holdCode(code);
+      onDispose = () => releaseCode(code);
       engine = createInterpreter({
         image,
         imports: resolved,
@@ -299,30 +284,18 @@ export class Program {
    * does nothing. A program collected undisposed is freed by garbage
    * collection, later.
    *
-   * Once no interpreter instance of it is left either (disposed, not merely
-   * dropped), the memory of its tables and compiled code is kept for the
-   * next programs loaded, which then start without the page faults of fresh
-   * memory (`releasePooledMemory()` drops it). A process that loads many
-   * programs should dispose them (`using program = ...`).
+   * Once no instance of it is left either (disposed, not merely dropped)
+   * and its native code is freed, the memory of its tables and compiled
+   * code is kept for the next programs loaded, which then start without the
+   * page faults of fresh memory (`releasePooledMemory()` drops it). A
+   * process that loads many programs should dispose them (`using program = ...`).
    */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     retireMemoryPlans(this.#image);
     nativeTier()?.disposeCode(this.#image);
-    this.#recycleWhenUnused();
-  }
-
-  /**
-   * Once disposed with no instance left, gives the memory of the program's
-   * tables and compiled stream to the next programs loaded (abi/_recycle.ts):
-   * nothing can read them any more. Not after a native instance (see `#shared`).
-   */
-  #recycleWhenUnused(): void {
-    if (!this.#disposed || this.#liveInstances > 0 || this.#shared) return;
-    this.#shared = true; // once
-    releaseInterpreterCode(this.#image);
-    for (const slab of this.#image.code.slabs) slab.recycle();
+    releaseCode(this.#image.code);
   }
 
   /** Same as {@linkcode Program.dispose}, for `using`. */

@@ -37,28 +37,12 @@ export interface NativeTier {
   disposeCode(image: ProgramImage): void;
 }
 
-/** What the interpreter provides. */
-export interface InterpreterTier {
-  /** Creates the engine of one instance. */
-  create(init: EngineInit): Engine;
-  /**
-   * Gives back the memory of what it made for `image` (its compiled
-   * stream): the program is disposed and no instance of it is left.
-   */
-  release(image: ProgramImage): void;
-}
-
 let registered: NativeTier | undefined;
-let interpreter: InterpreterTier | undefined;
+let interpreter: ((init: EngineInit) => Engine) | undefined;
 
 /** Makes the interpreter available (interpreter/mod.ts calls it once, at import). */
-export function registerInterpreter(tier: InterpreterTier): void {
-  interpreter = tier;
-}
-
-/** See {@linkcode InterpreterTier.release}. */
-export function releaseInterpreterCode(image: ProgramImage): void {
-  interpreter?.release(image);
+export function registerInterpreter(create: (init: EngineInit) => Engine): void {
+  interpreter = create;
 }
 
 /**
@@ -69,7 +53,7 @@ export function createInterpreter(init: EngineInit): Engine {
   if (interpreter === undefined) {
     throw new Error("no interpreter registered: import rvbox from mod.ts or portable.ts");
   }
-  return interpreter.create(init);
+  return interpreter(init);
 }
 
 /** Makes the native tier available to every program (jit/mod.ts calls it once, at import). */

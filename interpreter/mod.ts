@@ -3,6 +3,8 @@
  * FFI, so it runs wherever JavaScript runs (including `--jitless`).
  * @module
  */
+import { onCodeRecycled } from "../abi/_recycle.ts";
+import type { DecodedCode } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
 import type { TrapInit, TrapKind } from "../abi/errors.ts";
@@ -22,16 +24,17 @@ import { execute } from "./run.ts";
  */
 const SLICE_GAS = 1 << 22;
 
-const compiled = new WeakMap<ProgramImage, CompiledCode>();
-const compiledTrace = new WeakMap<ProgramImage, CompiledCode>();
+// By the program's code: the stream is recycled with it (abi/_recycle.ts).
+const compiled = new WeakMap<DecodedCode, CompiledCode>();
+const compiledTrace = new WeakMap<DecodedCode, CompiledCode>();
 
 /** Compiles once per program (and once more for tracing), shared by instances. */
 function compiledFor(image: ProgramImage, trace: boolean): CompiledCode {
   const cache = trace ? compiledTrace : compiled;
-  let code = cache.get(image);
+  let code = cache.get(image.code);
   if (!code) {
     code = compile(image, trace);
-    cache.set(image, code);
+    cache.set(image.code, code);
   }
   return code;
 }
@@ -199,12 +202,10 @@ export class Interpreter implements Engine {
   }
 }
 
-registerInterpreter({
-  create: (init) => new Interpreter(init),
-  release(image) {
-    for (const cache of [compiled, compiledTrace]) {
-      cache.get(image)?.slab.recycle();
-      cache.delete(image);
-    }
-  },
+registerInterpreter((init) => new Interpreter(init));
+onCodeRecycled((code) => {
+  for (const cache of [compiled, compiledTrace]) {
+    cache.get(code)?.slab.recycle();
+    cache.delete(code);
+  }
 });

@@ -6,6 +6,7 @@
  * after it is unmapped).
  * @module
  */
+import { holdCode, releaseCode } from "../abi/_recycle.ts";
 import { CHUNK_SLOTS, type DecodedCode, instructionAt } from "../abi/code.ts";
 import type { CodeKey } from "./_code_key.ts";
 import { A64Backend } from "./a64/backend.ts";
@@ -93,6 +94,7 @@ export class CompiledProgram {
     this.enter = createEntry(parts.executable);
     this.#parts = parts;
     this.#onUnused = onUnused;
+    holdCode(code); // until freed: traps, host calls and late entries read its tables
   }
 
   /**
@@ -141,6 +143,7 @@ export class CompiledProgram {
     parts.executable.dispose();
     parts.table.dispose();
     parts.claim.release();
+    releaseCode(this.code);
   }
 
   /** Copies the translation out of the mappings (code, and body offsets from the jump table). */

@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { dropRecycled, recycledUsage } from "../abi/_recycle.ts";
 import type { DecodedCode } from "../abi/code.ts";
-import { Program, releasePooledMemory } from "../mod.ts";
+import { Program, releasePooledMemory, Trap } from "../mod.ts";
 import { TIERS } from "./_tiers.ts";
 
 const GUESTS = ["contract", "cpu6502", "fib", "memops", "sha256", "sieve", "sort", "tokenize"]
@@ -75,13 +75,31 @@ Deno.test("recycle: an instance alive after its program's dispose keeps the prog
 });
 
 Deno.test({
-  name: "recycle: a program the native tier has run is never recycled",
+  name: "recycle: a native program's code is recycled once its translation is freed",
   ignore: !TIERS.includes("native"),
   fn() {
     dropRecycled();
-    const program = Program.fromBytes(GUESTS[4]);
-    program.instantiate(imports, { tier: "native" }).dispose();
+    const program = Program.fromBytes(GUESTS[4]); // fib
+    const twin = Program.fromBytes(GUESTS[4]); // shares the translation made from program's code
+    const instance = program.instantiate(imports, { tier: "native" });
+    const other = twin.instantiate(imports, { tier: "native" });
+    // Traps and late entries read the tables of the code the translation was made from.
+    const outOfGas = () => {
+      other.gas = 20;
+      const trap = assertThrows(() => other.exports.run(1), Trap);
+      return [trap.kind, trap.pc, other.gas, ...Array.from(trap.registers)];
+    };
+    const expected = outOfGas();
     program.dispose();
-    assertEquals(recycledUsage().buffers, 0);
+    instance.dispose();
+    assertEquals(recycledUsage().buffers, 0, "recycled while its translation is in use");
+    for (const bytes of GUESTS.slice(0, 4)) {
+      using churn = Program.fromBytes(bytes);
+      call(churn);
+    }
+    assertEquals(outOfGas(), expected);
+    other.dispose();
+    twin.dispose();
+    assert(recycledUsage().buffers > 0, "not recycled after the translation was freed");
   },
 });
