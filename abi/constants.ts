@@ -52,3 +52,6 @@ export const BUILTIN_PRINT = "rvbox_print";
 
 /** Import and export names: an identifier with dots. */
 export const SYMBOL_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.]{0,254}$/;
+
+/** Default `tierUp`: gas a program spends on the interpreter before `tier: "auto"` translates it. */
+export const DEFAULT_TIER_UP = 1_000_000;

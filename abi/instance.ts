@@ -71,10 +71,8 @@ export class Instance {
    * disposed.
    */
   readonly memory: Memory;
-  /** The tier that runs this instance. */
-  readonly tier: Exclude<Tier, "auto">;
-  /** Why that tier was chosen. */
-  readonly tierReason: string;
+  readonly #tier: Exclude<Tier, "auto">;
+  readonly #tierReason: string;
   readonly #engine: Engine;
   readonly #onDispose: (() => void) | undefined;
   readonly #initialGas: number;
@@ -101,8 +99,8 @@ export class Instance {
     this.#entry = init.entry;
     this.#stackTop = init.stackTop;
     this.memory = init.engine.memory;
-    this.tier = init.tier;
-    this.tierReason = init.tierReason;
+    this.#tier = init.tier;
+    this.#tierReason = init.tierReason;
     this.exports = exportsObject(init.exports, callExport, this);
   }
 
@@ -130,6 +128,20 @@ export class Instance {
       regs[A0 + 5] = r5;
       return self.#run(pc, i64);
     };
+  }
+
+  /**
+   * The tier that runs this instance now: with `tier: "auto"` it starts on
+   * the interpreter and becomes `"native"` at tier-up (see
+   * `InstanceOptions.tierUp`).
+   */
+  get tier(): Exclude<Tier, "auto"> {
+    return this.#engine.tier ?? this.#tier;
+  }
+
+  /** Why that tier was chosen. */
+  get tierReason(): string {
+    return this.#engine.tierReason ?? this.#tierReason;
   }
 
   /** Remaining gas. Set it to refuel (e.g. after an `OutOfGas` trap). */

@@ -105,11 +105,11 @@ export class GuestMemory {
   /** All accessible regions including the current heap, sorted (rebuilt when the break moves). */
   #all: readonly Region[];
   /** Whether the bytes are this memory's own (growable, pooled on detach), not a tier's. */
-  readonly #own: boolean;
+  #own: boolean;
   /** See {@linkcode ProvidedBacking.owner}. */
   #owner: object | undefined;
   /** See {@linkcode ProvidedBacking.zero}. */
-  readonly #zero: Zero | undefined;
+  #zero: Zero | undefined;
 
   /**
    * Lays out and initializes memory for `image` (§3) with `options`. A tier
@@ -211,6 +211,27 @@ export class GuestMemory {
     this.brk = this.#heapEnd = this.heapStart;
     this.#all = this.plan.initialRegions;
     [this.readStart, this.readEnd, this.writeStart, this.writeEnd] = this.plan.initialWindows;
+  }
+
+  /** The highest break so far: heap bytes at and above it were never written. */
+  get heapEnd(): number {
+    return this.#heapEnd;
+  }
+
+  /**
+   * Moves the contents of this memory's own bytes into `backing` (holding
+   * the initial contents, with heap pages up to `heapEnd` usable) and uses
+   * it from now on: an instance moving to the native tier (tier-up) keeps
+   * its `Memory`. Only writable memory can differ from the initial contents.
+   */
+  moveTo(backing: ProvidedBacking): void {
+    if (!this.#own || this.#detached) throw new Error("only an interpreter's memory can move");
+    this.plan.copyWritable(this.bytes, backing.bytes, this.#heapEnd);
+    this.bytes = backing.bytes;
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    this.#own = false;
+    this.#owner = backing.owner;
+    this.#zero = backing.zero;
   }
 
   #detached = false;

@@ -184,6 +184,17 @@ export class MemoryPlan {
   }
 
   /**
+   * Copies what may differ from the initial contents — writable static
+   * memory and the heap below `heapEnd` — from `from` to `to` (both backing
+   * bytes of this plan; `to` holds the initial contents).
+   */
+  copyWritable(from: Uint8Array, to: Uint8Array, heapEnd: number): void {
+    for (const [start, end] of this.#writable) to.set(from.subarray(start, end), start);
+    const heap = this.heapStart - this.base;
+    if (heapEnd > this.heapStart) to.set(from.subarray(heap, heapEnd - this.base), heap);
+  }
+
+  /**
    * Gives used backing bytes their initial contents again: every writable
    * static byte and the heap below `heapEnd` (the highest break there has
    * been: nothing above it can have been written). Read-only memory needs

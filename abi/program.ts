@@ -6,6 +6,7 @@
 import { writeBlob } from "./_blob_write.ts";
 import { readProgramFile, writeOutput } from "./_platform.ts";
 import { holdCode, releaseCode } from "./_recycle.ts";
+import { TieredEngine, type TierUpCounter, tierUpDefault, type YieldingEngine } from "./_tiered.ts";
 import { isBlob, loadImage } from "./blob.ts";
 import { DEFAULT_GAS, DEFAULT_MAX_FILE_SIZE } from "./constants.ts";
 import type { Engine } from "./engine.ts";
@@ -26,6 +27,14 @@ export interface InstanceOptions extends MemoryOptions {
   tier?: Tier;
   /** Initial gas. Default: 10 000 000 000. */
   gas?: number;
+  /**
+   * With `tier: "auto"` where the native tier runs: the gas the program's
+   * instances spend on the interpreter, together, before they move to
+   * native code (tier-up: a small call then never waits for a translation;
+   * results, gas and traps are the same either way). Default 1 000 000;
+   * `0` translates at once, as `tier: "native"` does.
+   */
+  tierUp?: number;
   /**
    * Receives the bytes the guest prints with `rvbox_print`. Default: standard
    * output.
@@ -89,6 +98,14 @@ function chooseTier(
   }
 }
 
+/** `tierUp` if it is valid. */
+function checkTierUp(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`tierUp must be a non-negative safe integer, got ${value}`);
+  }
+  return value;
+}
+
 /** A private copy of a program's bytes (the image keeps views of them). */
 function copyProgram(bytes: Uint8Array | ArrayBuffer): Uint8Array {
   if (bytes instanceof Uint8Array) return bytes.slice();
@@ -139,6 +156,8 @@ export class Program {
   readonly #image: ProgramImage;
   readonly #format: "elf" | "rvbox";
   #disposed = false;
+  /** Gas its tier-up instances have spent on the interpreter, together (abi/_tiered.ts). */
+  readonly #tierUpSpent: TierUpCounter = { spent: 0 };
 
   /**
    * Validates and decodes an ELF executable or an `.rvbox` blob (told apart
@@ -230,23 +249,29 @@ export class Program {
     const requested = options.tier ?? "auto";
     let { tier, reason } = chooseTier(requested, options.trace !== undefined);
     const gas = checkGas(options.gas ?? DEFAULT_GAS);
+    const tierUp = checkTierUp(options.tierUp ?? tierUpDefault.gas);
     const resolved = linkImports(image.imports, imports);
     const print = options.print ?? writeOutput;
     let engine: Engine | undefined;
-    const context = (memory: GuestMemory) => hostContext(memory, () => engine!);
-    if (tier === "native") {
-      const native = nativeTier()!;
+    const init = (memory: GuestMemory, context = hostContext(memory, () => engine!)) => ({
+      imports: resolved,
+      host: { memory, context, print },
+      gas,
+    });
+    const native = nativeTier();
+    const refused = (error: unknown) => {
+      const limit = native!.limitOf(error);
+      if (requested !== "auto" || limit === undefined) throw error;
+      return `${limit}, so the interpreter runs this instance`;
+    };
+    const tiered = tier === "native" && requested === "auto"
+      && this.#tierUpSpent.spent < tierUp;
+    if (tier === "native" && !tiered) {
       try {
-        engine = native.createEngine(image, options, (memory) => ({
-          imports: resolved,
-          host: { memory, context: context(memory), print },
-          gas,
-        }));
+        engine = native!.createEngine(image, options, (memory) => init(memory));
       } catch (error) {
-        const limit = native.limitOf(error);
-        if (requested !== "auto" || limit === undefined) throw error;
         tier = "interpreter";
-        reason = `${limit}, so the interpreter runs this instance`;
+        reason = refused(error);
       }
     }
     let onDispose: (() => void) | undefined;
@@ -255,13 +280,31 @@ export class Program {
       const code = image.code;
       holdCode(code);
       onDispose = () => releaseCode(code);
-      engine = createInterpreter({
-        image,
-        imports: resolved,
-        host: { memory, context: context(memory), print },
-        gas,
-        trace: options.trace,
-      });
+      const interpreter = createInterpreter({ image, ...init(memory), trace: options.trace });
+      if (tiered) {
+        // Its native engine takes over the same memory and host context.
+        const upgrade = () => {
+          try {
+            return native!.createEngine(
+              image,
+              options,
+              () => init(memory, interpreter.context),
+              memory,
+            );
+          } catch (error) {
+            return refused(error);
+          }
+        };
+        engine = new TieredEngine(
+          interpreter as YieldingEngine,
+          upgrade,
+          this.#tierUpSpent,
+          tierUp,
+        );
+        tier = "interpreter";
+        reason =
+          `${reason}; on the interpreter until the program has spent ${tierUp} gas (tier-up)`;
+      } else engine = interpreter;
     }
     return new Instance({
       engine,

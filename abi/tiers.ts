@@ -23,13 +23,16 @@ export interface NativeTier {
   /** Checks platform and permission without prompting. */
   support(): NativeSupport;
   /**
-   * Creates the memory and engine of one instance.
+   * Creates the memory and engine of one instance; with `moving`, an
+   * interpreter's memory of the same program and options, moves that memory
+   * into the new address space instead (tier-up, abi/_tiered.ts).
    * @throws {RangeError} with `limitOf(error)` defined when a resource limit refuses it.
    */
   createEngine(
     image: ProgramImage,
     options: MemoryOptions,
     init: (memory: GuestMemory) => Omit<EngineInit, "image">,
+    moving?: GuestMemory,
   ): Engine;
   /** The limit a refusal names, or undefined when `error` is not a resource-limit refusal. */
   limitOf(error: unknown): string | undefined;

@@ -25,6 +25,8 @@ const CHILD = new URL("./_whole_cycle_child.ts", import.meta.url).pathname;
 const ENGINES: Record<string, { args: string[]; engine: string; }> = {
   "rvbox interpreter": { args: ["--allow-read"], engine: "interpreter" },
   "rvbox native": { args: ["--allow-read", "--allow-ffi"], engine: "native" },
+  // The default: the interpreter first, native code once the program is hot (tier-up).
+  "rvbox auto": { args: ["--allow-read", "--allow-ffi"], engine: "auto" },
   "V8 wasm": { args: ["--allow-read"], engine: "wasm" },
   "V8 wasm liftoff": {
     args: ["--allow-read", "--v8-flags=--liftoff-only,--no-wasm-tier-up"],
@@ -46,7 +48,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 /** Runs `rounds` child processes per engine and mode. */
 export async function wholeCycles(rounds: number): Promise<Record<string, WholeCycle | string>> {
   const engines = Object.entries(ENGINES).filter(([name]) =>
-    name !== "rvbox native" || nativeSupport().ok
+    !name.startsWith("rvbox native") && name !== "rvbox auto" || nativeSupport().ok
   );
   const samples = new Map(
     engines.map((

@@ -3,7 +3,7 @@
  * the result of one small call of the contract workload, timed from before
  * the engine's code is imported. Prints JSON `{ importMs, cycleMs }`.
  *
- *   _whole_cycle_child.ts <interpreter|native|wasm> <fresh|warm|import-source>
+ *   _whole_cycle_child.ts <interpreter|native|auto|wasm> <fresh|warm|import-source>
  *
  * `fresh`: the first thing the process does. `warm`: after serving the other
  * workloads (both ISAs, or their wasm modules) for a while, so rvbox's own
@@ -39,7 +39,7 @@ async function wasmCycle(): Promise<{ importMs: number; cycleMs: number; }> {
   return { importMs: 0, cycleMs: performance.now() - t };
 }
 
-async function rvboxCycle(tier: "interpreter" | "native") {
+async function rvboxCycle(tier: "interpreter" | "native" | "auto") {
   const contract = read("contract.rv32imac.elf");
   const source = mode === "import-source";
   const entry = tier === "interpreter"
@@ -73,5 +73,5 @@ async function rvboxCycle(tier: "interpreter" | "native") {
 
 const result = engine === "wasm"
   ? await wasmCycle()
-  : await rvboxCycle(engine as "interpreter" | "native");
+  : await rvboxCycle(engine as "interpreter" | "native" | "auto");
 console.log(JSON.stringify(result));

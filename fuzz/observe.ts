@@ -26,9 +26,25 @@ const TRACED: TierConfig = {
 /** Whether the native tier runs here (x86-64 or AArch64 Linux with FFI granted). */
 export const HAS_NATIVE: boolean = nativeSupport().ok;
 
-/** The interpreter, the native tier where it runs, and the tracing build if asked. */
-export function tierConfigs(traced: boolean): TierConfig[] {
-  return [INTERPRETER, ...(HAS_NATIVE ? [NATIVE] : []), ...(traced ? [TRACED] : [])];
+/**
+ * An auto instance that moves from the interpreter to native code (tier-up)
+ * after 1-400 gas, chosen by `variety`, so that cases move at every kind of point.
+ */
+function tierUp(variety: number): TierConfig {
+  const gas = 1 + (Math.imul(variety | 0, 0x9e3779b1) >>> 0) % 400;
+  return { name: `tier-up after ${gas} gas`, options: { tier: "auto", tierUp: gas } };
+}
+
+/**
+ * The interpreter, the native tier where it runs and with it tier-up
+ * (moving after a threshold `variety` picks), and the tracing build if asked.
+ */
+export function tierConfigs(traced: boolean, variety = 0): TierConfig[] {
+  return [
+    INTERPRETER,
+    ...(HAS_NATIVE ? [NATIVE, tierUp(variety)] : []),
+    ...(traced ? [TRACED] : []),
+  ];
 }
 
 const hex = (n: number | undefined) => n === undefined ? "-" : (n >>> 0).toString(16);

@@ -135,6 +135,23 @@ export class Interpreter implements Engine {
 
   /** Runs from `pc` (abi/README.md §4). */
   run(pc: number): RunOutcome {
+    return this.#run(pc, SLICE_GAS, false) as RunOutcome;
+  }
+
+  /** Where the last `runFor` stopped with "yield". */
+  yieldPc = -1;
+
+  /**
+   * Runs from `pc` like `run`, but stops with "yield" at the first entry
+   * into a block once more than `budget` gas is spent (`yieldPc`, not yet
+   * charged: entering there on any tier continues exactly), for a tiered
+   * instance to continue on native code (abi/_tiered.ts).
+   */
+  runFor(pc: number, budget: number): RunOutcome | "yield" {
+    return this.#run(pc, Math.max(1, Math.min(budget, SLICE_GAS)), true);
+  }
+
+  #run(pc: number, slice: number, yields: boolean): RunOutcome | "yield" {
     // `trap` and `resumePc` are set with every "trap"; the instance clears `exitCode` after "exit".
     const code = this.#code;
     const e = code.enter(pc);
@@ -144,15 +161,21 @@ export class Interpreter implements Engine {
     }
     let at = e;
     let charge = code.midCost[e];
-    this.#sliceNeed = 0;
+    // What entering here charges (an indirect entry's charge, or the GAS entry's block cost):
+    // the first slice pays at least that, so that every slice makes progress.
+    this.#sliceNeed = charge !== 0 ? charge : code.insn[2 * e + 1];
     for (;;) {
       // A slice must be able to pay the entry it starts with: a block may cost more than a slice.
-      this.reserve = Math.max(0, this.gas - Math.max(SLICE_GAS, this.#sliceNeed));
+      this.reserve = Math.max(0, this.gas - Math.max(slice, this.#sliceNeed));
       const outcome = execute(this, code, at, charge);
       this.reserve = 0;
       if (outcome !== "slice") return outcome;
       at = this.#sliceAt;
       charge = this.#sliceCharge;
+      if (yields) {
+        this.yieldPc = code.pcs[at];
+        return "yield";
+      }
     }
   }
 

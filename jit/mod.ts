@@ -8,7 +8,7 @@
  */
 import type { EngineInit } from "../abi/engine.ts";
 import type { ProgramImage } from "../abi/load.ts";
-import type { MemoryOptions } from "../abi/memory.ts";
+import type { GuestMemory, MemoryOptions } from "../abi/memory.ts";
 import { type NativeSupport, registerNativeTier } from "../abi/tiers.ts";
 import { retireCompiled } from "./_compiled.ts";
 import { NativeEngine } from "./engine.ts";
@@ -44,11 +44,13 @@ export function createNativeEngine(
   image: ProgramImage,
   options: MemoryOptions,
   init: (memory: NativeEngine["memory"]) => Omit<EngineInit, "image">,
+  moving?: GuestMemory,
 ): NativeEngine {
-  const resources = nativeResources(image, options);
+  const resources = nativeResources(image, options, moving);
   try {
     return new NativeEngine({ image, ...init(resources.memory) }, resources);
   } catch (error) {
+    moving?.detach(); // it lives in the space now: no access may reach it unmapped
     resources.space.dispose();
     throw error;
   }

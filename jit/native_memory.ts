@@ -234,7 +234,11 @@ function pooledSpace(plan: MemoryPlan): PlannedSpace | undefined {
  * @throws {ResourceLimitError} when a resource limit would be exceeded.
  * @throws {RangeError} on invalid memory options.
  */
-export function nativeResources(image: ProgramImage, options: MemoryOptions): NativeResources {
+export function nativeResources(
+  image: ProgramImage,
+  options: MemoryOptions,
+  moving?: GuestMemory,
+): NativeResources {
   const plan = memoryPlan(image, options); // invalid options throw here, before any claim
   const instance = new ResourceClaim(WHAT, { instances: 1 });
   let program: CompiledProgram;
@@ -260,10 +264,17 @@ export function nativeResources(image: ProgramImage, options: MemoryOptions): Na
     recycle(planned);
   });
   // The space as owner: a Memory kept by the host keeps the mapping it reads alive.
-  const memory = new GuestMemory(image, options, {
-    bytes: planned.bytes,
-    owner: space,
-    zero: planned.zero,
-  });
-  return { memory, space, program, planned };
+  const backing = { bytes: planned.bytes, owner: space, zero: planned.zero };
+  if (moving === undefined) {
+    return { memory: new GuestMemory(image, options, backing), space, program, planned };
+  }
+  try {
+    const heapTop = pageUp(moving.heapEnd);
+    if (heapTop > planned.heapMapped) planned.mapHeap(heapTop);
+  } catch (error) {
+    space.dispose();
+    throw refusedMapping(error, WHAT);
+  }
+  moving.moveTo(backing);
+  return { memory: moving, space, program, planned };
 }

@@ -3,6 +3,7 @@
  * `tierTest`, so a new tier joins every suite by being added here.
  * @module
  */
+import { tierUpDefault } from "../abi/_tiered.ts";
 import { nativeSupport } from "../jit/mod.ts";
 import type { Tier } from "../mod.ts";
 
@@ -10,19 +11,41 @@ const native = nativeSupport();
 
 /**
  * Tiers that run on this machine, in the order tests run them: the native
- * tier joins when the platform has a backend and FFI is granted.
+ * tier joins when the platform has a backend and FFI is granted, and with
+ * it `"auto"`, whose instances start on the interpreter and move to native
+ * code (tier-up) — in these tests after a few dozen gas, in the middle of a call.
  */
-export const TIERS: readonly Exclude<Tier, "auto">[] = native.ok
-  ? ["interpreter", "native"]
+export const TIERS: readonly Tier[] = native.ok
+  ? ["interpreter", "native", "auto"]
   : ["interpreter"];
 
+/** The label of a tier in test names. */
+const LABEL: Record<Tier, string> = {
+  interpreter: "interpreter",
+  native: "native",
+  auto: "tier-up",
+};
+
+/** A tier-up threshold from 1 to 96 gas for the test `name` (so tests move at different points). */
+function tierUpFor(name: string): number {
+  let h = 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x9e3779b1);
+  return 1 + ((h >>> 0) % 96);
+}
+
 /** Registers one Deno test per tier, named `name [tier]`. */
-export function tierTest(
-  name: string,
-  fn: (tier: Exclude<Tier, "auto">) => void | Promise<void>,
-): void {
+export function tierTest(name: string, fn: (tier: Tier) => void | Promise<void>): void {
   for (const tier of TIERS) {
-    Deno.test(`${name} [${tier}]`, () => fn(tier));
+    Deno.test(`${name} [${LABEL[tier]}]`, async () => {
+      if (tier !== "auto") return await fn(tier);
+      const saved = tierUpDefault.gas;
+      tierUpDefault.gas = tierUpFor(name);
+      try {
+        await fn(tier);
+      } finally {
+        tierUpDefault.gas = saved;
+      }
+    });
   }
 }
 

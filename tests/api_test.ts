@@ -161,8 +161,23 @@ Deno.test("tiers: auto picks native where it can run, else the interpreter, and 
   const program = Program.fromBytes(buildGuest({ code: [ins.ret()] }));
   const instance = program.instantiate();
   const support = nativeSupport();
-  assertEquals(instance.tier, support.ok ? "native" : "interpreter");
-  assertEquals(instance.tierReason, support.reason);
+  // Where native code can run, auto starts on the interpreter until the program is hot.
+  assertEquals(instance.tier, "interpreter");
+  assertEquals(
+    instance.tierReason,
+    support.ok
+      ? `${support.reason}; on the interpreter until the program has spent 1000000 gas (tier-up)`
+      : support.reason,
+  );
+  const atOnce = program.instantiate({}, { tierUp: 0 });
+  assertEquals([atOnce.tier, atOnce.tierReason], [
+    support.ok ? "native" : "interpreter",
+    support.reason,
+  ]);
+  atOnce.dispose();
+  for (const bad of [-1, 0.5, NaN, Infinity]) {
+    assertThrows(() => program.instantiate({}, { tierUp: bad }), RangeError, "tierUp");
+  }
   if (support.ok) assertEquals(program.instantiate({}, { tier: "native" }).tier, "native");
   else assertThrows(() => program.instantiate({}, { tier: "native" }), RangeError, "native");
   const traced = program.instantiate({}, { trace: () => {} });

@@ -30,7 +30,15 @@ import { computeBlocks, decodeCode, type DecodedCode } from "../abi/code.ts";
 import { decodeInstruction, newDecodedInstruction } from "../abi/decode.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import { main } from "../cli.ts";
-import { type Imports, LinkError, linkProgram, Program, ProgramError, Trap } from "../mod.ts";
+import {
+  type Imports,
+  LinkError,
+  linkProgram,
+  Program,
+  ProgramError,
+  type Tier,
+  Trap,
+} from "../mod.ts";
 import { buildGuest, ins } from "./_guest.ts";
 import { mulberry32 } from "./_random.ts";
 import { envVar, TIERS, tierTest } from "./_tiers.ts";
@@ -96,7 +104,7 @@ function stubImports(program: Program): Imports {
 }
 
 /** What a program does with a small gas budget: the command, then each export. */
-function transcript(program: Program, tier: "interpreter" | "native"): unknown[] {
+function transcript(program: Program, tier: Tier): unknown[] {
   const out: unknown[] = [];
   const printed: number[] = [];
   const instance = program.instantiate(stubImports(program), {

@@ -11,7 +11,7 @@ import {
   assertThrows,
 } from "@std/assert";
 import { nativeSupport } from "../jit/mod.ts";
-import { type Imports, Program, Trap } from "../mod.ts";
+import { type Imports, Program, type Tier, Trap } from "../mod.ts";
 import { buildGuest, ins } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
 
@@ -25,7 +25,7 @@ function load(name: string, isa: string): Program {
 }
 
 /** Runs `main` capturing rvbox_print output; returns exit code, output and gas used. */
-function runCommand(program: Program, tier: "interpreter" | "native", imports: Imports = {}) {
+function runCommand(program: Program, tier: Tier, imports: Imports = {}) {
   let printed = "";
   const gas = 1e11;
   const instance = program.instantiate(imports, {

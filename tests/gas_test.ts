@@ -1,12 +1,12 @@
 /** Gas exactness (abi/README.md §4): per-block charging, OutOfGas points, refuel and resume. */
 import { assertEquals, assertThrows } from "@std/assert";
-import { Program, Trap } from "../mod.ts";
+import { Program, type Tier, Trap } from "../mod.ts";
 import { buildGuest, CODE, type GuestSpec, ins, reg } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
 
 const { a0, a1, a2, t0, t1, zero } = reg;
 
-function instantiate(spec: GuestSpec, tier: "interpreter" | "native", gas: number) {
+function instantiate(spec: GuestSpec, tier: Tier, gas: number) {
   return Program.fromBytes(buildGuest(spec)).instantiate({}, { tier, gas });
 }
 

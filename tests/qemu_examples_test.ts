@@ -6,7 +6,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { compileGuest, haveClang } from "../examples/build.ts";
-import { type Imports, Program } from "../mod.ts";
+import { type Imports, Program, type Tier } from "../mod.ts";
 import { TIERS, toolTest } from "./_tiers.ts";
 
 const root = new URL("../", import.meta.url);
@@ -26,7 +26,7 @@ async function runOnQemu(name: string, dir: string): Promise<{ code: number; out
   return { code, output: decoder.decode(stdout) };
 }
 
-function runOnRvbox(name: string, isa: string, tier: "interpreter" | "native") {
+function runOnRvbox(name: string, isa: string, tier: Tier) {
   const program = Program.fromBytes(
     Deno.readFileSync(new URL(`examples/${name}/${name}.${isa}.elf`, root)),
   );

@@ -11,7 +11,7 @@
  * `RVBOX_ORACLE_CASES` sets the number of programs (default 150).
  */
 import { assertEquals } from "@std/assert";
-import { Program } from "../mod.ts";
+import { Program, type Tier } from "../mod.ts";
 import { R_TYPE_FUNCTS } from "./_guest.ts";
 import { buildGuest, DATA, type GuestSpec, ins } from "./_guest.ts";
 import { seeded } from "./_random.ts";
@@ -169,7 +169,7 @@ async function runQemu(elf: Uint8Array): Promise<Uint8Array> {
   }
 }
 
-function runRvbox(elf: Uint8Array, tier: "interpreter" | "native"): Uint8Array {
+function runRvbox(elf: Uint8Array, tier: Tier): Uint8Array {
   let dump: Uint8Array = new Uint8Array();
   Program.fromBytes(elf).instantiate({
     linux_write: (ctx, _fd, buf, len) => {

@@ -64,12 +64,12 @@ Deno.test({
       const error = assertThrows(() => program.instantiate({}, { tier: "native" }), RangeError);
       assertStringIncludes(error.message, "maxNativeInstances");
       assertStringIncludes(error.message, "setResourceLimits");
-      const fallback = program.instantiate({}, { tier: "auto" });
+      const fallback = program.instantiate({}, { tier: "auto", tierUp: 0 });
       assertEquals([fallback.tier, fallback.run()], ["interpreter", 3]);
       assertStringIncludes(fallback.tierReason, "maxNativeInstances");
       assertEquals(resourceUsage().nativeInstances, before.nativeInstances + 2);
       live[0].dispose();
-      const again = program.instantiate({}, { tier: "auto" });
+      const again = program.instantiate({}, { tier: "auto", tierUp: 0 });
       assertEquals([again.tier, again.run()], ["native", 3]);
       again.dispose();
       live[1].dispose();
@@ -203,7 +203,7 @@ const undisposedLoops = `
   }
   const atLimit = resourceUsage();
   const mapsPerInstance = (maps() - mapsBefore) / created;
-  const fallback = program.instantiate({}, { tier: "auto" });
+  const fallback = program.instantiate({}, { tier: "auto", tierUp: 0 });
   const fallbackRuns = fallback.run() === 3 && fallback.tier === "interpreter";
   const allocations = Array.from({ length: 200 }, (_, k) => new Array(50000).fill(k)).length;
   for (let k = 0; k < 10 && resourceUsage().nativeInstances > 0; k++) {
@@ -218,7 +218,7 @@ const undisposedLoops = `
   for (let k = 0; k < 400; k++) {
     // Distinct programs (the same bytes would share one translation: jit/_compiled.ts).
     const distinct = buildGuest({ code: [ins.li(10, 3), ins.li(11, k), ins.ret()] });
-    const instance = Program.fromBytes(distinct).instantiate({}, { tier: "auto" });
+    const instance = Program.fromBytes(distinct).instantiate({}, { tier: "auto", tierUp: 0 });
     if (instance.run() !== 3) throw new Error("wrong result");
     tiers[instance.tier]++;
     if (instance.tier === "interpreter") reason = instance.tierReason;

@@ -1,14 +1,14 @@
 /** Every trap kind with its exact pc, address and register state (abi/README.md §4). */
 import { assertEquals, assertInstanceOf, assertStrictEquals, assertThrows } from "@std/assert";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
-import { type Imports, Program, Trap, type TrapKind } from "../mod.ts";
+import { type Imports, Program, type Tier, Trap, type TrapKind } from "../mod.ts";
 import { addressOf, buildGuest, CODE, DATA, type GuestSpec, ins, reg } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
 
 const { a0, a1, a2, t0, t1, ra, sp, zero } = reg;
 
 /** Runs `spec` and returns the trap it must raise. */
-function trapOf(spec: GuestSpec, tier: "interpreter" | "native", imports: Imports = {}): Trap {
+function trapOf(spec: GuestSpec, tier: Tier, imports: Imports = {}): Trap {
   const instance = Program.fromBytes(buildGuest(spec)).instantiate(imports, { tier });
   return assertThrows(() => instance.run(), Trap);
 }

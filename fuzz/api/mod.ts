@@ -11,7 +11,7 @@ import { API_GUEST, runSteps } from "./run.ts";
 import { generateSteps, show, type Step } from "./steps.ts";
 
 function checkSteps(steps: readonly Step[]): Failure | undefined {
-  const tiers = tierConfigs(false);
+  const tiers = tierConfigs(false, steps.length);
   const errorOrContract = (violations: string[]) =>
     violations.some((v) => v.includes("non-Error") || v.includes("without a message"))
       ? "error"

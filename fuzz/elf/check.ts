@@ -106,6 +106,6 @@ function observe(program: Program, bytes: Uint8Array, gas: number, tier: TierCon
 export function checkElf(bytes: Uint8Array, gas: number): Failure | undefined {
   const loaded = load(bytes);
   if (!(loaded instanceof Program)) return loaded;
-  const tiers = tierConfigs(false);
+  const tiers = tierConfigs(false, bytes.length + gas);
   return compareTiers(tiers, tiers.map((tier) => observe(loaded, bytes, gas, tier)));
 }

@@ -210,7 +210,7 @@ export function checkProgram(c: ProgramCase): Failure | undefined {
     if (error instanceof ProgramError) return undefined; // e.g. a layout the loader rejects
     return { kind: "error", message: `loading threw ${describeThrown(error)}, not a ProgramError` };
   }
-  const tiers = tierConfigs(c.traced);
+  const tiers = tierConfigs(c.traced, c.gas + c.code.length);
   const segments = loadSegmentsOf(elf);
   return compareTiers(tiers, tiers.map((tier) => observeProgram(c, program, segments, tier)));
 }
