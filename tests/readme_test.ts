@@ -4,13 +4,19 @@ import { assertEquals, assertStringIncludes } from "@std/assert";
 const root = new URL("../", import.meta.url);
 
 /**
- * Runs the README's first `ts` block that imports `specifier`, with that
- * import pointed at `entry` in this checkout; returns its standard output.
+ * Runs the README's first `ts` block that imports `specifier` (and contains
+ * `marker`), with that import pointed at `entry` in this checkout; returns
+ * its standard output.
  */
-async function runReadmeBlock(specifier: string, entry: string, flags: string[]): Promise<string> {
+async function runReadmeBlock(
+  specifier: string,
+  entry: string,
+  flags: string[],
+  marker = "",
+): Promise<string> {
   const readme = await Deno.readTextFile(new URL("README.md", root));
   const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
-    .find((b) => b.includes(`"${specifier}"`));
+    .find((b) => b.includes(`"${specifier}"`) && b.includes(marker));
   assertStringIncludes(block ?? "", "Program", `no README example imports ${specifier}`);
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   try {
@@ -43,4 +49,15 @@ Deno.test("README portable example runs on the interpreter", async () => {
     "--allow-ffi",
   ]);
   assertStringIncludes(out, "0 interpreter");
+});
+
+Deno.test("README tier-up example moves to native code where it can run", async () => {
+  const out = await runReadmeBlock(
+    "@rvbox/rvbox",
+    "mod.ts",
+    ["--allow-read", "--allow-ffi"],
+    "fib(30)",
+  );
+  const native = Deno.build.os === "linux" && ["x86_64", "aarch64"].includes(Deno.build.arch);
+  assertEquals(out, `interpreter\n${native ? "native" : "interpreter"}\n`);
 });
