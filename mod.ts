@@ -7,8 +7,9 @@
  * @example
  * ```ts
  * import { Program, Trap } from "@rvbox/rvbox";
+ * import { hello } from "@rvbox/rvbox/samples"; // or: await Program.fromFile("prog.elf")
  *
- * const program = await Program.fromFile("examples/hello/hello.rv32em.elf");
+ * const program = Program.fromBytes(hello);
  * const instance = program.instantiate({
  *   host_log: (ctx, ptr, len) => console.log(ctx.memory.readString(ptr, len)),
  * }, { gas: 1_000_000 });
@@ -20,6 +21,8 @@
  * ```
  * @module
  */
+export { codeCache } from "./jit/code_cache.ts";
+export type { CodeCacheLimits, CodeCacheUsage } from "./jit/code_cache.ts";
 export { resourceUsage, setResourceLimits } from "./jit/resources.ts";
 export type { ResourceLimits, ResourceUsage } from "./jit/resources.ts";
 export * from "./portable.ts";

@@ -9,8 +9,9 @@
  * @example
  * ```ts
  * import { Program } from "@rvbox/rvbox/portable";
+ * import { hello } from "@rvbox/rvbox/samples";
  *
- * const program = await Program.fromFile("examples/hello/hello.rv32em.elf");
+ * const program = Program.fromBytes(hello);
  * const instance = program.instantiate({
  *   host_log: (ctx, ptr, len) => console.log(ctx.memory.readString(ptr, len)),
  * }, { gas: 1_000_000 });

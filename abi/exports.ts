@@ -15,7 +15,8 @@
  * @example
  * ```ts
  * import { Program } from "@rvbox/rvbox";
- * const program = await Program.fromFile("examples/fib/fib.rv32em.elf");
+ * import { fib as fibProgram } from "@rvbox/rvbox/samples";
+ * const program = Program.fromBytes(fibProgram);
  * const { fib, fib64 } = program.instantiate({}).exports;
  * console.log(fib(20), fib64.i64(60)); // 6765 1548008755920n
  * ```

@@ -56,7 +56,8 @@ let callExport: ExportCall;
  * @example
  * ```ts
  * import { Program } from "@rvbox/rvbox";
- * const program = await Program.fromFile("examples/fib/fib.rv32em.elf");
+ * import { fib } from "@rvbox/rvbox/samples";
+ * const program = Program.fromBytes(fib);
  * const instance = program.instantiate({}, { gas: 1e9 });
  * console.log(instance.exports.fib(20)); // 6765
  * console.log(instance.gas); // gas left
@@ -191,8 +192,8 @@ export class Instance {
    * @example
    * ```ts
    * import { Program } from "@rvbox/rvbox";
-   * const program = await Program.fromFile("examples/fib/fib.rv32em.elf");
-   * const instance = program.instantiate({}, { gas: 1e6 });
+   * import { fib } from "@rvbox/rvbox/samples";
+   * const instance = Program.fromBytes(fib).instantiate({}, { gas: 1e6 });
    * for (const n of [10, 20]) {
    *   instance.reset(); // a fresh state and 1e6 gas for every transaction
    *   console.log(instance.exports.fib(n), 1e6 - instance.gas);

@@ -123,7 +123,7 @@ function copyProgram(bytes: Uint8Array | ArrayBuffer): Uint8Array {
  * @example
  * ```ts
  * import { linkProgram, Program } from "@rvbox/rvbox";
- * const elf = await Deno.readFile("examples/fib/fib.rv32em.elf");
+ * const elf = await Deno.readFile("examples/fib/fib.rv32em.elf"); // in rvbox's repository
  * const blob = linkProgram(elf);
  * console.log(elf.length, "->", blob.length); // 12796 -> 2444
  * console.log(Program.fromBytes(blob).format); // "rvbox"
@@ -144,7 +144,8 @@ export function linkProgram(
  * @example
  * ```ts
  * import { Program } from "@rvbox/rvbox";
- * const program = await Program.fromFile("examples/hello/hello.rv32em.elf");
+ * import { hello } from "@rvbox/rvbox/samples";
+ * const program = Program.fromBytes(hello);
  * console.log(program.imports); // ["rvbox_exit", "rvbox_sbrk", "rvbox_print", "host_log"]
  * const instance = program.instantiate({
  *   host_log: (ctx, ptr, len) => console.log(ctx.memory.readString(ptr, len)),
@@ -180,6 +181,13 @@ export class Program {
    * Reads and loads an ELF file or a blob (needs read permission for the path). Reads
    * at most `maxFileSize` bytes (default 256 MiB): a longer file, device or
    * pipe is a `ProgramError`, read no further than one byte past the limit.
+   *
+   * @example
+   * ```ts
+   * import { Program } from "@rvbox/rvbox";
+   * const program = await Program.fromFile("examples/fib/fib.rv32em.elf"); // in rvbox's repository
+   * console.log(program.exports); // ["fib", "fib64"]
+   * ```
    */
   static async fromFile(path: string | URL, options: ProgramOptions = {}): Promise<Program> {
     const maxBytes = limit(options, "maxFileSize", DEFAULT_MAX_FILE_SIZE);

@@ -22,7 +22,8 @@ async function runReadmeBlock(
   try {
     await Deno.writeTextFile(
       file,
-      block!.replace(`"${specifier}"`, JSON.stringify(new URL(entry, root).href)),
+      block!.replace(`"${specifier}"`, JSON.stringify(new URL(entry, root).href))
+        .replace(`"@rvbox/rvbox/samples"`, JSON.stringify(new URL("samples.ts", root).href)),
     );
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["run", ...flags, file],
