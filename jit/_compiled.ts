@@ -11,8 +11,8 @@
 import type { ProgramImage } from "../abi/load.ts";
 import { CodeKey } from "./_code_key.ts";
 import { type CompiledProgram, installProgram, translateProgram } from "./_native_code.ts";
-import { type OnUnused, type Retained } from "./_native_code.ts";
-import { keep, keeping, takeKept } from "./code_cache.ts";
+import { type OnUnused } from "./_native_code.ts";
+import { keep, keeping, type Retained, takeKept } from "./code_cache.ts";
 
 export { type CompiledProgram, instructionAtSite } from "./_native_code.ts";
 

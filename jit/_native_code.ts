@@ -10,6 +10,7 @@ import { holdCode, releaseCode } from "../abi/_recycle.ts";
 import { CHUNK_SLOTS, type DecodedCode, instructionAt } from "../abi/code.ts";
 import type { CodeKey } from "./_code_key.ts";
 import { A64Backend } from "./a64/backend.ts";
+import type { Retained } from "./code_cache.ts";
 import { createEntry } from "./entry.ts";
 import { ExecutableCode } from "./exec_memory.ts";
 import { LazyPages } from "./lazy_pages.ts";
@@ -22,18 +23,6 @@ interface NativeParts {
   readonly executable: ExecutableCode;
   readonly table: LazyPages;
   readonly claim: ResourceClaim;
-}
-
-/** A translation's machine code and instruction offsets, and the inputs it was made from. */
-export interface Retained {
-  /** The translation inputs. */
-  readonly key: CodeKey;
-  /** Machine code; offset 0 is the entry routine. */
-  readonly bytes: Uint8Array;
-  /** Per instruction: offset of its body (what the jump table points at). */
-  readonly bodyOffset: Uint32Array;
-  /** Bytes of all three. */
-  readonly byteLength: number;
 }
 
 /**

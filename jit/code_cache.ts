@@ -10,7 +10,18 @@
  * @module
  */
 import type { CodeKey } from "./_code_key.ts";
-import type { Retained } from "./_native_code.ts";
+
+/** A translation's machine code and instruction offsets, and the inputs it was made from. */
+export interface Retained {
+  /** The translation inputs. */
+  readonly key: CodeKey;
+  /** Machine code; offset 0 is the entry routine. */
+  readonly bytes: Uint8Array;
+  /** Per instruction: offset of its body (what the jump table points at). */
+  readonly bodyOffset: Uint32Array;
+  /** Bytes of all three. */
+  readonly byteLength: number;
+}
 
 /** The code cache's limit. */
 export interface CodeCacheLimits {
