@@ -2,19 +2,26 @@
  * The rvbox command line.
  *
  * ```sh
- * deno task rvbox run prog.elf [--gas N] [--stats] [--trace] [--tier T] [--import name=N]
- * deno task rvbox call prog.elf export [args...] [--import name=N]
- * deno task rvbox disasm prog.elf [--native]
- * deno task rvbox inspect prog.elf
- * deno task rvbox link prog.elf -o prog.rvbox
+ * deno run -R --allow-ffi jsr:@rvbox/rvbox/cli run prog.elf [--gas N] [--stats] [--trace]
+ *                     [--tier T] [--host host.ts] [--import name=N]
+ * deno run -R --allow-ffi jsr:@rvbox/rvbox/cli call prog.elf export [args...]
+ * deno run -R jsr:@rvbox/rvbox/cli disasm prog.elf [--native]
+ * deno run -R jsr:@rvbox/rvbox/cli inspect prog.elf
+ * deno run -R -W jsr:@rvbox/rvbox/cli link prog.elf -o prog.rvbox
+ * deno run -R jsr:@rvbox/rvbox/cli help [command]
  * ```
+ *
+ * (`-R`: read the program; `--allow-ffi`: the native tier, else the
+ * interpreter runs; `-W`: write the blob. In rvbox's repository,
+ * `deno task rvbox ...` runs the same with paths relative to where you are.)
  *
  * Every command reads an ELF file or an `.rvbox` blob.
  *
  * Exit status of `run`: the guest's exit code (modulo 256); of `call`: 0,
  * the export's result printed; for both, 2 for a usage, load or link error
- * and 3 when the guest traps. `--import name=N` answers the guest's import
- * `name` with N (0 without `=N`), for guests that need a host.
+ * and 3 when the guest traps. `--host host.ts` answers the guest's imports
+ * with the module's exported functions of the same names; `--import name=N`
+ * answers the import `name` with N (0 without `=N`).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -35,18 +42,18 @@ import { X64Backend } from "./jit/x64/backend.ts";
 
 /** `disasm --native` lists the code of this machine's backend. */
 const AARCH64 = Deno.build.arch === "aarch64";
-import { LinkError, linkProgram, Program, ProgramError, type Tier, Trap } from "./mod.ts";
+import { COMMAND_HELP, USAGE } from "./_cli_help.ts";
+import {
+  type Imports,
+  LinkError,
+  linkProgram,
+  Program,
+  ProgramError,
+  type Tier,
+  Trap,
+} from "./mod.ts";
 
-const USAGE = `usage:
-  rvbox run <prog.elf> [--gas N] [--stack BYTES] [--heap BYTES] [--tier auto|interpreter|native]
-                       [--stats] [--trace] [--import name=N ...]
-  rvbox call <prog.elf> <export> [args...]   (same options; prints the export's result)
-  rvbox disasm <prog.elf> [--native]   (--native: this machine's native code next to each instruction)
-  rvbox inspect <prog.elf>
-  rvbox link <prog.elf> [-o prog.rvbox]   (the compact blob format; default: prog.rvbox next to the input)
-Every command also reads .rvbox blobs.`;
-
-const COMMANDS = ["run", "call", "disasm", "inspect", "link"];
+const COMMANDS = ["run", "call", "disasm", "inspect", "link", "help"];
 const EXIT_USAGE = 2;
 
 /** NotFound, IsADirectory, PermissionDenied and the rest of `Deno.errors`. */
@@ -293,15 +300,54 @@ function stubImports(specs: string[] | undefined): Record<string, () => number> 
   return imports;
 }
 
+/**
+ * `--host FILE`: the module's exported functions, by name, as host
+ * functions; with `--import` stubs, which must not name the same imports.
+ */
+async function hostImports(flags: Flags): Promise<Imports> {
+  const imports: Imports = stubImports(flags.import as string[] | undefined);
+  const file = flags.host as string | undefined;
+  if (file === undefined) return imports;
+  const url = new URL(userPath(file), `file://${Deno.cwd()}/`);
+  let module: Record<string, unknown>;
+  try {
+    module = await import(url.href);
+  } catch (e) {
+    throw new RangeError(`--host ${file}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const functions = Object.entries(module).filter(([, value]) => typeof value === "function");
+  if (functions.length === 0) throw new RangeError(`--host ${file} exports no function`);
+  for (const [name, fn] of functions) {
+    if (name in imports) {
+      throw new RangeError(`import ${name} is given by both --host and --import`);
+    }
+    imports[name] = fn as Imports[string];
+  }
+  return imports;
+}
+
+/**
+ * A path as the user typed it, against the directory they typed it in:
+ * `deno task` runs in the repository root and says where the user was in
+ * INIT_CWD (read when the env permission allows it).
+ */
+function userPath(path: string): string {
+  if (path.startsWith("/")) return path;
+  const granted = Deno.permissions.querySync({ name: "env", variable: "INIT_CWD" }).state;
+  const base = granted === "granted" ? Deno.env.get("INIT_CWD") : undefined;
+  return base ? `${base.replace(/\/$/, "")}/${path}` : path;
+}
+
 /** Runs `body` on a new instance; prints a trap with its registers, and the gas with --stats. */
 function withInstance(
   program: Program,
   flags: Flags,
+  imports: Imports,
   body: (instance: ReturnType<Program["instantiate"]>) => number,
 ): number {
   const trace = flags.trace ? tracer(program) : undefined;
   const gas = number(flags.gas as string | undefined, "gas") ?? DEFAULT_GAS;
-  const instance = program.instantiate(stubImports(flags.import as string[] | undefined), {
+  const instance = program.instantiate(imports, {
     gas,
     tier: (flags.tier as Tier | undefined) ?? "auto",
     stackSize: number(flags.stack as string | undefined, "stack"),
@@ -339,7 +385,13 @@ function withInstance(
 }
 
 /** `call`: the export's result on standard output. */
-function callCommand(program: Program, flags: Flags, name: string | undefined, args: string[]) {
+function callCommand(
+  program: Program,
+  flags: Flags,
+  imports: Imports,
+  name: string | undefined,
+  args: string[],
+) {
   if (name === undefined) throw new RangeError("call needs an export name");
   if (!program.exports.includes(name)) {
     throw new RangeError(
@@ -353,7 +405,7 @@ function callCommand(program: Program, flags: Flags, name: string | undefined, a
     }
     return n;
   });
-  return withInstance(program, flags, (instance) => {
+  return withInstance(program, flags, imports, (instance) => {
     console.log(String(instance.exports[name](...values)));
     return 0;
   });
@@ -377,6 +429,7 @@ export async function main(args: string[]): Promise<number> {
         output: { type: "string", short: "o" },
         help: { type: "boolean", short: "h" },
         import: { type: "string", multiple: true },
+        host: { type: "string" },
       },
     });
   } catch (e) {
@@ -384,8 +437,13 @@ export async function main(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const [command, path, ...rest] = parsed.positionals;
-  if (parsed.values.help) {
-    console.log(USAGE);
+  if (command === "help" || parsed.values.help) {
+    const topic = command === "help" ? path : command;
+    if (topic !== undefined && !(topic in COMMAND_HELP)) {
+      console.error(`rvbox: no command ${JSON.stringify(topic)}\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    console.log(topic === undefined ? USAGE : COMMAND_HELP[topic]);
     return 0;
   }
   const problem = !command
@@ -400,16 +458,22 @@ export async function main(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    const bytes = await readProgramFile(path, DEFAULT_MAX_FILE_SIZE);
+    const bytes = await readProgramFile(userPath(path), DEFAULT_MAX_FILE_SIZE);
     if (command === "link") {
-      await linkCommand(bytes, path, parsed.values.output);
+      const output = parsed.values.output;
+      await linkCommand(bytes, userPath(path), output === undefined ? undefined : userPath(output));
       return 0;
     }
     const program = Program.fromBytes(bytes);
     if (command === "disasm") await disasmCommand(program, parsed.values.native === true);
     else if (command === "inspect") inspectCommand(program, path);
-    else if (command === "call") return callCommand(program, parsed.values, rest[0], rest.slice(1));
-    else return withInstance(program, parsed.values, (instance) => instance.run() & 255);
+    else {
+      const imports = await hostImports(parsed.values);
+      if (command === "call") {
+        return callCommand(program, parsed.values, imports, rest[0], rest.slice(1));
+      }
+      return withInstance(program, parsed.values, imports, (instance) => instance.run() & 255);
+    }
     return 0;
   } catch (e) {
     if (
