@@ -55,6 +55,11 @@ export class TieredEngine implements Engine {
   tier: "interpreter" | "native" = "interpreter";
   /** Why the interpreter stays, once the native tier has refused the instance. */
   tierReason: string | undefined = undefined;
+  /**
+   * The engine that runs the instance for good, once it has moved or the
+   * native tier has refused it: the instance then calls it directly.
+   */
+  settled: Engine | undefined = undefined;
 
   constructor(
     interpreter: YieldingEngine,
@@ -152,13 +157,14 @@ export class TieredEngine implements Engine {
     this.#upgrade = undefined;
     if (typeof native === "string") {
       this.tierReason = native;
+      this.settled = interpreter;
       return false;
     }
     // Mid-call: the registers, gas and reservation carry over; the memory moved already.
     native.regs.set(interpreter.regs.subarray(0, 32));
     native.gas = interpreter.gas;
     native.reservation = interpreter.reservation;
-    this.#engine = native;
+    this.#engine = this.settled = native;
     this.#interpreter = undefined;
     this.tier = "native";
     return true;

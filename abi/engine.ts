@@ -40,10 +40,6 @@ export interface Engine extends HostState {
   reset(gas: number): void;
   /** Frees what the engine holds outside the JavaScript heap (called once). */
   dispose?(): void;
-  /** The tier running now, for an engine that changes tier (abi/_tiered.ts). */
-  readonly tier?: "interpreter" | "native";
-  /** Why, once that differs from the reason the instance was created with. */
-  readonly tierReason?: string;
 }
 
 /** What a tier needs to create an engine. */

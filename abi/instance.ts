@@ -3,6 +3,7 @@
  * engine outcomes into results and traps, and owns memory and gas.
  * @module
  */
+import { TieredEngine } from "./_tiered.ts";
 import type { Engine, RunOutcome } from "./engine.ts";
 import { Trap } from "./errors.ts";
 import { type ExportCall, type ExportedFunction, exportsObject } from "./exports.ts";
@@ -72,9 +73,11 @@ export class Instance {
    * disposed.
    */
   readonly memory: Memory;
-  readonly #tier: Exclude<Tier, "auto">;
-  readonly #tierReason: string;
-  readonly #engine: Engine;
+  #tier: Exclude<Tier, "auto">;
+  #tierReason: string;
+  #engine: Engine;
+  /** The tier-up engine until it has settled on a tier (then `#engine` is that tier's). */
+  #tiered: TieredEngine | undefined;
   readonly #onDispose: (() => void) | undefined;
   readonly #initialGas: number;
   readonly #entry: number;
@@ -95,6 +98,7 @@ export class Instance {
     onDispose?: () => void;
   }) {
     this.#engine = init.engine;
+    this.#tiered = init.engine instanceof TieredEngine ? init.engine : undefined;
     this.#onDispose = init.onDispose;
     this.#initialGas = init.gas;
     this.#entry = init.entry;
@@ -137,12 +141,12 @@ export class Instance {
    * `InstanceOptions.tierUp`).
    */
   get tier(): Exclude<Tier, "auto"> {
-    return this.#engine.tier ?? this.#tier;
+    return this.#tiered?.tier ?? this.#tier;
   }
 
   /** Why that tier was chosen. */
   get tierReason(): string {
-    return this.#engine.tierReason ?? this.#tierReason;
+    return this.#tiered?.tierReason ?? this.#tierReason;
   }
 
   /** Remaining gas. Set it to refuel (e.g. after an `OutOfGas` trap). */
@@ -231,6 +235,17 @@ export class Instance {
     this.dispose();
   }
 
+  /**
+   * Tier-up has moved the instance to native code, or found it cannot:
+   * calls go to that tier's engine directly from now on.
+   */
+  #settle(tiered: TieredEngine): void {
+    this.#engine = tiered.settled!;
+    this.#tier = tiered.tier;
+    this.#tierReason = tiered.tierReason ?? this.#tierReason;
+    this.#tiered = undefined;
+  }
+
   /** Throws unless the instance can start a call (not disposed, not running). */
   #ready(): void {
     if (this.#status === IDLE) return;
@@ -249,6 +264,7 @@ export class Instance {
       outcome = engine.run(pc);
     } finally {
       this.#status = IDLE;
+      if (this.#tiered?.settled) this.#settle(this.#tiered);
     }
     if (outcome === "return" && !i64) return engine.regs[A0];
     if (outcome === "trap") {

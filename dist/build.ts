@@ -4,8 +4,9 @@
  * fast: Deno loads one module instead of 67 (or 32), which halves the import
  * of a fresh process (README, "Performance").
  *
- *   mod.ts      → dist/rvbox.min.js     (`@rvbox/rvbox/bundle`)
- *   portable.ts → dist/portable.min.js  (`@rvbox/rvbox/portable/bundle`)
+ *   mod.ts              → dist/rvbox.min.js     (`@rvbox/rvbox/bundle`)
+ *   portable.ts         → dist/portable.min.js  (`@rvbox/rvbox/portable/bundle`)
+ *   examples/web/app.ts → examples/web/app.js   (the web page's script)
  *
  * Each bundle names its types (`@ts-self-types`: dist/*.d.ts re-export the
  * sources'). The output is byte-reproducible for a given esbuild version;
@@ -16,13 +17,15 @@
 import * as esbuild from "npm:esbuild@0.28.2";
 
 const ROOT = new URL("../", import.meta.url);
-const BUNDLES: { entry: string; out: string; types: string; }[] = [
+const BUNDLES: { entry: string; out: string; types?: string; }[] = [
   { entry: "mod.ts", out: "dist/rvbox.min.js", types: "./rvbox.d.ts" },
   { entry: "portable.ts", out: "dist/portable.min.js", types: "./portable.d.ts" },
+  // The web page's script: the interpreter, samples and disassembler (examples/web/).
+  { entry: "examples/web/app.ts", out: "examples/web/app.js" },
 ];
 
-/** The bundle of `entry` as text. */
-async function build(entry: string, types: string): Promise<string> {
+/** The bundle of `entry` as text (naming its types when it has any). */
+async function build(entry: string, types?: string): Promise<string> {
   const result = await esbuild.build({
     entryPoints: [new URL(entry, ROOT).pathname],
     bundle: true,
@@ -36,8 +39,8 @@ async function build(entry: string, types: string): Promise<string> {
     write: false,
     logLevel: "warning",
     banner: {
-      js:
-        `// @ts-self-types="${types}"\n// Generated from ${entry} by \`deno task bundle\`: do not edit.`,
+      js: (types ? `// @ts-self-types="${types}"\n` : "")
+        + `// Generated from ${entry} by \`deno task bundle\`: do not edit.`,
     },
   });
   return result.outputFiles[0].text;

@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { Program } from "../portable.ts";
+import { fib } from "../samples.ts";
 import { envVar } from "./_tiers.ts";
 
 const CHROMIUM = envVar("CHROMIUM") ?? "/usr/bin/chromium";
@@ -96,3 +97,92 @@ Deno.test({
     }
   },
 });
+
+/** examples/web/ as a static site (its CSP, in the page, forbids eval and WebAssembly). */
+const WEB = new URL("../examples/web/", import.meta.url);
+
+Deno.test({
+  name:
+    "browser: the web page example runs samples and dropped files, with traps, trace and listing",
+  ignore: puppeteer === undefined && !required,
+  async fn() {
+    await using server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      async (r) => {
+        const path = new URL(r.url).pathname;
+        const file = { "/": "index.html", "/app.js": "app.js" }[path];
+        if (file === undefined) return new Response("not found", { status: 404 });
+        const type = file.endsWith(".js") ? "text/javascript" : "text/html";
+        return new Response(await Deno.readFile(new URL(file, WEB)), {
+          headers: { "content-type": type },
+        });
+      },
+    );
+    const browser = await puppeteer!.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox"],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(`http://127.0.0.1:${server.addr.port}/`);
+      await page.waitForSelector("body[data-ready]");
+      const text = (id: string) => page.$eval(`#${id}`, (e) => e.textContent ?? "");
+      const run = async (entry: string, args: string, gas: number) => {
+        const before = await page.$eval("body", (b) => b.dataset.ran ?? "");
+        await page.select("#entry", entry);
+        await page.$eval("#args", (e, v) => (e as unknown as { value: string; }).value = v, args);
+        await page.$eval(
+          "#gas",
+          (e, v) => (e as unknown as { value: string; }).value = v,
+          String(gas),
+        );
+        await page.click("#run");
+        await page.waitForFunction(`document.body.dataset.ran !== ${JSON.stringify(before)}`);
+      };
+      // The fib sample: a result with the gas Deno's interpreter uses, then a trap.
+      await page.select("#sample", "fib");
+      await run("fib", "20", 1_000_000);
+      const deno = Program.fromBytes(fib).instantiate({}, { gas: 1_000_000 });
+      assertEquals(deno.exports.fib(20), 6765);
+      assertEquals(await text("result"), `fib(20) = 6765; gas used ${1_000_000 - deno.gas}`);
+      assertMatch(await text("disasm"), /^fib:$/m);
+      await run("fib", "30", 100);
+      const trap = await text("trap");
+      assertMatch(trap, /^out of gas at pc 0x[0-9a-f]{8}/);
+      assertEquals(trap.split("\n").length, 2 + 4, "RV32E: four rows of four registers");
+      assertEquals((await text("trace")).split("\n").length, 16);
+      // A dropped (here: chosen) ELF file with a host import.
+      const input = await page.$("#file") as unknown as {
+        uploadFile(path: string): Promise<void>;
+      };
+      await input.uploadFile(
+        new URL("../examples/hello/hello.rv32imac.elf", import.meta.url).pathname,
+      );
+      await page.waitForFunction(
+        `document.getElementById("status").textContent.startsWith("hello")`,
+      );
+      await run("", "", 1_000_000);
+      assertEquals(await text("result"), `exit code 0; gas used ${await helloGas()}`);
+      assertMatch(await text("output"), /^Hello from RISC-V!\n.*rvbox_print/);
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+/** Gas the hello example's run() uses under Deno. */
+async function helloGas(): Promise<number> {
+  const bytes = await Deno.readFile(
+    new URL("../examples/hello/hello.rv32imac.elf", import.meta.url),
+  );
+  const instance = Program.fromBytes(bytes).instantiate({ host_log: () => {} }, {
+    gas: 1_000_000,
+    print: () => {},
+  });
+  instance.run();
+  return 1_000_000 - instance.gas;
+}
