@@ -1,0 +1,73 @@
+/**
+ * `deno task test:node`: runs the portable test files under Node's test
+ * runner — the same files `deno task test` runs, bundled by esbuild with
+ * `Deno` (the few calls they make) provided by tests/node/_deno.ts. Under
+ * Node only the interpreter runs (the native tier needs Deno's FFI), so the
+ * matrix has that one column. Exits with Node's status. With `--coverage`,
+ * runs under c8 (npm, in .ci/tools) and prints the line coverage of the
+ * library code Node runs (abi/, interpreter/, the entry points; jit/ aside).
+ *
+ *   deno task test:node [--coverage] [file_test.ts ...]
+ * @module
+ */
+import * as esbuild from "npm:esbuild@0.28.2";
+
+const TESTS = new URL("../", import.meta.url);
+/** The test files that need no Deno-only API (child processes, FFI, servers). */
+export const PORTABLE_TESTS = [
+  "api_test.ts",
+  "conformance_test.ts",
+  "differential_test.ts",
+  "elf_test.ts",
+  "gas_test.ts",
+  "memory_test.ts",
+  "reset_test.ts",
+  "samples_test.ts",
+  "traps_test.ts",
+];
+
+const coverage = Deno.args.includes("--coverage");
+const named = Deno.args.filter((a) => a !== "--coverage");
+const files = named.length > 0 ? named : PORTABLE_TESTS;
+const C8 = new URL("../.ci/tools/node_modules/c8/bin/c8.js", TESTS).pathname;
+// Each bundle sits beside its source, so `new URL("../x", import.meta.url)` finds the same files.
+const outputs = files.map((f) => new URL(f.replace(/\.ts$/, ".node.mjs"), TESTS).pathname);
+const scratch = await Deno.makeTempDir(); // c8's raw coverage
+try {
+  await esbuild.build({
+    entryPoints: Object.fromEntries(
+      files.map((f) => [f.replace(/\.ts$/, ".node"), new URL(f, TESTS).pathname]),
+    ),
+    outdir: TESTS.pathname,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    alias: { "@std/assert": new URL("assert.ts", TESTS).pathname },
+    inject: [new URL("node/_deno.ts", TESTS).pathname],
+    external: ["node:*"],
+    sourcemap: coverage ? "inline" : false,
+    logLevel: "warning",
+  });
+  await esbuild.stop();
+  const test = ["--test", "--test-reporter=spec", ...outputs];
+  const c8 = [
+    C8,
+    ...["--temp-directory", `${scratch}/tmp`, "--reports-dir", scratch],
+    "--reporter=text-summary",
+    "--exclude-after-remap", // the bundles sit in tests/; their sources are what counts
+    ...["tests/**", "fuzz/**", "jit/**", "examples/**"].flatMap((glob) => ["--exclude", glob]),
+    "node",
+  ];
+  const { code } = await new Deno.Command("node", {
+    args: coverage ? [...c8, ...test] : test,
+    cwd: new URL("../", TESTS).pathname,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  Deno.exitCode = code;
+} finally {
+  for (const output of outputs) await Deno.remove(output).catch(() => {});
+  await Deno.remove(scratch, { recursive: true });
+}
