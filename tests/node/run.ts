@@ -6,8 +6,11 @@
  * matrix has that one column. Exits with Node's status. With `--coverage`,
  * runs under c8 (npm, in .ci/tools) and prints the line coverage of the
  * library code Node runs (abi/, interpreter/, the entry points; jit/ aside).
+ * With `--bun`, Bun (npm, in .ci/tools) runs the same bundles instead
+ * (`deno task test:bun`): its test runner implements `node:test`.
  *
  *   deno task test:node [--coverage] [file_test.ts ...]
+ *   deno task test:bun [file_test.ts ...]
  * @module
  */
 import * as esbuild from "npm:esbuild@0.28.2";
@@ -27,7 +30,9 @@ export const PORTABLE_TESTS = [
 ];
 
 const coverage = Deno.args.includes("--coverage");
-const named = Deno.args.filter((a) => a !== "--coverage");
+const bun = Deno.args.includes("--bun");
+const named = Deno.args.filter((a) => !a.startsWith("--"));
+const BUN = new URL("../.ci/tools/node_modules/.bin/bun", TESTS).pathname;
 const files = named.length > 0 ? named : PORTABLE_TESTS;
 const C8 = new URL("../.ci/tools/node_modules/c8/bin/c8.js", TESTS).pathname;
 // Each bundle sits beside its source, so `new URL("../x", import.meta.url)` finds the same files.
@@ -46,6 +51,8 @@ try {
     target: "node20",
     alias: { "@std/assert": new URL("assert.ts", TESTS).pathname },
     inject: [new URL("node/_deno.ts", TESTS).pathname],
+    // Modules bundled in are never the main module (Bun says the bundle is).
+    define: { "import.meta.main": "false" },
     external: ["node:*"],
     sourcemap: coverage ? "inline" : false,
     logLevel: "warning",
@@ -60,8 +67,8 @@ try {
     ...["tests/**", "fuzz/**", "jit/**", "examples/**"].flatMap((glob) => ["--exclude", glob]),
     "node",
   ];
-  const { code } = await new Deno.Command("node", {
-    args: coverage ? [...c8, ...test] : test,
+  const { code } = await new Deno.Command(bun ? BUN : "node", {
+    args: bun ? ["test", ...outputs] : coverage ? [...c8, ...test] : test,
     cwd: new URL("../", TESTS).pathname,
     stdout: "inherit",
     stderr: "inherit",
