@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { Program } from "../portable.ts";
 import { fib } from "../samples.ts";
+import { fingerprint } from "./_fingerprint.js";
 import { envVar } from "./_tiers.ts";
 
 const CHROMIUM = envVar("CHROMIUM") ?? "/usr/bin/chromium";
@@ -21,6 +22,7 @@ const puppeteer = chromium
   : undefined;
 
 const FIB = new URL("../examples/fib/fib.rv32imac.elf", import.meta.url);
+const KVSTORE = new URL("../examples/kvstore/kvstore.rv32em.elf", import.meta.url);
 const CSP = "default-src 'self'; script-src 'self'"; // no 'unsafe-eval', no 'wasm-unsafe-eval'
 
 const PAGE_SCRIPT = `
@@ -39,7 +41,9 @@ const instance = Program.fromBytes(bytes).instantiate({}, { gas: 1e9 });
 const fib20 = instance.exports.fib(20);
 const code = instance.run();
 await new Promise((resolve) => setTimeout(resolve, 0));
-window.result = { fib20, code, gas: instance.gas, tier: instance.tier, lines, evalBlocked, wasmBlocked, fromFile };
+const { fingerprint } = await import("/fingerprint.js");
+const kvstore = new Uint8Array(await (await fetch("/kvstore.elf")).arrayBuffer());
+window.result = { fib20, code, gas: instance.gas, tier: instance.tier, lines, evalBlocked, wasmBlocked, fromFile, fingerprint: fingerprint(Program, kvstore) };
 `;
 
 const FILES: Record<string, () => Promise<[BodyInit, string]> | [BodyInit, string]> = {
@@ -50,6 +54,11 @@ const FILES: Record<string, () => Promise<[BodyInit, string]> | [BodyInit, strin
     "text/javascript",
   ],
   "/fib.elf": async () => [await Deno.readFile(FIB), "application/octet-stream"],
+  "/kvstore.elf": async () => [await Deno.readFile(KVSTORE), "application/octet-stream"],
+  "/fingerprint.js": async () => [
+    await Deno.readTextFile(new URL("./_fingerprint.js", import.meta.url)),
+    "text/javascript",
+  ],
 };
 
 Deno.test({
@@ -92,6 +101,8 @@ Deno.test({
         [result.fib20, result.code, result.gas, result.tier, result.lines],
         [fib20, code, deno.gas, "interpreter", ["fib(32) = 2178309"]],
       );
+      // One guest, the same trap, registers, memory hash and gas as under Deno.
+      assertEquals(result.fingerprint, fingerprint(Program, await Deno.readFile(KVSTORE)));
     } finally {
       await browser.close();
     }

@@ -7,6 +7,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { Program } from "../portable.ts";
+import { fingerprint } from "./_fingerprint.js";
 import { envVar } from "./_tiers.ts";
 
 const has = async (command: string) => {
@@ -82,6 +83,28 @@ for (const runtime of RUNTIMES) {
         fullTier: [fib20, "interpreter", "the native tier needs Deno's FFI"],
       });
       assertEquals(stdout, "fib(32) = 2178309\n"); // one write per guest print, no added newlines
+    },
+  });
+}
+
+const KVSTORE = new URL("../examples/kvstore/kvstore.rv32em.elf", import.meta.url);
+const FINGERPRINT = new URL("./_fingerprint.js", import.meta.url).href;
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name:
+      `${runtime.name}: one guest gives the same results, trap, registers, memory and gas as Deno`,
+    ignore: !(await has(runtime.command)) && envVar("RVBOX_REQUIRE_TOOLS") !== "1",
+    async fn() {
+      const script = `
+        const { Program } = await import(${JSON.stringify(BUNDLE)});
+        const { fingerprint } = await import(${JSON.stringify(FINGERPRINT)});
+        const { readFile } = await import("node:fs/promises");
+        const bytes = new Uint8Array(await readFile(new URL(${JSON.stringify(KVSTORE.href)})));
+        process.stderr.write(JSON.stringify(fingerprint(Program, bytes)));
+      `;
+      const { report } = await run(runtime, script);
+      assertEquals(report, fingerprint(Program, await Deno.readFile(KVSTORE)));
     },
   });
 }
