@@ -1,5 +1,6 @@
 // @ts-self-types="./_fingerprint.d.ts"
 // Plain JavaScript, so that Deno, Node, Bun and a browser page import it as it is.
+import { storageImports } from "../examples/kvstore/storage.js";
 /**
  * Everything one run of the kvstore sample shows: the results of a few
  * calls, then an OutOfGas trap in the middle of a transfer — its kind, pc
@@ -10,17 +11,8 @@
  */
 export function fingerprint(Program, bytes) {
   const program = Program.fromBytes(bytes);
-  const storage = new Map();
   const instance = program.instantiate({
-    storage_get: (ctx, keyPtr, keyLen, valuePtr, valueCap) => {
-      const value = storage.get(ctx.memory.readString(keyPtr, keyLen));
-      if (value === undefined) return -1;
-      ctx.memory.write(valuePtr, value.subarray(0, valueCap));
-      return value.length;
-    },
-    storage_set: (ctx, keyPtr, keyLen, valuePtr, valueLen) => {
-      storage.set(ctx.memory.readString(keyPtr, keyLen), ctx.memory.read(valuePtr, valueLen));
-    },
+    ...storageImports(new Map()),
     caller_input: () => 0,
   }, { tier: "interpreter", gas: 1e6 });
   const results = [instance.exports.init(1, 1000), instance.exports.transfer(1, 2, 300)];

@@ -59,6 +59,10 @@ const FILES: Record<string, () => Promise<[BodyInit, string]> | [BodyInit, strin
     await Deno.readTextFile(new URL("./_fingerprint.js", import.meta.url)),
     "text/javascript",
   ],
+  "/examples/kvstore/storage.js": async () => [
+    await Deno.readTextFile(new URL("../examples/kvstore/storage.js", import.meta.url)),
+    "text/javascript",
+  ],
 };
 
 Deno.test({

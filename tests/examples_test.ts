@@ -10,6 +10,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
+import { storageImports } from "../examples/kvstore/storage.js";
 import { nativeSupport } from "../jit/mod.ts";
 import { type Imports, Program, type Tier, Trap } from "../mod.ts";
 import { buildGuest, ins } from "./_guest.ts";
@@ -98,18 +99,7 @@ for (const isa of ISAS) {
   tierTest(`example kvstore (${isa}): state persists in host storage`, (tier) => {
     const program = load("kvstore", isa);
     const storage = new Map<string, Uint8Array>();
-    const imports: Imports = {
-      storage_get: (ctx, keyPtr, keyLen, valuePtr, valueCap) => {
-        const value = storage.get(ctx.memory.readString(keyPtr, keyLen));
-        if (value === undefined) return -1;
-        ctx.memory.write(valuePtr, value.subarray(0, valueCap));
-        return value.length;
-      },
-      storage_set: (ctx, keyPtr, keyLen, valuePtr, valueLen) => {
-        storage.set(ctx.memory.readString(keyPtr, keyLen), ctx.memory.read(valuePtr, valueLen));
-      },
-      caller_input: () => 0,
-    };
+    const imports: Imports = { ...storageImports(storage), caller_input: () => 0 };
     const first = program.instantiate(imports, { tier });
     assertEquals(first.exports.init(1, 1000), 0);
     assertEquals(first.exports.init(1, 1000), 1); // already initialized

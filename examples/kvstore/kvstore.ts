@@ -4,6 +4,7 @@
  * @module
  */
 import { type Imports, Program } from "../../mod.ts";
+import { storageImports } from "./storage.js";
 
 const isa = Deno.args[0] ?? "rv32em";
 const program = await Program.fromFile(new URL(`./kvstore.${isa}.elf`, import.meta.url));
@@ -14,15 +15,7 @@ const storage = new Map<string, Uint8Array>();
 let input = new Uint8Array();
 
 const imports: Imports = {
-  storage_get: (ctx, keyPtr, keyLen, valuePtr, valueCap) => {
-    const value = storage.get(ctx.memory.readString(keyPtr, keyLen));
-    if (value === undefined) return -1;
-    if (valueCap > 0) ctx.memory.write(valuePtr, value.subarray(0, valueCap));
-    return value.length;
-  },
-  storage_set: (ctx, keyPtr, keyLen, valuePtr, valueLen) => {
-    storage.set(ctx.memory.readString(keyPtr, keyLen), ctx.memory.read(valuePtr, valueLen));
-  },
+  ...storageImports(storage),
   caller_input: (ctx, bufferPtr, cap) => {
     if (cap > 0) ctx.memory.write(bufferPtr, input.subarray(0, cap));
     return input.length;

@@ -12,6 +12,7 @@ import { newDecodedInstruction } from "../../abi/decode.ts";
 import { disassemble, REGISTER_NAMES } from "../../abi/disasm.ts";
 import { type HostFunction, type Imports, Program, Trap } from "../../portable.ts";
 import * as samples from "../../samples.ts";
+import { storageImports } from "../kvstore/storage.js";
 
 /** Steps kept for the trace. */
 const TRACE_STEPS = 16;
@@ -54,18 +55,9 @@ function listing(p: Program): string {
 
 /** Host functions for every import: known ones do what the examples expect, others log and return 0. */
 function hostFunctions(p: Program, log: (line: string) => void): Imports {
-  const storage = new Map<string, Uint8Array>();
   const known: Record<string, HostFunction> = {
     host_log: (ctx, ptr, len) => log(ctx.memory.readString(ptr, len)),
-    storage_get: (ctx, keyPtr, keyLen, valuePtr, valueCap) => {
-      const value = storage.get(ctx.memory.readString(keyPtr, keyLen));
-      if (value === undefined) return -1;
-      ctx.memory.write(valuePtr, value.subarray(0, valueCap));
-      return value.length;
-    },
-    storage_set: (ctx, keyPtr, keyLen, valuePtr, valueLen) => {
-      storage.set(ctx.memory.readString(keyPtr, keyLen), ctx.memory.read(valuePtr, valueLen));
-    },
+    ...storageImports(new Map()),
   };
   const imports: Imports = {};
   for (const name of p.imports.filter((n) => !n.startsWith("rvbox_"))) {
