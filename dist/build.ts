@@ -1,7 +1,7 @@
 /**
  * `deno task bundle [--check]`: builds rvbox's two entry points into single
  * minified modules with esbuild (from npm), for processes that should start
- * fast: Deno loads one module instead of 67 (or 32), which halves the import
+ * fast: Deno loads one module instead of 69 (or 34), which halves the import
  * of a fresh process (README, "Performance").
  *
  *   mod.ts              → dist/rvbox.min.js     (`@rvbox/rvbox/bundle`)
