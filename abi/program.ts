@@ -292,6 +292,8 @@ export class Program {
       if (tiered) {
         // Its native engine takes over the same memory and host context.
         const upgrade = () => {
+          // A disposed program's translation would have no holder to free it but the GC.
+          if (this.#disposed) return "the program was disposed before tier-up";
           try {
             return native!.createEngine(
               image,

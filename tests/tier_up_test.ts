@@ -87,3 +87,20 @@ Deno.test({
     instance.dispose();
   },
 });
+
+Deno.test({
+  name: "tier-up: an instance whose program is disposed stays on the interpreter",
+  ignore,
+  fn() {
+    const expected = session(dirtyProgram().instantiate({}, { tier: "interpreter" }));
+    const program = dirtyProgram();
+    const instance = program.instantiate({}, { tierUp: 100 });
+    const before = resourceUsage();
+    program.dispose();
+    assertEquals(session(instance), { ...expected, tierBefore: "interpreter" });
+    assertEquals(instance.tier, "interpreter");
+    assertStringIncludes(instance.tierReason, "disposed before tier-up");
+    assertEquals(resourceUsage().nativeInstances, before.nativeInstances);
+    instance.dispose();
+  },
+});
