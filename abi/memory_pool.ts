@@ -12,8 +12,11 @@
  */
 import { dropRecycled } from "./_recycle.ts";
 
-/** Which tier's memories: a native address space or an interpreter's bytes. */
-export type PooledKind = "native" | "interpreter";
+/**
+ * Which tier's memories: a native address space, an interpreter's bytes, or
+ * a mapping of native code (of a freed translation, for the next one).
+ */
+export type PooledKind = "native" | "interpreter" | "code";
 
 /** A pooled memory and what to do when it leaves the pool unused. */
 interface Entry {
@@ -63,11 +66,16 @@ export function poolMemory(
   return true;
 }
 
-/** Takes the most recently pooled memory of `kind` for `plan`, if any. */
-export function takePooled<T>(plan: object, kind: PooledKind): T | undefined {
+/** Takes the most recently pooled memory of `kind` for `plan` (that `fits`, if given), if any. */
+export function takePooled<T>(
+  plan: object,
+  kind: PooledKind,
+  fits?: (memory: T) => boolean,
+): T | undefined {
   for (let i = entries.length - 1; i >= 0; i--) {
     const entry = entries[i];
-    if (entry.plan === plan && entry.kind === kind) return entries.splice(i, 1)[0].memory as T;
+    if (entry.plan !== plan || entry.kind !== kind) continue;
+    if (fits === undefined || fits(entry.memory as T)) return entries.splice(i, 1)[0].memory as T;
   }
   return undefined;
 }
@@ -91,7 +99,8 @@ export function releasePooled(which: (plan: object) => boolean = () => true): nu
  * Sets how many memories of disposed instances are kept for reuse (default
  * 32; `0` turns pooling off), releasing the oldest over the new bound, and
  * returns the bound now in force (`setMemoryPoolLimit()` only reads it).
- * A pooled native memory keeps its address space reserved and its pages
+ * The pool also keeps the mappings of freed native code (up to 4 MiB each)
+ * for later translations. A pooled native memory keeps its address space reserved and its pages
  * (segments, stack, and a heap of at most 1 MiB) committed, and is counted
  * in `resourceUsage()`; a new instance that would go over a resource limit
  * releases the pool first.

@@ -12,9 +12,9 @@ import type { CodeKey } from "./_code_key.ts";
 import { A64Backend } from "./a64/backend.ts";
 import type { Retained } from "./code_cache.ts";
 import { createEntry } from "./entry.ts";
-import { ExecutableCode } from "./exec_memory.ts";
+import { ExecutableCode, pooledMapping, unusedMapping } from "./exec_memory.ts";
 import { LazyPages } from "./lazy_pages.ts";
-import { refusedMapping, ResourceClaim } from "./resources.ts";
+import { drainingPool, refusedMapping, ResourceClaim } from "./resources.ts";
 import { translate } from "./translate.ts";
 import { X64Backend } from "./x64/backend.ts";
 
@@ -129,9 +129,9 @@ export class CompiledProgram {
     this.#onUnused(this, () => this.#retained(parts));
     this.#parts = undefined;
     this.jumpWords = new Uint32Array(0); // no view of unmapped memory (dropped, never detached)
+    parts.claim.release(); // first: the code's mapping may be pooled, and counted as such
     parts.executable.dispose();
     parts.table.dispose();
-    parts.claim.release();
     releaseCode(this.code);
   }
 
@@ -200,23 +200,32 @@ export function installProgram(
   onUnused: OnUnused,
 ): CompiledProgram {
   const { bytes, bodyOffset } = translation;
-  const codeBytes = ExecutableCode.lengthFor(bytes.length);
+  const reused = pooledMapping(bytes.length);
+  const codeBytes = reused?.length ?? ExecutableCode.lengthFor(bytes.length);
   const tableBytes = LazyPages.lengthFor(ENTRY_BYTES * ((code.end - code.start + 1) >>> 1));
-  const claim = new ResourceClaim("this program's native code", {
-    programs: 1,
-    reserved: codeBytes + tableBytes,
-    committed: codeBytes,
-    code: codeBytes,
-    mappings: 2,
-  });
+  let claim: ResourceClaim;
+  try {
+    claim = drainingPool(() =>
+      new ResourceClaim("this program's native code", {
+        programs: 1,
+        reserved: codeBytes + tableBytes,
+        committed: codeBytes,
+        code: codeBytes,
+        mappings: 2,
+      })
+    );
+  } catch (error) {
+    if (reused !== undefined) unusedMapping(reused);
+    throw error;
+  }
   let executable: ExecutableCode | undefined;
   let table: LazyPages;
   try {
-    executable = new ExecutableCode(bytes);
+    executable = new ExecutableCode(bytes, reused);
     table = new LazyPages(tableBytes);
   } catch (error) {
-    executable?.dispose();
     claim.release();
+    executable?.dispose();
     throw refusedMapping(error, "this program's native code");
   }
   claim.commit(tablePages(code) * PAGE);

@@ -13,11 +13,11 @@ import { PAGE_SIZE } from "../abi/constants.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import { GuestMemory, type MemoryOptions, MemoryPlan, memoryPlan } from "../abi/memory.ts";
 import type { Region, Zero } from "../abi/memory_plan.ts";
-import { pooledCount, pooling, poolMemory, releasePooled, takePooled } from "../abi/memory_pool.ts";
+import { pooling, poolMemory, releasePooled, takePooled } from "../abi/memory_pool.ts";
 import { type CompiledProgram, compiledProgram } from "./_compiled.ts";
 import { GuestAddressSpace, Reservation } from "./address_space.ts";
-import { refusedMapping, type ResourceAmounts, ResourceClaim } from "./resources.ts";
-import { ResourceLimitError, withinLimits } from "./resources.ts";
+import { drainingPool, refusedMapping, type ResourceAmounts, ResourceClaim } from "./resources.ts";
+import { withinLimits } from "./resources.ts";
 import { State, STATE_SIZE } from "./state.ts";
 
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
@@ -144,20 +144,6 @@ function spaceAmounts(plan: MemoryPlan): ResourceAmounts {
     amounts.set(plan, counted);
   }
   return counted;
-}
-
-/**
- * Runs `claim`; at a resource limit, releases the pooled memories (they hold
- * resources no instance uses) and tries once more.
- */
-function drainingPool<T>(claim: () => T): T {
-  try {
-    return claim();
-  } catch (error) {
-    if (!(error instanceof ResourceLimitError) || pooledCount() === 0) throw error;
-    releasePooled();
-    return claim();
-  }
 }
 
 /** Runs of adjacent regions with one protection, as `[start, end)` page ranges. */

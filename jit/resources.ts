@@ -10,7 +10,7 @@
  * O(1). The counts are per JavaScript realm (each Worker has its own).
  * @module
  */
-import { pooledCount } from "../abi/memory_pool.ts";
+import { pooledCount, releasePooled } from "../abi/memory_pool.ts";
 
 /**
  * Limits on the native resources live in this realm. An instance or program
@@ -74,9 +74,9 @@ export interface ResourceUsage {
   /** Kernel memory mappings, as estimated from each layout. */
   mappings: number;
   /**
-   * Memories of disposed instances kept for reuse (see
-   * `setMemoryPoolLimit`); the native ones' address space, memory and
-   * mappings are part of the counts above.
+   * Memories of disposed instances, and mappings of freed native code, kept
+   * for reuse (see `setMemoryPoolLimit`); the native ones' address space,
+   * memory and mappings are part of the counts above.
    */
   pooledMemories: number;
 }
@@ -179,6 +179,20 @@ export function withinLimits(amounts: ResourceAmounts): boolean {
     if ((amounts[key] ?? 0) > 0 && usage[used] > limits[limit]) return false;
   }
   return true;
+}
+
+/**
+ * Runs `claim`; at a resource limit, releases the pooled memories (they hold
+ * resources no instance uses) and tries once more.
+ */
+export function drainingPool<T>(claim: () => T): T {
+  try {
+    return claim();
+  } catch (error) {
+    if (!(error instanceof ResourceLimitError) || pooledCount() === 0) throw error;
+    releasePooled();
+    return claim();
+  }
 }
 
 /** What one instance or program holds. */

@@ -11,6 +11,7 @@ import { codeCache } from "../jit/code_cache.ts";
 import { type Imports, Program, resourceUsage, Trap } from "../mod.ts";
 import { buildGuest, type GuestSpec, ins, reg } from "./_guest.ts";
 import { TIERS } from "./_tiers.ts";
+import { heldUsage } from "./_usage.ts";
 
 const native = TIERS.includes("native");
 const { a0 } = reg;
@@ -70,7 +71,7 @@ Deno.test({
   ignore: !native,
   fn() {
     const bytes = buildGuest({ code: unique([ins.li(a0, 9), ins.ret()]) });
-    const before = resourceUsage();
+    const before = heldUsage();
     const run = () => {
       using program = Program.fromBytes(bytes);
       using instance = program.instantiate({}, { tier: "native" });
@@ -78,12 +79,12 @@ Deno.test({
     };
     const made = translationCount();
     assertEquals(run(), 9);
-    assertEquals(resourceUsage(), before, "disposed: native code freed");
+    assertEquals(heldUsage(), before, "disposed: native code freed");
     const kept = codeCache().translations;
     assert(kept >= 1);
     assertEquals(run(), 9);
     assertEquals(translationCount() - made, 1, "mapped again, not translated again");
-    assertEquals(resourceUsage(), before);
+    assertEquals(heldUsage(), before);
     const saved = codeCache().maxBytes;
     try {
       assertEquals(codeCache({ maxBytes: 0 }).bytes, 0, "a lower limit drops kept code");

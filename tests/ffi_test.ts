@@ -6,10 +6,10 @@
  */
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { GuestAddressSpace } from "../jit/address_space.ts";
-import { ExecutableCode } from "../jit/exec_memory.ts";
+import { ExecutableCode, pooledMapping } from "../jit/exec_memory.ts";
 import { LazyPages } from "../jit/lazy_pages.ts";
 import { nativeSupport } from "../jit/mod.ts";
-import { Program } from "../mod.ts";
+import { Program, releasePooledMemory } from "../mod.ts";
 import { buildGuest, DATA, ins } from "./_guest.ts";
 
 const supported = nativeSupport().ok;
@@ -52,6 +52,7 @@ Deno.test({
   name: "ExecutableCode: runs, is read-execute and never writable, disposes once",
   ignore: !supported,
   async fn() {
+    releasePooledMemory();
     // mov eax, 42; ret
     const code = new ExecutableCode(new Uint8Array([0xb8, 42, 0, 0, 0, 0xc3]));
     const signature = { parameters: [], result: "i32" } as const;
@@ -63,6 +64,21 @@ Deno.test({
     assertEquals(await permsOf(code.address, BigInt(code.length)), ["r-xp"]);
     code.dispose();
     code.dispose();
+    // Pooled: the next code of a similar size goes into the same pages, made writable only
+    // while it is copied; what is left of the old code becomes int3.
+    const idle = pooledMapping(3);
+    assertEquals(idle?.pointer, code.pointer);
+    const again = new ExecutableCode(new Uint8Array([0x31, 0xc0, 0xc3]), idle); // xor eax, eax; ret
+    assertEquals(
+      new Deno.UnsafeFnPointer(again.pointer as Deno.PointerObject<typeof signature>, signature)
+        .call(),
+      0,
+    );
+    const view = new Deno.UnsafePointerView(again.pointer);
+    assertEquals([3, 4, 5, 6].map((at) => view.getUint8(at)), [0xcc, 0xcc, 0xcc, 0]);
+    assertEquals(await permsOf(again.address, BigInt(again.length)), ["r-xp"]);
+    again.dispose();
+    releasePooledMemory();
     assertEquals(await stillMapped(code.address, BigInt(code.length), "r-xp"), false);
   },
 });

@@ -7,10 +7,12 @@
  * inaccessible to the guest and the host.
  */
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { releasePooledMemory, resourceUsage, setMemoryPoolLimit, Trap } from "../mod.ts";
+import { Program, releasePooledMemory, resourceUsage, setMemoryPoolLimit, Trap } from "../mod.ts";
 import { assertClean, runChild } from "./_child.ts";
 import { dirtyEverything, dirtyProgram, HEAP, PRISTINE, readEverything } from "./_dirty_guest.ts";
+import { buildGuest, ins, reg } from "./_guest.ts";
 import { TIERS, tierTest } from "./_tiers.ts";
+import { heldUsage } from "./_usage.ts";
 
 const native = TIERS.includes("native");
 
@@ -90,7 +92,9 @@ Deno.test("the pool is bounded, can be emptied, and a disposed program's memorie
     for (const tier of tiers) program.instantiate({}, { tier }).dispose();
     program.dispose();
     const after = resourceUsage();
-    assertEquals(after.pooledMemories, 0, "disposing the program releases its pooled memories");
+    // Its native code's mapping alone enters the pool, for the next translation.
+    const code = tiers.includes("native") ? 1 : 0;
+    assertEquals(after.pooledMemories, code, "disposing the program releases its pooled memories");
     assertEquals(after.reservedBytes <= before.reservedBytes, true);
     for (const bad of [-1, 0.5, NaN, Infinity]) {
       assertThrows(() => setMemoryPoolLimit(bad), RangeError);
@@ -121,6 +125,35 @@ Deno.test({
     assertEquals(resourceUsage().committedBytes, live.committedBytes, "nothing new committed");
     again.dispose();
     program.dispose();
+    assertEquals(heldUsage(), before);
+  },
+});
+
+Deno.test({
+  name: "a freed translation's code mapping is pooled, counted, and reused by the next program",
+  ignore: !native,
+  fn() {
+    const before = heldUsage();
+    const run = (value: number) => {
+      using program = Program.fromBytes(buildGuest({ code: [ins.li(reg.a0, value), ins.ret()] }));
+      using instance = program.instantiate({}, { tier: "native" });
+      return [instance.run(), resourceUsage()] as const;
+    };
+    const [first, live] = run(5);
+    assertEquals(first, 5);
+    const pooled = resourceUsage();
+    assertEquals(pooled.codeBytes, before.codeBytes);
+    assertEquals(pooled.pooledMemories, before.pooledMemories + 1);
+    assertEquals(pooled.mappings, before.mappings + 1);
+    const length = pooled.reservedBytes - before.reservedBytes;
+    assertEquals(length, live.codeBytes - before.codeBytes, "the code's whole mapping");
+    assertEquals(pooled.committedBytes - before.committedBytes, length);
+    // Other code (a translation is not shared) in the same mapping: nothing new is mapped.
+    const [second, reused] = run(6);
+    assertEquals(second, 6);
+    assertEquals(reused, live);
+    assertEquals(resourceUsage(), pooled);
+    assertEquals(releasePooledMemory(), 1);
     assertEquals(resourceUsage(), before);
   },
 });

@@ -12,6 +12,7 @@ import { Program, type ResourceLimits, resourceUsage, setResourceLimits } from "
 import { assertClean, runChild } from "./_child.ts";
 import { buildGuest, CODE, ins, reg } from "./_guest.ts";
 import { TIERS } from "./_tiers.ts";
+import { heldUsage } from "./_usage.ts";
 
 const native = TIERS.includes("native");
 const { a0, t0 } = reg;
@@ -58,7 +59,7 @@ Deno.test({
   ignore: !native,
   fn() {
     const program = tiny();
-    const before = resourceUsage();
+    const before = heldUsage();
     withLimits({ maxNativeInstances: before.nativeInstances + 2 }, () => {
       const live = [0, 1].map(() => program.instantiate({}, { tier: "native" }));
       const error = assertThrows(() => program.instantiate({}, { tier: "native" }), RangeError);
@@ -82,7 +83,7 @@ Deno.test({
       });
     }
     program.dispose();
-    assertEquals(resourceUsage(), before);
+    assertEquals(heldUsage(), before);
   },
 });
 
@@ -95,7 +96,7 @@ Deno.test({
       imports: [{ at: 0, name: "rvbox_sbrk" }],
       exports: [{ at: 0, name: "sbrk" }],
     }));
-    const before = resourceUsage();
+    const before = heldUsage();
     const instance = grow.instantiate({}, { tier: "native" });
     const created = resourceUsage();
     assertEquals(created.nativeInstances, before.nativeInstances + 1);
@@ -110,7 +111,7 @@ Deno.test({
     assertEquals(resourceUsage().committedBytes - created.committedBytes, 6 * 4096);
     instance.dispose();
     grow.dispose();
-    assertEquals(resourceUsage(), before);
+    assertEquals(heldUsage(), before);
   },
 });
 
@@ -150,7 +151,7 @@ Deno.test({
     view.setUint32(52 + 32 + 12, far, true);
     view.setUint32(52 + 32 + 24, 5, true);
     view.setUint32(52 + 64, 4, true); // and the data segment is dropped (PT_NOTE)
-    const before = resourceUsage();
+    const before = heldUsage();
     const program = Program.fromBytes(bytes);
     const instance = program.instantiate({}, { tier: "native" });
     assertEquals(instance.exports.jump(), 0);
@@ -167,10 +168,10 @@ Deno.test({
     const tables = big(await mappings()).length;
     assert(tables >= 1, "the table is a mapping of its own");
     // Compared as differences: finalizers of other tests' objects may have run during the await.
-    const held = resourceUsage();
+    const held = heldUsage();
     program.dispose();
     instance.dispose();
-    const released = resourceUsage();
+    const released = heldUsage();
     for (const key of Object.keys(held) as (keyof typeof held)[]) {
       assertEquals(held[key] - released[key], usage[key] - before[key], key);
     }
