@@ -13,6 +13,7 @@
  * self-check fails on any engine.
  * @module
  */
+import * as esbuild from "npm:esbuild@0.28.2";
 import { nativeSupport } from "../jit/mod.ts";
 import { type Cycle, rvboxCycle, wasmCycle } from "./_cycle.ts";
 import { type Engine, guestBytes, liftoffEngine, nativeEngine, qemuEngine } from "./_engines.ts";
@@ -102,6 +103,7 @@ async function cycle(quick: boolean): Promise<Record<string, Cycle | string>> {
   result["rvbox native rv32em"] = support.ok
     ? rvboxCycle("native", elvesE, elvesE[WORKLOADS.indexOf("contract")], quick)
     : `skipped: ${support.reason}`;
+  Object.assign(result, await nodeCycle(quick));
   result["V8 wasm"] = await wasmCycle(WORKLOADS.map((w) => guestBytes(w, "wasm")), quick);
   const child = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -117,6 +119,43 @@ async function cycle(quick: boolean): Promise<Record<string, Cycle | string>> {
     ? JSON.parse(new TextDecoder().decode(child.stdout))
     : "skipped: the child process failed";
   return result;
+}
+
+/** The RV32IMAC rows again under Node (bench/_node_child.ts), the native tier through koffi. */
+async function nodeCycle(quick: boolean): Promise<Record<string, Cycle | string>> {
+  const rows = ["rvbox interpreter rv32imac (Node)", "rvbox native rv32imac (Node, koffi)"];
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/node_child.mjs`;
+    await esbuild.build({
+      entryPoints: [new URL("./_node_child.ts", import.meta.url).pathname],
+      outfile: script,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "warning",
+    });
+    await esbuild.stop();
+    const paths = WORKLOADS.map((w) =>
+      new URL(`./guests/${w}.rv32imac.elf`, import.meta.url).pathname
+    );
+    const tools = new URL("../.ci/tools/node_modules", import.meta.url).pathname;
+    const child = await new Deno.Command("node", {
+      args: [script, quick ? "quick" : "full", String(WORKLOADS.indexOf("contract")), ...paths],
+      env: { NODE_PATH: tools },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!child.success) throw new Error(new TextDecoder().decode(child.stderr));
+    const { interpreter, native } = JSON.parse(new TextDecoder().decode(child.stdout));
+    return { [rows[0]]: interpreter, [rows[1]]: native };
+  } catch (error) {
+    const why = `skipped: ${(error as Error).message.split("\n")[0]}`;
+    return { [rows[0]]: why, [rows[1]]: why };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 function cycleTable(cycles: Record<string, Cycle | string>): string {

@@ -9,8 +9,8 @@
  *   import paths ending in `.js` as Node resolves them;
  * - `package.json` with conditional exports, the license and a README.
  *
- * Under Node the native tier is not available yet (it needs Deno's FFI;
- * koffi is the planned way): `tier: "auto"` runs the interpreter there.
+ * Under Node the native tier runs through koffi, an optional dependency:
+ * where it does not install (or load), `tier: "auto"` runs the interpreter.
  * `npm pack --dry-run` in `dist/npm/` lists what would be published (CI).
  * @module
  */
@@ -134,7 +134,8 @@ export async function buildNpm(out: string): Promise<{ files: number; declaratio
     license: deno.license,
     type: "module",
     exports,
-    engines: { node: ">=20" },
+    engines: { node: ">=20.16" }, // process.getBuiltinModule, to load koffi
+    optionalDependencies: { koffi: "^3.3.4" },
     files: ["*.js", "types/", "README.md", "LICENSE"],
     keywords: ["risc-v", "riscv", "virtual-machine", "sandbox", "interpreter", "gas"],
   };
@@ -147,8 +148,11 @@ export async function buildNpm(out: string): Promise<{ files: number; declaratio
 An embeddable RISC-V virtual machine: programs compiled to 32-bit RISC-V run
 in a deterministic, gas-metered memory sandbox. This is the npm build of the
 package published on JSR as \`jsr:${deno.name}\` (same API and documentation).
-Under Node and Bun the portable interpreter runs every program; the native
-tier needs Deno's FFI for now.
+Under Node and Bun the portable interpreter runs every program, and the
+native tier (x86-64 and AArch64 Linux) runs through
+[koffi](https://koffi.dev), an optional dependency: without it,
+\`tier: "auto"\` runs the interpreter and \`instance.tierReason\` says why.
+The \`./portable\` entry point leaves the native tier out.
 
 \`\`\`js
 import { Program } from "${deno.name}";

@@ -1,53 +1,14 @@
 /**
- * The few libc functions the native tier needs, opened on first use (never
- * at import: the interpreter tier must not touch FFI or ask for permission).
+ * The libc calls the native tier makes, through the runtime's FFI
+ * (./_ffi.ts), with errors as exceptions.
  * @module
  */
-
-const SYMBOLS = {
-  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
-  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-  mincore: { parameters: ["pointer", "usize", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  // Calls its comparator once with (key, element) when given one element:
-  // the cheapest way into generated code (see jit/entry.ts).
-  bsearch: { parameters: ["pointer", "pointer", "usize", "usize", "pointer"], result: "void" },
-} as const;
+import { ffi, type HostPointer } from "./_ffi.ts";
 
 /** Linux protection and mapping flags. */
 export const PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
 /** Linux mmap flags. */
 export const MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000, MAP_FIXED = 0x10;
-
-let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-
-/** The libc symbols (opens libc on first call). */
-export function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  library ??= Deno.dlopen("libc.so.6", SYMBOLS);
-  return library.symbols;
-}
-
-let gcc:
-  | Deno.DynamicLibrary<{ __clear_cache: { parameters: ["pointer", "pointer"]; result: "void"; }; }>
-  | undefined;
-
-/**
- * Makes freshly written code visible to instruction fetch: AArch64 caches
- * instructions separately (libgcc's `__clear_cache` cleans the data cache
- * and invalidates the instruction cache for the range). x86-64 needs nothing.
- */
-export function clearInstructionCache(address: Deno.PointerObject, length: number): void {
-  if (Deno.build.arch !== "aarch64") return;
-  gcc ??= Deno.dlopen(
-    "libgcc_s.so.1",
-    {
-      __clear_cache: { parameters: ["pointer", "pointer"], result: "void" },
-    } as const,
-  );
-  gcc.symbols.__clear_cache(address, offsetPointer(address, length));
-}
 
 /** A failed libc call, with errno. */
 export class NativeMemoryError extends Error {
@@ -60,29 +21,24 @@ export class NativeMemoryError extends Error {
   }
 }
 
-function errno(): number {
-  const at = libc().__errno_location();
-  return at === null ? 0 : new Deno.UnsafePointerView(at).getInt32();
-}
-
 /** mmap; throws {@linkcode NativeMemoryError} on failure. */
 export function mmap(
-  address: Deno.PointerValue,
+  address: HostPointer | null,
   length: number,
   prot: number,
   flags: number,
-): Deno.PointerObject {
-  const p = libc().mmap(address, BigInt(length), prot, flags, -1, 0n);
-  if (p === null || Deno.UnsafePointer.value(p) === 0xffffffffffffffffn) {
-    throw new NativeMemoryError(`mmap of ${length} bytes`, errno());
-  }
+): HostPointer {
+  const f = ffi();
+  const p = f.mmap(address, length, prot, flags);
+  if (p === null) throw new NativeMemoryError(`mmap of ${length} bytes`, f.errno());
   return p;
 }
 
 /** mprotect; throws on failure. */
-export function mprotect(address: Deno.PointerObject, length: number, prot: number): void {
-  if (libc().mprotect(address, BigInt(length), prot) !== 0) {
-    throw new NativeMemoryError(`mprotect of ${length} bytes`, errno());
+export function mprotect(address: HostPointer, length: number, prot: number): void {
+  const f = ffi();
+  if (f.mprotect(address, length, prot) !== 0) {
+    throw new NativeMemoryError(`mprotect of ${length} bytes`, f.errno());
   }
 }
 
@@ -95,8 +51,8 @@ const MADV_POPULATE_WRITE = 23;
  * a page. Best effort: on older kernels (or any failure) the pages stay
  * lazily backed, which is only slower.
  */
-export function populate(address: Deno.PointerObject, length: number): void {
-  libc().madvise(address, BigInt(length), MADV_POPULATE_WRITE);
+export function populate(address: HostPointer, length: number): void {
+  ffi().madvise(address, length, MADV_POPULATE_WRITE);
 }
 
 /**
@@ -104,20 +60,32 @@ export function populate(address: Deno.PointerObject, length: number): void {
  * (one byte per page, bit 0 set when resident), without faulting any in.
  * Throws on failure.
  */
-export function residentPages(address: Deno.PointerObject, length: number, vector: Uint8Array) {
-  if (libc().mincore(address, BigInt(length), vector) !== 0) {
-    throw new NativeMemoryError(`mincore of ${length} bytes`, errno());
+export function residentPages(address: HostPointer, length: number, vector: Uint8Array) {
+  const f = ffi();
+  if (f.mincore(address, length, vector) !== 0) {
+    throw new NativeMemoryError(`mincore of ${length} bytes`, f.errno());
   }
 }
 
 /** munmap; throws on failure. */
-export function munmap(address: Deno.PointerObject, length: number): void {
-  if (libc().munmap(address, BigInt(length)) !== 0) {
-    throw new NativeMemoryError(`munmap of ${length} bytes`, errno());
+export function munmap(address: HostPointer, length: number): void {
+  const f = ffi();
+  if (f.munmap(address, length) !== 0) {
+    throw new NativeMemoryError(`munmap of ${length} bytes`, f.errno());
   }
 }
 
-/** `address + offset` as a pointer. */
-export function offsetPointer(address: Deno.PointerObject, offset: number): Deno.PointerObject {
-  return Deno.UnsafePointer.create(Deno.UnsafePointer.value(address) + BigInt(offset))!;
+/** `address + offset`. */
+export function offsetPointer(address: HostPointer, offset: number): HostPointer {
+  return ffi().offset(address, offset);
+}
+
+/** Makes freshly written code visible to instruction fetch (nothing to do on x86-64). */
+export function clearInstructionCache(address: HostPointer, length: number): void {
+  ffi().clearInstructionCache(address, length);
+}
+
+/** An ArrayBuffer over native memory (no copy). */
+export function nativeView(address: HostPointer, length: number): ArrayBuffer {
+  return ffi().view(address, length);
 }

@@ -9,6 +9,8 @@
 import { holdCode, releaseCode } from "../abi/_recycle.ts";
 import { CHUNK_SLOTS, type DecodedCode, instructionAt } from "../abi/code.ts";
 import type { CodeKey } from "./_code_key.ts";
+import { ffi, type HostPointer } from "./_ffi.ts";
+import { nativeView } from "./_libc.ts";
 import { A64Backend } from "./a64/backend.ts";
 import type { Retained } from "./code_cache.ts";
 import { createEntry } from "./entry.ts";
@@ -47,11 +49,11 @@ export class CompiledProgram {
    */
   jumpWords: Uint32Array;
   /** Host address of the jump table, for the state block. */
-  readonly jumpTablePointer: bigint;
+  readonly jumpTablePointer: number;
   /** Machine code size in bytes. */
   readonly codeSize: number;
   /** Calls the entry routine with the host address of guest address 0. */
-  readonly enter: (base: Deno.PointerValue) => void;
+  readonly enter: (base: HostPointer) => void;
   #parts: NativeParts | undefined;
   /** Programs holding the code and instances running it. */
   #users = 0;
@@ -79,7 +81,7 @@ export class CompiledProgram {
     const address = Number(parts.executable.address);
     this.#low = address % 2 ** 32;
     this.#high = Math.floor(address / 2 ** 32);
-    this.jumpTablePointer = Deno.UnsafePointer.value(parts.table.pointer);
+    this.jumpTablePointer = ffi().address(parts.table.pointer);
     this.enter = createEntry(parts.executable);
     this.#parts = parts;
     this.#onUnused = onUnused;
@@ -138,7 +140,7 @@ export class CompiledProgram {
   /** Copies the translation out of the mappings (code, and body offsets from the jump table). */
   #retained({ executable }: NativeParts): Retained {
     const pointer = executable.pointer;
-    const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, this.codeSize))
+    const bytes = new Uint8Array(nativeView(pointer, this.codeSize))
       .slice();
     const bodyOffset = this.#bodyOffset;
     const byteLength = bytes.length + bodyOffset.byteLength + this.key.byteLength;
@@ -184,7 +186,7 @@ export function translationCount(): number {
 /** Translates `code` (whose inputs `key` describes) with this machine's backend. */
 export function translateProgram(code: DecodedCode, key: CodeKey): Retained {
   translations++;
-  const backend = Deno.build.arch === "aarch64" ? new A64Backend(code) : new X64Backend(code);
+  const backend = ffi().arch === "aarch64" ? new A64Backend(code) : new X64Backend(code);
   const { bytes, bodyOffset } = translate(code, backend);
   return { key, bytes, bodyOffset, byteLength: bytes.length + bodyOffset.byteLength };
 }

@@ -11,9 +11,10 @@
  * by its finalizer.
  * @module
  */
+import type { HostPointer } from "./_ffi.ts";
 import { MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, mmap, mprotect, munmap } from "./_libc.ts";
 import { offsetPointer, populate, PROT_NONE, PROT_READ, PROT_WRITE } from "./_libc.ts";
-import { residentPages } from "./_libc.ts";
+import { nativeView, residentPages } from "./_libc.ts";
 
 const PAGE = 4096;
 const GUEST_SPAN = 2 ** 32;
@@ -28,8 +29,8 @@ function checkRange(start: number, end: number): void {
 /** 4 GiB + guard reserved with no access, and a read-write state block below guest 0. */
 export class Reservation {
   /** Host address of guest address 0. */
-  readonly basePointer: Deno.PointerObject;
-  readonly #pointer: Deno.PointerObject;
+  readonly basePointer: HostPointer;
+  readonly #pointer: HostPointer;
   readonly #length: number;
   readonly #stateSize: number;
   #state: ArrayBuffer | undefined;
@@ -119,16 +120,13 @@ export class Reservation {
   view(start: number, end: number): ArrayBuffer {
     this.#live();
     checkRange(start, end);
-    return Deno.UnsafePointerView.getArrayBuffer(
-      offsetPointer(this.basePointer, start),
-      end - start,
-    );
+    return nativeView(offsetPointer(this.basePointer, start), end - start);
   }
 
   /** The state block (the `stateSize` bytes below guest address 0); one buffer, made once. */
   state(): ArrayBuffer {
     this.#live();
-    return this.#state ??= Deno.UnsafePointerView.getArrayBuffer(this.#pointer, this.#stateSize);
+    return this.#state ??= nativeView(this.#pointer, this.#stateSize);
   }
 
   /** Unmaps everything (idempotent). No view of it may be used afterwards. */
@@ -154,7 +152,7 @@ const registry = new FinalizationRegistry<Hold>(({ reservation, onRelease }) =>
 /** One user's hold on a reserved guest address space with a state block below guest address 0. */
 export class GuestAddressSpace {
   /** Host address of guest address 0. */
-  readonly basePointer: Deno.PointerObject;
+  readonly basePointer: HostPointer;
   readonly #hold: Hold;
   readonly #token = {};
   #live = true;

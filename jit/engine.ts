@@ -12,6 +12,7 @@ import { callImport, type HostContext, type ResolvedImport } from "../abi/host.t
 import { Op } from "../abi/isa.ts";
 import type { GuestMemory, MemoryPlan } from "../abi/memory.ts";
 import { type CompiledProgram, instructionAtSite } from "./_compiled.ts";
+import { ffi } from "./_ffi.ts";
 import type { GuestAddressSpace } from "./address_space.ts";
 import { type EntryCall, entryCall } from "./entry.ts";
 import type { NativeResources, PlannedSpace } from "./native_memory.ts";
@@ -37,14 +38,14 @@ const GAS = word(State.GAS);
 const RESERVATION = word(State.RESERVATION);
 
 /** Page permissions of the static regions, and their address, per plan (shared by its instances). */
-const pageTables = new WeakMap<MemoryPlan, { table: Uint8Array; address: bigint; }>();
+const pageTables = new WeakMap<MemoryPlan, { table: Uint8Array; address: number; }>();
 
 /**
  * One byte per page of the plan's span: its static regions' rights (the
  * heap is checked as a byte range, see jit/x64/_runtime.ts). Off the V8
  * heap (an ArrayBuffer's own store), so native code can hold its address.
  */
-function pageTable(plan: MemoryPlan): { table: Uint8Array; address: bigint; } {
+function pageTable(plan: MemoryPlan): { table: Uint8Array; address: number; } {
   let known = pageTables.get(plan);
   if (known === undefined) {
     const table = new Uint8Array(new ArrayBuffer(plan.span / PAGE_SIZE + 1));
@@ -52,7 +53,7 @@ function pageTable(plan: MemoryPlan): { table: Uint8Array; address: bigint; } {
       const bits = PAGE_READ | (r.write ? PAGE_WRITE : 0);
       table.fill(bits, (r.start - plan.base) / PAGE_SIZE, pageUp(r.end - plan.base) / PAGE_SIZE);
     }
-    known = { table, address: Deno.UnsafePointer.value(Deno.UnsafePointer.of(table)) };
+    known = { table, address: ffi().addressOf(table.buffer as ArrayBuffer) };
     pageTables.set(plan, known);
   }
   return known;
@@ -156,10 +157,9 @@ export class NativeEngine implements Engine {
     this.#words[RESERVATION] = value < 0 ? 0xffffffff : value;
   }
 
-  #setPointer(field: number, value: bigint | number): void {
-    const v = BigInt(value);
-    this.#words[word(field)] = Number(v & 0xffffffffn);
-    this.#words[word(field) + 1] = Number(v >> 32n);
+  #setPointer(field: number, address: number): void {
+    this.#words[word(field)] = address % 2 ** 32;
+    this.#words[word(field) + 1] = Math.floor(address / 2 ** 32);
   }
 
   /** Maps newly grown heap pages and publishes the fast windows to native code. */
@@ -203,9 +203,9 @@ export class NativeEngine implements Engine {
   /** Enters native code at `pc`; returns why it exited. */
   #enter(pc: number): number {
     const w = this.#words;
-    const { bsearch, element, routine } = this.#entry;
+    const { bsearch, element, one, eight, routine } = this.#entry;
     w[ENTRY_PC] = pc;
-    bsearch(this.#space.basePointer, element, 1n, 8n, routine); // jit/entry.ts
+    bsearch(this.#space.basePointer, element, one, eight, routine); // jit/entry.ts
     return w[EXIT_REASON];
   }
 

@@ -14,6 +14,7 @@
  * @module
  */
 import { poolMemory, takePooled } from "../abi/memory_pool.ts";
+import { ffi, type HostPointer } from "./_ffi.ts";
 import {
   clearInstructionCache,
   MAP_ANONYMOUS,
@@ -22,7 +23,7 @@ import {
   mprotect,
   munmap,
 } from "./_libc.ts";
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from "./_libc.ts";
+import { nativeView, PROT_EXEC, PROT_READ, PROT_WRITE } from "./_libc.ts";
 import { ResourceClaim } from "./resources.ts";
 
 const PAGE = 4096;
@@ -34,11 +35,11 @@ const CODE = {};
  * What fills code left over from the mapping's previous translation: a trap
  * if ever reached (read when used: nothing may touch `Deno` at load time).
  */
-const trapFill = () => Deno.build.arch === "x86_64" ? 0xcc /* int3 */ : 0 /* udf #0 */;
+const trapFill = () => ffi().arch === "x86_64" ? 0xcc /* int3 */ : 0 /* udf #0 */;
 
 /** A mapping of code no translation uses, in the pool. */
 export interface IdleMapping {
-  readonly pointer: Deno.PointerObject;
+  readonly pointer: HostPointer;
   readonly length: number;
   /** Bytes of code its last translation wrote. */
   readonly used: number;
@@ -47,7 +48,7 @@ export interface IdleMapping {
 }
 
 // Frees mappings whose owner was collected without dispose().
-const registry = new FinalizationRegistry<{ pointer: Deno.PointerObject; length: number; }>(
+const registry = new FinalizationRegistry<{ pointer: HostPointer; length: number; }>(
   ({ pointer, length }) => munmap(pointer, length),
 );
 
@@ -72,7 +73,7 @@ export function unusedMapping(idle: IdleMapping): void {
   poolMapping(idle.pointer, idle.length, idle.used);
 }
 
-function poolMapping(pointer: Deno.PointerObject, length: number, used: number): void {
+function poolMapping(pointer: HostPointer, length: number, used: number): void {
   if (length <= MAX_POOLED_BYTES) {
     let claim: ResourceClaim | undefined;
     try {
@@ -99,9 +100,9 @@ function releaseMapping(idle: IdleMapping): void {
 /** Machine code mapped read-execute. */
 export class ExecutableCode {
   /** Where the code starts. */
-  readonly pointer: Deno.PointerObject;
+  readonly pointer: HostPointer;
   /** The same address as a number (for tables). */
-  readonly address: bigint;
+  readonly address: number;
   /** Mapped length (whole pages). */
   readonly length: number;
   readonly #used: number;
@@ -117,7 +118,7 @@ export class ExecutableCode {
     try {
       if (reused !== undefined) mprotect(this.pointer, this.length, PROT_READ | PROT_WRITE);
       const written = Math.max(code.length, reused?.used ?? 0);
-      const view = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(this.pointer, written));
+      const view = new Uint8Array(nativeView(this.pointer, written));
       view.set(code);
       view.fill(trapFill(), code.length);
       clearInstructionCache(this.pointer, written);
@@ -126,7 +127,7 @@ export class ExecutableCode {
       munmap(this.pointer, this.length);
       throw error;
     }
-    this.address = Deno.UnsafePointer.value(this.pointer);
+    this.address = ffi().address(this.pointer);
     registry.register(this, { pointer: this.pointer, length: this.length }, this.#token);
   }
 

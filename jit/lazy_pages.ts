@@ -7,20 +7,21 @@
  * gaps.
  * @module
  */
+import type { HostPointer } from "./_ffi.ts";
 import { MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, mmap, munmap } from "./_libc.ts";
-import { PROT_READ, PROT_WRITE } from "./_libc.ts";
+import { nativeView, PROT_READ, PROT_WRITE } from "./_libc.ts";
 
 const PAGE = 4096;
 
 // Frees mappings whose owner was collected without dispose().
-const registry = new FinalizationRegistry<{ pointer: Deno.PointerObject; length: number; }>(
+const registry = new FinalizationRegistry<{ pointer: HostPointer; length: number; }>(
   ({ pointer, length }) => munmap(pointer, length),
 );
 
 /** Lazily committed zero pages. */
 export class LazyPages {
   /** Where the pages start. */
-  readonly pointer: Deno.PointerObject;
+  readonly pointer: HostPointer;
   /** Mapped length (whole pages). */
   readonly length: number;
   #live = true;
@@ -46,7 +47,7 @@ export class LazyPages {
   /** An ArrayBuffer over the pages: drop every view of it before `dispose()`. */
   view(): ArrayBuffer {
     if (!this.#live) throw new Error("the pages have been freed");
-    return Deno.UnsafePointerView.getArrayBuffer(this.pointer, this.length);
+    return nativeView(this.pointer, this.length);
   }
 
   /** Unmaps the pages (idempotent). */

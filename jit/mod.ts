@@ -1,6 +1,6 @@
 /**
  * The native tier: translates the whole program to machine code in one pass
- * and runs it through Deno's FFI. Importing this module registers the tier
+ * and runs it through the runtime's FFI (Deno's, or koffi under Node). Importing this module registers the tier
  * with every program (abi/tiers.ts) and does nothing else: no library
  * is opened and no permission is asked until an instance is created with
  * the native tier.
@@ -11,29 +11,20 @@ import type { ProgramImage } from "../abi/load.ts";
 import type { GuestMemory, MemoryOptions } from "../abi/memory.ts";
 import { type NativeSupport, registerNativeTier } from "../abi/tiers.ts";
 import { retireCompiled } from "./_compiled.ts";
+import { ffiSupport } from "./_ffi.ts";
 import { NativeEngine } from "./engine.ts";
 import { nativeResources } from "./native_memory.ts";
 import { ResourceLimitError } from "./resources.ts";
 
 export type { NativeSupport } from "../abi/tiers.ts";
 
-/** Checks platform and permission without prompting and without touching FFI. */
+/**
+ * Checks platform and permission without prompting: Deno's FFI (no library
+ * opened yet), or koffi under Node (loaded, no library opened).
+ */
 export function nativeSupport(): NativeSupport {
-  const deno = (globalThis as { Deno?: typeof Deno; }).Deno;
-  if (!deno || typeof deno.dlopen !== "function") {
-    return { ok: false, reason: "the native tier needs Deno's FFI" };
-  }
-  if (deno.build.arch !== "x86_64" && deno.build.arch !== "aarch64") {
-    return { ok: false, reason: `the native tier has no backend for ${deno.build.arch}` };
-  }
-  if (deno.build.os !== "linux") {
-    return { ok: false, reason: `the native tier runs on Linux only so far, not ${deno.build.os}` };
-  }
-  if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return { ok: false, reason: "the native tier needs FFI permission (--allow-ffi)" };
-  }
-  const arch = deno.build.arch === "x86_64" ? "x86-64" : "AArch64";
-  return { ok: true, reason: `${arch} Linux with FFI permission` };
+  const { ok, reason } = ffiSupport();
+  return { ok, reason };
 }
 
 /**

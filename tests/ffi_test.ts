@@ -57,11 +57,11 @@ Deno.test({
     const code = new ExecutableCode(new Uint8Array([0xb8, 42, 0, 0, 0, 0xc3]));
     const signature = { parameters: [], result: "i32" } as const;
     const fn = new Deno.UnsafeFnPointer(
-      code.pointer as Deno.PointerObject<typeof signature>,
+      code.pointer as unknown as Deno.PointerObject<typeof signature>,
       signature,
     );
     assertEquals(fn.call(), 42);
-    assertEquals(await permsOf(code.address, BigInt(code.length)), ["r-xp"]);
+    assertEquals(await permsOf(BigInt(code.address), BigInt(code.length)), ["r-xp"]);
     code.dispose();
     code.dispose();
     // Pooled: the next code of a similar size goes into the same pages, made writable only
@@ -70,16 +70,19 @@ Deno.test({
     assertEquals(idle?.pointer, code.pointer);
     const again = new ExecutableCode(new Uint8Array([0x31, 0xc0, 0xc3]), idle); // xor eax, eax; ret
     assertEquals(
-      new Deno.UnsafeFnPointer(again.pointer as Deno.PointerObject<typeof signature>, signature)
+      new Deno.UnsafeFnPointer(
+        again.pointer as unknown as Deno.PointerObject<typeof signature>,
+        signature,
+      )
         .call(),
       0,
     );
-    const view = new Deno.UnsafePointerView(again.pointer);
+    const view = new Deno.UnsafePointerView(again.pointer as unknown as Deno.PointerObject);
     assertEquals([3, 4, 5, 6].map((at) => view.getUint8(at)), [0xcc, 0xcc, 0xcc, 0]);
-    assertEquals(await permsOf(again.address, BigInt(again.length)), ["r-xp"]);
+    assertEquals(await permsOf(BigInt(again.address), BigInt(again.length)), ["r-xp"]);
     again.dispose();
     releasePooledMemory();
-    assertEquals(await stillMapped(code.address, BigInt(code.length), "r-xp"), false);
+    assertEquals(await stillMapped(BigInt(code.address), BigInt(code.length), "r-xp"), false);
   },
 });
 
@@ -89,7 +92,7 @@ Deno.test({
   async fn() {
     const pages = new LazyPages(3 * 4096 + 1);
     assertEquals(pages.length, 4 * 4096);
-    const address = Deno.UnsafePointer.value(pages.pointer);
+    const address = Deno.UnsafePointer.value(pages.pointer as unknown as Deno.PointerObject);
     assertEquals(await permsOf(address, BigInt(pages.length)), ["rw-p"]);
     let bytes = new Uint8Array(pages.view());
     assert(bytes.every((b) => b === 0));
@@ -107,7 +110,7 @@ Deno.test({
   ignore: !supported,
   async fn() {
     const space = new GuestAddressSpace(4096);
-    const base = Deno.UnsafePointer.value(space.basePointer);
+    const base = Deno.UnsafePointer.value(space.basePointer as unknown as Deno.PointerObject);
     assertEquals(await permsOf(base, 1n << 32n), ["---p"]);
     space.map(0x10000, 0x12000, true);
     space.map(0x20000, 0x21000, false);

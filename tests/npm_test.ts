@@ -47,6 +47,7 @@ await toolTest("npm: the packed package installs, runs under Node and type-check
       await run("node", ["main.mjs"], project),
       [
         "fib(20) = 6765 on the interpreter",
+        "fib(25) = 75025, tier native", // koffi, the optional dependency, installed (x86-64)
         "guest says: Hello from RISC-V!",
         "exit code 0",
         "OutOfGas at pc 0x10ce4",

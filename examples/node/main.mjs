@@ -1,10 +1,13 @@
 // rvbox from npm under Node (or Bun): `npm install @rvbox/rvbox`, then `node main.mjs`.
-// Node has no native tier yet (it needs Deno's FFI), so tier "auto" runs the interpreter.
+// The native tier runs through koffi (an optional dependency); without it, the interpreter.
 import { Program, Trap } from "@rvbox/rvbox";
 import { fib, hello } from "@rvbox/rvbox/samples";
 
 const instance = Program.fromBytes(fib).instantiate({}, { gas: 10_000_000 });
 console.log(`fib(20) = ${instance.exports.fib(20)} on the ${instance.tier}`);
+// Tier "auto" starts on the interpreter and moves hot programs to native code; tierUp: 0 at once.
+const fast = Program.fromBytes(fib).instantiate({}, { tierUp: 0 });
+console.log(`fib(25) = ${fast.exports.fib(25)}, tier ${fast.tier}`);
 
 // A host function: the guest passes a pointer and a length into its memory.
 const greeter = Program.fromBytes(hello).instantiate({

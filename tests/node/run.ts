@@ -1,9 +1,12 @@
 /**
  * `deno task test:node`: runs the portable test files under Node's test
  * runner — the same files `deno task test` runs, bundled by esbuild with
- * `Deno` (the few calls they make) provided by tests/node/_deno.ts. Under
- * Node only the interpreter runs (the native tier needs Deno's FFI), so the
- * matrix has that one column. Exits with Node's status. With `--coverage`,
+ * `Deno` (the few calls they make) provided by tests/node/_deno.ts. The
+ * native tier runs through koffi (npm, in .ci/tools, found through a
+ * `tests/node_modules` link made for the run, as a user's installed
+ * package would be: Bun's test runner ignores `NODE_PATH`), so the matrix has
+ * the same three columns as under Deno; without koffi, the interpreter's
+ * alone. Exits with Node's status. With `--coverage`,
  * runs under c8 (npm, in .ci/tools) and prints the line coverage of the
  * library code Node runs (abi/, interpreter/, the entry points; jit/ aside).
  * With `--bun`, Bun (npm, in .ci/tools) runs the same bundles instead
@@ -37,8 +40,14 @@ const files = named.length > 0 ? named : PORTABLE_TESTS;
 const C8 = new URL("../.ci/tools/node_modules/c8/bin/c8.js", TESTS).pathname;
 // Each bundle sits beside its source, so `new URL("../x", import.meta.url)` finds the same files.
 const outputs = files.map((f) => new URL(f.replace(/\.ts$/, ".node.mjs"), TESTS).pathname);
+const KOFFI = new URL("../.ci/tools/node_modules/koffi", TESTS);
+if (Deno.env.get("RVBOX_REQUIRE_TOOLS") === "1" && !(await Deno.stat(KOFFI).catch(() => false))) {
+  throw new Error("koffi is missing (npm install in .ci/tools): the native tier would not run");
+}
 const scratch = await Deno.makeTempDir(); // c8's raw coverage
+const modules = new URL("node_modules", TESTS).pathname;
 try {
+  await Deno.symlink("../.ci/tools/node_modules", modules).catch(() => {});
   await esbuild.build({
     entryPoints: Object.fromEntries(
       files.map((f) => [f.replace(/\.ts$/, ".node"), new URL(f, TESTS).pathname]),
@@ -64,7 +73,9 @@ try {
     ...["--temp-directory", `${scratch}/tmp`, "--reports-dir", scratch],
     "--reporter=text-summary",
     "--exclude-after-remap", // the bundles sit in tests/; their sources are what counts
-    ...["tests/**", "fuzz/**", "jit/**", "examples/**"].flatMap((glob) => ["--exclude", glob]),
+    ...["tests/**", "fuzz/**", "jit/_ffi_deno.ts", "examples/**"].flatMap((
+      glob,
+    ) => ["--exclude", glob]),
     "node",
   ];
   const { code } = await new Deno.Command(bun ? BUN : "node", {
@@ -76,5 +87,6 @@ try {
   Deno.exitCode = code;
 } finally {
   for (const output of outputs) await Deno.remove(output).catch(() => {});
+  await Deno.remove(modules).catch(() => {});
   await Deno.remove(scratch, { recursive: true });
 }
