@@ -17,20 +17,9 @@
  * @module
  */
 import * as esbuild from "npm:esbuild@0.28.2";
+import { PORTABLE_TESTS } from "../_portable_tests.ts";
 
 const TESTS = new URL("../", import.meta.url);
-/** The test files that need no Deno-only API (child processes, FFI, servers). */
-export const PORTABLE_TESTS = [
-  "api_test.ts",
-  "conformance_test.ts",
-  "differential_test.ts",
-  "elf_test.ts",
-  "gas_test.ts",
-  "memory_test.ts",
-  "reset_test.ts",
-  "samples_test.ts",
-  "traps_test.ts",
-];
 
 const coverage = Deno.args.includes("--coverage");
 const bun = Deno.args.includes("--bun");
