@@ -15,7 +15,6 @@ export const PF_R = 4;
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
 const PT_INTERP = 3;
-const PT_TLS = 7;
 const EM_RISCV = 243;
 const ET_EXEC = 2;
 const EHDR_SIZE = 52;
@@ -107,7 +106,6 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     if (ptype === PT_DYNAMIC || ptype === PT_INTERP) {
       fail("dynamically linked programs are not supported");
     }
-    if (ptype === PT_TLS) fail("thread-local storage (PT_TLS) is not supported");
     if (ptype !== PT_LOAD) continue;
     const offset = u32(at + 4);
     const vaddr = u32(at + 8);

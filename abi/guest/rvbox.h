@@ -74,6 +74,12 @@
 /* ------------------------------------------------------------------------ */
 
 /*
+ * Points tp at the thread-local block (errno...) that the linker script
+ * places first in the data; only guests on the C library use it.
+ */
+#define RVBOX_SET_TP_ASM "lui tp, %hi(__tls_base)\n\taddi tp, tp, %lo(__tls_base)\n\t"
+
+/*
  * RVBOX_EXPORT_AS(cname, "export.name") exports the function `cname` under
  * the given name: it emits a record (u32 address, name, NUL, padding) into
  * the non-allocated section .rvbox.exports (abi/README.md §6) and marks the
@@ -86,6 +92,27 @@
  * a0 back (or a1:a0 for a 64-bit result). Exports may be called many times
  * on one instance: memory (globals, heap) persists between calls.
  */
+#ifdef RVBOX_LIBC
+/*
+ * On the C library an export enters through a three-instruction trampoline
+ * that points tp at the thread-locals (errno and others, which picolibc
+ * addresses from tp): every call from the host starts with tp = 0.
+ */
+#define RVBOX_EXPORT_AS(cname, name)                                           \
+  __asm__(".pushsection .text.rvbox_export." #cname ",\"ax\",@progbits\n\t"   \
+          ".type __rvbox_export_" #cname ", @function\n"                        \
+          "__rvbox_export_" #cname ":\n\t" RVBOX_SET_TP_ASM                     \
+          "tail " #cname "\n\t"                                                 \
+          ".size __rvbox_export_" #cname ", . - __rvbox_export_" #cname "\n\t" \
+          ".popsection\n\t"                                                     \
+          ".pushsection .rvbox.exports,\"\",@progbits\n\t"                      \
+          ".balign 4\n\t"                                                       \
+          ".4byte __rvbox_export_" #cname "\n\t"                                \
+          ".asciz \"" name "\"\n\t"                                            \
+          ".balign 4\n\t"                                                       \
+          ".popsection");                                                      \
+  __attribute__((used))
+#else
 #define RVBOX_EXPORT_AS(cname, name)                                           \
   __asm__(".pushsection .rvbox.exports,\"\",@progbits\n\t"                     \
           ".balign 4\n\t"                                                      \
@@ -94,6 +121,7 @@
           ".balign 4\n\t"                                                      \
           ".popsection");                                                      \
   __attribute__((used))
+#endif
 
 /* RVBOX_EXPORT(name): export a function under its C name. */
 #define RVBOX_EXPORT(name) RVBOX_EXPORT_AS(name, #name)
