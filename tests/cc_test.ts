@@ -98,21 +98,25 @@ await toolTest(
   },
 );
 
-await toolTest("rvbox cc: reading stdin or files is a link error that says why", TOOLS, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "rvbox-cc-" });
-  try {
-    await Deno.writeTextFile(
-      `${dir}/input.c`,
-      "#include <stdio.h>\nint main(void) { return getchar(); }\n",
-    );
-    const out = await cli(["cc", "input.c", "-o", "input.elf"], { cwd: dir });
-    assertEquals(out.code, 1);
-    assertStringIncludes(out.stderr, "undefined symbol: stdin");
-    assertStringIncludes(out.stderr, "rvbox guests have no standard input and no files");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+await toolTest(
+  "rvbox cc: reading stdin or files is a link error that says why",
+  TOOLS,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "rvbox-cc-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/input.c`,
+        "#include <stdio.h>\nint main(void) { return getchar(); }\n",
+      );
+      const out = await cli(["cc", "input.c", "-o", "input.elf"], { cwd: dir });
+      assertEquals(out.code, 1);
+      assertStringIncludes(out.stderr, "undefined symbol: stdin");
+      assertStringIncludes(out.stderr, "rvbox guests have no standard input and no files");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 await toolTest(
   "rvbox cc --freestanding: the SDK alone, stripped with --strip",
@@ -172,3 +176,24 @@ Deno.test("rvbox cc: usage errors", async () => {
   const help = await cli(["help", "cc"]);
   assertStringIncludes(help.stdout, "gcc-riscv64-unknown-elf");
 });
+
+await toolTest(
+  "the README's C program builds with rvbox cc and prints what the README says",
+  TOOLS,
+  async () => {
+    const readme = await Deno.readTextFile(new URL("README.md", root));
+    const source = /```c\n([\s\S]*?)```/.exec(readme)![1];
+    const command = /deno task rvbox cc (prog\.c .*?) +#/.exec(readme)![1].split(/ +/);
+    const output = /deno task rvbox run prog\.elf +# (.*)/.exec(readme)![1];
+    const dir = await Deno.makeTempDir({ prefix: "rvbox-cc-" });
+    try {
+      await Deno.writeTextFile(`${dir}/prog.c`, source);
+      const built = await cli(["cc", ...command], { cwd: dir });
+      assertEquals(built.code, 0, built.stderr);
+      const ran = await cli(["run", "prog.elf"], { cwd: dir });
+      assertEquals([ran.code, ran.stdout], [0, `${output}\n`], ran.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -1,20 +1,28 @@
 /*
- * rvbox.h: the guest SDK for rvbox (C11, freestanding, no libc).
+ * rvbox.h: the guest SDK for rvbox (C11; on picolibc or freestanding).
  *
  * The machine contract is abi/README.md; this header implements its guest
  * side: host imports (§5), exports (§6), the built-in services, a heap
  * allocator and the memory/string functions the compiler may call.
  *
- * Build a guest with one command, from the repository root (rv32imac shown;
- * for RV32E use -march=rv32em -mabi=ilp32e):
+ * Build a guest with one command, from the repository root:
+ *
+ *   deno task rvbox cc prog.c -o prog.elf [--isa rv32em|rv32imac] [-O2]
+ *
+ * which links the C library (picolibc: stdio.h, stdlib.h, string.h, math.h...)
+ * and libgcc (64-bit division, soft float) with libc.c, the glue to the
+ * services, and defines RVBOX_LIBC. examples/README.md shows the clang line
+ * underneath. With --freestanding (the smallest programs) it is
  *
  *   clang-19 --target=riscv32 -march=rv32imac -mabi=ilp32 -std=c11 -O2 -nostdlib -ffreestanding -fuse-ld=lld -Wl,-T,abi/guest/rvbox.ld -Wl,--strip-all -Iabi/guest abi/guest/start.c prog.c -o prog.elf
  *
+ * (for RV32E -march=rv32em -mabi=ilp32e), and there is no compiler runtime
+ * library: 64-bit division/remainder and floating point (soft-float helpers
+ * such as __divdi3 or __addsf3) are not available.
+ *
  * Add -Wl,--defsym=__rvbox_stack_size=0x20000 to change the stack gap the
  * linker script leaves below the data (default 64 KiB; the instance's
- * stackSize option should match). There is no compiler runtime library:
- * 64-bit division/remainder and floating point (soft-float helpers such as
- * __divdi3 or __addsf3) are not available.
+ * stackSize option should match).
  */
 #ifndef RVBOX_H
 #define RVBOX_H
