@@ -8,15 +8,16 @@
  * deno run -R jsr:@rvbox/rvbox/cli disasm prog.elf [--native]
  * deno run -R jsr:@rvbox/rvbox/cli inspect prog.elf
  * deno run -R -W jsr:@rvbox/rvbox/cli link prog.elf -o prog.rvbox
- * deno run -R -W --allow-run jsr:@rvbox/rvbox/cli cc prog.c -o prog.elf [--isa rv32em] [-O2]
+ * deno run -R -W --allow-run --allow-net=jsr.io jsr:@rvbox/rvbox/cli cc prog.c -o prog.elf [--isa rv32em]
  * deno run -R jsr:@rvbox/rvbox/cli help [command]
  * ```
  *
  * (`-R`: read the program; `--allow-ffi`: the native tier, else the
- * interpreter runs; `-W`: write the blob. In rvbox's repository,
+ * interpreter runs; `-W`: write the blob; `cc` runs clang-19 and, from JSR,
+ * fetches the SDK's C files next to this module. In rvbox's repository,
  * `deno task rvbox ...` runs the same with paths relative to where you are.)
  *
- * Every command reads an ELF file or an `.rvbox` blob.
+ * Every command but `cc` reads an ELF file or an `.rvbox` blob.
  *
  * Exit status of `run`: the guest's exit code (modulo 256); of `call`: 0,
  * the export's result printed; for both, 2 for a usage, load or link error

@@ -39,7 +39,7 @@ async function cli(args: string[], options: { cwd?: string; env?: Record<string,
       ...args,
     ],
     cwd: options.cwd ?? root.pathname,
-    env: options.env,
+    env: { INIT_CWD: options.cwd ?? root.pathname, ...options.env }, // as `deno task` would set it
     stdout: "piped",
     stderr: "piped",
   }).output();
