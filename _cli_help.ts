@@ -43,7 +43,7 @@ Lists every instruction with its address, encoding and the labels of the entry p
 and (unless the program is stripped or a blob) its function and label symbols.
   --native   also this machine's native code for each instruction (x86-64 or AArch64)`,
   inspect: `usage: rvbox inspect <program>
-Prints the format, instruction set, segments, memory layout, imports and exports.`,
+Prints the format, instruction set, symbol count, segments, memory layout, imports and exports.`,
   link: `usage: rvbox link <program> [-o FILE]
 Writes the program as a compact .rvbox blob (default: the input's name with .rvbox), which
 loads into exactly the same program.

@@ -263,6 +263,9 @@ function inspectCommand(program: Program, path: string): void {
     `base ISA:     ${program.base} + M, A, C`,
     `entry:        0x${hex(program.entry)}`,
     `instructions: ${program.instructionCount}`,
+    `symbols:      ${program.symbols.length}${
+      program.format === "rvbox" ? " (a blob keeps none)" : ""
+    }`,
     "segments:",
     ...program.segments.map((s) => `  0x${hex(s.start)}-0x${hex(s.end)}  ${s.permissions}`),
     "memory (default limits):",

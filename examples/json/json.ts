@@ -18,3 +18,4 @@ const buffer = instance.exports.json_buffer(bytes.length);
 instance.memory.write(buffer, bytes);
 const values = instance.exports.json_format(bytes.length) | 0;
 console.log(values < 0 ? `error at offset ${-1 - values}` : `${values} values`);
+if (values < 0) Deno.exitCode = 1;
