@@ -4,9 +4,9 @@
  * (standard input, files) is a link error that says so; a missing toolchain
  * names the Debian packages.
  */
-import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
 import { parseCcArgs } from "../_cli_cc.ts";
-import { findLibc } from "../abi/guest/cc.ts";
+import { CompileError, compileGuest, findLibc, type GuestIsa } from "../abi/guest/cc.ts";
 import { Program } from "../mod.ts";
 import { TIERS, type Tool, toolTest } from "./_tiers.ts";
 
@@ -192,6 +192,48 @@ await toolTest(
       assertEquals(built.code, 0, built.stderr);
       const ran = await cli(["run", "prog.elf"], { cwd: dir });
       assertEquals([ran.code, ran.stdout], [0, `${output}\n`], ran.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+await toolTest(
+  "compileGuest (the API under rvbox cc): a build, a compile error, an unknown ISA",
+  TOOLS,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "rvbox-cc-" });
+    try {
+      await Deno.writeTextFile(`${dir}/prog.c`, PROGRAM);
+      await Deno.writeTextFile(`${dir}/broken.c`, "int main(void) { return missing; }\n");
+      const cwd = new URL(`file://${dir}/`);
+      assertEquals(
+        await compileGuest({ sources: ["prog.c"], output: "api.elf", isa: "rv32em", cwd }),
+        "",
+      );
+      let printed = "";
+      const program = Program.fromBytes(await Deno.readFile(`${dir}/api.elf`));
+      assertEquals(
+        program.instantiate({}, { print: (b) => printed += decoder.decode(b) }).run(),
+        7,
+      );
+      assertEquals(printed, "12727504021 86 3.750 none 0\n");
+      const error = await assertRejects(
+        () => compileGuest({ sources: ["broken.c"], output: "broken.elf", cwd: dir }),
+        CompileError,
+      );
+      assertStringIncludes(error.message, "use of undeclared identifier 'missing'");
+      await assertRejects(
+        () =>
+          compileGuest({
+            sources: ["prog.c"],
+            output: "x.elf",
+            isa: "rv64gc" as GuestIsa,
+            cwd: dir,
+          }),
+        RangeError,
+        "rv32imac",
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
