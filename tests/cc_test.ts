@@ -239,3 +239,45 @@ await toolTest(
     }
   },
 );
+
+await toolTest(
+  "C library: exit flushes and runs atexit handlers; a failed assert prints and aborts (134)",
+  TOOLS,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "rvbox-cc-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/end.c`,
+        `#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "rvbox.h"
+static void bye(void) { printf(" atexit"); }
+int main(void) { atexit(bye); printf("no newline"); exit(5); }
+RVBOX_EXPORT(check) int check(int n) { printf("checking "); assert(n == 5); return n; }
+`,
+      );
+      await compileGuest({ sources: ["end.c"], output: "end.elf", isa: "rv32em", cwd: dir });
+      const program = Program.fromBytes(await Deno.readFile(`${dir}/end.elf`));
+      for (const tier of TIERS) {
+        let printed = "";
+        const instance = program.instantiate({}, {
+          tier,
+          print: (b) => printed += decoder.decode(b),
+        });
+        assertEquals(instance.run(), 5, tier);
+        assertEquals(printed, "no newline atexit", tier);
+        printed = "";
+        assertEquals(instance.exports.check(5), 5, tier);
+        assertEquals(instance.exports.check(4), 134, tier);
+        assertEquals(
+          printed,
+          'checking checking assertion "n == 5" failed: file "end.c", line 7, function: check\n',
+          tier,
+        );
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
