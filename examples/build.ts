@@ -9,8 +9,9 @@
  * relative to the repository root.
  *
  * `--check` builds into a temporary directory instead and exits 1, listing the
- * files, if a committed binary differs (CI runs this). When clang-19 is
- * missing, `--check` prints a notice and exits 0, unless the environment sets
+ * files, if a committed binary differs (CI runs this). When clang-19 (or,
+ * for the examples on the C library, picolibc or libgcc) is missing,
+ * `--check` prints a notice and exits 0, unless the environment sets
  * `RVBOX_REQUIRE_TOOLS=1`.
  *
  * Other scripts reuse {@linkcode compileGuest} to compile their own C files.
@@ -20,9 +21,11 @@
 import {
   CLANG,
   compileGuest as cc,
+  findLibc,
   GUEST_ISAS,
   type GuestIsa,
   haveClang,
+  ToolchainError,
 } from "../abi/guest/cc.ts";
 export { CLANG, haveClang } from "../abi/guest/cc.ts";
 
@@ -98,6 +101,18 @@ export function exampleNames(): string[] {
   return names.sort();
 }
 
+/** What building the examples `names` needs and this machine lacks, or undefined. */
+async function missingTools(names: string[]): Promise<string | undefined> {
+  if (!(await haveClang())) return `${CLANG} not found (install Debian's clang-19 and lld-19)`;
+  if (!names.some((name) => exampleLinking(name).libc)) return undefined;
+  try {
+    for (const isa of ISAS) findLibc(isa);
+  } catch (e) {
+    if (e instanceof ToolchainError) return e.message;
+    throw e;
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   const check = args.includes("--check");
   const requested = args.filter((a) => !a.startsWith("--"));
@@ -107,15 +122,16 @@ async function main(args: string[]): Promise<number> {
     console.error(`unknown example(s): ${unknown.join(", ")} (have: ${all.join(", ")})`);
     return 1;
   }
-  if (!(await haveClang())) {
+  const names = requested.length > 0 ? requested : all;
+  const missing = await missingTools(names);
+  if (missing !== undefined) {
     const required = Deno.env.get("RVBOX_REQUIRE_TOOLS") === "1";
     console.error(
-      `SKIPPED guest build: ${CLANG} not found (install Debian's clang-19 and lld-19)`
+      `SKIPPED guest build: ${missing}`
         + (required ? "; RVBOX_REQUIRE_TOOLS=1 makes this an error" : ""),
     );
     return check && !required ? 0 : 1;
   }
-  const names = requested.length > 0 ? requested : all;
   const outDir = check ? await Deno.makeTempDir({ prefix: "rvbox-guests-" }) : undefined;
   try {
     const jobs = names.flatMap((name) =>
