@@ -50,8 +50,9 @@ static bool fail(parser_t *p, const char *message) {
 }
 
 static void skip_space(parser_t *p) {
-  while (p->at < p->length && strchr(" \t\r\n", p->text[p->at]) != NULL && p->text[p->at] != 0) {
-    p->at++;
+  for (; p->at < p->length; p->at++) {
+    char c = p->text[p->at];
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') break;
   }
 }
 
@@ -165,24 +166,31 @@ static bool parse_string(parser_t *p, char **out, size_t *length) {
   return fail(p, "bad string");
 }
 
+/* The index after the decimal digits from `i`. */
+static size_t skip_digits(const parser_t *p, size_t i) {
+  while (i < p->length && isdigit((unsigned char)p->text[i])) i++;
+  return i;
+}
+
 static bool parse_number(parser_t *p, value_t *v) {
   /* JSON's number grammar is stricter than strtod's: check it, then convert. */
-  size_t start = p->at;
   const char *t = p->text;
-  size_t i = start;
+  size_t start = p->at, i = start;
   if (i < p->length && t[i] == '-') i++;
   if (i < p->length && t[i] == '0') i++;
-  else if (i < p->length && t[i] >= '1' && t[i] <= '9') while (i < p->length && isdigit((unsigned char)t[i])) i++;
+  else if (i < p->length && t[i] >= '1' && t[i] <= '9') i = skip_digits(p, i);
   else return fail(p, "bad number");
   if (i < p->length && t[i] == '.') {
-    if (++i >= p->length || !isdigit((unsigned char)t[i])) return fail(p, "bad number");
-    while (i < p->length && isdigit((unsigned char)t[i])) i++;
+    size_t digits = i + 1;
+    i = skip_digits(p, digits);
+    if (i == digits) return fail(p, "bad number");
   }
   if (i < p->length && (t[i] == 'e' || t[i] == 'E')) {
     i++;
     if (i < p->length && (t[i] == '+' || t[i] == '-')) i++;
-    if (i >= p->length || !isdigit((unsigned char)t[i])) return fail(p, "bad number");
-    while (i < p->length && isdigit((unsigned char)t[i])) i++;
+    size_t digits = i;
+    i = skip_digits(p, digits);
+    if (i == digits) return fail(p, "bad number");
   }
   char buffer[64];
   if (i - start >= sizeof buffer) return fail(p, "number too long");
@@ -403,8 +411,10 @@ int main(void) {
   print_value(root);
   putchar('\n');
 
-  static const char *const paths[] = {"store.name", "store.books[1].tags[1]", "store.books[2].price",
-                                      "store.books[0]", "store.ratio", "store.missing"};
+  static const char *const paths[] = {
+      "store.name",     "store.books[1].tags[1]", "store.books[2].price",
+      "store.books[0]", "store.ratio",            "store.missing",
+  };
   for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
     const value_t *found = query(root, paths[i]);
     printf("%s = ", paths[i]);
