@@ -206,12 +206,12 @@ function parseSymbols(table: Uint8Array, strings: Uint8Array): ElfSymbol[] {
   const decoder = new TextDecoder();
   const symbols: ElfSymbol[] = [];
   for (let at = SYM_SIZE; at < table.length; at += SYM_SIZE) {
+    const nameOffset = view.getUint32(at, true);
+    if (nameOffset >= strings.length) fail(`symbol at offset ${at}: name outside its string table`);
     const info = table[at + 12];
     const type = info & 15;
     const shndx = view.getUint16(at + 14, true);
     if (type > STT_FUNC || shndx === 0) continue; // another kind, or undefined
-    const nameOffset = view.getUint32(at, true);
-    if (nameOffset >= strings.length) fail(`symbol at offset ${at}: name outside its string table`);
     let end = strings.indexOf(0, nameOffset);
     if (end < 0) fail(`symbol at offset ${at}: name is not terminated`);
     end = Math.min(end, nameOffset + MAX_SYMBOL_NAME);

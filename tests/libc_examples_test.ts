@@ -5,8 +5,8 @@
  * fed by the host (which enter through the thread-pointer trampoline); and
  * the symbols of an unstripped build.
  */
-import { assertEquals, assertGreater, assertMatch } from "@std/assert";
-import { linkProgram, Program, type Tier } from "../mod.ts";
+import { assertEquals, assertGreater, assertMatch, assertThrows } from "@std/assert";
+import { linkProgram, Program, ProgramError, type Tier } from "../mod.ts";
 import { tierTest } from "./_tiers.ts";
 
 const ISAS = ["rv32em", "rv32imac"] as const;
@@ -177,4 +177,40 @@ Deno.test("CLI disasm and --trace name functions from the symbols", async () => 
   assertEquals(trace.code, 3, trace.stderr);
   assertMatch(trace.stderr, /^00010000 <_start>:$/m);
   assertMatch(trace.stderr, /^[0-9a-f]{8} <main>:$/m);
+});
+
+/** The json example with `patch` applied to its `.symtab` section header (offset of the header given). */
+function patchedSymtab(patch: (view: DataView, header: number, bytes: Uint8Array) => void) {
+  const bytes = Deno.readFileSync(new URL("examples/json/json.rv32em.elf", root));
+  const view = new DataView(bytes.buffer);
+  const shoff = view.getUint32(32, true), shnum = view.getUint16(48, true);
+  for (let i = 0; i < shnum; i++) {
+    const header = shoff + 40 * i;
+    if (view.getUint32(header + 4, true) === 2) { // SHT_SYMTAB
+      patch(view, header, bytes);
+      return bytes;
+    }
+  }
+  throw new Error("no symbol table");
+}
+
+Deno.test("a malformed symbol table is a ProgramError", () => {
+  const cases: [string, Uint8Array, string][] = [
+    [
+      "size",
+      patchedSymtab((v, h) => v.setUint32(h + 20, v.getUint32(h + 20, true) - 3, true)),
+      "multiple of 16",
+    ],
+    ["string table index", patchedSymtab((v, h) => v.setUint32(h + 24, 999, true)), "out of range"],
+    ["no string table", patchedSymtab((v, h) => v.setUint32(h + 24, 0, true)), "out of range"],
+    ["outside the file", patchedSymtab((v, h) => v.setUint32(h + 16, 0x7ffffff0, true)), "outside"],
+    [
+      "name outside its table",
+      patchedSymtab((v, h) => v.setUint32(v.getUint32(h + 16, true) + 16, 0xfffffff, true)),
+      "name outside",
+    ],
+  ];
+  for (const [name, bytes, message] of cases) {
+    assertThrows(() => Program.fromBytes(bytes), ProgramError, message, name);
+  }
 });
