@@ -8,14 +8,16 @@
  * deno run -R jsr:@rvbox/rvbox/cli disasm prog.elf [--native]
  * deno run -R jsr:@rvbox/rvbox/cli inspect prog.elf
  * deno run -R -W jsr:@rvbox/rvbox/cli link prog.elf -o prog.rvbox
+ * deno run -R -W --allow-run --allow-net=jsr.io jsr:@rvbox/rvbox/cli cc prog.c -o prog.elf [--isa rv32em]
  * deno run -R jsr:@rvbox/rvbox/cli help [command]
  * ```
  *
  * (`-R`: read the program; `--allow-ffi`: the native tier, else the
- * interpreter runs; `-W`: write the blob. In rvbox's repository,
+ * interpreter runs; `-W`: write the blob; `cc` runs clang-19 and, from JSR,
+ * fetches the SDK's C files next to this module. In rvbox's repository,
  * `deno task rvbox ...` runs the same with paths relative to where you are.)
  *
- * Every command reads an ELF file or an `.rvbox` blob.
+ * Every command but `cc` reads an ELF file or an `.rvbox` blob.
  *
  * Exit status of `run`: the guest's exit code (modulo 256); of `call`: 0,
  * the export's result printed; for both, 2 for a usage, load or link error
@@ -35,6 +37,7 @@ import {
 } from "./abi/constants.ts";
 import { newDecodedInstruction } from "./abi/decode.ts";
 import { disassemble, REGISTER_NAMES } from "./abi/disasm.ts";
+import { Op } from "./abi/isa.ts";
 import { computeLayout } from "./abi/memory.ts";
 import { A64Backend } from "./jit/a64/backend.ts";
 import { translate } from "./jit/translate.ts";
@@ -42,6 +45,7 @@ import { X64Backend } from "./jit/x64/backend.ts";
 
 /** `disasm --native` lists the code of this machine's backend. */
 const AARCH64 = Deno.build.arch === "aarch64";
+import { ccCommand } from "./_cli_cc.ts";
 import { COMMAND_HELP, USAGE } from "./_cli_help.ts";
 import {
   type Imports,
@@ -53,7 +57,7 @@ import {
   Trap,
 } from "./mod.ts";
 
-const COMMANDS = ["run", "call", "disasm", "inspect", "link", "help"];
+const COMMANDS = ["run", "call", "disasm", "inspect", "link", "cc", "help"];
 const EXIT_USAGE = 2;
 
 /** NotFound, IsADirectory, PermissionDenied and the rest of `Deno.errors`. */
@@ -84,8 +88,13 @@ class Output {
   }
 }
 
-/** Formats instruction `i` of `code` (pc, encoding, text). */
-function listing(program: Program, code: DecodedCode, i: number): string {
+/** Formats instruction `i` of `code` (pc, encoding, text; a call's target by name when known). */
+function listing(
+  program: Program,
+  code: DecodedCode,
+  i: number,
+  where?: (pc: number) => string | undefined,
+): string {
   const d = newDecodedInstruction();
   d.op = code.op[i];
   d.rd = code.rd[i];
@@ -99,6 +108,8 @@ function listing(program: Program, code: DecodedCode, i: number): string {
   let text = `${hex(pc)}:  ${encoding}  ${disassemble(d, pc)}`;
   const imp = code.hostcall[i];
   if (imp >= 0) text += `    # import ${program.image.imports[imp]}`;
+  const target = d.op === Op.JAL ? where?.(pc + d.imm) : undefined;
+  if (target !== undefined) text += ` <${target}>`;
   return text;
 }
 
@@ -113,6 +124,26 @@ function rawEncoding(program: Program, pc: number, size: number): number {
     }
   }
   return 0; // zero-filled tail of a code segment
+}
+
+/**
+ * Where a pc is, as `name` or `name+0x10`, from the program's function and
+ * label symbols (none when it is stripped or a blob).
+ */
+function codeNames(program: Program): (pc: number) => string | undefined {
+  const code = program.symbols.filter((s) => s.kind !== "object");
+  return (pc) => {
+    let low = 0, high = code.length; // first symbol above pc
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (code[mid].address <= pc) low = mid + 1;
+      else high = mid;
+    }
+    const symbol = code[low - 1];
+    if (!symbol || (symbol.size !== 0 && pc >= symbol.address + symbol.size)) return undefined;
+    const offset = pc - symbol.address;
+    return offset === 0 ? symbol.name : `${symbol.name}+0x${offset.toString(16)}`;
+  };
 }
 
 /** Intel-syntax text for each machine instruction in `bytes`, or undefined without llvm-mc. */
@@ -177,14 +208,21 @@ async function disasmCommand(program: Program, native: boolean): Promise<void> {
     );
     nativeLines(translation.startOffset[0]).forEach((l) => out.line(l));
   }
+  const where = codeNames(program);
   const labels = new Map<number, string[]>();
   const addLabel = (pc: number, name: string) => labels.set(pc, [...(labels.get(pc) ?? []), name]);
   addLabel(program.entry, "_entry");
   for (const [name, pc] of program.image.exports) addLabel(pc, name);
+  for (const symbol of program.symbols) {
+    const known = labels.get(symbol.address) ?? [];
+    if (symbol.kind !== "object" && !known.includes(symbol.name)) {
+      addLabel(symbol.address, symbol.name);
+    }
+  }
   for (let i = 0; i < code.count; i++) {
     const names = labels.get(code.pc[i]);
     if (names) out.line(`\n${hex(code.pc[i])} <${names.join(", ")}>:`);
-    out.line(listing(program, code, i));
+    out.line(listing(program, code, i, where));
     if (translation) {
       const end = i + 1 < code.count ? translation.startOffset[i + 1] : translation.coldOffset;
       nativeLines(end).forEach((l) => out.line(l));
@@ -225,6 +263,9 @@ function inspectCommand(program: Program, path: string): void {
     `base ISA:     ${program.base} + M, A, C`,
     `entry:        0x${hex(program.entry)}`,
     `instructions: ${program.instructionCount}`,
+    `symbols:      ${program.symbols.length}${
+      program.format === "rvbox" ? " (a blob keeps none)" : ""
+    }`,
     "segments:",
     ...program.segments.map((s) => `  0x${hex(s.start)}-0x${hex(s.end)}  ${s.permissions}`),
     "memory (default limits):",
@@ -251,6 +292,8 @@ function tracer(program: Program): { hook: (pc: number, regs: Int32Array) => voi
   const out = new Output(Deno.stderr);
   const code = program.image.code;
   const before = new Int32Array(32);
+  const where = codeNames(program);
+  let place: string | undefined; // the function of the previous instruction
   let pending = "";
   let live: Int32Array = before; // the engine's register file, seen on the first hook call
   const changes = (regs: Int32Array) => {
@@ -266,7 +309,10 @@ function tracer(program: Program): { hook: (pc: number, regs: Int32Array) => voi
       if (pending) out.line(pending + changes(regs));
       before.set(regs.subarray(0, 32));
       const i = instructionAt(code, pc);
-      pending = listing(program, code, i).padEnd(56);
+      const name = where(pc)?.replace(/\+0x[0-9a-f]+$/, "");
+      if (name !== place && name !== undefined) out.line(`${hex(pc)} <${where(pc)}>:`);
+      place = name;
+      pending = listing(program, code, i, where).padEnd(56);
     },
     end() {
       if (pending) out.line(pending + changes(live));
@@ -413,6 +459,15 @@ function callCommand(
 
 /** Runs the CLI with `args`; returns the process exit status. */
 export async function main(args: string[]): Promise<number> {
+  // cc takes compiler flags (-O2, -DNAME...), parsed on their own.
+  if (args[0] === "cc" && !args.includes("--help") && !args.includes("-h")) {
+    const here = userPath(".");
+    return await ccCommand(
+      args.slice(1),
+      here === "." ? Deno.cwd() : here.slice(0, -2),
+      COMMAND_HELP.cc,
+    );
+  }
   let parsed;
   try {
     parsed = parseArgs({

@@ -28,6 +28,6 @@ export type { ProgramOptions } from "./abi/load.ts";
 export type { MemoryOptions } from "./abi/memory.ts";
 export { releasePooledMemory, setMemoryPoolLimit } from "./abi/memory_pool.ts";
 export { linkProgram, Program } from "./abi/program.ts";
-export type { InstanceOptions, SegmentInfo } from "./abi/program.ts";
+export type { InstanceOptions, SegmentInfo, SymbolInfo } from "./abi/program.ts";
 // Registers the interpreter with every program (abi/tiers.ts).
 import "./interpreter/mod.ts";

@@ -191,5 +191,6 @@ export function loadBlob(bytes: Uint8Array, options: ProgramOptions = {}): Progr
   if (r.remaining !== 0) fail(`${r.remaining} bytes after the exports`);
   finish([entryIndex, ...indexes]);
   const entry = code.pc[entryIndex];
-  return { rve, entry, segments, code, imports, exports, fileSize: bytes.length };
+  // A blob keeps no symbols (abi/README.md §7).
+  return { rve, entry, segments, code, imports, exports, fileSize: bytes.length, symbols: [] };
 }

@@ -15,13 +15,18 @@ export const PF_R = 4;
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
 const PT_INTERP = 3;
-const PT_TLS = 7;
 const EM_RISCV = 243;
 const ET_EXEC = 2;
 const EHDR_SIZE = 52;
 const PHDR_SIZE = 32;
 const SHDR_SIZE = 40;
+const SHT_SYMTAB = 2;
 const SHT_NOBITS = 8;
+const SYM_SIZE = 16;
+const STT_OBJECT = 1;
+const STT_FUNC = 2;
+/** Longest symbol name kept (C++ names run long; anything longer is cut). */
+const MAX_SYMBOL_NAME = 1024;
 /** More headers than any real program has; bounds the work a hostile file can cause. */
 const MAX_HEADERS = 4096;
 
@@ -37,6 +42,23 @@ export interface ElfSegment {
   readonly data: Uint8Array;
 }
 
+/** What a symbol names: code, data, or a plain label (`STT_NOTYPE`). */
+export type SymbolKind = "function" | "object" | "label";
+
+/** A defined symbol of the ELF symbol table. */
+export interface ElfSymbol {
+  /** Its name. */
+  readonly name: string;
+  /** Its address (`st_value`). */
+  readonly address: number;
+  /** Its size in bytes (`st_size`; 0 when unknown, as for most labels). */
+  readonly size: number;
+  /** What it names. */
+  readonly kind: SymbolKind;
+  /** Visible to other files (`STB_GLOBAL`, `STB_WEAK`) rather than file-local. */
+  readonly global: boolean;
+}
+
 /** The parts of an ELF file rvbox uses. */
 export interface ElfFile {
   /** `e_entry`. */
@@ -47,6 +69,8 @@ export interface ElfFile {
   readonly segments: readonly ElfSegment[];
   /** Contents of named sections that have file bytes (views into the input). */
   readonly sections: ReadonlyMap<string, Uint8Array>;
+  /** Defined symbols of `.symtab` (empty when stripped), sorted by address then name. */
+  readonly symbols: readonly ElfSymbol[];
 }
 
 function fail(message: string): never {
@@ -107,7 +131,6 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     if (ptype === PT_DYNAMIC || ptype === PT_INTERP) {
       fail("dynamically linked programs are not supported");
     }
-    if (ptype === PT_TLS) fail("thread-local storage (PT_TLS) is not supported");
     if (ptype !== PT_LOAD) continue;
     const offset = u32(at + 4);
     const vaddr = u32(at + 8);
@@ -133,6 +156,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   }
 
   const sections = new Map<string, Uint8Array>();
+  let symbols: ElfSymbol[] | undefined;
   if (shnum !== 0 || shoff !== 0) {
     if (shentsize !== SHDR_SIZE) fail(`section header size ${shentsize}, expected ${SHDR_SIZE}`);
     if (shnum > MAX_HEADERS) fail(`too many section headers (${shnum})`);
@@ -157,10 +181,53 @@ export function parseElf(bytes: Uint8Array): ElfFile {
           if (sections.has(name)) fail(`duplicate section ${name}`);
           sections.set(name, contents);
         }
+        if (u32(shoff + i * SHDR_SIZE + 4) === SHT_SYMTAB) {
+          if (symbols !== undefined) fail("more than one symbol table");
+          const link = u32(shoff + i * SHDR_SIZE + 24);
+          if (link === 0 || link >= shnum) fail(`symbol table's string table ${link} out of range`);
+          const strings = sectionBytes(link) ?? fail("symbol table's string table has no contents");
+          symbols = parseSymbols(contents, strings);
+        }
       }
     }
   }
-  return { entry, flags, segments, sections };
+  return { entry, flags, segments, sections, symbols: symbols ?? [] };
+}
+
+/**
+ * The defined, named function, object and untyped symbols of a symbol table
+ * (section, file and `$`-prefixed mapping symbols left out).
+ */
+function parseSymbols(table: Uint8Array, strings: Uint8Array): ElfSymbol[] {
+  if (table.length % SYM_SIZE !== 0) {
+    fail(`symbol table size ${table.length} is not a multiple of 16`);
+  }
+  const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const decoder = new TextDecoder();
+  const symbols: ElfSymbol[] = [];
+  for (let at = SYM_SIZE; at < table.length; at += SYM_SIZE) {
+    const nameOffset = view.getUint32(at, true);
+    if (nameOffset >= strings.length) fail(`symbol at offset ${at}: name outside its string table`);
+    const info = table[at + 12];
+    const type = info & 15;
+    const shndx = view.getUint16(at + 14, true);
+    if (type > STT_FUNC || shndx === 0) continue; // another kind, or undefined
+    let end = strings.indexOf(0, nameOffset);
+    if (end < 0) fail(`symbol at offset ${at}: name is not terminated`);
+    end = Math.min(end, nameOffset + MAX_SYMBOL_NAME);
+    const name = decoder.decode(strings.subarray(nameOffset, end));
+    if (name === "" || name.startsWith("$")) continue;
+    symbols.push({
+      name,
+      address: view.getUint32(at + 4, true),
+      size: view.getUint32(at + 8, true),
+      kind: type === STT_FUNC ? "function" : type === STT_OBJECT ? "object" : "label",
+      global: info >> 4 !== 0,
+    });
+  }
+  return symbols.sort((a, b) =>
+    a.address - b.address || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  );
 }
 
 /** Reads a NUL-terminated ASCII string (at most 255 bytes) from `table` at `offset`. */

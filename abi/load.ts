@@ -16,7 +16,7 @@ import {
   SYMBOL_NAME_PATTERN,
 } from "./constants.ts";
 import { decodeInstruction, newDecodedInstruction } from "./decode.ts";
-import { type ElfSegment, parseElf, PF_R, PF_W, PF_X, readCString } from "./elf.ts";
+import { type ElfSegment, type ElfSymbol, parseElf, PF_R, PF_W, PF_X, readCString } from "./elf.ts";
 import { ProgramError } from "./errors.ts";
 import { Op } from "./isa.ts";
 
@@ -70,6 +70,8 @@ export interface ProgramImage {
   readonly exports: ReadonlyMap<string, number>;
   /** Total size of the program file (ELF or blob). */
   readonly fileSize: number;
+  /** The ELF symbol table's symbols, by address (none for a blob or a stripped file). */
+  readonly symbols: readonly ElfSymbol[];
 }
 
 const pageDown = (n: number) => n - (n % PAGE_SIZE);
@@ -225,5 +227,14 @@ export function loadProgram(bytes: Uint8Array, options: ProgramOptions = {}): Pr
     exports.set(name, address);
   }
   computeBlocks(code, [elf.entry, ...exports.values()]);
-  return { rve, entry: elf.entry, segments, code, imports, exports, fileSize: bytes.length };
+  return {
+    rve,
+    entry: elf.entry,
+    segments,
+    code,
+    imports,
+    exports,
+    fileSize: bytes.length,
+    symbols: elf.symbols,
+  };
 }

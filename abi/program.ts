@@ -57,6 +57,20 @@ export interface SegmentInfo {
   permissions: string;
 }
 
+/** A symbol of the program's ELF symbol table, as {@linkcode Program.symbols} reports it. */
+export interface SymbolInfo {
+  /** Its name. */
+  name: string;
+  /** Its address. */
+  address: number;
+  /** Its size in bytes (0 when the symbol table gives none, as for most labels). */
+  size: number;
+  /** `"function"`, `"object"` (data) or `"label"` (no type, e.g. `begin_signature`). */
+  kind: "function" | "object" | "label";
+  /** Visible to other files (global or weak) rather than file-local (`static`). */
+  global: boolean;
+}
+
 /**
  * The native tier's availability once it has been found: FFI permission,
  * once granted, is not asked again for every instance (querying it costs
@@ -226,6 +240,42 @@ export class Program {
       end: s.end,
       permissions: (s.read ? "r" : "-") + (s.write ? "w" : "-") + (s.exec ? "x" : "-"),
     }));
+  }
+
+  /**
+   * The ELF file's symbols (functions, data, labels; not sections or files),
+   * sorted by address: empty for a stripped file and for a blob, which keeps
+   * no symbols. For test harnesses (`begin_signature`), debuggers and
+   * listings.
+   *
+   * @example
+   * ```ts
+   * import { Program } from "@rvbox/rvbox";
+   * const program = await Program.fromFile("examples/json/json.rv32em.elf"); // in rvbox's repository
+   * const main = program.symbols.find((s) => s.name === "main");
+   * console.log(main?.kind, main?.size); // "function" and its size in bytes
+   * ```
+   */
+  get symbols(): SymbolInfo[] {
+    return this.#image.symbols.map((s) => ({ ...s }));
+  }
+
+  /**
+   * The symbol named `name` (a global one when a file-local symbol has the
+   * same name), or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { Program } from "@rvbox/rvbox";
+   * const program = await Program.fromFile("examples/json/json.rv32em.elf"); // in rvbox's repository
+   * const main = program.symbol("main")!;
+   * console.log(main.address.toString(16), main.size); // where main is, how many bytes
+   * ```
+   */
+  symbol(name: string): SymbolInfo | undefined {
+    const named = this.#image.symbols.filter((s) => s.name === name);
+    const found = named.find((s) => s.global) ?? named[0];
+    return found && { ...found };
   }
 
   /** Number of decoded instructions. */

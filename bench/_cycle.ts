@@ -17,7 +17,7 @@ export interface Cycle {
   loadMBps: number;
   /** Guest code translated to native code per second once the translator is warm, MB/s (native only). */
   translateMBps?: number;
-  /** The same for the seven compute workloads alone (without the contract), MB/s. */
+  /** The same for the compute workloads alone (without the contract), MB/s. */
   computeTranslateMBps?: number;
   /** The same for the first translation of each program in the process (V8 still warming up). */
   firstTranslateMBps?: number;

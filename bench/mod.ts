@@ -32,6 +32,10 @@ const SCALES: Record<WorkloadName, [number, number]> = {
   tokenize: [1, 6],
   memops: [1, 4],
   contract: [10, 1000],
+  utf8: [1, 10],
+  list: [1, 8],
+  matrix: [4, 128],
+  crc: [1, 7],
 };
 
 const ENGINES: Engine[] = [

@@ -3,20 +3,31 @@
  *
  * For every `examples/<name>/<name>.c` (or only the named examples) it builds
  * `examples/<name>/<name>.rv32em.elf` and `examples/<name>/<name>.rv32imac.elf`
- * with clang-19 and the SDK in `abi/guest/`. The output is byte-reproducible:
- * no debug info, no symbols, paths relative to the repository root.
+ * with clang-19 and the SDK in `abi/guest/` (`abi/guest/cc.ts`, as `rvbox cc`
+ * does): most on the C library with their symbols, the smallest on the SDK
+ * alone and stripped. The output is byte-reproducible: no debug info, paths
+ * relative to the repository root.
  *
  * `--check` builds into a temporary directory instead and exits 1, listing the
- * files, if a committed binary differs (CI runs this). When clang-19 is
- * missing, `--check` prints a notice and exits 0, unless the environment sets
+ * files, if a committed binary differs (CI runs this). When clang-19 (or,
+ * for the examples on the C library, picolibc or libgcc) is missing,
+ * `--check` prints a notice and exits 0, unless the environment sets
  * `RVBOX_REQUIRE_TOOLS=1`.
  *
  * Other scripts reuse {@linkcode compileGuest} to compile their own C files.
  * @module
  */
 
-/** The compiler; Debian's clang-19 with lld-19. */
-export const CLANG = "clang-19";
+import {
+  CLANG,
+  compileGuest as cc,
+  findLibc,
+  GUEST_ISAS,
+  type GuestIsa,
+  haveClang,
+  ToolchainError,
+} from "../abi/guest/cc.ts";
+export { CLANG, haveClang } from "../abi/guest/cc.ts";
 
 /** The repository root, where the compiler runs (so no machine paths leak into outputs). */
 export const ROOT: URL = new URL("..", import.meta.url);
@@ -25,44 +36,24 @@ export const ROOT: URL = new URL("..", import.meta.url);
 export const ISAS = ["rv32em", "rv32imac"] as const;
 
 /**
- * The compiler arguments that build a guest from `sources` (paths relative to
- * the repository root) into `output` for `march` (e.g. `"rv32em"`,
- * `"rv32imac"`); the ABI follows from the base (`ilp32e` for RV32E).
+ * Examples on the SDK alone (the smallest contracts, stripped); every other
+ * example links the C library and keeps its symbols.
  */
-export function guestArgs(
-  sources: string[],
-  output: string,
-  march: string,
-  extraFlags: string[] = [],
-): string[] {
-  const mabi = march.startsWith("rv32e") ? "ilp32e" : "ilp32";
-  return [
-    "--target=riscv32",
-    `-march=${march}`,
-    `-mabi=${mabi}`,
-    "-std=c11",
-    "-Wall",
-    "-Wextra",
-    "-O2",
-    "-nostdlib",
-    "-ffreestanding",
-    `-ffile-prefix-map=${decodeURIComponent(ROOT.pathname).replace(/\/$/, "")}=.`,
-    "-fuse-ld=lld",
-    "-Wl,-T,abi/guest/rvbox.ld",
-    "-Wl,--strip-all",
-    "-Iabi/guest",
-    ...extraFlags,
-    "abi/guest/start.c",
-    ...sources,
-    "-o",
-    output,
-  ];
+const FREESTANDING = new Set(["fib", "heap", "hello", "hostcalls", "kvstore", "sieve"]);
+
+/** How a guest is linked: on the C library or not, with its symbols or not. */
+export interface GuestLinking {
+  /** Link picolibc and libgcc. Default false (the SDK alone). */
+  libc?: boolean;
+  /** Keep the symbol table. Default false. */
+  symbols?: boolean;
 }
 
 /**
  * Compiles and links a guest: `sources` (relative to the repository root, or
- * absolute) plus the SDK's `start.c`, for `march`, into `output` (likewise).
- * Throws with the compiler's messages if it fails; prints its warnings.
+ * absolute) plus the SDK, for `march`, into `output` (likewise), with
+ * `-std=c11 -Wall -Wextra -O2`. Throws with the compiler's messages if it
+ * fails; prints its warnings.
  *
  * @example
  * ```ts
@@ -75,25 +66,24 @@ export async function compileGuest(
   output: string,
   march: string,
   extraFlags: string[] = [],
+  linking: GuestLinking = {},
 ): Promise<void> {
-  const args = guestArgs(sources, output, march, extraFlags);
-  const command = new Deno.Command(CLANG, { args, cwd: ROOT, stdout: "piped", stderr: "piped" });
-  const result = await command.output();
-  const messages = new TextDecoder().decode(result.stderr);
-  if (!result.success) {
-    throw new Error(`${CLANG} ${args.join(" ")} failed:\n${messages}`);
-  }
-  if (messages.trim() !== "") console.error(messages.trimEnd());
+  if (!GUEST_ISAS.includes(march as GuestIsa)) throw new RangeError(`unknown ISA ${march}`);
+  const warnings = await cc({
+    sources,
+    output,
+    isa: march as GuestIsa,
+    libc: linking.libc ?? false,
+    strip: !linking.symbols,
+    flags: ["-std=c11", "-Wall", "-Wextra", ...extraFlags],
+    cwd: ROOT,
+  });
+  if (warnings !== "") console.error(warnings);
 }
 
-/** Whether `clang-19` can be run. */
-export async function haveClang(): Promise<boolean> {
-  try {
-    const result = await new Deno.Command(CLANG, { args: ["--version"], stdout: "null" }).output();
-    return result.success;
-  } catch {
-    return false;
-  }
+/** How the example `name` is linked. */
+export function exampleLinking(name: string): GuestLinking {
+  return FREESTANDING.has(name) ? {} : { libc: true, symbols: true };
 }
 
 /** The names of all examples: directories `examples/<name>/` holding `<name>.c`. */
@@ -111,6 +101,18 @@ export function exampleNames(): string[] {
   return names.sort();
 }
 
+/** What building the examples `names` needs and this machine lacks, or undefined. */
+async function missingTools(names: string[]): Promise<string | undefined> {
+  if (!(await haveClang())) return `${CLANG} not found (install Debian's clang-19 and lld-19)`;
+  if (!names.some((name) => exampleLinking(name).libc)) return undefined;
+  try {
+    for (const isa of ISAS) findLibc(isa);
+  } catch (e) {
+    if (e instanceof ToolchainError) return e.message;
+    throw e;
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   const check = args.includes("--check");
   const requested = args.filter((a) => !a.startsWith("--"));
@@ -120,22 +122,28 @@ async function main(args: string[]): Promise<number> {
     console.error(`unknown example(s): ${unknown.join(", ")} (have: ${all.join(", ")})`);
     return 1;
   }
-  if (!(await haveClang())) {
+  const names = requested.length > 0 ? requested : all;
+  const missing = await missingTools(names);
+  if (missing !== undefined) {
     const required = Deno.env.get("RVBOX_REQUIRE_TOOLS") === "1";
     console.error(
-      `SKIPPED guest build: ${CLANG} not found (install Debian's clang-19 and lld-19)`
+      `SKIPPED guest build: ${missing}`
         + (required ? "; RVBOX_REQUIRE_TOOLS=1 makes this an error" : ""),
     );
     return check && !required ? 0 : 1;
   }
-  const names = requested.length > 0 ? requested : all;
   const outDir = check ? await Deno.makeTempDir({ prefix: "rvbox-guests-" }) : undefined;
   try {
     const jobs = names.flatMap((name) =>
       ISAS.map((isa) => {
         const file = `examples/${name}/${name}.${isa}.elf`;
         const output = outDir ? `${outDir}/${name}.${isa}.elf` : file;
-        return { file, output, done: compileGuest([`examples/${name}/${name}.c`], output, isa) };
+        const source = `examples/${name}/${name}.c`;
+        return {
+          file,
+          output,
+          done: compileGuest([source], output, isa, [], exampleLinking(name)),
+        };
       })
     );
     const results = await Promise.allSettled(jobs.map((j) => j.done));

@@ -311,7 +311,19 @@ Deno.test("CLI: directories, endless files, unknown commands and odd layouts giv
   assertEquals(trap.stderr.includes("  a6="), false);
 });
 
-for (const name of ["hello", "fib", "sieve", "heap", "hostcalls", "kvstore"]) {
+for (
+  const name of [
+    "hello",
+    "fib",
+    "sieve",
+    "heap",
+    "hostcalls",
+    "kvstore",
+    "printf",
+    "json",
+    "records",
+  ]
+) {
   Deno.test(`host script examples/${name}/${name}.ts runs`, async () => {
     const result = await deno("run", "--allow-read", `examples/${name}/${name}.ts`);
     assertEquals(result.code, 0, result.stderr);

@@ -1,20 +1,28 @@
 /*
- * rvbox.h: the guest SDK for rvbox (C11, freestanding, no libc).
+ * rvbox.h: the guest SDK for rvbox (C11; on picolibc or freestanding).
  *
  * The machine contract is abi/README.md; this header implements its guest
  * side: host imports (§5), exports (§6), the built-in services, a heap
  * allocator and the memory/string functions the compiler may call.
  *
- * Build a guest with one command, from the repository root (rv32imac shown;
- * for RV32E use -march=rv32em -mabi=ilp32e):
+ * Build a guest with one command, from the repository root:
+ *
+ *   deno task rvbox cc prog.c -o prog.elf [--isa rv32em|rv32imac] [-O2]
+ *
+ * which links the C library (picolibc: stdio.h, stdlib.h, string.h, math.h...)
+ * and libgcc (64-bit division, soft float) with libc.c, the glue to the
+ * services, and defines RVBOX_LIBC. examples/README.md shows the clang line
+ * underneath. With --freestanding (the smallest programs) it is
  *
  *   clang-19 --target=riscv32 -march=rv32imac -mabi=ilp32 -std=c11 -O2 -nostdlib -ffreestanding -fuse-ld=lld -Wl,-T,abi/guest/rvbox.ld -Wl,--strip-all -Iabi/guest abi/guest/start.c prog.c -o prog.elf
  *
+ * (for RV32E -march=rv32em -mabi=ilp32e), and there is no compiler runtime
+ * library: 64-bit division/remainder and floating point (soft-float helpers
+ * such as __divdi3 or __addsf3) are not available.
+ *
  * Add -Wl,--defsym=__rvbox_stack_size=0x20000 to change the stack gap the
  * linker script leaves below the data (default 64 KiB; the instance's
- * stackSize option should match). There is no compiler runtime library:
- * 64-bit division/remainder and floating point (soft-float helpers such as
- * __divdi3 or __addsf3) are not available.
+ * stackSize option should match).
  */
 #ifndef RVBOX_H
 #define RVBOX_H
@@ -74,6 +82,12 @@
 /* ------------------------------------------------------------------------ */
 
 /*
+ * Points tp at the thread-local block (errno...) that the linker script
+ * places first in the data; only guests on the C library use it.
+ */
+#define RVBOX_SET_TP_ASM "lui tp, %hi(__tls_base)\n\taddi tp, tp, %lo(__tls_base)\n\t"
+
+/*
  * RVBOX_EXPORT_AS(cname, "export.name") exports the function `cname` under
  * the given name: it emits a record (u32 address, name, NUL, padding) into
  * the non-allocated section .rvbox.exports (abi/README.md §6) and marks the
@@ -86,6 +100,27 @@
  * a0 back (or a1:a0 for a 64-bit result). Exports may be called many times
  * on one instance: memory (globals, heap) persists between calls.
  */
+#ifdef RVBOX_LIBC
+/*
+ * On the C library an export enters through a three-instruction trampoline
+ * that points tp at the thread-locals (errno and others, which picolibc
+ * addresses from tp): every call from the host starts with tp = 0.
+ */
+#define RVBOX_EXPORT_AS(cname, name)                                           \
+  __asm__(".pushsection .text.rvbox_export." #cname ",\"ax\",@progbits\n\t"   \
+          ".type __rvbox_export_" #cname ", @function\n"                        \
+          "__rvbox_export_" #cname ":\n\t" RVBOX_SET_TP_ASM                     \
+          "tail " #cname "\n\t"                                                 \
+          ".size __rvbox_export_" #cname ", . - __rvbox_export_" #cname "\n\t" \
+          ".popsection\n\t"                                                     \
+          ".pushsection .rvbox.exports,\"\",@progbits\n\t"                      \
+          ".balign 4\n\t"                                                       \
+          ".4byte __rvbox_export_" #cname "\n\t"                                \
+          ".asciz \"" name "\"\n\t"                                            \
+          ".balign 4\n\t"                                                       \
+          ".popsection");                                                      \
+  __attribute__((used))
+#else
 #define RVBOX_EXPORT_AS(cname, name)                                           \
   __asm__(".pushsection .rvbox.exports,\"\",@progbits\n\t"                     \
           ".balign 4\n\t"                                                      \
@@ -94,6 +129,7 @@
           ".balign 4\n\t"                                                      \
           ".popsection");                                                      \
   __attribute__((used))
+#endif
 
 /* RVBOX_EXPORT(name): export a function under its C name. */
 #define RVBOX_EXPORT(name) RVBOX_EXPORT_AS(name, #name)

@@ -4,6 +4,10 @@
  * Link it into every guest. It provides the entry point `_start`, the
  * built-in service stubs, the printing helpers, the memory/string functions
  * the compiler may call, and a small first-fit heap allocator.
+ *
+ * Compiled with -DRVBOX_LIBC (guests on picolibc, see libc.c) it keeps only
+ * the entry point, the services and the printing helpers: the C library
+ * brings its own memory functions and malloc.
  */
 #include "rvbox.h"
 
@@ -19,6 +23,32 @@ RVBOX_IMPORT(int32_t, rvbox_print, (const void *ptr, size_t len))
 /* Entry point                                                               */
 /* ------------------------------------------------------------------------ */
 
+#ifdef RVBOX_LIBC
+
+/* `main` is optional (see below); on the C library it may take argc and argv. */
+__attribute__((weak)) int main(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  return 0;
+}
+
+void __libc_init_array(void);
+__attribute__((noreturn)) void exit(int code);
+
+/*
+ * The entry point (first in .text): tp for the C library's thread-locals
+ * (rvbox.h), constructors, then main with no arguments; exit() runs the
+ * atexit handlers and flushes stdout (libc.c).
+ */
+__attribute__((noreturn, section(".text.start"))) void _start(void) {
+  __asm__ volatile(RVBOX_SET_TP_ASM);
+  __libc_init_array();
+  static char *no_arguments[] = {0};
+  exit(main(0, no_arguments));
+}
+
+#else
+
 /*
  * `main` is optional: a library-style guest that only has exports can omit
  * it, and then run() gets this weak default, which exits with 0.
@@ -31,6 +61,8 @@ __attribute__((weak)) int main(void) { return 0; }
  * fresh memory is zero).
  */
 __attribute__((noreturn, section(".text.start"))) void _start(void) { rvbox_exit(main()); }
+
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Printing helpers                                                          */
@@ -57,6 +89,8 @@ void rvbox_print_i32(int32_t value) {
     rvbox_print_u32((uint32_t)value);
   }
 }
+
+#ifndef RVBOX_LIBC
 
 /* ------------------------------------------------------------------------ */
 /* Memory and string functions                                               */
@@ -339,3 +373,5 @@ void *realloc(void *ptr, size_t n) {
   trim(block, need);
   return ptr;
 }
+
+#endif /* RVBOX_LIBC */

@@ -20,7 +20,11 @@ export const WORKLOADS = [
   "fib",
   "tokenize",
   "memops",
-  "contract",
+  "utf8",
+  "list",
+  "matrix",
+  "crc",
+  "contract", // last: the whole-cycle figures take the last module as the contract
 ] as const;
 /** One workload's name. */
 export type WorkloadName = typeof WORKLOADS[number];
