@@ -9,21 +9,14 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import * as esbuild from "npm:esbuild@0.28.2";
+import { noBrowser, withPage } from "./_browser.ts";
 import { PORTABLE_TESTS } from "./_portable_tests.ts";
 import { envVar } from "./_tiers.ts";
 
-const CHROMIUM = envVar("CHROMIUM") ?? "/usr/bin/chromium";
-const required = envVar("RVBOX_REQUIRE_TOOLS") === "1";
 const ROOT = new URL("../", import.meta.url);
 const TOOLS = new URL(".ci/tools/node_modules/", ROOT);
-const ready = await Deno.stat(CHROMIUM).then(() => Deno.stat(new URL("assert", TOOLS)))
-  .then(() => true, () => false);
-const puppeteer = ready
-  ? await import("npm:puppeteer-core@25.16.0").then((m) => m.default, (error) => {
-    if (required) throw error;
-    return undefined; // offline: npm unreachable
-  })
-  : undefined;
+const required = envVar("RVBOX_REQUIRE_TOOLS") === "1";
+const assertModule = await Deno.stat(new URL("assert", TOOLS)).then(() => true, () => false);
 const CSP = "default-src 'self'; script-src 'self'"; // no 'unsafe-eval', no 'wasm-unsafe-eval'
 
 /** Runs every registered test in order; `window.results` gets each outcome. */
@@ -82,7 +75,7 @@ async function repositoryFile(path: string): Promise<Uint8Array<ArrayBuffer> | u
 Deno.test({
   name:
     "browser: the portable test files pass in headless Chromium under a CSP without eval or WebAssembly",
-  ignore: puppeteer === undefined && !required,
+  ignore: (noBrowser || !assertModule) && !required,
   async fn() {
     const scripts = await bundles();
     scripts.set("/tests/runner.js", RUNNER);
@@ -90,33 +83,19 @@ Deno.test({
       "/tests/runner.html",
       '<!doctype html><script type="module" src="/tests/runner.js"></script>',
     );
-    await using server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      async (request) => {
-        const path = new URL(request.url).pathname;
-        const script = scripts.get(path);
-        const body = script ?? await repositoryFile(path);
-        if (body === undefined) return new Response("not found", { status: 404 });
-        const type = path.endsWith(".html")
-          ? "text/html"
-          : path.endsWith(".js")
-          ? "text/javascript"
-          : "application/octet-stream";
-        return new Response(body, {
-          headers: { "content-type": type, "content-security-policy": CSP },
-        });
-      },
-    );
-    const browser = await puppeteer!.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox"],
-    });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (error) => errors.push(String(error)));
-      await page.goto(`http://127.0.0.1:${server.addr.port}/tests/runner.html`);
+    const respond = async (path: string) => {
+      const body = scripts.get(path) ?? await repositoryFile(path);
+      if (body === undefined) return new Response("not found", { status: 404 });
+      const type = path.endsWith(".html")
+        ? "text/html"
+        : path.endsWith(".js")
+        ? "text/javascript"
+        : "application/octet-stream";
+      return new Response(body, {
+        headers: { "content-type": type, "content-security-policy": CSP },
+      });
+    };
+    await withPage(respond, "/tests/runner.html", async (page, errors) => {
       await page.waitForFunction("window.results !== undefined || false", { timeout: 300_000 });
       const results = await page.evaluate("window.results") as {
         name: string;
@@ -130,8 +109,6 @@ Deno.test({
       // Every file's tests ran (all of them are interpreter tests here; a few need tools).
       assert(passed >= 70, `only ${passed} tests passed in Chromium`);
       console.log(`    ${passed} passed, ${results.length - passed} ignored in Chromium`);
-    } finally {
-      await browser.close();
-    }
+    });
   },
 });

@@ -8,18 +8,8 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { Program } from "../portable.ts";
 import { fib } from "../samples.ts";
+import { noBrowser, withPage } from "./_browser.ts";
 import { fingerprint } from "./_fingerprint.js";
-import { envVar } from "./_tiers.ts";
-
-const CHROMIUM = envVar("CHROMIUM") ?? "/usr/bin/chromium";
-const required = envVar("RVBOX_REQUIRE_TOOLS") === "1";
-const chromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-const puppeteer = chromium
-  ? await import("npm:puppeteer-core@25.16.0").then((m) => m.default, (error) => {
-    if (required) throw error;
-    return undefined; // offline: npm unreachable
-  })
-  : undefined;
 
 const FIB = new URL("../examples/fib/fib.rv32imac.elf", import.meta.url);
 const KVSTORE = new URL("../examples/kvstore/kvstore.rv32em.elf", import.meta.url);
@@ -67,29 +57,17 @@ const FILES: Record<string, () => Promise<[BodyInit, string]> | [BodyInit, strin
 
 Deno.test({
   name: "browser: the portable bundle runs a guest under a CSP without eval or WebAssembly",
-  ignore: puppeteer === undefined && !required,
+  ignore: noBrowser,
   async fn() {
-    await using server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      async (r) => {
-        const file = FILES[new URL(r.url).pathname];
-        if (file === undefined) return new Response("not found", { status: 404 });
-        const [body, type] = await file();
-        return new Response(body, {
-          headers: { "content-type": type, "content-security-policy": CSP },
-        });
-      },
-    );
-    const browser = await puppeteer!.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox"], // the CI machine runs as root
-    });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (error) => errors.push(String(error)));
-      await page.goto(`http://127.0.0.1:${server.addr.port}/`);
+    const respond = async (path: string) => {
+      const file = FILES[path];
+      if (file === undefined) return new Response("not found", { status: 404 });
+      const [body, type] = await file();
+      return new Response(body, {
+        headers: { "content-type": type, "content-security-policy": CSP },
+      });
+    };
+    await withPage(respond, "/", async (page, errors) => {
       await page.waitForFunction("window.result !== undefined || false", { timeout: 30_000 });
       const result = await page.evaluate("window.result") as Record<string, unknown>;
       assertEquals(errors, []);
@@ -107,9 +85,7 @@ Deno.test({
       );
       // One guest, the same trap, registers, memory hash and gas as under Deno.
       assertEquals(result.fingerprint, fingerprint(Program, await Deno.readFile(KVSTORE)));
-    } finally {
-      await browser.close();
-    }
+    });
   },
 });
 
@@ -119,30 +95,17 @@ const WEB = new URL("../examples/web/", import.meta.url);
 Deno.test({
   name:
     "browser: the web page example runs samples and dropped files, with traps, trace and listing",
-  ignore: puppeteer === undefined && !required,
+  ignore: noBrowser,
   async fn() {
-    await using server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      async (r) => {
-        const path = new URL(r.url).pathname;
-        const file = { "/": "index.html", "/app.js": "app.js" }[path];
-        if (file === undefined) return new Response("not found", { status: 404 });
-        const type = file.endsWith(".js") ? "text/javascript" : "text/html";
-        return new Response(await Deno.readFile(new URL(file, WEB)), {
-          headers: { "content-type": type },
-        });
-      },
-    );
-    const browser = await puppeteer!.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox"],
-    });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (error) => errors.push(String(error)));
-      await page.goto(`http://127.0.0.1:${server.addr.port}/`);
+    const respond = async (path: string) => {
+      const file = { "/": "index.html", "/app.js": "app.js" }[path];
+      if (file === undefined) return new Response("not found", { status: 404 });
+      const type = file.endsWith(".js") ? "text/javascript" : "text/html";
+      return new Response(await Deno.readFile(new URL(file, WEB)), {
+        headers: { "content-type": type },
+      });
+    };
+    await withPage(respond, "/", async (page, errors) => {
       await page.waitForSelector("body[data-ready]");
       const text = (id: string) => page.$eval(`#${id}`, (e) => e.textContent ?? "");
       const run = async (entry: string, args: string, gas: number) => {
@@ -183,9 +146,7 @@ Deno.test({
       assertEquals(await text("result"), `exit code 0; gas used ${await helloGas()}`);
       assertMatch(await text("output"), /^Hello from RISC-V!\n.*rvbox_print/);
       assertEquals(errors, []);
-    } finally {
-      await browser.close();
-    }
+    });
   },
 });
 

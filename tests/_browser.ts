@@ -1,0 +1,54 @@
+/**
+ * Headless Chromium for the browser tests: Debian's `chromium` driven by
+ * npm `puppeteer-core`, pages served from a local server.
+ * @module
+ */
+import { envVar } from "./_tiers.ts";
+
+const CHROMIUM = envVar("CHROMIUM") ?? "/usr/bin/chromium";
+const required = envVar("RVBOX_REQUIRE_TOOLS") === "1";
+const chromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+const puppeteer = chromium
+  ? await import("npm:puppeteer-core@25.16.0").then((m) => m.default, (error) => {
+    if (required) throw error;
+    return undefined; // offline: npm unreachable
+  })
+  : undefined;
+
+/** A page of the browser, as the tests use it. */
+export type BrowserPage = Awaited<
+  ReturnType<Awaited<ReturnType<NonNullable<typeof puppeteer>["launch"]>>["newPage"]>
+>;
+
+/** Whether a browser test should be ignored (no browser here, and none required). */
+export const noBrowser = puppeteer === undefined && !required;
+
+/**
+ * Serves `respond` on 127.0.0.1, opens its page at `path` in a fresh
+ * headless browser and runs `use` with the page and the page errors so far;
+ * closes both afterwards.
+ */
+export async function withPage<T>(
+  respond: (path: string) => Promise<Response> | Response,
+  path: string,
+  use: (page: BrowserPage, errors: string[]) => Promise<T>,
+): Promise<T> {
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => respond(new URL(request.url).pathname),
+  );
+  const browser = await puppeteer!.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox"], // the CI machine runs as root
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    await page.goto(`http://127.0.0.1:${server.addr.port}${path}`);
+    return await use(page, errors);
+  } finally {
+    await browser.close();
+  }
+}
