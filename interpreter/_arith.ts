@@ -47,3 +47,27 @@ export function remu(a: number, b: number): number {
   if (b === 0) return a;
   return ((a >>> 0) % (b >>> 0)) | 0;
 }
+
+/** The value an AMO stores, given the old memory value and rs2. */
+export function amo(op: number, old: number, value: number): number {
+  switch (op) {
+    case 52: // AMOSWAP_W
+      return value;
+    case 53: // AMOADD_W
+      return (old + value) | 0;
+    case 54: // AMOXOR_W
+      return old ^ value;
+    case 55: // AMOAND_W
+      return old & value;
+    case 56: // AMOOR_W
+      return old | value;
+    case 57: // AMOMIN_W
+      return Math.min(old, value);
+    case 58: // AMOMAX_W
+      return Math.max(old, value);
+    case 59: // AMOMINU_W
+      return old >>> 0 < value >>> 0 ? old : value;
+    default: // AMOMAXU_W (60)
+      return old >>> 0 > value >>> 0 ? old : value;
+  }
+}

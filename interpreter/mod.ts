@@ -14,6 +14,17 @@ import type { GuestMemory } from "../abi/memory.ts";
 import { registerInterpreter } from "../abi/tiers.ts";
 import { compile, type CompiledCode } from "./compile.ts";
 import { execute } from "./run.ts";
+import { executeSteps, StepState } from "./steps.ts";
+
+/**
+ * Which dispatch loop new interpreter engines use: `"switch"` (run.ts,
+ * fastest with V8's JIT) or `"steps"` (steps.ts, fastest on Ignition alone).
+ * By default steps where the JIT is off: V8 without its JIT (`--jitless`)
+ * has no `WebAssembly` global. Tests set it to run every tier test on both.
+ */
+export const interpreterLoop: { kind: "switch" | "steps" } = {
+  kind: typeof WebAssembly === "undefined" ? "steps" : "switch",
+};
 
 /**
  * Long runs are cut into slices of this much gas. V8 may compile the
@@ -95,6 +106,8 @@ export class Interpreter implements Engine {
   /** Trace hook (only called by trace builds). */
   readonly trace: ((pc: number, regs: Int32Array) => void) | undefined;
   readonly #code: CompiledCode;
+  /** The steps loop's state, or undefined on the switch loop (see `interpreterLoop`). */
+  readonly #steps: StepState | undefined;
 
   /** Creates the engine; compiles the program on first use. */
   constructor(init: EngineInit) {
@@ -106,6 +119,7 @@ export class Interpreter implements Engine {
     this.trace = init.trace;
     this.#wideRegisters = !init.image.rve;
     this.#code = compiledFor(init.image, init.trace !== undefined);
+    this.#steps = interpreterLoop.kind === "steps" ? new StepState(this) : undefined;
   }
 
   /**
@@ -167,7 +181,10 @@ export class Interpreter implements Engine {
     for (;;) {
       // A slice must be able to pay the entry it starts with: a block may cost more than a slice.
       this.reserve = Math.max(0, this.gas - Math.max(slice, this.#sliceNeed));
-      const outcome = execute(this, code, at, charge);
+      const steps = this.#steps;
+      const outcome = steps === undefined
+        ? execute(this, code, at, charge)
+        : executeSteps(this, steps, code, at, charge);
       this.reserve = 0;
       if (outcome !== "slice") return outcome;
       at = this.#sliceAt;

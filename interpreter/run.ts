@@ -12,7 +12,7 @@
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import type { RunOutcome } from "../abi/engine.ts";
 import { callImport } from "../abi/host.ts";
-import { div, divu, mulh, mulhsu, mulhu, rem, remu } from "./_arith.ts";
+import { amo, div, divu, mulh, mulhsu, mulhu, rem, remu } from "./_arith.ts";
 import { type CompiledCode, UNCOMPILED } from "./compile.ts";
 import type { Interpreter } from "./mod.ts";
 
@@ -369,29 +369,5 @@ export function execute(
         s.gas = gas + reserve;
         return s.raise(k, "InvalidInstruction");
     }
-  }
-}
-
-/** The value an AMO stores, given the old memory value and rs2. */
-function amo(op: number, old: number, value: number): number {
-  switch (op) {
-    case 52: // AMOSWAP_W
-      return value;
-    case 53: // AMOADD_W
-      return (old + value) | 0;
-    case 54: // AMOXOR_W
-      return old ^ value;
-    case 55: // AMOAND_W
-      return old & value;
-    case 56: // AMOOR_W
-      return old | value;
-    case 57: // AMOMIN_W
-      return Math.min(old, value);
-    case 58: // AMOMAX_W
-      return Math.max(old, value);
-    case 59: // AMOMINU_W
-      return old >>> 0 < value >>> 0 ? old : value;
-    default: // AMOMAXU_W (60)
-      return old >>> 0 > value >>> 0 ? old : value;
   }
 }

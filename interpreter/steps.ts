@@ -1,0 +1,518 @@
+/**
+ * The interpreter's second loop, for V8 without its JIT (`--jitless`:
+ * Ignition bytecode only). There the `switch` loop of run.ts pays for
+ * decoding each entry's fields and for the guard V8 puts in front of every
+ * jump table; here each entry of the compiled stream (compile.ts) becomes,
+ * on first execution, a closure that performs it with its operands as
+ * captured constants and returns the next entry, so the loop is one keyed
+ * load and one call per entry (interpreter/README.md has the figures). The
+ * closures are built from the stream's words, so both loops share its
+ * layout, lazy filling, gas blocks and trap pcs, and are tested alike.
+ *
+ * The closures belong to the program (shared by its instances): per-instance
+ * state reaches them as arguments, the registers and a {@linkcode StepState}.
+ * @module
+ */
+import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
+import type { RunOutcome } from "../abi/engine.ts";
+import type { TrapKind } from "../abi/errors.ts";
+import { callImport } from "../abi/host.ts";
+import { Op } from "../abi/isa.ts";
+import type { GuestMemory } from "../abi/memory.ts";
+import { amo, div, divu, mulh, mulhsu, mulhu, rem, remu } from "./_arith.ts";
+import { type CompiledCode, Pseudo, UNCOMPILED } from "./compile.ts";
+import type { Interpreter } from "./mod.ts";
+
+/** One entry of the stream as a closure: performs it, returns the next entry or `STOP`. */
+type Step = (r: Int32Array, t: StepState) => number;
+
+/** What a step returns to end the run; the outcome waits in `StepState.outcome`. */
+const STOP = -1;
+
+/** The per-instance state steps read, in one small object of stable shape. */
+export class StepState {
+  /** This slice's gas (the rest waits in `Interpreter.reserve`). */
+  gas = 0;
+  /** The memory's bytes and view, and its fast windows as in run.ts; reloaded after host calls. */
+  u8: Uint8Array;
+  dv: DataView;
+  base = 0;
+  rs = 0;
+  rl1 = 0;
+  ws = 0;
+  wl1 = 0;
+  /** How the run ended, once a step returned `STOP`. */
+  outcome: RunOutcome | "slice" = "return";
+  readonly mem: GuestMemory;
+
+  constructor(readonly s: Interpreter) {
+    this.mem = s.memory;
+    this.u8 = this.mem.bytes;
+    this.dv = this.mem.view;
+    this.reload();
+  }
+
+  /** Reads the memory's backing and windows (at the start and after every host call). */
+  reload(): void {
+    const m = this.mem;
+    this.u8 = m.bytes;
+    this.dv = m.view;
+    this.base = m.base;
+    this.rs = m.readStart;
+    this.rl1 = m.readEnd - m.readStart - 1;
+    this.ws = m.writeStart;
+    this.wl1 = m.writeEnd - m.writeStart - 1;
+  }
+
+  /** Ends the run with `outcome`. */
+  end(outcome: RunOutcome | "slice"): number {
+    this.outcome = outcome;
+    return STOP;
+  }
+
+  /** Ends the run: out of gas at entry `at` (after `charge`, see `Interpreter.outOfGas`). */
+  outOfGas(at: number, charge: number): number {
+    return this.end(this.s.outOfGas(at, this.gas, charge));
+  }
+
+  /** Ends the run with a MemoryFault at entry `at`. */
+  fault(at: number, address: number, access: "read" | "write"): number {
+    return this.end(this.s.fault(at, this.gas, address, access));
+  }
+
+  /** Ends the run with a trap of `kind` at entry `at`. */
+  trap(at: number, kind: TrapKind, address?: number, resumePc = -1): number {
+    this.s.gas = this.gas + this.s.reserve;
+    return this.end(this.s.raise(at, kind, address, undefined, resumePc));
+  }
+
+  /** Performs host call `index` at entry `at`; returns the next entry or `STOP`. */
+  hostCall(at: number, index: number): number {
+    const s = this.s;
+    s.gas = this.gas + s.reserve;
+    const outcome = callImport(s, s.imports[index]);
+    this.gas = s.gas - s.reserve;
+    if (outcome === "exit") return this.end("exit");
+    if (outcome !== undefined) {
+      return this.end(s.raise(at, "HostError", undefined, undefined, -1, outcome.error));
+    }
+    this.reload(); // the host may have moved the break
+    return at + 1;
+  }
+
+  /** Ends the run returning to the host (the caller's `ra` was reached). */
+  hostReturn(): number {
+    this.s.gas = this.gas + this.s.reserve;
+    return this.end("return");
+  }
+}
+
+// By compiled stream: the steps live as long as it (recycled programs get a new stream).
+const stepsOf = new WeakMap<CompiledCode, Step[]>();
+
+/**
+ * Runs from entry `k` after charging `charge`, like run.ts's `execute`
+ * (same arguments, same outcomes, same state on return).
+ */
+export function executeSteps(
+  s: Interpreter,
+  state: StepState,
+  code: CompiledCode,
+  k: number,
+  charge: number,
+): RunOutcome | "slice" {
+  let steps = stepsOf.get(code);
+  if (steps === undefined) stepsOf.set(code, steps = new Array(code.pcs.length));
+  const r = s.regs;
+  const t = state;
+  t.reload();
+  t.gas = s.gas - s.reserve;
+  if (charge !== 0) {
+    if (t.gas < charge) return s.outOfGas(k, t.gas, charge);
+    t.gas -= charge;
+  }
+  for (;;) {
+    let step = steps[k];
+    if (step === undefined) step = steps[k] = stepAt(code, k);
+    k = step(r, t);
+    if (k < 0) return t.outcome;
+  }
+}
+
+/** Builds the step of entry `k`, compiling the stream there first if needed. */
+function stepAt(code: CompiledCode, k: number): Step {
+  const { insn, pcs } = code;
+  if (insn[k << 1] === UNCOMPILED) code.fill(k);
+  const w = insn[k << 1];
+  const rs2 = (w >>> 20) & 63;
+  // JAL, JALR and EBREAK keep their encoded size in rs2 (compile.ts): the link or resume pc.
+  const link = (pcs[k] + rs2) | 0;
+  const [op, rd, rs1, imm] = [w & 255, (w >>> 8) & 63, (w >>> 14) & 63, insn[(k << 1) + 1]];
+  return stepFor(code, op, rd, rs1, rs2, imm, k, k + 1, link);
+}
+
+/**
+ * The step of one entry. Its operands are parameters, captured by the
+ * closure: Ignition reads them as context slots, without the hole checks
+ * that `let`/`const` captures cost.
+ */
+function stepFor(
+  code: CompiledCode,
+  op: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+  imm: number,
+  k: number,
+  next: number,
+  link: number,
+): Step {
+  switch (op) {
+    case Pseudo.GAS:
+      return (_r, t) => {
+        if (t.gas < imm) return t.outOfGas(k, 0);
+        t.gas -= imm;
+        return next;
+      };
+    case Pseudo.LI:
+      return (r) => {
+        r[rd] = imm;
+        return next;
+      };
+    case Pseudo.MV:
+      return (r) => {
+        r[rd] = r[rs1];
+        return next;
+      };
+    case Pseudo.NOP:
+      return () => next;
+    case Pseudo.JUMP_FAULT:
+      return (_r, t) => t.trap(k, "InvalidJump", imm >>> 0);
+    case Pseudo.TRACE:
+      return (r, t) => {
+        t.s.trace!(code.pcs[k], r);
+        return next;
+      };
+    case Op.BEQ:
+      return (r) => r[rs1] === r[rs2] ? imm : next;
+    case Op.BNE:
+      return (r) => r[rs1] !== r[rs2] ? imm : next;
+    case Op.BLT:
+      return (r) => r[rs1] < r[rs2] ? imm : next;
+    case Op.BGE:
+      return (r) => r[rs1] >= r[rs2] ? imm : next;
+    case Op.BLTU:
+      return (r) => r[rs1] >>> 0 < r[rs2] >>> 0 ? imm : next;
+    case Op.BGEU:
+      return (r) => r[rs1] >>> 0 >= r[rs2] >>> 0 ? imm : next;
+    case Op.JAL:
+      return (r) => {
+        r[rd] = link;
+        return imm;
+      };
+    case Op.JALR:
+      return jalr(code, code.entryOf, code.midCost, rd, rs1, imm, k, link);
+    case Op.ECALL:
+      return (_r, t) => t.hostCall(k, imm);
+    case Op.EBREAK:
+      return (_r, t) => t.trap(k, "Breakpoint", undefined, link >>> 0);
+    case Op.LR_W:
+    case Op.SC_W:
+      return reservation(op, rd, rs1, rs2, k, next);
+  }
+  if (op >= Op.LB && op <= Op.SW) return memoryStep(op, rd, rs1, rs2, imm, k, next);
+  if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) return amoStep(op, rd, rs1, rs2, k);
+  return aluStep(op, rd, rs1, rs2, imm, next) ??
+    ((_r, t) => t.trap(k, "InvalidInstruction"));
+}
+
+/** JALR: to the host, to a known entry, or resolving its target on first use. */
+function jalr(
+  code: CompiledCode,
+  entryOf: Int32Array,
+  midCost: Uint32Array,
+  rd: number,
+  rs1: number,
+  imm: number,
+  k: number,
+  link: number,
+) {
+  return (r: Int32Array, t: StepState): number => {
+    const target = ((r[rs1] + imm) & ~1) >>> 0;
+    if (target === HOST_RETURN_ADDRESS) {
+      r[rd] = link;
+      return t.hostReturn();
+    }
+    const offset = target - code.codeStart;
+    let e = offset >= 0 && offset < code.flatLength ? entryOf[offset >>> 1] - 1 : -1;
+    if (e < 0) {
+      e = code.enter(target);
+      if (e < 0) return t.trap(k, "InvalidJump", target);
+    }
+    r[rd] = link;
+    const cost = midCost[e];
+    if (cost !== 0) {
+      if (t.gas < cost) return t.outOfGas(e, cost);
+      t.gas -= cost;
+    }
+    return e;
+  };
+}
+
+/** Loads and stores, through the fast window or the exact check (as in run.ts). */
+function memoryStep(
+  op: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+  imm: number,
+  k: number,
+  next: number,
+) {
+  switch (op) {
+    case Op.LB:
+      return (r: Int32Array, t: StepState): number => {
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) return t.fault(k, a, "read");
+        r[rd] = (t.u8[a - t.base] << 24) >> 24;
+        return next;
+      };
+    case Op.LH:
+      return (r: Int32Array, t: StepState): number => {
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - t.rs) >>> 0 > t.rl1 - 1 && !t.mem.accessible(a, 2, false)) {
+          return t.fault(k, a, "read");
+        }
+        r[rd] = t.dv.getInt16(a - t.base, true);
+        return next;
+      };
+    case Op.LW:
+      return (r: Int32Array, t: StepState): number => {
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - t.rs) >>> 0 > t.rl1 - 3 && !t.mem.accessible(a, 4, false)) {
+          return t.fault(k, a, "read");
+        }
+        r[rd] = t.dv.getInt32(a - t.base, true);
+        return next;
+      };
+    case Op.LBU:
+      return (r: Int32Array, t: StepState): number => {
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) return t.fault(k, a, "read");
+        r[rd] = t.u8[a - t.base];
+        return next;
+      };
+    case Op.LHU:
+      return (r: Int32Array, t: StepState): number => {
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - t.rs) >>> 0 > t.rl1 - 1 && !t.mem.accessible(a, 2, false)) {
+          return t.fault(k, a, "read");
+        }
+        r[rd] = t.dv.getUint16(a - t.base, true);
+        return next;
+      };
+    case Op.SB:
+      return (r: Int32Array, t: StepState): number => {
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - t.ws) >>> 0 > t.wl1 && !t.mem.accessible(a, 1, true)) return t.fault(k, a, "write");
+        t.u8[a - t.base] = r[rs2];
+        return next;
+      };
+    case Op.SH:
+      return (r: Int32Array, t: StepState): number => {
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - t.ws) >>> 0 > t.wl1 - 1 && !t.mem.accessible(a, 2, true)) {
+          return t.fault(k, a, "write");
+        }
+        t.dv.setInt16(a - t.base, r[rs2], true);
+        return next;
+      };
+    default: // SW
+      return (r: Int32Array, t: StepState): number => {
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - t.ws) >>> 0 > t.wl1 - 3 && !t.mem.accessible(a, 4, true)) {
+          return t.fault(k, a, "write");
+        }
+        t.dv.setInt32(a - t.base, r[rs2], true);
+        return next;
+      };
+  }
+}
+
+/** LR.W and SC.W, with the instance's reservation. */
+function reservation(
+  op: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+  k: number,
+  next: number,
+): Step {
+  if (op === Op.LR_W) {
+    return (r, t) => {
+      const a = r[rs1] >>> 0;
+      if ((a - t.rs) >>> 0 > t.rl1 - 3 && !t.mem.accessible(a, 4, false)) {
+        return t.fault(k, a, "read");
+      }
+      r[rd] = t.dv.getInt32(a - t.base, true);
+      t.s.reservation = a;
+      return next;
+    };
+  }
+  return (r, t) => {
+    const a = r[rs1] >>> 0;
+    if ((a - t.ws) >>> 0 > t.wl1 - 3 && !t.mem.accessible(a, 4, true)) {
+      return t.fault(k, a, "write");
+    }
+    if (t.s.reservation === a) {
+      t.dv.setInt32(a - t.base, r[rs2], true);
+      r[rd] = 0;
+    } else r[rd] = 1;
+    t.s.reservation = -1;
+    return next;
+  };
+}
+
+/** The AMOs: read, combine with rs2 (`amo`), write. */
+function amoStep(op: number, rd: number, rs1: number, rs2: number, k: number): Step {
+  return (r, t) => {
+    const a = r[rs1] >>> 0;
+    if ((a - t.ws) >>> 0 > t.wl1 - 3 && !t.mem.accessible(a, 4, true)) {
+      return t.fault(k, a, "write");
+    }
+    const old = t.dv.getInt32(a - t.base, true);
+    t.dv.setInt32(a - t.base, amo(op, old, r[rs2]), true);
+    r[rd] = old;
+    return k + 1;
+  };
+}
+
+/** Register arithmetic, or undefined for an op that is none. */
+function aluStep(
+  op: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+  imm: number,
+  next: number,
+): Step | undefined {
+  switch (op) {
+    case Op.ADDI:
+      return (r) => {
+        r[rd] = r[rs1] + imm;
+        return next;
+      };
+    case Op.SLTI:
+      return (r) => {
+        r[rd] = r[rs1] < imm ? 1 : 0;
+        return next;
+      };
+    case Op.SLTIU:
+      return (r) => {
+        r[rd] = r[rs1] >>> 0 < imm >>> 0 ? 1 : 0;
+        return next;
+      };
+    case Op.XORI:
+      return (r) => {
+        r[rd] = r[rs1] ^ imm;
+        return next;
+      };
+    case Op.ORI:
+      return (r) => {
+        r[rd] = r[rs1] | imm;
+        return next;
+      };
+    case Op.ANDI:
+      return (r) => {
+        r[rd] = r[rs1] & imm;
+        return next;
+      };
+    case Op.SLLI:
+      return (r) => {
+        r[rd] = r[rs1] << imm;
+        return next;
+      };
+    case Op.SRLI:
+      return (r) => {
+        r[rd] = r[rs1] >>> imm;
+        return next;
+      };
+    case Op.SRAI:
+      return (r) => {
+        r[rd] = r[rs1] >> imm;
+        return next;
+      };
+    case Op.ADD:
+      return (r) => {
+        r[rd] = r[rs1] + r[rs2];
+        return next;
+      };
+    case Op.SUB:
+      return (r) => {
+        r[rd] = r[rs1] - r[rs2];
+        return next;
+      };
+    case Op.SLL:
+      return (r) => {
+        r[rd] = r[rs1] << r[rs2];
+        return next;
+      };
+    case Op.SLT:
+      return (r) => {
+        r[rd] = r[rs1] < r[rs2] ? 1 : 0;
+        return next;
+      };
+    case Op.SLTU:
+      return (r) => {
+        r[rd] = r[rs1] >>> 0 < r[rs2] >>> 0 ? 1 : 0;
+        return next;
+      };
+    case Op.XOR:
+      return (r) => {
+        r[rd] = r[rs1] ^ r[rs2];
+        return next;
+      };
+    case Op.SRL:
+      return (r) => {
+        r[rd] = r[rs1] >>> r[rs2];
+        return next;
+      };
+    case Op.SRA:
+      return (r) => {
+        r[rd] = r[rs1] >> r[rs2];
+        return next;
+      };
+    case Op.OR:
+      return (r) => {
+        r[rd] = r[rs1] | r[rs2];
+        return next;
+      };
+    case Op.AND:
+      return (r) => {
+        r[rd] = r[rs1] & r[rs2];
+        return next;
+      };
+    case Op.MUL:
+      return (r) => {
+        r[rd] = Math.imul(r[rs1], r[rs2]);
+        return next;
+      };
+  }
+  const f = MULDIV[op];
+  if (f === undefined) return undefined;
+  return (r) => {
+    r[rd] = f(r[rs1], r[rs2]);
+    return next;
+  };
+}
+
+/** The M extension's ops beyond MUL, as functions of rs1 and rs2. */
+const MULDIV: Record<number, (a: number, b: number) => number> = {
+  [Op.MULH]: mulh,
+  [Op.MULHSU]: mulhsu,
+  [Op.MULHU]: mulhu,
+  [Op.DIV]: div,
+  [Op.DIVU]: divu,
+  [Op.REM]: rem,
+  [Op.REMU]: remu,
+};
