@@ -4,6 +4,7 @@
  * or a thrown error), and digests of memory.
  * @module
  */
+import { interpreterLoop } from "../interpreter/mod.ts";
 import { nativeSupport } from "../jit/mod.ts";
 import type { InstanceOptions, Memory } from "../mod.ts";
 import { Trap } from "../mod.ts";
@@ -14,9 +15,20 @@ import type { ModelRegion } from "./model.ts";
 export interface TierConfig {
   name: string;
   options: InstanceOptions;
+  /** The interpreter's dispatch loop, when not the default (interpreter/mod.ts). */
+  loop?: "switch" | "steps";
 }
 
-const INTERPRETER: TierConfig = { name: "interpreter", options: { tier: "interpreter" } };
+const INTERPRETER: TierConfig = {
+  name: "interpreter",
+  options: { tier: "interpreter" },
+  loop: "switch",
+};
+const STEPS: TierConfig = {
+  name: "interpreter (steps loop)",
+  options: { tier: "interpreter" },
+  loop: "steps",
+};
 const NATIVE: TierConfig = { name: "native", options: { tier: "native" } };
 const TRACED: TierConfig = {
   name: "interpreter (tracing)",
@@ -36,15 +48,28 @@ function tierUp(variety: number): TierConfig {
 }
 
 /**
- * The interpreter, the native tier where it runs and with it tier-up
- * (moving after a threshold `variety` picks), and the tracing build if asked.
+ * The interpreter on both its loops, the native tier where it runs and with
+ * it tier-up (moving after a threshold `variety` picks), and the tracing
+ * build if asked.
  */
 export function tierConfigs(traced: boolean, variety = 0): TierConfig[] {
   return [
     INTERPRETER,
+    STEPS,
     ...(HAS_NATIVE ? [NATIVE, tierUp(variety)] : []),
     ...(traced ? [TRACED] : []),
   ];
+}
+
+/** Calls `create` (an instantiation) with `tier`'s interpreter loop chosen. */
+export function onTier<T>(tier: TierConfig, create: () => T): T {
+  const saved = interpreterLoop.kind;
+  interpreterLoop.kind = tier.loop ?? saved;
+  try {
+    return create();
+  } finally {
+    interpreterLoop.kind = saved;
+  }
 }
 
 const hex = (n: number | undefined) => n === undefined ? "-" : (n >>> 0).toString(16);

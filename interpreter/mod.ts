@@ -22,7 +22,7 @@ import { executeSteps, StepState } from "./steps.ts";
  * By default steps where the JIT is off: V8 without its JIT (`--jitless`)
  * has no `WebAssembly` global. Tests set it to run every tier test on both.
  */
-export const interpreterLoop: { kind: "switch" | "steps" } = {
+export const interpreterLoop: { kind: "switch" | "steps"; } = {
   kind: typeof WebAssembly === "undefined" ? "steps" : "switch",
 };
 

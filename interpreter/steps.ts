@@ -222,8 +222,8 @@ function stepFor(
   }
   if (op >= Op.LB && op <= Op.SW) return memoryStep(op, rd, rs1, rs2, imm, k, next);
   if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) return amoStep(op, rd, rs1, rs2, k);
-  return aluStep(op, rd, rs1, rs2, imm, next) ??
-    ((_r, t) => t.trap(k, "InvalidInstruction"));
+  return aluStep(op, rd, rs1, rs2, imm, next)
+    ?? ((_r, t) => t.trap(k, "InvalidInstruction"));
 }
 
 /** JALR: to the host, to a known entry, or resolving its target on first use. */
@@ -273,7 +273,9 @@ function memoryStep(
     case Op.LB:
       return (r: Int32Array, t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) return t.fault(k, a, "read");
+        if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) {
+          return t.fault(k, a, "read");
+        }
         r[rd] = (t.u8[a - t.base] << 24) >> 24;
         return next;
       };
@@ -298,7 +300,9 @@ function memoryStep(
     case Op.LBU:
       return (r: Int32Array, t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) return t.fault(k, a, "read");
+        if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) {
+          return t.fault(k, a, "read");
+        }
         r[rd] = t.u8[a - t.base];
         return next;
       };
@@ -314,7 +318,9 @@ function memoryStep(
     case Op.SB:
       return (r: Int32Array, t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.ws) >>> 0 > t.wl1 && !t.mem.accessible(a, 1, true)) return t.fault(k, a, "write");
+        if ((a - t.ws) >>> 0 > t.wl1 && !t.mem.accessible(a, 1, true)) {
+          return t.fault(k, a, "write");
+        }
         t.u8[a - t.base] = r[rs2];
         return next;
       };

@@ -4,6 +4,7 @@
  * @module
  */
 import { tierUpDefault } from "../abi/_tiered.ts";
+import { interpreterLoop } from "../interpreter/mod.ts";
 import { nativeSupport } from "../jit/mod.ts";
 import type { Tier } from "../mod.ts";
 
@@ -19,12 +20,25 @@ export const TIERS: readonly Tier[] = native.ok
   ? ["interpreter", "native", "auto"]
   : ["interpreter"];
 
-/** The label of a tier in test names. */
-const LABEL: Record<Tier, string> = {
-  interpreter: "interpreter",
-  native: "native",
-  auto: "tier-up",
-};
+/**
+ * The runs of each tier test: every tier once, the interpreter once per
+ * dispatch loop (interpreter/mod.ts: the switch loop, and the steps loop
+ * that `--jitless` picks), each forced whatever V8's mode.
+ */
+interface Variant {
+  tier: Tier;
+  label: string;
+  loop?: "switch" | "steps";
+}
+const VARIANTS: readonly Variant[] = TIERS
+  .flatMap((tier): Variant[] =>
+    tier === "interpreter"
+      ? [
+        { tier, label: "interpreter", loop: "switch" },
+        { tier, label: "interpreter steps", loop: "steps" },
+      ]
+      : [{ tier, label: tier === "auto" ? "tier-up" : tier }]
+  );
 
 /** A tier-up threshold from 1 to 96 gas for the test `name` (so tests move at different points). */
 function tierUpFor(name: string): number {
@@ -33,17 +47,19 @@ function tierUpFor(name: string): number {
   return 1 + ((h >>> 0) % 96);
 }
 
-/** Registers one Deno test per tier, named `name [tier]`. */
+/** Registers one Deno test per tier (and interpreter loop), named `name [tier]`. */
 export function tierTest(name: string, fn: (tier: Tier) => void | Promise<void>): void {
-  for (const tier of TIERS) {
-    Deno.test(`${name} [${LABEL[tier]}]`, async () => {
-      if (tier !== "auto") return await fn(tier);
-      const saved = tierUpDefault.gas;
-      tierUpDefault.gas = tierUpFor(name);
+  for (const { tier, label, loop } of VARIANTS) {
+    Deno.test(`${name} [${label}]`, async () => {
+      const savedGas = tierUpDefault.gas;
+      const savedLoop = interpreterLoop.kind;
+      if (tier === "auto") tierUpDefault.gas = tierUpFor(name);
+      if (loop !== undefined) interpreterLoop.kind = loop;
       try {
         await fn(tier);
       } finally {
-        tierUpDefault.gas = saved;
+        tierUpDefault.gas = savedGas;
+        interpreterLoop.kind = savedLoop;
       }
     });
   }

@@ -17,7 +17,7 @@ const CASES = Number(envVar("RVBOX_FUZZ_CASES") ?? 200);
 
 Deno.test(`differential: ${CASES} random programs behave the same on every tier`, async () => {
   if (TIERS.length < 2) {
-    console.warn("only one tier here: programs are checked against the model alone");
+    console.warn("no native tier here: the interpreter's two loops are compared, and the model");
   }
   const failure = await runShare(programsCampaign, CASES);
   if (failure) throw new Error(failure);

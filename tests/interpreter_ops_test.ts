@@ -7,9 +7,13 @@
 import { assertEquals } from "@std/assert";
 import { Op, OP_COUNT } from "../abi/isa.ts";
 import { Pseudo } from "../interpreter/compile.ts";
+import { interpreterLoop } from "../interpreter/mod.ts";
 
 Deno.test("interpreter case numbers match the op table", async () => {
-  const source = await Deno.readTextFile(new URL("../interpreter/run.ts", import.meta.url));
+  // run.ts's loop, and the AMOs' combining in _arith.ts.
+  const read = (file: string) =>
+    Deno.readTextFile(new URL(`../interpreter/${file}`, import.meta.url));
+  const source = (await read("run.ts")) + (await read("_arith.ts"));
   const numbers: Record<string, number> = { ...Op, ...Pseudo };
   const seen = new Set<string>();
   for (const match of source.matchAll(/case (\d+): (?:\{ )?\/\/ (\w+)/g)) {
@@ -24,4 +28,9 @@ Deno.test("interpreter case numbers match the op table", async () => {
   }
   for (const name of Object.keys(Pseudo)) assertEquals(seen.has(name), true, `no case for ${name}`);
   assertEquals(Pseudo.GAS, OP_COUNT);
+});
+
+Deno.test("the steps loop is the default exactly where V8 runs without its JIT (no WebAssembly)", () => {
+  const jitless = typeof WebAssembly === "undefined";
+  assertEquals(interpreterLoop.kind, jitless ? "steps" : "switch");
 });

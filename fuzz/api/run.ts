@@ -17,7 +17,7 @@ import {
 import type { Memory } from "../../mod.ts";
 import { buildGuest, format, ins } from "../../tests/_guest.ts";
 import { allows, loadSegmentsOf, type MemoryModel, modelLayout, withHeap } from "../model.ts";
-import { callHelper, type Observation, outcomeText, type TierConfig } from "../observe.ts";
+import { callHelper, type Observation, onTier, outcomeText, type TierConfig } from "../observe.ts";
 import { type HostMode, type MemoryStep, show, type Step } from "./steps.ts";
 
 /** The guest every sequence drives: one tiny export per kind of behaviour. */
@@ -152,7 +152,7 @@ export function runSteps(steps: readonly Step[], tier: TierConfig): Observation 
         const expected = instantiateExpectation(options, step.imports, model);
         let instance: Instance | undefined;
         perform(`instantiate(${step.imports}, ${show(step.options)})`, expected, () => {
-          instance = PROGRAM.instantiate(imports as Imports, options as never);
+          instance = onTier(tier, () => PROGRAM.instantiate(imports as Imports, options as never));
           return "an instance";
         });
         if (instance && model) lives.push({ instance, model });

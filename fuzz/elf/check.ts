@@ -10,7 +10,7 @@ import { LinkError, Program, ProgramError } from "../../mod.ts";
 import type { Imports, Instance } from "../../mod.ts";
 import { describeThrown, type Failure, mib } from "../campaign.ts";
 import { allows, edgeAddresses, loadSegmentsOf, modelLayout, withHeap } from "../model.ts";
-import { compareTiers, memoryDigest, outcomeText, tierConfigs } from "../observe.ts";
+import { compareTiers, memoryDigest, onTier, outcomeText, tierConfigs } from "../observe.ts";
 import type { Observation, TierConfig } from "../observe.ts";
 
 /** A load may allocate this much more than the file before it counts as a failure. */
@@ -62,7 +62,10 @@ function observe(program: Program, bytes: Uint8Array, gas: number, tier: TierCon
   const model = modelLayout(loadSegmentsOf(bytes), {});
   let instance: Instance;
   try {
-    instance = program.instantiate(imports, { ...tier.options, gas, print: () => {} });
+    instance = onTier(
+      tier,
+      () => program.instantiate(imports, { ...tier.options, gas, print: () => {} }),
+    );
   } catch (error) {
     events.push(`instantiate: ${describeThrown(error)}`);
     if (!(error instanceof LinkError || error instanceof RangeError)) {

@@ -22,7 +22,14 @@ import {
   type ModelSegment,
   withHeap,
 } from "../model.ts";
-import { callHelper, compareTiers, memoryDigest, outcomeText, tierConfigs } from "../observe.ts";
+import {
+  callHelper,
+  compareTiers,
+  memoryDigest,
+  onTier,
+  outcomeText,
+  tierConfigs,
+} from "../observe.ts";
 import type { Observation, TierConfig } from "../observe.ts";
 import type { ProbeKind, ProgramCase } from "./generate.ts";
 import { fuzzHost, type HostLog, mix } from "./host.ts";
@@ -79,12 +86,13 @@ export function observeProgram(
   if (c.sites.some((s) => s.name === "h")) imports.h = fuzzHost(c.forward, log, () => instance);
   const model = modelLayout(segments, c.layout.options);
   try {
-    instance = program.instantiate(imports, {
-      ...c.layout.options,
-      ...tier.options,
-      gas: c.gas,
-      print: (bytes) => printed = bytes.reduce(mix, printed),
-    });
+    instance = onTier(tier, () =>
+      program.instantiate(imports, {
+        ...c.layout.options,
+        ...tier.options,
+        gas: c.gas,
+        print: (bytes) => printed = bytes.reduce(mix, printed),
+      }));
   } catch (error) {
     events.push(`instantiate: ${describeThrown(error)}`);
     if (model) {
