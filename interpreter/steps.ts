@@ -23,6 +23,8 @@ import { amo, div, divu, mulh, mulhsu, mulhu, rem, remu } from "./_arith.ts";
 import { type CompiledCode, Pseudo, UNCOMPILED } from "./compile.ts";
 import type { Interpreter } from "./mod.ts";
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** One entry of the stream as a closure: performs it, returns the next entry or `STOP`. */
 type Step = (r: Int32Array, t: StepState) => number;
 
@@ -36,6 +38,14 @@ export class StepState {
   /** The memory's bytes and view, and its fast windows as in run.ts; reloaded after host calls. */
   u8: Uint8Array;
   dv: DataView;
+  /**
+   * The bytes as words, for aligned word accesses (an indexed load costs
+   * Ignition less than a DataView call); `unaligned` is 1 where the words
+   * do not line up with guest addresses or the host is big-endian, so that
+   * `((offset | unaligned) & 3) === 0` picks them exactly when they apply.
+   */
+  words: Int32Array;
+  unaligned = 1;
   base = 0;
   rs = 0;
   rl1 = 0;
@@ -49,14 +59,20 @@ export class StepState {
     this.mem = s.memory;
     this.u8 = this.mem.bytes;
     this.dv = this.mem.view;
+    this.words = new Int32Array(0);
     this.reload();
   }
 
   /** Reads the memory's backing and windows (at the start and after every host call). */
   reload(): void {
     const m = this.mem;
-    this.u8 = m.bytes;
-    this.dv = m.view;
+    if (m.bytes !== this.u8 || this.words.length === 0) {
+      this.u8 = m.bytes;
+      this.dv = m.view;
+      const aligned = this.u8.byteOffset % 4 === 0 && m.base % 4 === 0 && LITTLE_ENDIAN;
+      this.words = new Int32Array(this.u8.buffer, this.u8.byteOffset, this.u8.length >>> 2);
+      this.unaligned = aligned ? 0 : 1;
+    }
     this.base = m.base;
     this.rs = m.readStart;
     this.rl1 = m.readEnd - m.readStart - 1;
@@ -107,8 +123,22 @@ export class StepState {
   }
 }
 
+/**
+ * The steps of a compiled stream, by entry, and the length of the chain of
+ * calls each makes: a step that falls through calls the next one itself
+ * instead of returning to the loop (a call costs Ignition less than a trip
+ * through the loop), up to `CHAIN` deep, which bounds the stack it uses.
+ */
+interface Steps {
+  readonly fns: Step[];
+  readonly chain: Uint8Array;
+}
+
+/** The longest chain of steps calling each other. */
+const CHAIN = 32;
+
 // By compiled stream: the steps live as long as it (recycled programs get a new stream).
-const stepsOf = new WeakMap<CompiledCode, Step[]>();
+const stepsOf = new WeakMap<CompiledCode, Steps>();
 
 /**
  * Runs from entry `k` after charging `charge`, like run.ts's `execute`
@@ -122,7 +152,11 @@ export function executeSteps(
   charge: number,
 ): RunOutcome | "slice" {
   let steps = stepsOf.get(code);
-  if (steps === undefined) stepsOf.set(code, steps = new Array(code.pcs.length));
+  if (steps === undefined) {
+    const entries = code.pcs.length;
+    stepsOf.set(code, steps = { fns: new Array(entries), chain: new Uint8Array(entries) });
+  }
+  const fns = steps.fns;
   const r = s.regs;
   const t = state;
   t.reload();
@@ -132,23 +166,54 @@ export function executeSteps(
     t.gas -= charge;
   }
   for (;;) {
-    let step = steps[k];
-    if (step === undefined) step = steps[k] = stepAt(code, k);
+    let step = fns[k];
+    if (step === undefined) step = stepAt(code, steps, k);
     k = step(r, t);
     if (k < 0) return t.outcome;
   }
 }
 
-/** Builds the step of entry `k`, compiling the stream there first if needed. */
-function stepAt(code: CompiledCode, k: number): Step {
+/** Whether op always continues at the next entry (its step may call the next step). */
+function fallsThrough(op: number): boolean {
+  return op >= Pseudo.GAS ? op !== Pseudo.JUMP_FAULT : (op >= Op.LB && op <= Op.AND)
+    || (op >= Op.MUL && op <= Op.AMOMAXU_W);
+}
+
+/** A step that only returns entry `next` to the loop (ends a chain). */
+function returnTo(next: number): Step {
+  return () => next;
+}
+
+/**
+ * Builds (and records) the step of entry `k`, compiling the stream there
+ * first if needed; `depth` steps are being built before it (bounded by `CHAIN`).
+ */
+function stepAt(code: CompiledCode, steps: Steps, k: number, depth = 0): Step {
   const { insn, pcs } = code;
   if (insn[k << 1] === UNCOMPILED) code.fill(k);
   const w = insn[k << 1];
-  const rs2 = (w >>> 20) & 63;
+  const [op, rd, rs1, rs2, imm] = [
+    w & 255,
+    (w >>> 8) & 63,
+    (w >>> 14) & 63,
+    (w >>> 20) & 63,
+    insn[(k << 1) + 1],
+  ];
+  let then = returnTo(k + 1);
+  let chain = 1;
+  if (fallsThrough(op)) {
+    const next = steps.fns[k + 1]
+      ?? (depth < CHAIN ? stepAt(code, steps, k + 1, depth + 1) : undefined);
+    if (next !== undefined && steps.chain[k + 1] < CHAIN) {
+      [then, chain] = [next, steps.chain[k + 1] + 1];
+    } else chain = 2;
+  }
   // JAL, JALR and EBREAK keep their encoded size in rs2 (compile.ts): the link or resume pc.
   const link = (pcs[k] + rs2) | 0;
-  const [op, rd, rs1, imm] = [w & 255, (w >>> 8) & 63, (w >>> 14) & 63, insn[(k << 1) + 1]];
-  return stepFor(code, op, rd, rs1, rs2, imm, k, k + 1, link);
+  const step = stepFor(code, op, rd, rs1, rs2, imm, k, k + 1, link, then);
+  steps.fns[k] = step;
+  steps.chain[k] = chain;
+  return step;
 }
 
 /**
@@ -166,32 +231,33 @@ function stepFor(
   k: number,
   next: number,
   link: number,
+  then: Step,
 ): Step {
   switch (op) {
     case Pseudo.GAS:
-      return (_r, t) => {
+      return (r, t) => {
         if (t.gas < imm) return t.outOfGas(k, 0);
         t.gas -= imm;
-        return next;
+        return then(r, t);
       };
     case Pseudo.LI:
-      return (r) => {
+      return (r, t) => {
         r[rd] = imm;
-        return next;
+        return then(r, t);
       };
     case Pseudo.MV:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1];
-        return next;
+        return then(r, t);
       };
     case Pseudo.NOP:
-      return () => next;
+      return then;
     case Pseudo.JUMP_FAULT:
       return (_r, t) => t.trap(k, "InvalidJump", imm >>> 0);
     case Pseudo.TRACE:
       return (r, t) => {
         t.s.trace!(code.pcs[k], r);
-        return next;
+        return then(r, t);
       };
     case Op.BEQ:
       return (r) => r[rs1] === r[rs2] ? imm : next;
@@ -206,7 +272,7 @@ function stepFor(
     case Op.BGEU:
       return (r) => r[rs1] >>> 0 >= r[rs2] >>> 0 ? imm : next;
     case Op.JAL:
-      return (r) => {
+      return (r, t) => {
         r[rd] = link;
         return imm;
       };
@@ -218,11 +284,11 @@ function stepFor(
       return (_r, t) => t.trap(k, "Breakpoint", undefined, link >>> 0);
     case Op.LR_W:
     case Op.SC_W:
-      return reservation(op, rd, rs1, rs2, k, next);
+      return reservation(op, rd, rs1, rs2, k, then);
   }
-  if (op >= Op.LB && op <= Op.SW) return memoryStep(op, rd, rs1, rs2, imm, k, next);
-  if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) return amoStep(op, rd, rs1, rs2, k);
-  return aluStep(op, rd, rs1, rs2, imm, next)
+  if (op >= Op.LB && op <= Op.SW) return memoryStep(op, rd, rs1, rs2, imm, k, then);
+  if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) return amoStep(op, rd, rs1, rs2, k, then);
+  return aluStep(op, rd, rs1, rs2, imm, then)
     ?? ((_r, t) => t.trap(k, "InvalidInstruction"));
 }
 
@@ -267,7 +333,7 @@ function memoryStep(
   rs2: number,
   imm: number,
   k: number,
-  next: number,
+  then: Step,
 ) {
   switch (op) {
     case Op.LB:
@@ -277,7 +343,7 @@ function memoryStep(
           return t.fault(k, a, "read");
         }
         r[rd] = (t.u8[a - t.base] << 24) >> 24;
-        return next;
+        return then(r, t);
       };
     case Op.LH:
       return (r: Int32Array, t: StepState): number => {
@@ -286,7 +352,7 @@ function memoryStep(
           return t.fault(k, a, "read");
         }
         r[rd] = t.dv.getInt16(a - t.base, true);
-        return next;
+        return then(r, t);
       };
     case Op.LW:
       return (r: Int32Array, t: StepState): number => {
@@ -294,8 +360,9 @@ function memoryStep(
         if ((a - t.rs) >>> 0 > t.rl1 - 3 && !t.mem.accessible(a, 4, false)) {
           return t.fault(k, a, "read");
         }
-        r[rd] = t.dv.getInt32(a - t.base, true);
-        return next;
+        const o = a - t.base;
+        r[rd] = ((o | t.unaligned) & 3) === 0 ? t.words[o >>> 2] : t.dv.getInt32(o, true);
+        return then(r, t);
       };
     case Op.LBU:
       return (r: Int32Array, t: StepState): number => {
@@ -304,7 +371,7 @@ function memoryStep(
           return t.fault(k, a, "read");
         }
         r[rd] = t.u8[a - t.base];
-        return next;
+        return then(r, t);
       };
     case Op.LHU:
       return (r: Int32Array, t: StepState): number => {
@@ -313,7 +380,7 @@ function memoryStep(
           return t.fault(k, a, "read");
         }
         r[rd] = t.dv.getUint16(a - t.base, true);
-        return next;
+        return then(r, t);
       };
     case Op.SB:
       return (r: Int32Array, t: StepState): number => {
@@ -322,7 +389,7 @@ function memoryStep(
           return t.fault(k, a, "write");
         }
         t.u8[a - t.base] = r[rs2];
-        return next;
+        return then(r, t);
       };
     case Op.SH:
       return (r: Int32Array, t: StepState): number => {
@@ -331,7 +398,7 @@ function memoryStep(
           return t.fault(k, a, "write");
         }
         t.dv.setInt16(a - t.base, r[rs2], true);
-        return next;
+        return then(r, t);
       };
     default: // SW
       return (r: Int32Array, t: StepState): number => {
@@ -339,8 +406,10 @@ function memoryStep(
         if ((a - t.ws) >>> 0 > t.wl1 - 3 && !t.mem.accessible(a, 4, true)) {
           return t.fault(k, a, "write");
         }
-        t.dv.setInt32(a - t.base, r[rs2], true);
-        return next;
+        const o = a - t.base;
+        if (((o | t.unaligned) & 3) === 0) t.words[o >>> 2] = r[rs2];
+        else t.dv.setInt32(o, r[rs2], true);
+        return then(r, t);
       };
   }
 }
@@ -352,7 +421,7 @@ function reservation(
   rs1: number,
   rs2: number,
   k: number,
-  next: number,
+  then: Step,
 ): Step {
   if (op === Op.LR_W) {
     return (r, t) => {
@@ -362,7 +431,7 @@ function reservation(
       }
       r[rd] = t.dv.getInt32(a - t.base, true);
       t.s.reservation = a;
-      return next;
+      return then(r, t);
     };
   }
   return (r, t) => {
@@ -375,12 +444,19 @@ function reservation(
       r[rd] = 0;
     } else r[rd] = 1;
     t.s.reservation = -1;
-    return next;
+    return then(r, t);
   };
 }
 
 /** The AMOs: read, combine with rs2 (`amo`), write. */
-function amoStep(op: number, rd: number, rs1: number, rs2: number, k: number): Step {
+function amoStep(
+  op: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+  k: number,
+  then: Step,
+): Step {
   return (r, t) => {
     const a = r[rs1] >>> 0;
     if ((a - t.ws) >>> 0 > t.wl1 - 3 && !t.mem.accessible(a, 4, true)) {
@@ -389,7 +465,7 @@ function amoStep(op: number, rd: number, rs1: number, rs2: number, k: number): S
     const old = t.dv.getInt32(a - t.base, true);
     t.dv.setInt32(a - t.base, amo(op, old, r[rs2]), true);
     r[rd] = old;
-    return k + 1;
+    return then(r, t);
   };
 }
 
@@ -400,115 +476,115 @@ function aluStep(
   rs1: number,
   rs2: number,
   imm: number,
-  next: number,
+  then: Step,
 ): Step | undefined {
   switch (op) {
     case Op.ADDI:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] + imm;
-        return next;
+        return then(r, t);
       };
     case Op.SLTI:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] < imm ? 1 : 0;
-        return next;
+        return then(r, t);
       };
     case Op.SLTIU:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] >>> 0 < imm >>> 0 ? 1 : 0;
-        return next;
+        return then(r, t);
       };
     case Op.XORI:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] ^ imm;
-        return next;
+        return then(r, t);
       };
     case Op.ORI:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] | imm;
-        return next;
+        return then(r, t);
       };
     case Op.ANDI:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] & imm;
-        return next;
+        return then(r, t);
       };
     case Op.SLLI:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] << imm;
-        return next;
+        return then(r, t);
       };
     case Op.SRLI:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] >>> imm;
-        return next;
+        return then(r, t);
       };
     case Op.SRAI:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] >> imm;
-        return next;
+        return then(r, t);
       };
     case Op.ADD:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] + r[rs2];
-        return next;
+        return then(r, t);
       };
     case Op.SUB:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] - r[rs2];
-        return next;
+        return then(r, t);
       };
     case Op.SLL:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] << r[rs2];
-        return next;
+        return then(r, t);
       };
     case Op.SLT:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] < r[rs2] ? 1 : 0;
-        return next;
+        return then(r, t);
       };
     case Op.SLTU:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] >>> 0 < r[rs2] >>> 0 ? 1 : 0;
-        return next;
+        return then(r, t);
       };
     case Op.XOR:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] ^ r[rs2];
-        return next;
+        return then(r, t);
       };
     case Op.SRL:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] >>> r[rs2];
-        return next;
+        return then(r, t);
       };
     case Op.SRA:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] >> r[rs2];
-        return next;
+        return then(r, t);
       };
     case Op.OR:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] | r[rs2];
-        return next;
+        return then(r, t);
       };
     case Op.AND:
-      return (r) => {
+      return (r, t) => {
         r[rd] = r[rs1] & r[rs2];
-        return next;
+        return then(r, t);
       };
     case Op.MUL:
-      return (r) => {
+      return (r, t) => {
         r[rd] = Math.imul(r[rs1], r[rs2]);
-        return next;
+        return then(r, t);
       };
   }
   const f = MULDIV[op];
   if (f === undefined) return undefined;
-  return (r) => {
+  return (r, t) => {
     r[rd] = f(r[rs1], r[rs2]);
-    return next;
+    return then(r, t);
   };
 }
 
