@@ -89,7 +89,8 @@ export const wasmEngine: Engine = {
   },
 };
 
-async function runChild(args: string[]): Promise<string> {
+/** Runs `deno` with `args`; its standard output, or throws with its standard error. */
+export async function runChild(args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
     .output();
   const text = new TextDecoder();

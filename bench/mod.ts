@@ -18,6 +18,7 @@ import { nativeSupport } from "../jit/mod.ts";
 import { type Cycle, rvboxCycle, wasmCycle } from "./_cycle.ts";
 import { type Engine, guestBytes, liftoffEngine, nativeEngine, qemuEngine } from "./_engines.ts";
 import { rvboxEngine, wasmEngine } from "./_engines.ts";
+import { JITLESS, jitless, jitlessTable } from "./_jitless.ts";
 import { executionTable, geomeans, ratioChart, type Row, textTable } from "./_report.ts";
 import { type WholeCycle, wholeCycles } from "./_whole_cycle.ts";
 import { type WorkloadName, WORKLOADS } from "./guests/build.ts";
@@ -227,6 +228,14 @@ if (import.meta.main) {
       [...means].map(([e, m]) => `${e} ${m.toFixed(2)}`).join(", ")
     }`,
   );
+  // Under --jitless at the scale of --quick; --quick itself runs the two examples of the issue.
+  const jitlessWorkloads = quick ? (["sieve", "fib"] as const) : WORKLOADS;
+  const jitlessRows = await jitless(jitlessWorkloads, (w) => SCALES[w][0], rows);
+  console.log(`\nthe interpreter under --jitless (V8's Ignition only; run(scale) of --quick):`);
+  console.log(jitlessTable(jitlessRows, rows));
+  console.log(
+    `geometric mean of the ratio to native: ${geomeans(jitlessRows).get(JITLESS)?.toFixed(0)}`,
+  );
   const cycles = await cycle(quick);
   console.log(`\n${cycleTable(cycles)}`);
   const whole = await wholeCycles(quick ? 1 : 5);
@@ -242,6 +251,8 @@ if (import.meta.main) {
       scales: SCALES,
       rows,
       geomeans: Object.fromEntries(means),
+      jitless: jitlessRows,
+      jitlessGeomean: geomeans(jitlessRows).get(JITLESS),
       cycles,
       wholeCycles: whole,
     };
