@@ -260,17 +260,17 @@ function stepFor(
         return then(r, t);
       };
     case Op.BEQ:
-      return (r) => r[rs1] === r[rs2] ? imm : next;
+      return (r, t) => r[rs1] === r[rs2] ? imm : then(r, t);
     case Op.BNE:
-      return (r) => r[rs1] !== r[rs2] ? imm : next;
+      return (r, t) => r[rs1] !== r[rs2] ? imm : then(r, t);
     case Op.BLT:
-      return (r) => r[rs1] < r[rs2] ? imm : next;
+      return (r, t) => r[rs1] < r[rs2] ? imm : then(r, t);
     case Op.BGE:
-      return (r) => r[rs1] >= r[rs2] ? imm : next;
+      return (r, t) => r[rs1] >= r[rs2] ? imm : then(r, t);
     case Op.BLTU:
-      return (r) => r[rs1] >>> 0 < r[rs2] >>> 0 ? imm : next;
+      return (r, t) => r[rs1] >>> 0 < r[rs2] >>> 0 ? imm : then(r, t);
     case Op.BGEU:
-      return (r) => r[rs1] >>> 0 >= r[rs2] >>> 0 ? imm : next;
+      return (r, t) => r[rs1] >>> 0 >= r[rs2] >>> 0 ? imm : then(r, t);
     case Op.JAL:
       return (r, t) => {
         r[rd] = link;
