@@ -26,7 +26,7 @@ import type { Interpreter } from "./mod.ts";
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** One entry of the stream as a closure: performs it, returns the next entry or `STOP`. */
-type Step = (r: Int32Array, t: StepState) => number;
+type Step = (r: number[], t: StepState) => number;
 
 /** What a step returns to end the run; the outcome waits in `StepState.outcome`. */
 const STOP = -1;
@@ -35,6 +35,14 @@ const STOP = -1;
 export class StepState {
   /** This slice's gas (the rest waits in `Interpreter.reserve`). */
   gas = 0;
+  /**
+   * The registers while steps run, as a plain array of small integers
+   * (every value int32): Ignition indexes it faster than the Int32Array
+   * `Interpreter.regs`, which gets them back (`store`) before anything
+   * else can see them: a host call, the trace hook, a trap or the end of
+   * the run.
+   */
+  readonly x: number[] = Array.from({ length: 33 }, () => 0);
   /** The memory's bytes and view, and its fast windows as in run.ts; reloaded after host calls. */
   u8: Uint8Array;
   dv: DataView;
@@ -80,6 +88,18 @@ export class StepState {
     this.wl1 = m.writeEnd - m.writeStart - 1;
   }
 
+  /** Takes the registers from `Interpreter.regs`. */
+  load(): void {
+    const x = this.x, regs = this.s.regs;
+    for (let i = 0; i < 32; i++) x[i] = regs[i];
+  }
+
+  /** Gives the registers back to `Interpreter.regs`. */
+  store(): void {
+    const x = this.x, regs = this.s.regs;
+    for (let i = 1; i < 32; i++) regs[i] = x[i];
+  }
+
   /** Ends the run with `outcome`. */
   end(outcome: RunOutcome | "slice"): number {
     this.outcome = outcome;
@@ -88,16 +108,19 @@ export class StepState {
 
   /** Ends the run: out of gas at entry `at` (after `charge`, see `Interpreter.outOfGas`). */
   outOfGas(at: number, charge: number): number {
+    this.store();
     return this.end(this.s.outOfGas(at, this.gas, charge));
   }
 
   /** Ends the run with a MemoryFault at entry `at`. */
   fault(at: number, address: number, access: "read" | "write"): number {
+    this.store();
     return this.end(this.s.fault(at, this.gas, address, access));
   }
 
   /** Ends the run with a trap of `kind` at entry `at`. */
   trap(at: number, kind: TrapKind, address?: number, resumePc = -1): number {
+    this.store();
     this.s.gas = this.gas + this.s.reserve;
     return this.end(this.s.raise(at, kind, address, undefined, resumePc));
   }
@@ -105,9 +128,11 @@ export class StepState {
   /** Performs host call `index` at entry `at`; returns the next entry or `STOP`. */
   hostCall(at: number, index: number): number {
     const s = this.s;
+    this.store();
     s.gas = this.gas + s.reserve;
     const outcome = callImport(s, s.imports[index]);
     this.gas = s.gas - s.reserve;
+    this.load();
     if (outcome === "exit") return this.end("exit");
     if (outcome !== undefined) {
       return this.end(s.raise(at, "HostError", undefined, undefined, -1, outcome.error));
@@ -118,6 +143,7 @@ export class StepState {
 
   /** Ends the run returning to the host (the caller's `ra` was reached). */
   hostReturn(): number {
+    this.store();
     this.s.gas = this.gas + this.s.reserve;
     return this.end("return");
   }
@@ -157,8 +183,9 @@ export function executeSteps(
     stepsOf.set(code, steps = { fns: new Array(entries), chain: new Uint8Array(entries) });
   }
   const fns = steps.fns;
-  const r = s.regs;
   const t = state;
+  const r = t.x;
+  t.load();
   t.reload();
   t.gas = s.gas - s.reserve;
   if (charge !== 0) {
@@ -256,7 +283,8 @@ function stepFor(
       return (_r, t) => t.trap(k, "InvalidJump", imm >>> 0);
     case Pseudo.TRACE:
       return (r, t) => {
-        t.s.trace!(code.pcs[k], r);
+        t.store();
+        t.s.trace!(code.pcs[k], t.s.regs);
         return then(r, t);
       };
     case Op.BEQ:
@@ -303,7 +331,7 @@ function jalr(
   k: number,
   link: number,
 ) {
-  return (r: Int32Array, t: StepState): number => {
+  return (r: number[], t: StepState): number => {
     const target = ((r[rs1] + imm) & ~1) >>> 0;
     if (target === HOST_RETURN_ADDRESS) {
       r[rd] = link;
@@ -337,7 +365,7 @@ function memoryStep(
 ) {
   switch (op) {
     case Op.LB:
-      return (r: Int32Array, t: StepState): number => {
+      return (r: number[], t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
         if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) {
           return t.fault(k, a, "read");
@@ -346,7 +374,7 @@ function memoryStep(
         return then(r, t);
       };
     case Op.LH:
-      return (r: Int32Array, t: StepState): number => {
+      return (r: number[], t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
         if ((a - t.rs) >>> 0 > t.rl1 - 1 && !t.mem.accessible(a, 2, false)) {
           return t.fault(k, a, "read");
@@ -355,7 +383,7 @@ function memoryStep(
         return then(r, t);
       };
     case Op.LW:
-      return (r: Int32Array, t: StepState): number => {
+      return (r: number[], t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
         if ((a - t.rs) >>> 0 > t.rl1 - 3 && !t.mem.accessible(a, 4, false)) {
           return t.fault(k, a, "read");
@@ -365,7 +393,7 @@ function memoryStep(
         return then(r, t);
       };
     case Op.LBU:
-      return (r: Int32Array, t: StepState): number => {
+      return (r: number[], t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
         if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) {
           return t.fault(k, a, "read");
@@ -374,7 +402,7 @@ function memoryStep(
         return then(r, t);
       };
     case Op.LHU:
-      return (r: Int32Array, t: StepState): number => {
+      return (r: number[], t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
         if ((a - t.rs) >>> 0 > t.rl1 - 1 && !t.mem.accessible(a, 2, false)) {
           return t.fault(k, a, "read");
@@ -383,7 +411,7 @@ function memoryStep(
         return then(r, t);
       };
     case Op.SB:
-      return (r: Int32Array, t: StepState): number => {
+      return (r: number[], t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
         if ((a - t.ws) >>> 0 > t.wl1 && !t.mem.accessible(a, 1, true)) {
           return t.fault(k, a, "write");
@@ -392,7 +420,7 @@ function memoryStep(
         return then(r, t);
       };
     case Op.SH:
-      return (r: Int32Array, t: StepState): number => {
+      return (r: number[], t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
         if ((a - t.ws) >>> 0 > t.wl1 - 1 && !t.mem.accessible(a, 2, true)) {
           return t.fault(k, a, "write");
@@ -401,7 +429,7 @@ function memoryStep(
         return then(r, t);
       };
     default: // SW
-      return (r: Int32Array, t: StepState): number => {
+      return (r: number[], t: StepState): number => {
         const a = (r[rs1] + imm) >>> 0;
         if ((a - t.ws) >>> 0 > t.wl1 - 3 && !t.mem.accessible(a, 4, true)) {
           return t.fault(k, a, "write");
@@ -481,7 +509,7 @@ function aluStep(
   switch (op) {
     case Op.ADDI:
       return (r, t) => {
-        r[rd] = r[rs1] + imm;
+        r[rd] = (r[rs1] + imm) | 0;
         return then(r, t);
       };
     case Op.SLTI:
@@ -516,7 +544,7 @@ function aluStep(
       };
     case Op.SRLI:
       return (r, t) => {
-        r[rd] = r[rs1] >>> imm;
+        r[rd] = (r[rs1] >>> imm) | 0;
         return then(r, t);
       };
     case Op.SRAI:
@@ -526,12 +554,12 @@ function aluStep(
       };
     case Op.ADD:
       return (r, t) => {
-        r[rd] = r[rs1] + r[rs2];
+        r[rd] = (r[rs1] + r[rs2]) | 0;
         return then(r, t);
       };
     case Op.SUB:
       return (r, t) => {
-        r[rd] = r[rs1] - r[rs2];
+        r[rd] = (r[rs1] - r[rs2]) | 0;
         return then(r, t);
       };
     case Op.SLL:
@@ -556,7 +584,7 @@ function aluStep(
       };
     case Op.SRL:
       return (r, t) => {
-        r[rd] = r[rs1] >>> r[rs2];
+        r[rd] = (r[rs1] >>> r[rs2]) | 0;
         return then(r, t);
       };
     case Op.SRA:
@@ -583,7 +611,7 @@ function aluStep(
   const f = MULDIV[op];
   if (f === undefined) return undefined;
   return (r, t) => {
-    r[rd] = f(r[rs1], r[rs2]);
+    r[rd] = f(r[rs1], r[rs2]) | 0;
     return then(r, t);
   };
 }
