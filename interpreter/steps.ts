@@ -118,6 +118,17 @@ export class StepState {
     return this.end(this.s.fault(at, this.gas, address, access));
   }
 
+  /**
+   * The slow path of an access outside the fast window: false when `size`
+   * bytes at `address` are accessible, else true after ending the run with
+   * a MemoryFault at entry `at`.
+   */
+  inaccessible(at: number, address: number, size: number, write: boolean): boolean {
+    if (this.mem.accessible(address, size, write)) return false;
+    this.fault(at, address, write ? "write" : "read");
+    return true;
+  }
+
   /** Ends the run with a trap of `kind` at entry `at`. */
   trap(at: number, kind: TrapKind, address?: number, resumePc = -1): number {
     this.store();
@@ -237,7 +248,7 @@ function stepAt(code: CompiledCode, steps: Steps, k: number, depth = 0): Step {
   }
   // JAL, JALR and EBREAK keep their encoded size in rs2 (compile.ts): the link or resume pc.
   const link = (pcs[k] + rs2) | 0;
-  const step = stepFor(code, op, rd, rs1, rs2, imm, k, k + 1, link, then);
+  const step = stepFor(code, op, rd, rs1, rs2, imm, k, link, then);
   steps.fns[k] = step;
   steps.chain[k] = chain;
   return step;
@@ -256,7 +267,6 @@ function stepFor(
   rs2: number,
   imm: number,
   k: number,
-  next: number,
   link: number,
   then: Step,
 ): Step {
@@ -300,7 +310,7 @@ function stepFor(
     case Op.BGEU:
       return (r, t) => r[rs1] >>> 0 >= r[rs2] >>> 0 ? imm : then(r, t);
     case Op.JAL:
-      return (r, t) => {
+      return (r) => {
         r[rd] = link;
         return imm;
       };
@@ -310,12 +320,9 @@ function stepFor(
       return (_r, t) => t.hostCall(k, imm);
     case Op.EBREAK:
       return (_r, t) => t.trap(k, "Breakpoint", undefined, link >>> 0);
-    case Op.LR_W:
-    case Op.SC_W:
-      return reservation(op, rd, rs1, rs2, k, then);
   }
   if (op >= Op.LB && op <= Op.SW) return memoryStep(op, rd, rs1, rs2, imm, k, then);
-  if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) return amoStep(op, rd, rs1, rs2, k, then);
+  if (op >= Op.LR_W && op <= Op.AMOMAXU_W) return atomicStep(op, rd, rs1, rs2, k, then);
   return aluStep(op, rd, rs1, rs2, imm, then)
     ?? ((_r, t) => t.trap(k, "InvalidInstruction"));
 }
@@ -353,7 +360,25 @@ function jalr(
   };
 }
 
-/** Loads and stores, through the fast window or the exact check (as in run.ts). */
+/**
+ * The narrow accesses: size, whether a write, and how each moves register
+ * `reg` from or to the bytes at offset `o`.
+ */
+const NARROW: Record<number, [number, boolean, Access]> = {
+  [Op.LB]: [1, false, (t, o, r, reg) => r[reg] = (t.u8[o] << 24) >> 24],
+  [Op.LH]: [2, false, (t, o, r, reg) => r[reg] = t.dv.getInt16(o, true)],
+  [Op.LBU]: [1, false, (t, o, r, reg) => r[reg] = t.u8[o]],
+  [Op.LHU]: [2, false, (t, o, r, reg) => r[reg] = t.dv.getUint16(o, true)],
+  [Op.SB]: [1, true, (t, o, r, reg) => t.u8[o] = r[reg]],
+  [Op.SH]: [2, true, (t, o, r, reg) => t.dv.setInt16(o, r[reg], true)],
+};
+type Access = (t: StepState, o: number, r: number[], reg: number) => void;
+
+/**
+ * Loads and stores, through the fast window or the exact check (as in
+ * run.ts). Words, the most frequent, access memory inline; bytes and
+ * halves through a function (one call more).
+ */
 function memoryStep(
   op: number,
   rd: number,
@@ -362,88 +387,53 @@ function memoryStep(
   imm: number,
   k: number,
   then: Step,
-) {
-  switch (op) {
-    case Op.LB:
-      return (r: number[], t: StepState): number => {
-        const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) {
-          return t.fault(k, a, "read");
-        }
-        r[rd] = (t.u8[a - t.base] << 24) >> 24;
-        return then(r, t);
-      };
-    case Op.LH:
-      return (r: number[], t: StepState): number => {
-        const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.rs) >>> 0 > t.rl1 - 1 && !t.mem.accessible(a, 2, false)) {
-          return t.fault(k, a, "read");
-        }
-        r[rd] = t.dv.getInt16(a - t.base, true);
-        return then(r, t);
-      };
-    case Op.LW:
-      return (r: number[], t: StepState): number => {
-        const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.rs) >>> 0 > t.rl1 - 3 && !t.mem.accessible(a, 4, false)) {
-          return t.fault(k, a, "read");
-        }
-        const o = a - t.base;
-        r[rd] = ((o | t.unaligned) & 3) === 0 ? t.words[o >>> 2] : t.dv.getInt32(o, true);
-        return then(r, t);
-      };
-    case Op.LBU:
-      return (r: number[], t: StepState): number => {
-        const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.rs) >>> 0 > t.rl1 && !t.mem.accessible(a, 1, false)) {
-          return t.fault(k, a, "read");
-        }
-        r[rd] = t.u8[a - t.base];
-        return then(r, t);
-      };
-    case Op.LHU:
-      return (r: number[], t: StepState): number => {
-        const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.rs) >>> 0 > t.rl1 - 1 && !t.mem.accessible(a, 2, false)) {
-          return t.fault(k, a, "read");
-        }
-        r[rd] = t.dv.getUint16(a - t.base, true);
-        return then(r, t);
-      };
-    case Op.SB:
-      return (r: number[], t: StepState): number => {
-        const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.ws) >>> 0 > t.wl1 && !t.mem.accessible(a, 1, true)) {
-          return t.fault(k, a, "write");
-        }
-        t.u8[a - t.base] = r[rs2];
-        return then(r, t);
-      };
-    case Op.SH:
-      return (r: number[], t: StepState): number => {
-        const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.ws) >>> 0 > t.wl1 - 1 && !t.mem.accessible(a, 2, true)) {
-          return t.fault(k, a, "write");
-        }
-        t.dv.setInt16(a - t.base, r[rs2], true);
-        return then(r, t);
-      };
-    default: // SW
-      return (r: number[], t: StepState): number => {
-        const a = (r[rs1] + imm) >>> 0;
-        if ((a - t.ws) >>> 0 > t.wl1 - 3 && !t.mem.accessible(a, 4, true)) {
-          return t.fault(k, a, "write");
-        }
-        const o = a - t.base;
-        if (((o | t.unaligned) & 3) === 0) t.words[o >>> 2] = r[rs2];
-        else t.dv.setInt32(o, r[rs2], true);
-        return then(r, t);
-      };
+): Step {
+  if (op === Op.LW) {
+    return (r, t) => {
+      const a = (r[rs1] + imm) >>> 0;
+      if ((a - t.rs) >>> 0 > t.rl1 - 3 && t.inaccessible(k, a, 4, false)) return STOP;
+      const o = a - t.base;
+      r[rd] = ((o | t.unaligned) & 3) === 0 ? t.words[o >>> 2] : t.dv.getInt32(o, true);
+      return then(r, t);
+    };
   }
+  if (op === Op.SW) {
+    return (r, t) => {
+      const a = (r[rs1] + imm) >>> 0;
+      if ((a - t.ws) >>> 0 > t.wl1 - 3 && t.inaccessible(k, a, 4, true)) return STOP;
+      const o = a - t.base;
+      if (((o | t.unaligned) & 3) === 0) t.words[o >>> 2] = r[rs2];
+      else t.dv.setInt32(o, r[rs2], true);
+      return then(r, t);
+    };
+  }
+  const [size, write, access] = NARROW[op];
+  return narrowStep(size, size - 1, write, access, write ? rs2 : rd, rs1, imm, k, then);
 }
 
-/** LR.W and SC.W, with the instance's reservation. */
-function reservation(
+/** A load or store of 1 or 2 bytes (`last` = size - 1) through `access`. */
+function narrowStep(
+  size: number,
+  last: number,
+  write: boolean,
+  access: Access,
+  reg: number,
+  rs1: number,
+  imm: number,
+  k: number,
+  then: Step,
+): Step {
+  return (r, t) => {
+    const a = (r[rs1] + imm) >>> 0;
+    const outside = write ? (a - t.ws) >>> 0 > t.wl1 - last : (a - t.rs) >>> 0 > t.rl1 - last;
+    if (outside && t.inaccessible(k, a, size, write)) return STOP;
+    access(t, a - t.base, r, reg);
+    return then(r, t);
+  };
+}
+
+/** LR.W and SC.W, with the instance's reservation, and the AMOs. */
+function atomicStep(
   op: number,
   rd: number,
   rs1: number,
@@ -454,42 +444,28 @@ function reservation(
   if (op === Op.LR_W) {
     return (r, t) => {
       const a = r[rs1] >>> 0;
-      if ((a - t.rs) >>> 0 > t.rl1 - 3 && !t.mem.accessible(a, 4, false)) {
-        return t.fault(k, a, "read");
-      }
+      if ((a - t.rs) >>> 0 > t.rl1 - 3 && t.inaccessible(k, a, 4, false)) return STOP;
       r[rd] = t.dv.getInt32(a - t.base, true);
       t.s.reservation = a;
       return then(r, t);
     };
   }
+  if (op === Op.SC_W) {
+    return (r, t) => {
+      const a = r[rs1] >>> 0;
+      if ((a - t.ws) >>> 0 > t.wl1 - 3 && t.inaccessible(k, a, 4, true)) return STOP;
+      if (t.s.reservation === a) {
+        t.dv.setInt32(a - t.base, r[rs2], true);
+        r[rd] = 0;
+      } else r[rd] = 1;
+      t.s.reservation = -1;
+      return then(r, t);
+    };
+  }
+  // The AMOs: read, combine with rs2 (`amo`), write.
   return (r, t) => {
     const a = r[rs1] >>> 0;
-    if ((a - t.ws) >>> 0 > t.wl1 - 3 && !t.mem.accessible(a, 4, true)) {
-      return t.fault(k, a, "write");
-    }
-    if (t.s.reservation === a) {
-      t.dv.setInt32(a - t.base, r[rs2], true);
-      r[rd] = 0;
-    } else r[rd] = 1;
-    t.s.reservation = -1;
-    return then(r, t);
-  };
-}
-
-/** The AMOs: read, combine with rs2 (`amo`), write. */
-function amoStep(
-  op: number,
-  rd: number,
-  rs1: number,
-  rs2: number,
-  k: number,
-  then: Step,
-): Step {
-  return (r, t) => {
-    const a = r[rs1] >>> 0;
-    if ((a - t.ws) >>> 0 > t.wl1 - 3 && !t.mem.accessible(a, 4, true)) {
-      return t.fault(k, a, "write");
-    }
+    if ((a - t.ws) >>> 0 > t.wl1 - 3 && t.inaccessible(k, a, 4, true)) return STOP;
     const old = t.dv.getInt32(a - t.base, true);
     t.dv.setInt32(a - t.base, amo(op, old, r[rs2]), true);
     r[rd] = old;
