@@ -62,7 +62,7 @@ try {
     ...["--temp-directory", `${scratch}/tmp`, "--reports-dir", scratch],
     "--reporter=text-summary",
     "--exclude-after-remap", // the bundles sit in tests/; their sources are what counts
-    ...["tests/**", "fuzz/**", "jit/_ffi_deno.ts", "examples/**"].flatMap((
+    ...["tests/**", "fuzz/**", "jit/_ffi_deno.ts", "jit/a64/**", "examples/**"].flatMap((
       glob,
     ) => ["--exclude", glob]),
     "node",
