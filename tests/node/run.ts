@@ -67,8 +67,10 @@ try {
     ) => ["--exclude", glob]),
     "node",
   ];
+  // Bun's runner stops a test after 5 s by default; the differential share takes longer on a busy
+  // machine (Node's runner has no default timeout).
   const { code } = await new Deno.Command(bun ? BUN : "node", {
-    args: bun ? ["test", ...outputs] : coverage ? [...c8, ...test] : test,
+    args: bun ? ["test", "--timeout", "120000", ...outputs] : coverage ? [...c8, ...test] : test,
     cwd: new URL("../", TESTS).pathname,
     stdout: "inherit",
     stderr: "inherit",
