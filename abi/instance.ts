@@ -12,7 +12,7 @@ import type { HostContext, Memory } from "./host.ts";
 export type { ExportedFunction } from "./exports.ts";
 
 /** Which tier runs an instance. `"auto"` picks the fastest available. */
-export type Tier = "auto" | "interpreter" | "native";
+export type Tier = "auto" | "interpreter" | "wasm" | "native";
 
 const A0 = 10;
 /** `#status`: ready for a call, running one, or disposed. */

@@ -15,7 +15,14 @@ import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 import { retireMemoryPlans } from "./memory_plan.ts";
-import { createInterpreter, type NativeSupport, nativeTier, NOT_LOADED } from "./tiers.ts";
+import {
+  createInterpreter,
+  type NativeSupport,
+  nativeTier,
+  NOT_LOADED,
+  WASM_NOT_LOADED,
+  wasmTier,
+} from "./tiers.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
@@ -85,6 +92,10 @@ function native(): NativeSupport {
   return support;
 }
 
+function wasmSupport(): NativeSupport {
+  return wasmTier()?.support() ?? WASM_NOT_LOADED;
+}
+
 function chooseTier(
   tier: Tier,
   tracing: boolean,
@@ -99,15 +110,16 @@ function chooseTier(
         ? { tier: "native", reason: support.reason }
         : { tier: "interpreter", reason: support.reason };
     }
+    case "wasm":
     case "native": {
-      if (tracing) throw new RangeError('tier "native" cannot trace; use tier "interpreter"');
-      const support = native();
-      if (!support.ok) throw new RangeError(`tier "native" is not available: ${support.reason}`);
+      if (tracing) throw new RangeError(`tier "${tier}" cannot trace; use tier "interpreter"`);
+      const support = tier === "native" ? native() : wasmSupport();
+      if (!support.ok) throw new RangeError(`tier "${tier}" is not available: ${support.reason}`);
       return { tier, reason: "requested" };
     }
     default:
       throw new RangeError(
-        `unknown tier ${JSON.stringify(tier)} (use "auto", "interpreter" or "native")`,
+        `unknown tier ${JSON.stringify(tier)} (use "auto", "interpreter", "wasm" or "native")`,
       );
   }
 }
@@ -333,6 +345,13 @@ export class Program {
       }
     }
     let onDispose: (() => void) | undefined;
+    if (tier === "wasm") {
+      // The engine reads the program's code tables (block sizes, instruction starts) at exits.
+      const code = image.code;
+      engine = wasmTier()!.createEngine(image, options, (memory) => init(memory));
+      holdCode(code);
+      onDispose = () => releaseCode(code);
+    }
     if (engine === undefined) {
       const memory = new GuestMemory(image, options);
       const code = image.code;

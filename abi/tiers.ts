@@ -40,7 +40,39 @@ export interface NativeTier {
   disposeCode(image: ProgramImage): void;
 }
 
+/** What the wasm tier provides. */
+export interface WasmTier {
+  /** Whether WebAssembly can be compiled here (not under `--jitless`, or a CSP forbidding it). */
+  support(): NativeSupport;
+  /**
+   * Creates the memory and engine of one instance.
+   * @throws {RangeError} when the program is too large for the wasm tier.
+   */
+  createEngine(
+    image: ProgramImage,
+    options: MemoryOptions,
+    init: (memory: GuestMemory) => Omit<EngineInit, "image">,
+  ): Engine;
+}
+
 let registered: NativeTier | undefined;
+let registeredWasm: WasmTier | undefined;
+
+/** Makes the wasm tier available to every program (wasm/mod.ts calls it once, at import). */
+export function registerWasmTier(tier: WasmTier): void {
+  registeredWasm = tier;
+}
+
+/** The registered wasm tier, or undefined from the portable entry point. */
+export function wasmTier(): WasmTier | undefined {
+  return registeredWasm;
+}
+
+/** Why the wasm tier cannot run when it is not loaded. */
+export const WASM_NOT_LOADED: NativeSupport = {
+  ok: false,
+  reason: "the wasm tier is not loaded (rvbox's portable entry point has none)",
+};
 let interpreter: ((init: EngineInit) => Engine) | undefined;
 
 /** Makes the interpreter available (interpreter/mod.ts calls it once, at import). */
