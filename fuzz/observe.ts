@@ -7,9 +7,9 @@
 import { nativeSupport } from "../jit/mod.ts";
 import type { InstanceOptions, Memory } from "../mod.ts";
 import { Trap } from "../mod.ts";
+import { wasmSupport } from "../wasm/mod.ts";
 import { describeThrown, type Failure, type FailureKind } from "./campaign.ts";
 import type { ModelRegion } from "./model.ts";
-import { wasmSupport } from "../wasm/mod.ts";
 
 /** One configuration every case runs on; the first is the reference. */
 export interface TierConfig {
