@@ -6,6 +6,7 @@
  * would detach its buffer); the instance's `Memory` is a view of it.
  * @module
  */
+import { exitTrap } from "../abi/_exit_trap.ts";
 import type { YieldingEngine } from "../abi/_tiered.ts";
 import { instructionAt } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
@@ -246,26 +247,12 @@ export class WasmEngine implements Engine {
   #trapExit(reason: number, pc: number): RunOutcome {
     const kind = TRAP_OF[reason];
     if (kind === undefined) throw new Error(`wasm code exited with unknown reason ${reason}`);
-    const aux = this.#words[EXIT_AUX];
-    switch (kind) {
-      case "MemoryFault":
-        this.#raise(kind, pc, -1);
-        this.trap!.address = aux;
-        this.trap!.access = this.#words[word(Field.EXIT_WRITE)] ? "write" : "read";
-        return "trap";
-      case "InvalidJump":
-        this.#raise(kind, pc, -1);
-        this.trap!.address = aux;
-        return "trap";
-      case "OutOfGas":
-        return this.#raise(kind, pc, pc);
-      case "Breakpoint": {
-        const code = this.#init.image.code;
-        return this.#raise(kind, pc, (pc + code.size[instructionAt(code, pc)]) >>> 0);
-      }
-      default:
-        return this.#raise(kind, pc, -1);
-    }
+    const write = this.#words[word(Field.EXIT_WRITE)] !== 0;
+    const code = this.#init.image.code;
+    const exit = exitTrap(code, kind, pc, this.#snapshot(), this.#words[EXIT_AUX], write);
+    this.trap = exit.trap;
+    this.resumePc = exit.resumePc;
+    return "trap";
   }
 
   #raise(kind: TrapKind, pc: number, resumePc: number, cause?: unknown): RunOutcome {
