@@ -70,8 +70,8 @@ export class WasmEngine implements Engine {
   readonly #init: EngineInit;
   readonly #program: WasmProgram;
   readonly #run: (dispatch: number) => number;
-  readonly #regs: Int32Array;
-  readonly #words: Uint32Array;
+  #regs: Int32Array;
+  #words: Uint32Array;
   readonly #wasm: WebAssembly.Memory;
   #brk = -1;
   /**
@@ -271,6 +271,9 @@ export class WasmEngine implements Engine {
   dispose(): void {
     const memory = this.memory;
     const plan = memory.plan;
+    // The state block goes to the next instance: gas and registers stay readable, as copies.
+    this.#regs = this.#regs.slice();
+    this.#words = this.#words.slice();
     if (plan.retired) return;
     const bytes = new Uint8Array(this.#wasm.buffer, this.#program.guestOffset, plan.span);
     plan.restore(bytes, memory.heapEnd);
