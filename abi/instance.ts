@@ -137,7 +137,7 @@ export class Instance {
 
   /**
    * The tier that runs this instance now: with `tier: "auto"` it starts on
-   * the interpreter and becomes `"native"` at tier-up (see
+   * the interpreter and becomes `"native"` or `"wasm"` at tier-up (see
    * `InstanceOptions.tierUp`).
    */
   get tier(): Exclude<Tier, "auto"> {

@@ -28,18 +28,20 @@ import {
 export interface InstanceOptions extends MemoryOptions {
   /**
    * Which tier runs the guest. Default `"auto"`: the native tier on x86-64
-   * Linux when FFI permission is granted (it never prompts), else the
-   * interpreter. `"native"` throws a `RangeError` where it cannot run.
+   * and AArch64 Linux when FFI permission is granted (it never prompts),
+   * else the wasm tier where WebAssembly can be compiled (not under
+   * `--jitless` or a CSP that forbids it), else the interpreter. `"native"`
+   * and `"wasm"` throw a `RangeError` where they cannot run.
    */
   tier?: Tier;
   /** Initial gas. Default: 10 000 000 000. */
   gas?: number;
   /**
-   * With `tier: "auto"` where the native tier runs: the gas the program's
-   * instances spend on the interpreter, together, before they move to
-   * native code (tier-up: a small call then never waits for a translation;
-   * results, gas and traps are the same either way). Default 1 000 000;
-   * `0` translates at once, as `tier: "native"` does.
+   * With `tier: "auto"` where the native or wasm tier runs: the gas the
+   * program's instances spend on the interpreter, together, before they
+   * move to translated code (tier-up: a small call then never waits for a
+   * translation; results, gas and traps are the same either way). Default
+   * 1 000 000; `0` translates at once, as `tier: "native"` or `"wasm"` does.
    */
   tierUp?: number;
   /**
@@ -106,8 +108,10 @@ function chooseTier(
     case "auto": {
       if (tracing) return { tier: "interpreter", reason: "tracing runs on the interpreter" };
       const support = native();
-      return support.ok
-        ? { tier: "native", reason: support.reason }
+      if (support.ok) return { tier: "native", reason: support.reason };
+      const wasm = wasmSupport();
+      return wasm.ok
+        ? { tier: "wasm", reason: `${support.reason}; ${wasm.reason}` }
         : { tier: "interpreter", reason: support.reason };
     }
     case "wasm":
@@ -328,43 +332,42 @@ export class Program {
       host: { memory, context, print },
       gas,
     });
-    const native = nativeTier();
+    const translator = tier === "native" ? nativeTier() : tier === "wasm" ? wasmTier() : undefined;
     const refused = (error: unknown) => {
-      const limit = native!.limitOf(error);
+      const limit = translator!.limitOf(error);
       if (requested !== "auto" || limit === undefined) throw error;
       return `${limit}, so the interpreter runs this instance`;
     };
-    const tiered = tier === "native" && requested === "auto"
+    const tiered = translator !== undefined && requested === "auto"
       && this.#tierUpSpent.spent < tierUp;
-    if (tier === "native" && !tiered) {
+    // Every tier but native reads the program's code tables while it runs (the interpreter
+    // its compiled stream, the wasm engine instruction starts and sizes at exits).
+    const code = image.code;
+    let onDispose: (() => void) | undefined;
+    if (translator !== undefined && !tiered) {
       try {
-        engine = native!.createEngine(image, options, (memory) => init(memory));
+        engine = translator.createEngine(image, options, (memory) => init(memory));
+        if (tier === "wasm") {
+          holdCode(code);
+          onDispose = () => releaseCode(code);
+        }
       } catch (error) {
         tier = "interpreter";
         reason = refused(error);
       }
     }
-    let onDispose: (() => void) | undefined;
-    if (tier === "wasm") {
-      // The engine reads the program's code tables (block sizes, instruction starts) at exits.
-      const code = image.code;
-      engine = wasmTier()!.createEngine(image, options, (memory) => init(memory));
-      holdCode(code);
-      onDispose = () => releaseCode(code);
-    }
     if (engine === undefined) {
       const memory = new GuestMemory(image, options);
-      const code = image.code;
       holdCode(code);
       onDispose = () => releaseCode(code);
       const interpreter = createInterpreter({ image, ...init(memory), trace: options.trace });
       if (tiered) {
-        // Its native engine takes over the same memory and host context.
+        // Its translated engine takes over the same memory and host context.
         const upgrade = () => {
           // A disposed program's translation would have no holder to free it but the GC.
           if (this.#disposed) return "the program was disposed before tier-up";
           try {
-            return native!.createEngine(
+            return translator.createEngine(
               image,
               options,
               () => init(memory, interpreter.context),
@@ -379,6 +382,7 @@ export class Program {
           upgrade,
           this.#tierUpSpent,
           tierUp,
+          tier as "native" | "wasm",
         );
         tier = "interpreter";
         reason =

@@ -18,15 +18,15 @@ export interface NativeSupport {
   readonly reason: string;
 }
 
-/** What the native tier provides. */
-export interface NativeTier {
+/** What a translating tier (native, wasm) provides. */
+export interface TranslatingTier {
   /** Checks platform and permission without prompting. */
   support(): NativeSupport;
   /**
    * Creates the memory and engine of one instance; with `moving`, an
    * interpreter's memory of the same program and options, moves that memory
-   * into the new address space instead (tier-up, abi/_tiered.ts).
-   * @throws {RangeError} with `limitOf(error)` defined when a resource limit refuses it.
+   * into the tier's own instead (tier-up, abi/_tiered.ts).
+   * @throws {RangeError} with `limitOf(error)` defined when a limit refuses it.
    */
   createEngine(
     image: ProgramImage,
@@ -34,26 +34,18 @@ export interface NativeTier {
     init: (memory: GuestMemory) => Omit<EngineInit, "image">,
     moving?: GuestMemory,
   ): Engine;
-  /** The limit a refusal names, or undefined when `error` is not a resource-limit refusal. */
+  /** The limit a refusal names, or undefined when `error` is not a limit's refusal. */
   limitOf(error: unknown): string | undefined;
+}
+
+/** What the native tier provides. */
+export interface NativeTier extends TranslatingTier {
   /** `Program.dispose()`: frees the program's native code once no instance uses it. */
   disposeCode(image: ProgramImage): void;
 }
 
-/** What the wasm tier provides. */
-export interface WasmTier {
-  /** Whether WebAssembly can be compiled here (not under `--jitless`, or a CSP forbidding it). */
-  support(): NativeSupport;
-  /**
-   * Creates the memory and engine of one instance.
-   * @throws {RangeError} when the program is too large for the wasm tier.
-   */
-  createEngine(
-    image: ProgramImage,
-    options: MemoryOptions,
-    init: (memory: GuestMemory) => Omit<EngineInit, "image">,
-  ): Engine;
-}
+/** What the wasm tier provides (its support: whether WebAssembly may be compiled here). */
+export type WasmTier = TranslatingTier;
 
 let registered: NativeTier | undefined;
 let registeredWasm: WasmTier | undefined;

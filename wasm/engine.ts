@@ -33,13 +33,18 @@ const EXIT_PC = word(Field.EXIT_PC);
 const EXIT_AUX = word(Field.EXIT_AUX);
 const RESERVATION = word(Field.RESERVATION);
 
-/** Creates an instance's memory (a view of a new WebAssembly memory) for `program`. */
+/**
+ * Creates an instance's memory (a view of a WebAssembly memory) for
+ * `program`; with `moving`, an interpreter's memory of the same plan, moves
+ * its contents there and returns it (tier-up).
+ */
 export function wasmMemory(
   image: ProgramImage,
   options: MemoryOptions,
   program: WasmProgram,
+  moving?: GuestMemory,
 ): { memory: GuestMemory; wasm: WebAssembly.Memory; } {
-  const plan = memoryPlan(image, options);
+  const plan = moving?.plan ?? memoryPlan(image, options);
   // A disposed instance's memory of the same plan holds the initial contents again.
   let wasm = takePooled<WebAssembly.Memory>(plan, "wasm");
   let bytes;
@@ -50,13 +55,15 @@ export function wasmMemory(
     bytes = new Uint8Array(wasm.buffer, program.guestOffset, plan.span);
     plan.initialize(bytes);
   }
-  const memory = new GuestMemory(image, options, {
-    bytes,
-    owner: wasm,
-    zero: (b, start, end) => b.fill(0, start, end),
-  });
-  return { memory, wasm };
+  const backing = { bytes, owner: wasm, zero: zeroBytes };
+  if (moving !== undefined) {
+    moving.moveTo(backing);
+    return { memory: moving, wasm };
+  }
+  return { memory: new GuestMemory(image, options, backing), wasm };
 }
+
+const zeroBytes = (bytes: Uint8Array, start: number, end: number) => bytes.fill(0, start, end);
 
 /** One instance's wasm execution state. */
 export class WasmEngine implements Engine {

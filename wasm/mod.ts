@@ -13,7 +13,7 @@ import type { ProgramImage } from "../abi/load.ts";
 import type { GuestMemory, MemoryOptions } from "../abi/memory.ts";
 import { type NativeSupport, registerWasmTier } from "../abi/tiers.ts";
 import { WasmEngine, wasmMemory } from "./engine.ts";
-import { translateWasm, type WasmProgram } from "./translate.ts";
+import { translateWasm, WasmLimitError, type WasmProgram } from "./translate.ts";
 
 // By the program's code: the stream is recycled with it (abi/_recycle.ts).
 const translated = new WeakMap<DecodedCode, WasmProgram>();
@@ -50,18 +50,25 @@ export function wasmSupport(): NativeSupport {
 }
 
 /**
- * Creates the memory and the wasm engine of one instance.
- * @throws {RangeError} when the program is too large for the wasm tier.
+ * Creates the memory and the wasm engine of one instance; with `moving`, an
+ * interpreter's memory, moves it into a WebAssembly memory (tier-up).
+ * @throws {WasmLimitError} when the program is too large for the wasm tier.
  */
 export function createWasmEngine(
   image: ProgramImage,
   options: MemoryOptions,
   init: (memory: GuestMemory) => Omit<EngineInit, "image">,
+  moving?: GuestMemory,
 ): WasmEngine {
   const program = wasmProgram(image);
-  const { memory, wasm } = wasmMemory(image, options, program);
+  const { memory, wasm } = wasmMemory(image, options, program, moving);
   return new WasmEngine({ image, ...init(memory) }, program, wasm);
 }
 
-registerWasmTier({ support: wasmSupport, createEngine: createWasmEngine });
+registerWasmTier({
+  support: wasmSupport,
+  createEngine: createWasmEngine,
+  limitOf: (error) =>
+    error instanceof WasmLimitError ? `the wasm tier refused it (${error.message})` : undefined,
+});
 onCodeRecycled((code) => translated.delete(code));

@@ -22,6 +22,11 @@ export const MAX_BLOCKS = 65519;
 /** Most bytes of code address space: the jump table takes twice as many. */
 export const MAX_CODE_SPAN = 64 << 20;
 
+/** A program the wasm tier cannot translate or compile (too large for one function). */
+export class WasmLimitError extends RangeError {
+  override name = "RangeError";
+}
+
 /** A translated program, shared by its instances. */
 export interface WasmProgram {
   /** The compiled module: imports `env.memory` and `env.accessible`, exports `run`. */
@@ -41,7 +46,7 @@ export function memoryPages(program: WasmProgram, span: number): number {
 
 /**
  * Translates `code` to a module.
- * @throws {RangeError} when the program is too large for one function.
+ * @throws {WasmLimitError} when the program is too large for one function.
  */
 export function translateWasm(code: DecodedCode): WasmProgram {
   const { count, leader, segmentEnd, pc } = code;
@@ -49,13 +54,15 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   const entryCost = code.entryCost;
   const codeBytes = code.end - code.start;
   if (codeBytes > MAX_CODE_SPAN) {
-    throw new RangeError(`code spans ${codeBytes} bytes, over the wasm tier's ${MAX_CODE_SPAN}`);
+    throw new WasmLimitError(
+      `code spans ${codeBytes} bytes, over the wasm tier's ${MAX_CODE_SPAN}`,
+    );
   }
   const dispatchOf = new Int32Array(count);
   let blocks = 0;
   for (let i = 0; i < count; i++) dispatchOf[i] = leader[i] ? blocks++ : -1;
   if (blocks > MAX_BLOCKS) {
-    throw new RangeError(`${blocks} blocks, over the wasm tier's ${MAX_BLOCKS}`);
+    throw new WasmLimitError(`${blocks} blocks, over the wasm tier's ${MAX_BLOCKS}`);
   }
   const table = new Int32Array(codeBytes >>> 1);
   for (let i = 0; i < count; i++) {
@@ -103,7 +110,9 @@ export function translateWasm(code: DecodedCode): WasmProgram {
     module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
   } catch (error) {
     // The engine's limits (function size, nesting) are not known here: a valid module it refuses.
-    throw new RangeError(`the wasm tier cannot compile this program: ${(error as Error).message}`);
+    throw new WasmLimitError(
+      `the wasm tier cannot compile this program: ${(error as Error).message}`,
+    );
   }
   return {
     module,
