@@ -18,7 +18,7 @@ import { GuestMemory, type MemoryOptions, memoryPlan } from "../abi/memory.ts";
 import { poolMemory, takePooled } from "../abi/memory_pool.ts";
 import { createInterpreter } from "../abi/tiers.ts";
 import { Field, WasmExit } from "./_layout.ts";
-import { memoryPages, type WasmProgram } from "./translate.ts";
+import { memoryPages, WasmLimitError, type WasmProgram } from "./translate.ts";
 
 const TRAP_OF: Record<number, TrapKind> = {
   [WasmExit.INVALID_INSTRUCTION]: "InvalidInstruction",
@@ -51,7 +51,14 @@ export function wasmMemory(
   if (wasm !== undefined) bytes = new Uint8Array(wasm.buffer, program.guestOffset, plan.span);
   else {
     const pages = memoryPages(program, plan.span);
-    wasm = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    try {
+      wasm = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    } catch (error) {
+      // Address space runs out with many live memories: `auto` then stays on the interpreter.
+      throw new WasmLimitError(
+        `no WebAssembly memory of ${pages} pages: ${(error as Error).message}`,
+      );
+    }
     bytes = new Uint8Array(wasm.buffer, program.guestOffset, plan.span);
     plan.initialize(bytes);
   }
