@@ -25,7 +25,7 @@ const CSPS = [
   {
     csp: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'",
     label: "allowing WebAssembly only (interpreter, wasm and tier-up to wasm)",
-    min: 210,
+    min: 130,
   },
 ];
 

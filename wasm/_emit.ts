@@ -6,6 +6,7 @@
  * which writes the state back to memory (wasm/translate.ts).
  * @module
  */
+import { CHUNK_SHIFT } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import { Op } from "../abi/isa.ts";
 import type { Lowering } from "../jit/_lower.ts";
@@ -37,7 +38,7 @@ const IF = 0x04, ELSE = 0x05, END = 0x0b, BR = 0x0c, CALL = 0x10, DROP = 0x1a, S
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_LOAD = 0x28, I32_STORE = 0x36, I32_CONST = 0x41, I64_CONST = 0x42;
 const EQZ = 0x45, EQ = 0x46, GE_U = 0x4f, I64_LT_U = 0x54;
-const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74;
+const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76;
 const I64_MUL = 0x7e, I64_SUB = 0x7d, I64_SHR_U = 0x88, WRAP = 0xa7;
 const EXTEND_S = 0xac, EXTEND_U = 0xad;
 const VOID = 0x40, RESULT_I32 = 0x7f;
@@ -415,7 +416,7 @@ export class WasmLowering implements Lowering {
     if (rd !== 0) this.constant(rd, link);
     this.exit(WasmExit.RETURN, pc);
     this.#end();
-    // The table entry of the target's 2-byte slot: 0 outside code or inside an instruction.
+    // Outside the code's address range: no instruction starts there.
     this.get(Local.T0);
     this.i32(this.#codeStart);
     this.w.u8(SUB);
@@ -425,12 +426,29 @@ export class WasmLowering implements Lowering {
     this.#if();
     this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
     this.#end();
+    // The chunk's row of slots (0: no code in the chunk), then the slot's entry.
     this.get(Local.T1);
-    this.i32(1);
+    this.i32(CHUNK_SHIFT);
+    this.w.u8(SHR_U);
+    this.i32(2);
     this.w.u8(SHL);
     this.w.u8(I32_LOAD);
     this.w.u8(2);
     this.w.uleb(STATE_BYTES);
+    this.w.u8x2(TEE, Local.T2);
+    this.w.u8(EQZ);
+    this.#if();
+    this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
+    this.#end();
+    this.get(Local.T2);
+    this.get(Local.T1);
+    this.i32((1 << CHUNK_SHIFT) - 2);
+    this.w.u8(AND);
+    this.i32(1);
+    this.w.u8(SHL);
+    this.w.u8(ADD);
+    this.w.u8x2(I32_LOAD, 2);
+    this.w.u8(0);
     this.w.u8x2(TEE, Local.T1);
     this.w.u8(EQZ);
     this.#if();

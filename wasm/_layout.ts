@@ -56,9 +56,9 @@ export const WasmExit = Object.freeze({
 /** Jump-table entry of an instruction start that is not a block leader. */
 export const MID_BLOCK = -1;
 
-/** Where the guest span starts in memory, for code of `codeBytes` bytes (page-aligned). */
-export function guestOffset(codeBytes: number): number {
-  const end = STATE_BYTES + 2 * codeBytes;
+/** Where the guest span starts in memory, after a jump table of `tableBytes` (page-aligned). */
+export function guestOffset(tableBytes: number): number {
+  const end = STATE_BYTES + tableBytes;
   return Math.ceil(end / PAGE_SIZE) * PAGE_SIZE;
 }
 

@@ -19,8 +19,6 @@ import { Field, guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from 
  * 65520 targets. Larger programs need several functions (not done yet).
  */
 export const MAX_BLOCKS = 65519;
-/** Most bytes of code address space: the jump table takes twice as many. */
-export const MAX_CODE_SPAN = 64 << 20;
 
 /** A program the wasm tier cannot translate or compile (too large for one function). */
 export class WasmLimitError extends RangeError {
@@ -53,21 +51,13 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   const op = code.op;
   const entryCost = code.entryCost;
   const codeBytes = code.end - code.start;
-  if (codeBytes > MAX_CODE_SPAN) {
-    throw new WasmLimitError(
-      `code spans ${codeBytes} bytes, over the wasm tier's ${MAX_CODE_SPAN}`,
-    );
-  }
   const dispatchOf = new Int32Array(count);
   let blocks = 0;
   for (let i = 0; i < count; i++) dispatchOf[i] = leader[i] ? blocks++ : -1;
   if (blocks > MAX_BLOCKS) {
     throw new WasmLimitError(`${blocks} blocks, over the wasm tier's ${MAX_BLOCKS}`);
   }
-  const table = new Int32Array(codeBytes >>> 1);
-  for (let i = 0; i < count; i++) {
-    table[(pc[i] - code.start) >>> 1] = leader[i] ? dispatchOf[i] + 1 : MID_BLOCK;
-  }
+  const table = jumpTable(code, dispatchOf);
   const w = new ByteWriter(64 * count + 1024);
   const b = new WasmLowering(w, dispatchOf, code.start, codeBytes);
   w.u8(2); // local declarations: the i32 ones, then gas
@@ -117,9 +107,29 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   return {
     module,
     dispatchOf,
-    guestOffset: guestOffset(codeBytes),
+    guestOffset: guestOffset(table.byteLength),
     size: bytes.length,
   };
+}
+
+/**
+ * The indirect-jump table, two-level like the code's slot index (abi/code.ts)
+ * so that its size follows the code, not the span between code segments:
+ * per chunk of code address space, the memory address of its row of slots
+ * (0: no code there); per 2-byte slot of a row, the dispatch index + 1 of
+ * the block starting there, {@linkcode MID_BLOCK} for another instruction
+ * start, 0 for none.
+ */
+function jumpTable(code: DecodedCode, dispatchOf: Int32Array): Int32Array {
+  const { chunks, slots } = code;
+  const table = new Int32Array(chunks.length + slots.length);
+  const rows = STATE_BYTES + 4 * chunks.length;
+  for (let c = 0; c < chunks.length; c++) table[c] = chunks[c] < 0 ? 0 : rows + 4 * chunks[c];
+  for (let s = 0; s < slots.length; s++) {
+    const i = slots[s];
+    table[chunks.length + s] = i < 0 ? 0 : dispatchOf[i] >= 0 ? dispatchOf[i] + 1 : MID_BLOCK;
+  }
+  return table;
 }
 
 /** Loads the registers, gas and the fields the code reads from the state block. */
