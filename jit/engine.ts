@@ -4,7 +4,7 @@
  * as the interpreter does (abi/README.md §4).
  * @module
  */
-import { exitTrap } from "../abi/_exit_trap.ts";
+import { exitTrap, raiseTrap } from "../abi/_exit_trap.ts";
 import { instructionAt } from "../abi/code.ts";
 import { PAGE_SIZE } from "../abi/constants.ts";
 import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
@@ -273,7 +273,8 @@ export class NativeEngine implements Engine {
     }
     const kind = TRAP_OF[reason];
     if (kind === undefined) throw new Error(`native code exited with unknown reason ${reason}`);
-    const exit = exitTrap(
+    return exitTrap(
+      this,
       code,
       kind,
       pc,
@@ -281,17 +282,10 @@ export class NativeEngine implements Engine {
       w[EXIT_AUX],
       w[word(State.EXIT_WRITE)] !== 0,
     );
-    this.trap = exit.trap;
-    this.resumePc = exit.resumePc;
-    return "trap";
   }
 
   #raise(kind: TrapKind, pc: number, resumePc: number, cause?: unknown): RunOutcome {
-    const trap: TrapInit = { kind, pc, registers: this.#snapshot() };
-    if (kind === "HostError") trap.cause = cause;
-    this.trap = trap;
-    this.resumePc = resumePc;
-    return "trap";
+    return raiseTrap(this, kind, pc, this.#snapshot(), resumePc, cause);
   }
 
   #snapshot(): Uint32Array {

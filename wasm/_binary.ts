@@ -127,9 +127,26 @@ function section(out: ByteWriter, id: number, content: ByteWriter): void {
   out.append(content.view());
 }
 
-/** Encodes a module of `parts` (one defined function, exported). */
+/** A section of `count` entries whose content ends with `tail` bytes the caller appends next. */
+function sectionHead(out: ByteWriter, id: number, head: ByteWriter, tail: number): void {
+  out.u8(id);
+  out.uleb(head.length + tail);
+  out.append(head.view());
+}
+
+/**
+ * The module buffer, reused: a new one per translation cost more than
+ * emitting (allocating and zeroing, then copying the body twice).
+ */
+const moduleWriter = new ByteWriter(1 << 16);
+
+/**
+ * Encodes a module of `parts` (one defined function, exported). The result
+ * is a view of a buffer the next call reuses: compile it first.
+ */
 export function assembleModule(parts: ModuleParts): Uint8Array {
-  const out = new ByteWriter(parts.func.body.length + parts.data.bytes.length + 256);
+  const out = moduleWriter;
+  out.length = 0;
   out.append(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
   let s = new ByteWriter();
   s.uleb(parts.types.length);
@@ -164,19 +181,21 @@ export function assembleModule(parts: ModuleParts): Uint8Array {
   s.u8(0x00);
   s.uleb(parts.imports.length); // the defined function follows the imported ones
   section(out, 7, s);
-  s = new ByteWriter(parts.func.body.length + 8);
+  const body = parts.func.body;
+  s = new ByteWriter(16);
   s.u8(1);
-  s.uleb(parts.func.body.length);
-  s.append(parts.func.body);
-  section(out, 10, s);
-  s = new ByteWriter(parts.data.bytes.length + 16);
+  s.uleb(body.length);
+  sectionHead(out, 10, s, body.length);
+  out.append(body);
+  const data = parts.data.bytes;
+  s = new ByteWriter(16);
   s.u8(1);
   s.u8(0x00); // active, memory 0
   s.u8(0x41); // i32.const offset
   s.sleb32(parts.data.offset);
   s.u8(0x0b);
-  s.uleb(parts.data.bytes.length);
-  s.append(parts.data.bytes);
-  section(out, 11, s);
-  return out.view().slice();
+  s.uleb(data.length);
+  sectionHead(out, 11, s, data.length);
+  out.append(data);
+  return out.view();
 }

@@ -6,7 +6,7 @@
  * would detach its buffer); the instance's `Memory` is a view of it.
  * @module
  */
-import { exitTrap } from "../abi/_exit_trap.ts";
+import { exitTrap, raiseTrap } from "../abi/_exit_trap.ts";
 import type { YieldingEngine } from "../abi/_tiered.ts";
 import { instructionAt } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
@@ -263,18 +263,11 @@ export class WasmEngine implements Engine {
     if (kind === undefined) throw new Error(`wasm code exited with unknown reason ${reason}`);
     const write = this.#words[word(Field.EXIT_WRITE)] !== 0;
     const code = this.#init.image.code;
-    const exit = exitTrap(code, kind, pc, this.#snapshot(), this.#words[EXIT_AUX], write);
-    this.trap = exit.trap;
-    this.resumePc = exit.resumePc;
-    return "trap";
+    return exitTrap(this, code, kind, pc, this.#snapshot(), this.#words[EXIT_AUX], write);
   }
 
   #raise(kind: TrapKind, pc: number, resumePc: number, cause?: unknown): RunOutcome {
-    const trap: TrapInit = { kind, pc, registers: this.#snapshot() };
-    if (kind === "HostError") trap.cause = cause;
-    this.trap = trap;
-    this.resumePc = resumePc;
-    return "trap";
+    return raiseTrap(this, kind, pc, this.#snapshot(), resumePc, cause);
   }
 
   /**

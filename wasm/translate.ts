@@ -20,6 +20,9 @@ import { Field, guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from 
  */
 export const MAX_BLOCKS = 65519;
 
+/** The function body's buffer, reused (a new one per translation cost more than emitting it). */
+const bodyWriter = new ByteWriter(1 << 16);
+
 /** A program the wasm tier cannot translate or compile (too large for one function). */
 export class WasmLimitError extends RangeError {
   override name = "RangeError";
@@ -58,7 +61,8 @@ export function translateWasm(code: DecodedCode): WasmProgram {
     throw new WasmLimitError(`${blocks} blocks, over the wasm tier's ${MAX_BLOCKS}`);
   }
   const table = jumpTable(code, dispatchOf);
-  const w = new ByteWriter(64 * count + 1024);
+  const w = bodyWriter;
+  w.length = 0;
   const b = new WasmLowering(w, dispatchOf, code.start, codeBytes);
   w.u8(2); // local declarations: the i32 ones, then gas
   w.uleb(I32_LOCALS);
