@@ -5,7 +5,7 @@
  * @module
  */
 import { assertEquals, assertThrows } from "@std/assert";
-import { type HostContext, Program } from "../mod.ts";
+import { type HostContext, Program, Trap } from "../mod.ts";
 import { wasmSupport } from "../wasm/mod.ts";
 import { buildGuest, ins, reg } from "./_guest.ts";
 
@@ -78,5 +78,27 @@ Deno.test({
     const instance = program.instantiate({}, { tier: "interpreter" });
     instance.exports.go();
     assertEquals(10_000_000_000 - instance.gas, 70_001);
+  },
+});
+
+Deno.test({
+  name:
+    "wasm tier: a long call runs in slices of gas, and runs out exactly where the interpreter does",
+  ignore,
+  fn: () => {
+    const program = Program.fromBytes(buildGuest({
+      code: [ins.addi(reg.a0, reg.a0, 1), ins.jal(0, -4)],
+      exports: [{ at: 0, name: "spin" }],
+    }));
+    const run = (tier: "interpreter" | "wasm") => {
+      const instance = program.instantiate({}, { tier, gas: 3 * 2 ** 22 + 5 });
+      const trap = assertThrows(() => instance.exports.spin(), Trap);
+      const first = [trap.kind, trap.pc, trap.registers[reg.a0], instance.gas];
+      instance.gas = 2 ** 23 + 1;
+      const again = assertThrows(() => instance.resume(), Trap);
+      return [...first, again.registers[reg.a0], instance.gas];
+    };
+    assertEquals(run("wasm"), run("interpreter"));
+    assertEquals(run("wasm").slice(0, 4), ["OutOfGas", 0x10000, (3 * 2 ** 22 + 4) / 2, 1]);
   },
 });

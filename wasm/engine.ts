@@ -28,6 +28,10 @@ const TRAP_OF: Record<number, TrapKind> = {
   [WasmExit.BREAKPOINT]: "Breakpoint",
 };
 const word = (field: number) => field >> 2;
+/** Gas a call runs with before it exits to let the engine's optimized code take over. */
+const SLICE_GAS = 1 << 22;
+/** `#slice`'s reason for a slice that ran out of gas while more was held back. */
+const SLICE_END = -1;
 const GAS = word(Field.GAS);
 const EXIT_PC = word(Field.EXIT_PC);
 const EXIT_AUX = word(Field.EXIT_AUX);
@@ -187,6 +191,7 @@ export class WasmEngine implements Engine {
   run(pc: number): RunOutcome {
     const code = this.#init.image.code;
     const words = this.#words;
+    let minimum = 0;
     for (;;) {
       const i = instructionAt(code, pc);
       if (i < 0) {
@@ -195,11 +200,17 @@ export class WasmEngine implements Engine {
         return "trap";
       }
       const dispatch = this.#program.dispatchOf[i];
-      const reason = dispatch >= 0 ? this.#run(dispatch) : WasmExit.ENTER_MID;
+      const reason = dispatch >= 0 ? this.#slice(dispatch, minimum) : WasmExit.ENTER_MID;
       const exitPc = dispatch >= 0 ? words[EXIT_PC] : pc;
+      minimum = 0;
       switch (reason) {
         case WasmExit.RETURN:
           return "return";
+        case SLICE_END:
+          // Entering the same block again: the next slice can pay it whole.
+          minimum = code.entryCost[instructionAt(code, exitPc)];
+          pc = exitPc;
+          continue;
         case WasmExit.ENTER_MID: {
           const target = dispatch >= 0 ? words[EXIT_AUX] : pc;
           const outcome = this.#interpret(target);
@@ -226,6 +237,24 @@ export class WasmEngine implements Engine {
           return this.#trapExit(reason, exitPc);
       }
     }
+  }
+
+  /**
+   * Runs the code from dispatch index `dispatch` with at most a slice of the
+   * gas (at least `minimum`); the rest is held back and given back at the
+   * exit. WebAssembly engines replace a function's code with optimized code
+   * only when it is entered again (no on-stack replacement): a long call
+   * that never exits would run to its end on the baseline code. Running out
+   * of a slice's gas with gas held back is not a trap but {@linkcode SLICE_END}.
+   */
+  #slice(dispatch: number, minimum: number): number {
+    const total = this.gas;
+    const slice = Math.max(SLICE_GAS, minimum);
+    if (total <= slice) return this.#run(dispatch);
+    this.gas = slice;
+    const reason = this.#run(dispatch);
+    this.gas += total - slice;
+    return reason === WasmExit.OUT_OF_GAS ? SLICE_END : reason;
   }
 
   /**
