@@ -7,6 +7,7 @@
 import { nativeSupport } from "../jit/mod.ts";
 import type { InstanceOptions, Memory } from "../mod.ts";
 import { Trap } from "../mod.ts";
+import { wasmSupport } from "../wasm/mod.ts";
 import { describeThrown, type Failure, type FailureKind } from "./campaign.ts";
 import type { ModelRegion } from "./model.ts";
 
@@ -18,6 +19,7 @@ export interface TierConfig {
 
 const INTERPRETER: TierConfig = { name: "interpreter", options: { tier: "interpreter" } };
 const NATIVE: TierConfig = { name: "native", options: { tier: "native" } };
+const WASM: TierConfig = { name: "wasm", options: { tier: "wasm" } };
 const TRACED: TierConfig = {
   name: "interpreter (tracing)",
   options: { tier: "interpreter", trace: () => {} },
@@ -25,6 +27,9 @@ const TRACED: TierConfig = {
 
 /** Whether the native tier runs here (x86-64 or AArch64 Linux with FFI granted). */
 export const HAS_NATIVE: boolean = nativeSupport().ok;
+
+/** Whether the wasm tier runs here (WebAssembly can be compiled). */
+export const HAS_WASM: boolean = wasmSupport().ok;
 
 /**
  * An auto instance that moves from the interpreter to native code (tier-up)
@@ -36,12 +41,14 @@ function tierUp(variety: number): TierConfig {
 }
 
 /**
- * The interpreter, the native tier where it runs and with it tier-up
- * (moving after a threshold `variety` picks), and the tracing build if asked.
+ * The interpreter, the wasm tier where it runs, the native tier where it
+ * runs and with it tier-up (moving after a threshold `variety` picks), and
+ * the tracing build if asked.
  */
 export function tierConfigs(traced: boolean, variety = 0): TierConfig[] {
   return [
     INTERPRETER,
+    ...(HAS_WASM ? [WASM] : []),
     ...(HAS_NATIVE ? [NATIVE, tierUp(variety)] : []),
     ...(traced ? [TRACED] : []),
   ];
