@@ -7,7 +7,7 @@ import { DEFAULT_GAS, DEFAULT_HEAP_SIZE, DEFAULT_STACK_SIZE } from "./abi/consta
 
 /** Every command reads an ELF file or an `.rvbox` blob. */
 export const USAGE = `usage:
-  rvbox run <program> [--gas N] [--stack BYTES] [--heap BYTES] [--tier auto|interpreter|native]
+  rvbox run <program> [--gas N] [--stack BYTES] [--heap BYTES] [--tier auto|interpreter|wasm|native]
                       [--stats] [--trace] [--host FILE] [--import name=N ...]
   rvbox call <program> <export> [args...]   (same options; prints the export's result)
   rvbox disasm <program> [--native]   (--native: this machine's native code next to each instruction)
@@ -20,7 +20,7 @@ Every command but cc reads ELF files and .rvbox blobs; "rvbox help run" explains
 const INSTANCE_OPTIONS = `  --gas N           gas for the call (default ${DEFAULT_GAS})
   --stack BYTES     stack size (default ${DEFAULT_STACK_SIZE})
   --heap BYTES      heap limit (default ${DEFAULT_HEAP_SIZE})
-  --tier T          auto (default: the interpreter, native code once hot), interpreter or native
+  --tier T          auto (default: the interpreter, native code once hot), interpreter, wasm or native
   --host FILE       a JavaScript or TypeScript module whose exported functions answer the
                     guest's imports of the same names: (ctx, a0, ..., a5) => number | void
   --import NAME=N   answer the import NAME with the integer N (0 without =N); repeatable

@@ -28,3 +28,5 @@ export type { ResourceLimits, ResourceUsage } from "./jit/resources.ts";
 export * from "./portable.ts";
 // Registers the native tier with every program (abi/tiers.ts).
 import "./jit/mod.ts";
+// Registers the wasm tier with every program (abi/tiers.ts).
+import "./wasm/mod.ts";

@@ -3,8 +3,8 @@
  * interpreter only. It imports no code generator, no FFI and no WebAssembly,
  * so it runs wherever JavaScript runs (Node, Bun, browsers, `--jitless`, a
  * CSP without `unsafe-eval`), and a fresh process loads about half as much
- * code. `tier: "auto"` runs the interpreter; `tier: "native"` is a
- * `RangeError` that says the native tier is not loaded.
+ * code. `tier: "auto"` runs the interpreter; `tier: "native"` and
+ * `tier: "wasm"` are a `RangeError` that says the tier is not loaded.
  *
  * @example
  * ```ts

@@ -11,6 +11,7 @@ const CHUNK = 1 << 16;
 
 interface NodeProcess {
   versions?: { node?: string; };
+  getBuiltinModule?: (id: string) => unknown;
   stdout?: { write(bytes: Uint8Array): boolean; };
 }
 
@@ -87,9 +88,13 @@ async function readNode(
   maxBytes: number,
   tooLong: () => Error,
 ): Promise<Uint8Array> {
-  // A specifier kept from bundlers, which would otherwise try to include it for browsers.
-  const fs = "node:fs/promises";
-  const { open } = await import(fs) as {
+  // Not `import()`: bundlers would try to include it for browsers, and JSR cannot analyze a
+  // computed specifier (Node 20.16 and Bun have `process.getBuiltinModule`).
+  const getBuiltinModule = nodeProcess()?.getBuiltinModule;
+  if (getBuiltinModule === undefined) {
+    throw new Error("Program.fromFile needs Node 20.16 or later (process.getBuiltinModule)");
+  }
+  const { open } = getBuiltinModule("node:fs/promises") as {
     open(path: string | URL, flags: string): Promise<{
       stat(): Promise<{ isFile(): boolean; isDirectory(): boolean; size: number; }>;
       read(into: Uint8Array, offset: number, length: number): Promise<{ bytesRead: number; }>;

@@ -18,6 +18,7 @@ import { DEFAULT_TIER_UP } from "./constants.ts";
 import type { Engine, RunOutcome } from "./engine.ts";
 import type { TrapInit } from "./errors.ts";
 import type { HostContext } from "./host.ts";
+import type { Tier } from "./instance.ts";
 import type { GuestMemory } from "./memory.ts";
 
 /**
@@ -40,10 +41,10 @@ export interface TierUpCounter {
   spent: number;
 }
 
-/** Creates the native engine over the memory (moved into its space), or says why it cannot. */
+/** Creates the translated engine over the memory (moved into its own), or says why it cannot. */
 export type Upgrade = () => Engine | string;
 
-/** An engine that runs on the interpreter until its program is hot, then on native code. */
+/** An engine that runs on the interpreter until its program is hot, then on translated code. */
 export class TieredEngine implements Engine {
   #engine: Engine;
   #interpreter: YieldingEngine | undefined;
@@ -52,7 +53,9 @@ export class TieredEngine implements Engine {
   /** Gas spent on the interpreter after which it moves (`InstanceOptions.tierUp`). */
   readonly #limit: number;
   /** The tier running now. */
-  tier: "interpreter" | "native" = "interpreter";
+  tier: Exclude<Tier, "auto"> = "interpreter";
+  /** The tier it moves to. */
+  readonly #target: Exclude<Tier, "auto" | "interpreter">;
   /** Why the interpreter stays, once the native tier has refused the instance. */
   tierReason: string | undefined = undefined;
   /**
@@ -66,7 +69,9 @@ export class TieredEngine implements Engine {
     upgrade: Upgrade,
     counter: TierUpCounter,
     limit: number,
+    target: Exclude<Tier, "auto" | "interpreter">,
   ) {
+    this.#target = target;
     this.#engine = this.#interpreter = interpreter;
     this.#upgrade = upgrade;
     this.#counter = counter;
@@ -151,7 +156,7 @@ export class TieredEngine implements Engine {
     }
   }
 
-  /** Moves to native code; false (staying on the interpreter for good) when it cannot. */
+  /** Moves to translated code; false (staying on the interpreter for good) when it cannot. */
   #tierUp(interpreter: YieldingEngine): boolean {
     const native = this.#upgrade!();
     this.#upgrade = undefined;
@@ -166,7 +171,7 @@ export class TieredEngine implements Engine {
     native.reservation = interpreter.reservation;
     this.#engine = this.settled = native;
     this.#interpreter = undefined;
-    this.tier = "native";
+    this.tier = this.#target;
     return true;
   }
 }

@@ -12,7 +12,7 @@ import type { HostContext, Memory } from "./host.ts";
 export type { ExportedFunction } from "./exports.ts";
 
 /** Which tier runs an instance. `"auto"` picks the fastest available. */
-export type Tier = "auto" | "interpreter" | "native";
+export type Tier = "auto" | "interpreter" | "wasm" | "native";
 
 const A0 = 10;
 /** `#status`: ready for a call, running one, or disposed. */
@@ -137,7 +137,7 @@ export class Instance {
 
   /**
    * The tier that runs this instance now: with `tier: "auto"` it starts on
-   * the interpreter and becomes `"native"` at tier-up (see
+   * the interpreter and becomes `"native"` or `"wasm"` at tier-up (see
    * `InstanceOptions.tierUp`).
    */
   get tier(): Exclude<Tier, "auto"> {

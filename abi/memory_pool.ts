@@ -16,7 +16,7 @@ import { dropRecycled } from "./_recycle.ts";
  * Which tier's memories: a native address space, an interpreter's bytes, or
  * a mapping of native code (of a freed translation, for the next one).
  */
-export type PooledKind = "native" | "interpreter" | "code";
+export type PooledKind = "native" | "interpreter" | "wasm" | "code";
 
 /** A pooled memory and what to do when it leaves the pool unused. */
 interface Entry {

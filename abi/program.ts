@@ -15,24 +15,33 @@ import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 import { retireMemoryPlans } from "./memory_plan.ts";
-import { createInterpreter, type NativeSupport, nativeTier, NOT_LOADED } from "./tiers.ts";
+import {
+  createInterpreter,
+  type NativeSupport,
+  nativeTier,
+  NOT_LOADED,
+  WASM_NOT_LOADED,
+  wasmTier,
+} from "./tiers.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
   /**
    * Which tier runs the guest. Default `"auto"`: the native tier on x86-64
-   * Linux when FFI permission is granted (it never prompts), else the
-   * interpreter. `"native"` throws a `RangeError` where it cannot run.
+   * and AArch64 Linux when FFI permission is granted (it never prompts),
+   * else the wasm tier where WebAssembly can be compiled (not under
+   * `--jitless` or a CSP that forbids it), else the interpreter. `"native"`
+   * and `"wasm"` throw a `RangeError` where they cannot run.
    */
   tier?: Tier;
   /** Initial gas. Default: 10 000 000 000. */
   gas?: number;
   /**
-   * With `tier: "auto"` where the native tier runs: the gas the program's
-   * instances spend on the interpreter, together, before they move to
-   * native code (tier-up: a small call then never waits for a translation;
-   * results, gas and traps are the same either way). Default 1 000 000;
-   * `0` translates at once, as `tier: "native"` does.
+   * With `tier: "auto"` where the native or wasm tier runs: the gas the
+   * program's instances spend on the interpreter, together, before they
+   * move to translated code (tier-up: a small call then never waits for a
+   * translation; results, gas and traps are the same either way). Default
+   * 1 000 000; `0` translates at once, as `tier: "native"` or `"wasm"` does.
    */
   tierUp?: number;
   /**
@@ -85,6 +94,10 @@ function native(): NativeSupport {
   return support;
 }
 
+function wasmSupport(): NativeSupport {
+  return wasmTier()?.support() ?? WASM_NOT_LOADED;
+}
+
 function chooseTier(
   tier: Tier,
   tracing: boolean,
@@ -95,19 +108,22 @@ function chooseTier(
     case "auto": {
       if (tracing) return { tier: "interpreter", reason: "tracing runs on the interpreter" };
       const support = native();
-      return support.ok
-        ? { tier: "native", reason: support.reason }
+      if (support.ok) return { tier: "native", reason: support.reason };
+      const wasm = wasmSupport();
+      return wasm.ok
+        ? { tier: "wasm", reason: `${support.reason}; ${wasm.reason}` }
         : { tier: "interpreter", reason: support.reason };
     }
+    case "wasm":
     case "native": {
-      if (tracing) throw new RangeError('tier "native" cannot trace; use tier "interpreter"');
-      const support = native();
-      if (!support.ok) throw new RangeError(`tier "native" is not available: ${support.reason}`);
+      if (tracing) throw new RangeError(`tier "${tier}" cannot trace; use tier "interpreter"`);
+      const support = tier === "native" ? native() : wasmSupport();
+      if (!support.ok) throw new RangeError(`tier "${tier}" is not available: ${support.reason}`);
       return { tier, reason: "requested" };
     }
     default:
       throw new RangeError(
-        `unknown tier ${JSON.stringify(tier)} (use "auto", "interpreter" or "native")`,
+        `unknown tier ${JSON.stringify(tier)} (use "auto", "interpreter", "wasm" or "native")`,
       );
   }
 }
@@ -316,36 +332,42 @@ export class Program {
       host: { memory, context, print },
       gas,
     });
-    const native = nativeTier();
+    const translator = tier === "native" ? nativeTier() : tier === "wasm" ? wasmTier() : undefined;
     const refused = (error: unknown) => {
-      const limit = native!.limitOf(error);
+      const limit = translator!.limitOf(error);
       if (requested !== "auto" || limit === undefined) throw error;
       return `${limit}, so the interpreter runs this instance`;
     };
-    const tiered = tier === "native" && requested === "auto"
+    const tiered = translator !== undefined && requested === "auto"
       && this.#tierUpSpent.spent < tierUp;
-    if (tier === "native" && !tiered) {
+    // Every tier but native reads the program's code tables while it runs (the interpreter
+    // its compiled stream, the wasm engine instruction starts and sizes at exits).
+    const code = image.code;
+    let onDispose: (() => void) | undefined;
+    if (translator !== undefined && !tiered) {
       try {
-        engine = native!.createEngine(image, options, (memory) => init(memory));
+        engine = translator.createEngine(image, options, (memory) => init(memory));
+        if (tier === "wasm") {
+          holdCode(code);
+          onDispose = () => releaseCode(code);
+        }
       } catch (error) {
         tier = "interpreter";
         reason = refused(error);
       }
     }
-    let onDispose: (() => void) | undefined;
     if (engine === undefined) {
       const memory = new GuestMemory(image, options);
-      const code = image.code;
       holdCode(code);
       onDispose = () => releaseCode(code);
       const interpreter = createInterpreter({ image, ...init(memory), trace: options.trace });
       if (tiered) {
-        // Its native engine takes over the same memory and host context.
+        // Its translated engine takes over the same memory and host context.
         const upgrade = () => {
           // A disposed program's translation would have no holder to free it but the GC.
           if (this.#disposed) return "the program was disposed before tier-up";
           try {
-            return native!.createEngine(
+            return translator.createEngine(
               image,
               options,
               () => init(memory, interpreter.context),
@@ -360,6 +382,7 @@ export class Program {
           upgrade,
           this.#tierUpSpent,
           tierUp,
+          tier as "native" | "wasm",
         );
         tier = "interpreter";
         reason =

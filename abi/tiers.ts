@@ -18,15 +18,15 @@ export interface NativeSupport {
   readonly reason: string;
 }
 
-/** What the native tier provides. */
-export interface NativeTier {
+/** What a translating tier (native, wasm) provides. */
+export interface TranslatingTier {
   /** Checks platform and permission without prompting. */
   support(): NativeSupport;
   /**
    * Creates the memory and engine of one instance; with `moving`, an
    * interpreter's memory of the same program and options, moves that memory
-   * into the new address space instead (tier-up, abi/_tiered.ts).
-   * @throws {RangeError} with `limitOf(error)` defined when a resource limit refuses it.
+   * into the tier's own instead (tier-up, abi/_tiered.ts).
+   * @throws {RangeError} with `limitOf(error)` defined when a limit refuses it.
    */
   createEngine(
     image: ProgramImage,
@@ -34,13 +34,37 @@ export interface NativeTier {
     init: (memory: GuestMemory) => Omit<EngineInit, "image">,
     moving?: GuestMemory,
   ): Engine;
-  /** The limit a refusal names, or undefined when `error` is not a resource-limit refusal. */
+  /** The limit a refusal names, or undefined when `error` is not a limit's refusal. */
   limitOf(error: unknown): string | undefined;
+}
+
+/** What the native tier provides. */
+export interface NativeTier extends TranslatingTier {
   /** `Program.dispose()`: frees the program's native code once no instance uses it. */
   disposeCode(image: ProgramImage): void;
 }
 
+/** What the wasm tier provides (its support: whether WebAssembly may be compiled here). */
+export type WasmTier = TranslatingTier;
+
 let registered: NativeTier | undefined;
+let registeredWasm: WasmTier | undefined;
+
+/** Makes the wasm tier available to every program (wasm/mod.ts calls it once, at import). */
+export function registerWasmTier(tier: WasmTier): void {
+  registeredWasm = tier;
+}
+
+/** The registered wasm tier, or undefined from the portable entry point. */
+export function wasmTier(): WasmTier | undefined {
+  return registeredWasm;
+}
+
+/** Why the wasm tier cannot run when it is not loaded. */
+export const WASM_NOT_LOADED: NativeSupport = {
+  ok: false,
+  reason: "the wasm tier is not loaded (rvbox's portable entry point has none)",
+};
 let interpreter: ((init: EngineInit) => Engine) | undefined;
 
 /** Makes the interpreter available (interpreter/mod.ts calls it once, at import). */

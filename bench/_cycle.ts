@@ -9,13 +9,17 @@ import { type Backend, translate } from "../jit/translate.ts";
 import { X64Backend } from "../jit/x64/backend.ts";
 import { Program } from "../mod.ts";
 import { type Tier } from "../mod.ts";
+import { translateWasm } from "../wasm/translate.ts";
 import { IMPORTS } from "./_engines.ts";
 
 /** Whole-cycle figures of one engine. */
 export interface Cycle {
   /** Program bytes loaded (validated and decoded, or compiled) per second, MB/s. */
   loadMBps: number;
-  /** Guest code translated to native code per second once the translator is warm, MB/s (native only). */
+  /**
+   * Guest code translated to native code (or to a compiled WebAssembly
+   * module) per second once the translator is warm, MB/s (translating tiers only).
+   */
   translateMBps?: number;
   /** The same for the compute workloads alone (without the contract), MB/s. */
   computeTranslateMBps?: number;
@@ -61,17 +65,27 @@ export function translationSpeed(
   runs: number,
   selected: (index: number) => boolean = () => true,
 ): { firstMBps: number; warmMBps: number; selectedMBps: number; } {
+  return translatorSpeed(codes, (code) => translate(code, backend(code)), runs, selected);
+}
+
+/** {@linkcode translationSpeed} of any translator (the wasm tier's: translate and compile). */
+export function translatorSpeed(
+  codes: DecodedCode[],
+  translateOne: (code: DecodedCode) => unknown,
+  runs: number,
+  selected: (index: number) => boolean = () => true,
+): { firstMBps: number; warmMBps: number; selectedMBps: number; } {
   let firstMs = 0;
   const bytes = codes.map((code) => code.end - code.start);
-  for (const code of codes) firstMs += medianMs(1, () => translate(code, backend(code)));
+  for (const code of codes) firstMs += medianMs(1, () => translateOne(code));
   // V8 needs several hundred translations of these programs before the
   // translator runs at its steady speed (measured: ~800): warm up by time.
-  warmUp(runs >= 10 ? 3000 : 500, () => codes.forEach((code) => translate(code, backend(code))));
+  warmUp(runs >= 10 ? 3000 : 500, () => codes.forEach((code) => translateOne(code)));
   const warmMs = codes.map(() => 0);
   for (let k = 0; k < runs * 4; k++) {
     codes.forEach((code, i) => {
       const start = performance.now();
-      translate(code, backend(code));
+      translateOne(code);
       warmMs[i] += (performance.now() - start) / (runs * 4);
     });
   }
@@ -104,8 +118,11 @@ export function rvboxCycle(
     bytes += elf.length;
     loadMs += medianMs(runs, () => Program.fromBytes(elf));
   }
+  const compute = (i: number) => programs[i] !== contract;
   const translation = tier === "native"
-    ? translationSpeed(codes, (code) => new X64Backend(code), runs, (i) => programs[i] !== contract)
+    ? translationSpeed(codes, (code) => new X64Backend(code), runs, compute)
+    : tier === "wasm"
+    ? translatorSpeed(codes, translateWasm, runs, compute)
     : undefined;
   const program = Program.fromBytes(contract);
   program.instantiate(IMPORTS, { tier }).dispose(); // translation happens once per program

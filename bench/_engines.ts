@@ -7,6 +7,7 @@
  */
 import { nativeSupport } from "../jit/mod.ts";
 import { type Imports, Program } from "../mod.ts";
+import { wasmSupport } from "../wasm/mod.ts";
 import { buildNative, buildQemu, type WorkloadName } from "./guests/build.ts";
 
 /** Timings of several runs. */
@@ -42,12 +43,16 @@ function check(result: number, engine: string, workload: string): void {
 }
 
 /** An rvbox tier on one ISA. */
-export function rvboxEngine(tier: "interpreter" | "native", isa: "rv32em" | "rv32imac"): Engine {
+export function rvboxEngine(
+  tier: "interpreter" | "wasm" | "native",
+  isa: "rv32em" | "rv32imac",
+): Engine {
   const name = `rvbox ${tier} ${isa}`;
   return {
     name,
     prepare() {
       if (tier === "native" && !nativeSupport().ok) return Promise.resolve(nativeSupport().reason);
+      if (tier === "wasm" && !wasmSupport().ok) return Promise.resolve(wasmSupport().reason);
       return Promise.resolve(undefined);
     },
     measure(workload, scale, runs) {

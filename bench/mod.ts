@@ -15,6 +15,7 @@
  */
 import * as esbuild from "npm:esbuild@0.28.2";
 import { nativeSupport } from "../jit/mod.ts";
+import { wasmSupport } from "../wasm/mod.ts";
 import { type Cycle, rvboxCycle, wasmCycle } from "./_cycle.ts";
 import { type Engine, guestBytes, liftoffEngine, nativeEngine, qemuEngine } from "./_engines.ts";
 import { rvboxEngine, wasmEngine } from "./_engines.ts";
@@ -43,6 +44,8 @@ const ENGINES: Engine[] = [
   nativeEngine,
   rvboxEngine("native", "rv32em"),
   rvboxEngine("native", "rv32imac"),
+  rvboxEngine("wasm", "rv32em"),
+  rvboxEngine("wasm", "rv32imac"),
   rvboxEngine("interpreter", "rv32em"),
   rvboxEngine("interpreter", "rv32imac"),
   wasmEngine,
@@ -99,6 +102,9 @@ async function cycle(quick: boolean): Promise<Record<string, Cycle | string>> {
   const result: Record<string, Cycle | string> = {
     "rvbox interpreter rv32imac": rvboxCycle("interpreter", elves, contract, quick),
   };
+  result["rvbox wasm rv32imac"] = wasmSupport().ok
+    ? rvboxCycle("wasm", elves, contract, quick)
+    : `skipped: ${wasmSupport().reason}`;
   const support = nativeSupport();
   result["rvbox native rv32imac"] = support.ok
     ? rvboxCycle("native", elves, contract, quick)

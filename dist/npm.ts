@@ -10,7 +10,7 @@
  * - `package.json` with conditional exports, the license and a README.
  *
  * Under Node the native tier runs through koffi, an optional dependency:
- * where it does not install (or load), `tier: "auto"` runs the interpreter.
+ * where it does not install (or load), `tier: "auto"` moves hot programs to the wasm tier.
  * `npm pack --dry-run` in `dist/npm/` lists what would be published (CI).
  * @module
  */
@@ -151,8 +151,9 @@ package published on JSR as \`jsr:${deno.name}\` (same API and documentation).
 Under Node and Bun the portable interpreter runs every program, and the
 native tier (x86-64 and AArch64 Linux) runs through
 [koffi](https://koffi.dev), an optional dependency: without it,
-\`tier: "auto"\` runs the interpreter and \`instance.tierReason\` says why.
-The \`./portable\` entry point leaves the native tier out.
+\`tier: "auto"\` moves hot programs from the interpreter to the wasm tier instead, and
+\`instance.tierReason\` says why.
+The \`./portable\` entry point leaves the native and wasm tiers out.
 
 \`\`\`js
 import { Program } from "${deno.name}";

@@ -8,6 +8,7 @@ import { interpreterLoop } from "../interpreter/mod.ts";
 import { nativeSupport } from "../jit/mod.ts";
 import type { InstanceOptions, Memory } from "../mod.ts";
 import { Trap } from "../mod.ts";
+import { wasmSupport } from "../wasm/mod.ts";
 import { describeThrown, type Failure, type FailureKind } from "./campaign.ts";
 import type { ModelRegion } from "./model.ts";
 
@@ -30,6 +31,7 @@ const STEPS: TierConfig = {
   loop: "steps",
 };
 const NATIVE: TierConfig = { name: "native", options: { tier: "native" } };
+const WASM: TierConfig = { name: "wasm", options: { tier: "wasm" } };
 const TRACED: TierConfig = {
   name: "interpreter (tracing)",
   options: { tier: "interpreter", trace: () => {} },
@@ -37,6 +39,9 @@ const TRACED: TierConfig = {
 
 /** Whether the native tier runs here (x86-64 or AArch64 Linux with FFI granted). */
 export const HAS_NATIVE: boolean = nativeSupport().ok;
+
+/** Whether the wasm tier runs here (WebAssembly can be compiled). */
+export const HAS_WASM: boolean = wasmSupport().ok;
 
 /**
  * An auto instance that moves from the interpreter to native code (tier-up)
@@ -48,14 +53,15 @@ function tierUp(variety: number): TierConfig {
 }
 
 /**
- * The interpreter on both its loops, the native tier where it runs and with
- * it tier-up (moving after a threshold `variety` picks), and the tracing
- * build if asked.
+ * The interpreter on both its loops, the wasm tier where it runs, the native
+ * tier where it runs and with it tier-up (moving after a threshold `variety`
+ * picks), and the tracing build if asked.
  */
 export function tierConfigs(traced: boolean, variety = 0): TierConfig[] {
   return [
     INTERPRETER,
     STEPS,
+    ...(HAS_WASM ? [WASM] : []),
     ...(HAS_NATIVE ? [NATIVE, tierUp(variety)] : []),
     ...(traced ? [TRACED] : []),
   ];

@@ -4,6 +4,7 @@
  * as the interpreter does (abi/README.md §4).
  * @module
  */
+import { exitTrap, raiseTrap } from "../abi/_exit_trap.ts";
 import { instructionAt } from "../abi/code.ts";
 import { PAGE_SIZE } from "../abi/constants.ts";
 import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
@@ -272,34 +273,19 @@ export class NativeEngine implements Engine {
     }
     const kind = TRAP_OF[reason];
     if (kind === undefined) throw new Error(`native code exited with unknown reason ${reason}`);
-    const aux = w[EXIT_AUX];
-    switch (kind) {
-      case "MemoryFault":
-        this.#raise(kind, pc, -1);
-        this.trap!.address = aux;
-        this.trap!.access = w[word(State.EXIT_WRITE)] ? "write" : "read";
-        return "trap";
-      case "InvalidJump":
-        this.#raise(kind, pc, -1);
-        this.trap!.address = aux;
-        return "trap";
-      case "OutOfGas":
-        return this.#raise(kind, pc, pc);
-      case "Breakpoint": {
-        const i = instructionAt(this.#program.code, pc);
-        return this.#raise(kind, pc, (pc + this.#program.code.size[i]) >>> 0);
-      }
-      default:
-        return this.#raise(kind, pc, -1);
-    }
+    return exitTrap(
+      this,
+      code,
+      kind,
+      pc,
+      this.#snapshot(),
+      w[EXIT_AUX],
+      w[word(State.EXIT_WRITE)] !== 0,
+    );
   }
 
   #raise(kind: TrapKind, pc: number, resumePc: number, cause?: unknown): RunOutcome {
-    const trap: TrapInit = { kind, pc, registers: this.#snapshot() };
-    if (kind === "HostError") trap.cause = cause;
-    this.trap = trap;
-    this.resumePc = resumePc;
-    return "trap";
+    return raiseTrap(this, kind, pc, this.#snapshot(), resumePc, cause);
   }
 
   #snapshot(): Uint32Array {

@@ -7,18 +7,27 @@ import { tierUpDefault } from "../abi/_tiered.ts";
 import { interpreterLoop } from "../interpreter/mod.ts";
 import { nativeSupport } from "../jit/mod.ts";
 import type { Tier } from "../mod.ts";
+import { wasmSupport } from "../wasm/mod.ts";
 
 const native = nativeSupport();
+const wasm: readonly Tier[] = wasmSupport().ok ? ["wasm"] : [];
 
 /**
- * Tiers that run on this machine, in the order tests run them: the native
- * tier joins when the platform has a backend and FFI is granted, and with
- * it `"auto"`, whose instances start on the interpreter and move to native
- * code (tier-up) — in these tests after a few dozen gas, in the middle of a call.
+ * Tiers that run on this machine, in the order tests run them: the wasm
+ * tier where WebAssembly can be compiled; the native tier when the
+ * platform has a backend and FFI is granted; and `"auto"` with either,
+ * whose instances start on the interpreter and move to native code, else
+ * to wasm (tier-up) — in these tests after a few dozen gas, in the middle
+ * of a call.
  */
 export const TIERS: readonly Tier[] = native.ok
-  ? ["interpreter", "native", "auto"]
+  ? ["interpreter", ...wasm, "native", "auto"]
+  : wasm.length > 0
+  ? ["interpreter", "wasm", "auto"]
   : ["interpreter"];
+
+/** The tier `"auto"` instances move to here. */
+export const AUTO_TARGET: Tier = native.ok ? "native" : "wasm";
 
 /**
  * The runs of each tier test: every tier once, the interpreter once per

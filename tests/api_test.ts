@@ -2,6 +2,7 @@
 import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import { nativeSupport } from "../jit/mod.ts";
 import { LinkError, Program, ProgramError, Trap } from "../mod.ts";
+import { wasmSupport } from "../wasm/mod.ts";
 import { buildGuest, CODE, DATA, type GuestSpec, ins, reg } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
 
@@ -157,23 +158,26 @@ tierTest("two instances never share memory", (tier) => {
   assertEquals([one.exports.bump(5), one.exports.bump(5), two.exports.bump(1)], [5, 10, 1]);
 });
 
-Deno.test("tiers: auto picks native where it can run, else the interpreter, and says why", () => {
+Deno.test("tiers: auto picks native where it can run, else wasm, else the interpreter, and says why", () => {
   const program = Program.fromBytes(buildGuest({ code: [ins.ret()] }));
   const instance = program.instantiate();
   const support = nativeSupport();
-  // Where native code can run, auto starts on the interpreter until the program is hot.
+  const wasm = wasmSupport();
+  const auto = support.ok
+    ? { tier: "native", reason: support.reason }
+    : wasm.ok
+    ? { tier: "wasm", reason: `${support.reason}; ${wasm.reason}` }
+    : { tier: "interpreter", reason: support.reason };
+  // Where translated code can run, auto starts on the interpreter until the program is hot.
   assertEquals(instance.tier, "interpreter");
   assertEquals(
     instance.tierReason,
-    support.ok
-      ? `${support.reason}; on the interpreter until the program has spent 1000000 gas (tier-up)`
-      : support.reason,
+    auto.tier !== "interpreter"
+      ? `${auto.reason}; on the interpreter until the program has spent 1000000 gas (tier-up)`
+      : auto.reason,
   );
   const atOnce = program.instantiate({}, { tierUp: 0 });
-  assertEquals([atOnce.tier, atOnce.tierReason], [
-    support.ok ? "native" : "interpreter",
-    support.reason,
-  ]);
+  assertEquals([atOnce.tier, atOnce.tierReason], [auto.tier, auto.reason]);
   atOnce.dispose();
   for (const bad of [-1, 0.5, NaN, Infinity]) {
     assertThrows(() => program.instantiate({}, { tierUp: bad }), RangeError, "tierUp");

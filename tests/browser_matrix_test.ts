@@ -4,8 +4,10 @@
  * each file bundled by esbuild for the browser, `Deno` provided by
  * tests/browser/_deno.ts and `node:assert` (under tests/assert.ts) by npm
  * `assert` (in .ci/tools). The server serves the repository read-only, so
- * the files the tests read resolve as they do from the sources. In a
- * browser only the interpreter runs: the matrix has that one column.
+ * the files the tests read resolve as they do from the sources. Under that
+ * policy only the interpreter runs: the matrix has that one column. A
+ * second run allows WebAssembly (`'wasm-unsafe-eval'`): the wasm tier and
+ * tier-up to it join the matrix.
  */
 import { assert, assertEquals } from "@std/assert";
 import * as esbuild from "npm:esbuild@0.28.2";
@@ -17,7 +19,15 @@ const ROOT = new URL("../", import.meta.url);
 const TOOLS = new URL(".ci/tools/node_modules/", ROOT);
 const required = envVar("RVBOX_REQUIRE_TOOLS") === "1";
 const assertModule = await Deno.stat(new URL("assert", TOOLS)).then(() => true, () => false);
-const CSP = "default-src 'self'; script-src 'self'"; // no 'unsafe-eval', no 'wasm-unsafe-eval'
+/** The page's Content-Security-Policy: no 'unsafe-eval'; WebAssembly only in the second run. */
+const CSPS = [
+  { csp: "default-src 'self'; script-src 'self'", label: "without eval or WebAssembly", min: 70 },
+  {
+    csp: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'",
+    label: "allowing WebAssembly only (interpreter, wasm and tier-up to wasm)",
+    min: 130,
+  },
+];
 
 /** Runs every registered test in order; `window.results` gets each outcome. */
 const RUNNER = `
@@ -72,43 +82,44 @@ async function repositoryFile(path: string): Promise<Uint8Array<ArrayBuffer> | u
   return await Deno.readFile(new URL(path.slice(1), ROOT)).catch(() => undefined);
 }
 
-Deno.test({
-  name:
-    "browser: the portable test files pass in headless Chromium under a CSP without eval or WebAssembly",
-  ignore: (noBrowser || !assertModule) && !required,
-  async fn() {
-    const scripts = await bundles();
-    scripts.set("/tests/runner.js", RUNNER);
-    scripts.set(
-      "/tests/runner.html",
-      '<!doctype html><script type="module" src="/tests/runner.js"></script>',
-    );
-    const respond = async (path: string) => {
-      const body = scripts.get(path) ?? await repositoryFile(path);
-      if (body === undefined) return new Response("not found", { status: 404 });
-      const type = path.endsWith(".html")
-        ? "text/html"
-        : path.endsWith(".js")
-        ? "text/javascript"
-        : "application/octet-stream";
-      return new Response(body, {
-        headers: { "content-type": type, "content-security-policy": CSP },
+for (const { csp: CSP, label, min } of CSPS) {
+  Deno.test({
+    name: `browser: the portable test files pass in headless Chromium under a CSP ${label}`,
+    ignore: (noBrowser || !assertModule) && !required,
+    async fn() {
+      const scripts = await bundles();
+      scripts.set("/tests/runner.js", RUNNER);
+      scripts.set(
+        "/tests/runner.html",
+        '<!doctype html><script type="module" src="/tests/runner.js"></script>',
+      );
+      const respond = async (path: string) => {
+        const body = scripts.get(path) ?? await repositoryFile(path);
+        if (body === undefined) return new Response("not found", { status: 404 });
+        const type = path.endsWith(".html")
+          ? "text/html"
+          : path.endsWith(".js")
+          ? "text/javascript"
+          : "application/octet-stream";
+        return new Response(body, {
+          headers: { "content-type": type, "content-security-policy": CSP },
+        });
+      };
+      await withPage(respond, "/tests/runner.html", async (page, errors) => {
+        await page.waitForFunction("window.results !== undefined || false", { timeout: 300_000 });
+        const results = await page.evaluate("window.results") as {
+          name: string;
+          status: string;
+          error?: string;
+        }[];
+        assertEquals(errors, []);
+        const failed = results.filter((r) => r.status === "failed");
+        assertEquals(failed.map((r) => `${r.name}: ${r.error}`), []);
+        const passed = results.filter((r) => r.status === "ok").length;
+        // Every file's tests ran, on every tier the policy allows (a few need tools).
+        assert(passed >= min, `only ${passed} tests passed in Chromium`);
+        console.log(`    ${passed} passed, ${results.length - passed} ignored in Chromium`);
       });
-    };
-    await withPage(respond, "/tests/runner.html", async (page, errors) => {
-      await page.waitForFunction("window.results !== undefined || false", { timeout: 300_000 });
-      const results = await page.evaluate("window.results") as {
-        name: string;
-        status: string;
-        error?: string;
-      }[];
-      assertEquals(errors, []);
-      const failed = results.filter((r) => r.status === "failed");
-      assertEquals(failed.map((r) => `${r.name}: ${r.error}`), []);
-      const passed = results.filter((r) => r.status === "ok").length;
-      // Every file's tests ran (all of them are interpreter tests here; a few need tools).
-      assert(passed >= 70, `only ${passed} tests passed in Chromium`);
-      console.log(`    ${passed} passed, ${results.length - passed} ignored in Chromium`);
-    });
-  },
-});
+    },
+  });
+}

@@ -7,7 +7,7 @@ import { assert, assertEquals } from "@std/assert";
 import * as fullSource from "../mod.ts";
 import * as portableSource from "../portable.ts";
 import { buildGuest, ins, reg } from "./_guest.ts";
-import { envVar, TIERS } from "./_tiers.ts";
+import { AUTO_TARGET, envVar, TIERS } from "./_tiers.ts";
 
 const dist = (name: string) => new URL(`../dist/${name}`, import.meta.url);
 const guest = buildGuest({
@@ -40,7 +40,7 @@ Deno.test("bundles: the full one runs guests on every tier", async () => {
     const instance = program.instantiate({}, { tier, tierUp: 0 });
     assertEquals([instance.exports.inc(41), instance.tier], [
       42,
-      tier === "auto" ? "native" : tier,
+      tier === "auto" ? AUTO_TARGET : tier,
     ]);
     instance.dispose();
   }

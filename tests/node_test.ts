@@ -41,11 +41,12 @@ const SCRIPT = `
     catch (e) { errors.push(e instanceof ProgramError ? "ProgramError" : e.code); }
   }
   // The full bundle imports here too; without koffi (none is installed where this runs),
-  // "auto" runs the interpreter and says why.
+  // "auto" runs the wasm tier (at once, with tierUp: 0) and says why.
   const full = await import(${JSON.stringify(FULL)});
   const auto = full.Program.fromBytes(await (await import("node:fs/promises")).readFile(
-    new URL(${JSON.stringify(FIB.href)}))).instantiate({}, { gas: 1e9 });
-  const fullTier = [auto.exports.fib(20), auto.tier, auto.tierReason.split(":")[0]];
+    new URL(${JSON.stringify(FIB.href)}))).instantiate({}, { gas: 1e9, tierUp: 0 });
+  const reason = auto.tierReason;
+  const fullTier = [auto.exports.fib(20), auto.tier, reason.split(":")[0], reason.split("; ")[1]];
   process.stderr.write(JSON.stringify({ fib20, code, gas: instance.gas, tier: instance.tier, errors, fullTier }));
 `;
 
@@ -83,8 +84,9 @@ for (const runtime of RUNTIMES) {
         errors: ["EISDIR", "ProgramError"],
         fullTier: [
           fib20,
-          "interpreter",
+          "wasm",
           "the native tier needs koffi under Node (npm install koffi)",
+          "WebAssembly is available",
         ],
       });
       assertEquals(stdout, "fib(32) = 2178309\n"); // one write per guest print, no added newlines

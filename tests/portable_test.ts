@@ -28,7 +28,7 @@ Deno.test("portable entry: no native tier, no code generation, no FFI in its mod
   const modules = await graph("portable.ts");
   assert(modules.has("interpreter/run.ts"), [...modules.keys()].join(", "));
   for (const [path, source] of modules) {
-    assert(!path.startsWith("jit/"), `portable.ts reaches ${path}`);
+    assert(!/^(jit|wasm)\//.test(path), `portable.ts reaches ${path}`);
     // Comments may name these; code may not use them.
     const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
     for (const banned of ["eval(", "new Function", "WebAssembly.", "dlopen", "UnsafePointer"]) {
@@ -36,10 +36,10 @@ Deno.test("portable entry: no native tier, no code generation, no FFI in its mod
     }
   }
   const full = await graph("mod.ts");
-  assert(full.has("jit/mod.ts") && full.size > modules.size);
+  assert(full.has("jit/mod.ts") && full.has("wasm/mod.ts") && full.size > modules.size);
 });
 
-Deno.test("portable entry: programs run on the interpreter; the native tier is refused clearly", async () => {
+Deno.test("portable entry: programs run on the interpreter; native and wasm are refused clearly", async () => {
   const portable = new URL("../portable.ts", import.meta.url).href;
   const { code, report, stderr } = await runChild<Record<string, string>>(`
     const { Program } = await import(${JSON.stringify(portable)});
@@ -49,14 +49,17 @@ Deno.test("portable entry: programs run on the interpreter; the native tier is r
     const auto = program.instantiate({}, {});
     let refused = "";
     try { program.instantiate({}, { tier: "native" }); } catch (e) { refused = e.name + ": " + e.message; }
+    let wasm = "";
+    try { program.instantiate({}, { tier: "wasm" }); } catch (e) { wasm = e.name + ": " + e.message; }
     console.log(JSON.stringify({
-      tier: auto.tier, reason: auto.tierReason, result: String(auto.exports.answer()), refused,
+      tier: auto.tier, reason: auto.tierReason, result: String(auto.exports.answer()), refused, wasm,
     }));
   `);
   assertEquals(code, 0, stderr);
   assertEquals([report.tier, report.result], ["interpreter", "42"]);
   assertMatch(report.reason, /native tier is not loaded/);
   assertMatch(report.refused, /^RangeError: .*native tier is not loaded/);
+  assertMatch(report.wasm, /^RangeError: .*wasm tier is not loaded/);
 });
 
 Deno.test("the machine contract (abi/) imports no tier: tiers plug in through abi/tiers.ts", async () => {
@@ -64,7 +67,7 @@ Deno.test("the machine contract (abi/) imports no tier: tiers plug in through ab
     if (!entry.name.endsWith(".ts")) continue;
     const source = await Deno.readTextFile(new URL(`../abi/${entry.name}`, import.meta.url));
     for (const [, spec] of source.matchAll(/(?:from|import)\s+"([^"]+)"/g)) {
-      assert(!/^\.\.\/(interpreter|jit)\//.test(spec), `abi/${entry.name} imports ${spec}`);
+      assert(!/^\.\.\/(interpreter|jit|wasm)\//.test(spec), `abi/${entry.name} imports ${spec}`);
     }
   }
 });

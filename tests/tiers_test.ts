@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
 
-Deno.test("tiers: without FFI permission auto runs the interpreter and native fails clearly", async () => {
+Deno.test("tiers: without FFI permission auto starts on the interpreter, moves to wasm, and native fails clearly", async () => {
   const script = `
     import { Program } from "${new URL("../mod.ts", import.meta.url)}";
     const bytes = Deno.readFileSync(${
@@ -15,7 +15,14 @@ Deno.test("tiers: without FFI permission auto runs the interpreter and native fa
     const auto = program.instantiate();
     let native = "";
     try { program.instantiate({}, { tier: "native" }); } catch (e) { native = String(e); }
-    console.log(JSON.stringify([auto.tier, auto.tierReason, auto.exports.fib(10), native]));`;
+    // Moving after 50 gas, in the middle of the call: the same result and gas as the interpreter.
+    const moving = program.instantiate({}, { tierUp: 50, gas: 10000000 });
+    const before = moving.tier;
+    const result = moving.exports.fib(20);
+    const interpreted = program.instantiate({}, { tier: "interpreter", gas: 10000000 });
+    const expected = [interpreted.exports.fib(20), interpreted.gas];
+    console.log(JSON.stringify([auto.tier, auto.tierReason, auto.exports.fib(10), native,
+      [before, moving.tier, result, moving.gas], expected]));`;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", "--no-check", "-"],
     env: { NO_COLOR: "1" },
@@ -26,10 +33,15 @@ Deno.test("tiers: without FFI permission auto runs the interpreter and native fa
   await writer.write(new TextEncoder().encode(script));
   await writer.close();
   const out = await child.output();
-  const [tier, reason, fib, native] = JSON.parse(new TextDecoder().decode(out.stdout));
+  const [tier, reason, fib, native, moved, expected] = JSON.parse(
+    new TextDecoder().decode(out.stdout),
+  );
   assertEquals([tier, fib], ["interpreter", 55]);
   if (Deno.build.arch === "x86_64" && Deno.build.os === "linux") {
-    assertEquals(reason, "the native tier needs FFI permission (--allow-ffi)");
+    assertStringIncludes(reason, "the native tier needs FFI permission (--allow-ffi)");
   }
+  assertStringIncludes(reason, "WebAssembly is available");
+  assertStringIncludes(reason, "tier-up");
   assertStringIncludes(native, 'tier "native" is not available');
+  assertEquals(moved, ["interpreter", "wasm", ...expected]);
 });

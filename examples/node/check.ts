@@ -11,6 +11,6 @@ const portable = PortableProgram.fromBytes(fib).instantiate();
 console.log(
   n,
   big,
-  portable.tier satisfies "interpreter" | "native",
+  portable.tier satisfies "interpreter" | "wasm" | "native",
   resourceUsage().nativeInstances,
 );

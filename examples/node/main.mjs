@@ -1,5 +1,5 @@
 // rvbox from npm under Node (or Bun): `npm install @rvbox/rvbox`, then `node main.mjs`.
-// The native tier runs through koffi (an optional dependency); without it, the interpreter.
+// The native tier runs through koffi (an optional dependency); without it, the wasm tier.
 import { Program, Trap } from "@rvbox/rvbox";
 import { fib, hello } from "@rvbox/rvbox/samples";
 

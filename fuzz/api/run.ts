@@ -313,7 +313,9 @@ function instantiateExpectation(
   const errors: (abstract new(...args: never[]) => Error)[] = [];
   const badSize = !isSize(options.stackSize) || !isSize(options.heapSize);
   if ((options.gas != null && !isGas(options.gas)) || badSize || !model) errors.push(RangeError);
-  if (!["auto", "interpreter", "native", undefined, null].includes(options.tier as string)) {
+  if (
+    !["auto", "interpreter", "wasm", "native", undefined, null].includes(options.tier as string)
+  ) {
     errors.push(RangeError);
   }
   if (imports === "missing" || imports === "notFunction") errors.push(LinkError);

@@ -1,0 +1,66 @@
+/**
+ * The wasm tier's memory layout and exit reasons, shared by the translator
+ * and the engine. One WebAssembly memory per instance holds, from address
+ * 0: the state block (registers, gas, exit details, the fast windows), the
+ * program's indirect-jump table, then the guest's accessible span.
+ * @module
+ */
+import { PAGE_SIZE } from "../abi/constants.ts";
+import { Exit } from "../jit/state.ts";
+
+/** Byte offsets of the state block's fields (u32 unless said otherwise). */
+export const Field = Object.freeze({
+  /** x0..x31 (x0 stays 0). */
+  REGS: 0,
+  /** Remaining gas, i64. */
+  GAS: 128,
+  /** Guest pc the exit refers to. */
+  EXIT_PC: 136,
+  /** Import number, fault address or jump target. */
+  EXIT_AUX: 140,
+  /** LR/SC reservation address, -1 for none. */
+  RESERVATION: 144,
+  /** 1 when a MemoryFault was a write. */
+  EXIT_WRITE: 148,
+  /**
+   * Fast read window: its lowest address, then for 1-, 2- and 4-byte
+   * accesses how many start addresses from there pass (0 for none).
+   */
+  READ_START: 152,
+  READ_SPAN1: 156,
+  READ_SPAN2: 160,
+  READ_SPAN4: 164,
+  /** Fast write window, likewise. */
+  WRITE_START: 168,
+  WRITE_SPAN1: 172,
+  WRITE_SPAN2: 176,
+  WRITE_SPAN4: 180,
+  /** Added to a guest address to give its memory index (guest offset minus the plan's base). */
+  BIAS: 184,
+});
+
+/** Bytes of the state block; the jump table follows. */
+export const STATE_BYTES = 256;
+
+/** Why the generated function returned: the native tier's reasons, and one of its own. */
+export const WasmExit = Object.freeze({
+  ...Exit,
+  /**
+   * An indirect jump (or the host) entered in the middle of a block, at
+   * `EXIT_AUX`, which no dispatch label marks: the engine runs that block's
+   * rest on the interpreter. The jump's link is written already.
+   */
+  ENTER_MID: 9,
+});
+
+/** Jump-table entry of an instruction start that is not a block leader. */
+export const MID_BLOCK = -1;
+
+/** Where the guest span starts in memory, after a jump table of `tableBytes` (page-aligned). */
+export function guestOffset(tableBytes: number): number {
+  const end = STATE_BYTES + tableBytes;
+  return Math.ceil(end / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/** WebAssembly page size. */
+export const WASM_PAGE = 65536;
