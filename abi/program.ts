@@ -15,14 +15,7 @@ import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 import { retireMemoryPlans } from "./memory_plan.ts";
-import {
-  createInterpreter,
-  type NativeSupport,
-  nativeTier,
-  NOT_LOADED,
-  WASM_NOT_LOADED,
-  wasmTier,
-} from "./tiers.ts";
+import { createInterpreter, type NativeSupport, notLoaded, translatingTier } from "./tiers.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
@@ -89,13 +82,13 @@ let nativeAvailable: NativeSupport | undefined;
 
 function native(): NativeSupport {
   if (nativeAvailable !== undefined) return nativeAvailable;
-  const support = nativeTier()?.support() ?? NOT_LOADED;
+  const support = translatingTier("native")?.support() ?? notLoaded("native");
   if (support.ok) nativeAvailable = support;
   return support;
 }
 
 function wasmSupport(): NativeSupport {
-  return wasmTier()?.support() ?? WASM_NOT_LOADED;
+  return translatingTier("wasm")?.support() ?? notLoaded("wasm");
 }
 
 function chooseTier(
@@ -332,7 +325,7 @@ export class Program {
       host: { memory, context, print },
       gas,
     });
-    const translator = tier === "native" ? nativeTier() : tier === "wasm" ? wasmTier() : undefined;
+    const translator = tier === "interpreter" ? undefined : translatingTier(tier);
     const refused = (error: unknown) => {
       const limit = translator!.limitOf(error);
       if (requested !== "auto" || limit === undefined) throw error;
@@ -420,7 +413,7 @@ export class Program {
     if (this.#disposed) return;
     this.#disposed = true;
     retireMemoryPlans(this.#image);
-    nativeTier()?.disposeCode(this.#image);
+    translatingTier("native")?.disposeCode(this.#image);
     releaseCode(this.#image.code);
   }
 

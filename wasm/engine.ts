@@ -6,27 +6,18 @@
  * would detach its buffer); the instance's `Memory` is a view of it.
  * @module
  */
-import { exitTrap, raiseTrap } from "../abi/_exit_trap.ts";
 import type { YieldingEngine } from "../abi/_tiered.ts";
 import { instructionAt } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
-import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
-import type { TrapInit, TrapKind } from "../abi/errors.ts";
-import { callImport, type HostContext, type ResolvedImport } from "../abi/host.ts";
+import type { EngineInit, RunOutcome } from "../abi/engine.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import { GuestMemory, type MemoryOptions, memoryPlan } from "../abi/memory.ts";
 import { poolMemory, takePooled } from "../abi/memory_pool.ts";
 import { createInterpreter } from "../abi/tiers.ts";
+import { ExitEngine } from "../jit/_exit_engine.ts";
 import { Field, WasmExit } from "./_layout.ts";
 import { memoryPages, WasmLimitError, type WasmProgram } from "./translate.ts";
 
-const TRAP_OF: Record<number, TrapKind> = {
-  [WasmExit.INVALID_INSTRUCTION]: "InvalidInstruction",
-  [WasmExit.MEMORY_FAULT]: "MemoryFault",
-  [WasmExit.INVALID_JUMP]: "InvalidJump",
-  [WasmExit.OUT_OF_GAS]: "OutOfGas",
-  [WasmExit.BREAKPOINT]: "Breakpoint",
-};
 const word = (field: number) => field >> 2;
 /** Gas a call runs with before it exits to let the engine's optimized code take over. */
 const SLICE_GAS = 1 << 22;
@@ -36,6 +27,7 @@ const GAS = word(Field.GAS);
 const EXIT_PC = word(Field.EXIT_PC);
 const EXIT_AUX = word(Field.EXIT_AUX);
 const RESERVATION = word(Field.RESERVATION);
+const EXIT_WRITE = word(Field.EXIT_WRITE);
 
 /**
  * Creates an instance's memory (a view of a WebAssembly memory) for
@@ -77,21 +69,13 @@ export function wasmMemory(
 const zeroBytes = (bytes: Uint8Array, start: number, end: number) => bytes.fill(0, start, end);
 
 /** One instance's wasm execution state. */
-export class WasmEngine implements Engine {
-  exitCode: number | undefined = undefined;
-  trap: TrapInit | undefined = undefined;
-  resumePc = -1;
-  readonly memory: GuestMemory;
-  readonly context: HostContext;
-  readonly print: (bytes: Uint8Array) => void;
-  readonly imports: readonly ResolvedImport[];
+export class WasmEngine extends ExitEngine {
   readonly #init: EngineInit;
   readonly #program: WasmProgram;
   readonly #run: (dispatch: number) => number;
   #regs: Int32Array;
   #words: Uint32Array;
   readonly #wasm: WebAssembly.Memory;
-  #brk = -1;
   /**
    * The interpreter that runs the rest of a block entered in its middle
    * (made on first need), and whether it is running: the host context then
@@ -101,11 +85,8 @@ export class WasmEngine implements Engine {
   #delegating = false;
 
   constructor(init: EngineInit, program: WasmProgram, wasm: WebAssembly.Memory) {
+    super(init.host.memory, init);
     this.#init = init;
-    this.memory = init.host.memory;
-    this.context = init.host.context;
-    this.print = init.host.print;
-    this.imports = init.imports;
     this.#program = program;
     const memory = this.memory;
     const instance = new WebAssembly.Instance(program.module, {
@@ -122,7 +103,7 @@ export class WasmEngine implements Engine {
     this.#words[word(Field.BIAS)] = program.guestOffset - memory.base;
     this.reservation = -1;
     this.gas = init.gas;
-    this.#syncMemory();
+    this.syncMemory();
   }
 
   /** x0..x31, in the state block (the generated code loads and spills them there). */
@@ -161,21 +142,11 @@ export class WasmEngine implements Engine {
     this.reservation = -1;
   }
 
-  setRegister(index: number, value: number): void {
-    this.regs[index] = value;
-  }
-
-  reset(gas: number): void {
-    resetEngine(this, gas);
-    this.#brk = -1;
-    this.#syncMemory();
-  }
-
   /** Publishes the fast windows (they move with the break) to the generated code. */
-  #syncMemory(): void {
+  protected syncMemory(): void {
     const m = this.memory;
-    if (m.brk === this.#brk) return;
-    this.#brk = m.brk;
+    if (m.brk === this.brk) return;
+    this.brk = m.brk;
     const w = this.#words;
     const window = (field: number, start: number, end: number) => {
       w[word(field)] = start;
@@ -195,7 +166,7 @@ export class WasmEngine implements Engine {
     for (;;) {
       const i = instructionAt(code, pc);
       if (i < 0) {
-        this.trap = { kind: "InvalidJump", pc, address: pc, registers: this.#snapshot() };
+        this.trap = { kind: "InvalidJump", pc, address: pc, registers: this.snapshot() };
         this.resumePc = -1;
         return "trap";
       }
@@ -219,22 +190,13 @@ export class WasmEngine implements Engine {
           continue;
         }
         case WasmExit.HOSTCALL: {
-          const outcome = callImport(this, this.imports[words[EXIT_AUX]]);
-          if (outcome === "exit") return "exit";
-          if (outcome !== undefined) return this.#raise("HostError", exitPc, -1, outcome.error);
-          if (this.memory.brk !== this.#brk) this.#syncMemory();
-          const k = instructionAt(code, exitPc);
-          const next = (exitPc + code.size[k]) >>> 0;
-          if (code.segmentEnd[k]) {
-            this.#raise("InvalidJump", exitPc, -1);
-            this.trap!.address = next;
-            return "trap";
-          }
+          const next = this.hostCall(code, exitPc, words[EXIT_AUX]);
+          if (typeof next === "string") return next;
           pc = next;
           continue;
         }
         default:
-          return this.#trapExit(reason, exitPc);
+          return this.trapExit(code, reason, exitPc, words[EXIT_AUX], words[EXIT_WRITE] !== 0);
       }
     }
   }
@@ -279,24 +241,12 @@ export class WasmEngine implements Engine {
     this.#regs[0] = 0;
     this.gas = helper.gas;
     this.reservation = helper.reservation;
-    if (this.memory.brk !== this.#brk) this.#syncMemory();
+    if (this.memory.brk !== this.brk) this.syncMemory();
     if (outcome === "yield") return helper.yieldPc;
     this.exitCode = helper.exitCode;
     this.trap = helper.trap;
     this.resumePc = helper.resumePc;
     return outcome;
-  }
-
-  #trapExit(reason: number, pc: number): RunOutcome {
-    const kind = TRAP_OF[reason];
-    if (kind === undefined) throw new Error(`wasm code exited with unknown reason ${reason}`);
-    const write = this.#words[word(Field.EXIT_WRITE)] !== 0;
-    const code = this.#init.image.code;
-    return exitTrap(this, code, kind, pc, this.#snapshot(), this.#words[EXIT_AUX], write);
-  }
-
-  #raise(kind: TrapKind, pc: number, resumePc: number, cause?: unknown): RunOutcome {
-    return raiseTrap(this, kind, pc, this.#snapshot(), resumePc, cause);
   }
 
   /**
@@ -314,9 +264,5 @@ export class WasmEngine implements Engine {
     const bytes = new Uint8Array(this.#wasm.buffer, this.#program.guestOffset, plan.span);
     plan.restore(bytes, memory.heapEnd);
     poolMemory(plan, "wasm", this.#wasm);
-  }
-
-  #snapshot(): Uint32Array {
-    return new Uint32Array(new Uint32Array(this.#regs.buffer, this.#regs.byteOffset, 32));
   }
 }

@@ -11,7 +11,7 @@ import type { DecodedCode } from "../abi/code.ts";
 import type { EngineInit } from "../abi/engine.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import type { GuestMemory, MemoryOptions } from "../abi/memory.ts";
-import { type NativeSupport, registerWasmTier } from "../abi/tiers.ts";
+import { type NativeSupport, registerTier } from "../abi/tiers.ts";
 import { WasmEngine, wasmMemory } from "./engine.ts";
 import { translateWasm, WasmLimitError, type WasmProgram } from "./translate.ts";
 
@@ -65,7 +65,7 @@ export function createWasmEngine(
   return new WasmEngine({ image, ...init(memory) }, program, wasm);
 }
 
-registerWasmTier({
+registerTier("wasm", {
   support: wasmSupport,
   createEngine: createWasmEngine,
   limitOf: (error) =>
