@@ -33,9 +33,25 @@ export interface TranslatingTier {
     options: MemoryOptions,
     init: (memory: GuestMemory) => Omit<EngineInit, "image">,
     moving?: GuestMemory,
+    prepared?: unknown,
   ): Engine;
+  /**
+   * Does asynchronously what `createEngine` refused to do synchronously
+   * ({@linkcode PreparationNeeded}); resolves to what to pass it as
+   * `prepared`, for one engine. Absent when a tier never refuses so.
+   */
+  prepare?(image: ProgramImage, options: MemoryOptions): Promise<unknown>;
   /** The limit a refusal names, or undefined when `error` is not a limit's refusal. */
   limitOf(error: unknown): string | undefined;
+}
+
+/**
+ * `createEngine` cannot create this engine synchronously here, but
+ * `prepare` can make it possible: browsers refuse to compile or instantiate
+ * a WebAssembly module over 8 MB on their main thread.
+ */
+export class PreparationNeeded extends RangeError {
+  override name = "RangeError";
 }
 
 /** What the native tier provides. */

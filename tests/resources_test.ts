@@ -41,6 +41,7 @@ Deno.test("setResourceLimits: validates, changes only what it is given, reads wi
   const saved = setResourceLimits({});
   assertEquals(saved, {
     maxNativeInstances: 4096,
+    maxWasmInstances: 4096,
     maxReservedBytes: 2 ** 45,
     maxCommittedBytes: 2 ** 33,
     maxMappings: 32768,

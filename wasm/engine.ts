@@ -1,22 +1,21 @@
 /**
  * The wasm engine: runs a program's translated function (wasm/translate.ts)
  * and turns its exits (host calls, returns, traps) into the contract's
- * outcomes, as jit/engine.ts does for native code. Its memory is one
- * WebAssembly memory sized for the whole span up front (never grown: that
- * would detach its buffer); the instance's `Memory` is a view of it.
+ * outcomes, as jit/engine.ts does for native code. It runs on a space
+ * (wasm/space.ts): one WebAssembly memory sized for the whole span up front
+ * with the module instantiated over it; the instance's `Memory` is a view of
+ * it.
  * @module
  */
 import type { YieldingEngine } from "../abi/_tiered.ts";
 import { instructionAt } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import type { EngineInit, RunOutcome } from "../abi/engine.ts";
-import type { ProgramImage } from "../abi/load.ts";
-import { GuestMemory, type MemoryOptions, memoryPlan } from "../abi/memory.ts";
-import { poolMemory, takePooled } from "../abi/memory_pool.ts";
 import { createInterpreter } from "../abi/tiers.ts";
 import { ExitEngine } from "../jit/_exit_engine.ts";
 import { Field, WasmExit } from "./_layout.ts";
-import { memoryPages, WasmLimitError, type WasmProgram } from "./translate.ts";
+import type { WasmHold, WasmSpace } from "./space.ts";
+import type { WasmProgram } from "./translate.ts";
 
 const word = (field: number) => field >> 2;
 /** Gas a call runs with before it exits to let the engine's optimized code take over. */
@@ -29,53 +28,14 @@ const EXIT_AUX = word(Field.EXIT_AUX);
 const RESERVATION = word(Field.RESERVATION);
 const EXIT_WRITE = word(Field.EXIT_WRITE);
 
-/**
- * Creates an instance's memory (a view of a WebAssembly memory) for
- * `program`; with `moving`, an interpreter's memory of the same plan, moves
- * its contents there and returns it (tier-up).
- */
-export function wasmMemory(
-  image: ProgramImage,
-  options: MemoryOptions,
-  program: WasmProgram,
-  moving?: GuestMemory,
-): { memory: GuestMemory; wasm: WebAssembly.Memory; } {
-  const plan = moving?.plan ?? memoryPlan(image, options);
-  // A disposed instance's memory of the same plan holds the initial contents again.
-  let wasm = takePooled<WebAssembly.Memory>(plan, "wasm");
-  let bytes;
-  if (wasm !== undefined) bytes = new Uint8Array(wasm.buffer, program.guestOffset, plan.span);
-  else {
-    const pages = memoryPages(program, plan.span);
-    try {
-      wasm = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    } catch (error) {
-      // Address space runs out with many live memories: `auto` then stays on the interpreter.
-      throw new WasmLimitError(
-        `no WebAssembly memory of ${pages} pages: ${(error as Error).message}`,
-      );
-    }
-    bytes = new Uint8Array(wasm.buffer, program.guestOffset, plan.span);
-    plan.initialize(bytes);
-  }
-  const backing = { bytes, owner: wasm, zero: zeroBytes };
-  if (moving !== undefined) {
-    moving.moveTo(backing);
-    return { memory: moving, wasm };
-  }
-  return { memory: new GuestMemory(image, options, backing), wasm };
-}
-
-const zeroBytes = (bytes: Uint8Array, start: number, end: number) => bytes.fill(0, start, end);
-
 /** One instance's wasm execution state. */
 export class WasmEngine extends ExitEngine {
   readonly #init: EngineInit;
   readonly #program: WasmProgram;
-  readonly #run: (dispatch: number) => number;
+  readonly #space: WasmSpace;
+  readonly #hold: WasmHold;
   #regs: Int32Array;
   #words: Uint32Array;
-  readonly #wasm: WebAssembly.Memory;
   /**
    * The interpreter that runs the rest of a block entered in its middle
    * (made on first need), and whether it is running: the host context then
@@ -84,23 +44,16 @@ export class WasmEngine extends ExitEngine {
   #helper: YieldingEngine | undefined;
   #delegating = false;
 
-  constructor(init: EngineInit, program: WasmProgram, wasm: WebAssembly.Memory) {
+  /** Runs on `space`, held by `hold` (released at dispose). */
+  constructor(init: EngineInit, space: WasmSpace, hold: WasmHold) {
     super(init.host.memory, init);
     this.#init = init;
-    this.#program = program;
-    const memory = this.memory;
-    const instance = new WebAssembly.Instance(program.module, {
-      env: {
-        memory: wasm,
-        accessible: (address: number, size: number, write: number) =>
-          memory.accessible(address >>> 0, size, write !== 0) ? 1 : 0,
-      },
-    });
-    this.#run = instance.exports.run as (dispatch: number) => number;
-    this.#wasm = wasm;
-    this.#regs = new Int32Array(wasm.buffer, Field.REGS, 32);
-    this.#words = new Uint32Array(wasm.buffer, 0, 64);
-    this.#words[word(Field.BIAS)] = program.guestOffset - memory.base;
+    this.#space = space;
+    this.#hold = hold;
+    this.#program = space.program;
+    this.#words = space.words;
+    this.#regs = new Int32Array(this.#words.buffer, Field.REGS, 32);
+    this.#words[word(Field.BIAS)] = space.program.guestOffset - this.memory.base;
     this.reservation = -1;
     this.gas = init.gas;
     this.syncMemory();
@@ -147,6 +100,7 @@ export class WasmEngine extends ExitEngine {
     const m = this.memory;
     if (m.brk === this.brk) return;
     this.brk = m.brk;
+    this.#space.commitHeap(m.brk);
     const w = this.#words;
     const window = (field: number, start: number, end: number) => {
       w[word(field)] = start;
@@ -212,9 +166,9 @@ export class WasmEngine extends ExitEngine {
   #slice(dispatch: number, minimum: number): number {
     const total = this.gas;
     const slice = Math.max(SLICE_GAS, minimum);
-    if (total <= slice) return this.#run(dispatch);
+    if (total <= slice) return this.#space.enter(this.memory, dispatch);
     this.gas = slice;
-    const reason = this.#run(dispatch);
+    const reason = this.#space.enter(this.memory, dispatch);
     this.gas += total - slice;
     return reason === WasmExit.OUT_OF_GAS ? SLICE_END : reason;
   }
@@ -250,19 +204,14 @@ export class WasmEngine extends ExitEngine {
   }
 
   /**
-   * Gives the memory back its initial contents and pools it for the
-   * program's next instance (the instance has detached its `Memory`
-   * already; a retired plan's memories are not kept).
+   * Releases the space (restored and pooled for the program's next
+   * instance, or freed) and the instance's share of the limits; the
+   * instance has detached its `Memory` already.
    */
   dispose(): void {
-    const memory = this.memory;
-    const plan = memory.plan;
     // The state block goes to the next instance: gas and registers stay readable, as copies.
     this.#regs = this.#regs.slice();
     this.#words = this.#words.slice();
-    if (plan.retired) return;
-    const bytes = new Uint8Array(this.#wasm.buffer, this.#program.guestOffset, plan.span);
-    plan.restore(bytes, memory.heapEnd);
-    poolMemory(plan, "wasm", this.#wasm);
+    this.#hold.release();
   }
 }
