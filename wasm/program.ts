@@ -14,7 +14,7 @@ import type { ProgramImage } from "../abi/load.ts";
 import { PreparationNeeded } from "../abi/tiers.ts";
 import { CodeKey } from "../jit/_code_key.ts";
 import { cacheLimit, followCacheLimit } from "../jit/code_cache.ts";
-import { emitWasm, WasmLimitError, type WasmProgram } from "./translate.ts";
+import { emitWasm, WasmLimitError, type WasmProgram, type WasmTranslation } from "./translate.ts";
 
 /** Each program's module, by its code (recycled with it: abi/_recycle.ts). */
 const byCode = new WeakMap<DecodedCode, WasmProgram>();
@@ -85,29 +85,49 @@ const compileError = (error: unknown) =>
   new WasmLimitError(`the wasm tier cannot compile this program: ${(error as Error).message}`);
 
 /**
+ * Programs whose module the host refused to compile synchronously: it is
+ * compiled asynchronously from then on (started at the refusal).
+ */
+const refusedSync = new WeakSet<DecodedCode>();
+
+/**
  * The program's module, translated and compiled on first need.
  * @throws {WasmLimitError} when the program is too large or the engine refuses the module.
  * @throws {PreparationNeeded} when the host refuses to compile it synchronously (a
- *   browser's main thread, for a module over 8 MB): {@linkcode compileWasmProgram} can.
+ *   browser's main thread, for a module over 8 MB): it is compiled asynchronously then
+ *   ({@linkcode compileWasmProgram}).
  */
 export function wasmProgram(image: ProgramImage): WasmProgram {
   const code = image.code;
   const { program, key } = known(image);
   if (program !== undefined) return program;
-  const { bytes, dispatchOf, guestOffset } = emitWasm(code);
+  if (refusedSync.has(code)) throw notSynchronously("it is being compiled asynchronously");
+  const translation = emitWasm(code);
   let module;
   try {
-    module = new WebAssembly.Module(bytes);
+    module = new WebAssembly.Module(translation.bytes);
   } catch (error) {
     // A RangeError is the host's limit on synchronous compilation (an invalid module, or
     // one over the engine's limits, is a CompileError): compiling asynchronously may work.
-    if (error instanceof RangeError) throw notSynchronously((error as Error).message);
-    throw compileError(error);
+    if (!(error instanceof RangeError)) throw compileError(error);
+    refusedSync.add(code);
+    compile(code, key!, translation).catch(() => {}); // whoever waits for it sees the error
+    throw notSynchronously(error.message);
   }
-  const compiled = { module, dispatchOf, guestOffset, size: bytes.length };
-  remember(key!, compiled);
-  byCode.set(code, compiled);
-  return compiled;
+  return compiled(code, key!, module, translation);
+}
+
+/** Records the module of `code`, or the one compiled meanwhile; returns it. */
+function compiled(
+  code: DecodedCode,
+  key: CodeKey,
+  module: WebAssembly.Module,
+  { dispatchOf, guestOffset, bytes }: WasmTranslation,
+): WasmProgram {
+  const program = byCode.get(code) ?? { module, dispatchOf, guestOffset, size: bytes.length };
+  remember(key, program);
+  byCode.set(code, program);
+  return program;
 }
 
 /** The refusal to compile or instantiate synchronously, and what to do instead. */
@@ -118,43 +138,41 @@ export function notSynchronously(why: string): PreparationNeeded {
   );
 }
 
-/**
- * The program's module, compiled asynchronously (`WebAssembly.compile`) if
- * it is not compiled yet.
- * @throws {WasmLimitError} (rejected) when the program is too large or the engine refuses it.
- */
-export function compileWasmProgram(image: ProgramImage): Promise<WasmProgram> {
-  const code = image.code;
-  const pending = compiling.get(code);
-  if (pending !== undefined) return pending;
-  let found;
-  try {
-    found = known(image);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  if (found.program !== undefined) return Promise.resolve(found.program);
-  const key = found.key!;
-  const compilation = (async () => {
-    // A copy: the translator reuses the buffer it returns.
-    const { bytes, dispatchOf, guestOffset } = emitWasm(code);
-    const copy = bytes.slice();
-    let module;
-    try {
-      module = await WebAssembly.compile(copy);
-    } catch (error) {
+/** Compiles `translation` of `code` asynchronously (`WebAssembly.compile`). */
+function compile(
+  code: DecodedCode,
+  key: CodeKey,
+  translation: WasmTranslation,
+): Promise<WasmProgram> {
+  // A copy: the translator reuses the buffer it returns.
+  const copy = { ...translation, bytes: translation.bytes.slice() };
+  const compilation = WebAssembly.compile(copy.bytes).then(
+    (module) => compiled(code, key, module, copy),
+    (error) => {
       throw compileError(error);
-    }
-    // Compiled synchronously meanwhile: that one is in use already.
-    const compiled = byCode.get(code) ?? { module, dispatchOf, guestOffset, size: copy.length };
-    remember(key, compiled);
-    byCode.set(code, compiled);
-    return compiled;
-  })();
+    },
+  );
   compiling.set(code, compilation);
   const done = () => compiling.delete(code);
   compilation.then(done, done);
   return compilation;
+}
+
+/**
+ * The program's module, compiled asynchronously if it is not compiled yet.
+ * @throws {WasmLimitError} (rejected) when the program is too large or the engine refuses it.
+ */
+export function compileWasmProgram(image: ProgramImage): Promise<WasmProgram> {
+  const pending = compiling.get(image.code);
+  if (pending !== undefined) return pending;
+  try {
+    const { program, key } = known(image);
+    return program !== undefined
+      ? Promise.resolve(program)
+      : compile(image.code, key!, emitWasm(image.code));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 onCodeRecycled((code) => byCode.delete(code));
