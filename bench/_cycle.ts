@@ -10,7 +10,7 @@ import { X64Backend } from "../jit/x64/backend.ts";
 import { Program } from "../mod.ts";
 import { type Tier } from "../mod.ts";
 import { WASM_PAGE } from "../wasm/_layout.ts";
-import { emitWasm, translateWasm } from "../wasm/translate.ts";
+import { emitWasm } from "../wasm/translate.ts";
 import { IMPORTS, WASM_IMPORTS } from "./_measure.ts";
 
 /** Whole-cycle figures of one engine. */
