@@ -7,7 +7,7 @@
  * @module
  */
 import * as esbuild from "npm:esbuild@0.28.2";
-import { noBrowser, withPage } from "../tests/_browser.ts";
+import { noBrowser, serveFiles, withPage } from "../tests/_browser.ts";
 import type { BrowserInput, BrowserOutput } from "./_browser_page.ts";
 
 const PAGE = new URL("./_browser_page.ts", import.meta.url).pathname;
@@ -31,26 +31,19 @@ export async function browserBench(input: BrowserInput): Promise<BrowserOutput |
   } finally {
     await esbuild.stop();
   }
-  const files: Record<string, [BodyInit, string]> = {
-    "/": ['<!doctype html><script type="module" src="/bench.js"></script>', "text/html"],
-    "/bench.js": [script, "text/javascript"],
-    "/input.json": [JSON.stringify(input), "application/json"],
-  };
-  const respond = async (path: string) => {
-    let file = files[path];
-    const guest = /^\/guests\/([a-z0-9]+\.(rv32imac\.elf|wasm))$/.exec(path)?.[1];
-    if (guest !== undefined) {
-      file = [await Deno.readFile(new URL(guest, GUESTS)), "application/octet-stream"];
-    }
-    if (file === undefined) return new Response("not found", { status: 404 });
-    return new Response(file[0], {
-      headers: {
-        "content-type": file[1],
-        "cross-origin-opener-policy": "same-origin",
-        "cross-origin-embedder-policy": "require-corp",
-      },
-    });
-  };
+  const respond = serveFiles(
+    {
+      "/": () => ['<!doctype html><script type="module" src="/bench.js"></script>', "text/html"],
+      "/bench.js": () => [script, "text/javascript"],
+      "/input.json": () => [JSON.stringify(input), "application/json"],
+    },
+    { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" },
+    (path) => {
+      const guest = /^\/guests\/([a-z0-9]+\.(rv32imac\.elf|wasm))$/.exec(path)?.[1];
+      if (guest === undefined) return undefined;
+      return async () => [await Deno.readFile(new URL(guest, GUESTS)), "application/octet-stream"];
+    },
+  );
   return await withPage(respond, "/", async (page) => {
     const done = "window.benchResult !== undefined || window.benchError !== undefined";
     await page.waitForFunction(done, { timeout: 900_000, polling: 500 });

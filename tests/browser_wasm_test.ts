@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { Program } from "../mod.ts";
 import { emitWasm } from "../wasm/translate.ts";
-import { noBrowser, withPage } from "./_browser.ts";
+import { noBrowser, serveFiles, withPage } from "./_browser.ts";
 import { buildGuest, ins, reg } from "./_guest.ts";
 
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
@@ -60,28 +60,15 @@ Deno.test({
     const elf = largeProgram();
     const size = emitWasm(Program.fromBytes(elf).image.code).bytes.length;
     assert(size > SYNC_LIMIT, `the module must be over 8 MB to test the limit (${size} bytes)`);
-    const files: Record<string, () => Promise<[BodyInit, string]>> = {
-      "/": () =>
-        Promise.resolve([
-          '<!doctype html><script type="module" src="/page.js"></script>',
-          "text/html",
-        ]),
-      "/page.js": () => Promise.resolve([PAGE_SCRIPT, "text/javascript"]),
+    const respond = serveFiles({
+      "/": () => ['<!doctype html><script type="module" src="/page.js"></script>', "text/html"],
+      "/page.js": () => [PAGE_SCRIPT, "text/javascript"],
       "/rvbox.js": async () => [
         await Deno.readTextFile(new URL("../dist/rvbox.min.js", import.meta.url)),
         "text/javascript",
       ],
-      "/large.elf": () =>
-        Promise.resolve([elf as Uint8Array<ArrayBuffer>, "application/octet-stream"]),
-    };
-    const respond = async (path: string) => {
-      const file = files[path];
-      if (file === undefined) return new Response("not found", { status: 404 });
-      const [body, type] = await file();
-      return new Response(body, {
-        headers: { "content-type": type, "content-security-policy": CSP },
-      });
-    };
+      "/large.elf": () => [elf as Uint8Array<ArrayBuffer>, "application/octet-stream"],
+    }, { "content-security-policy": CSP });
     await withPage(respond, "/", async (page, errors) => {
       await page.waitForFunction("window.result !== undefined", { timeout: 120_000 });
       const result = await page.evaluate("window.result") as {

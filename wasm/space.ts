@@ -154,18 +154,17 @@ function pooledSpace(plan: MemoryPlan, program: WasmProgram): WasmSpace | undefi
  * @throws {PreparationNeeded} when the host refuses to instantiate the module synchronously.
  */
 export function wasmSpace(plan: MemoryPlan, program: WasmProgram): WasmSpace {
-  const pooled = pooledSpace(plan, program);
-  if (pooled !== undefined) return pooled;
-  const space = newSpace(plan, program);
+  const space = pooledSpace(plan, program);
+  if (space !== undefined) return space;
+  const fresh = newSpace(plan, program);
   try {
-    space.instantiated(new WebAssembly.Instance(program.module, space.imports));
+    fresh.instantiated(new WebAssembly.Instance(program.module, fresh.imports));
   } catch (error) {
-    free(space);
+    free(fresh);
     // A browser's main thread refuses modules over 8 MB: instantiating asynchronously works.
-    if (error instanceof RangeError) throw notSynchronously(error.message);
-    throw error;
+    throw error instanceof RangeError ? notSynchronously(error.message) : error;
   }
-  return space;
+  return fresh;
 }
 
 /**
@@ -173,16 +172,18 @@ export function wasmSpace(plan: MemoryPlan, program: WasmProgram): WasmSpace {
  * instantiated asynchronously (`WebAssembly.instantiate`).
  */
 export async function preparedSpace(plan: MemoryPlan, program: WasmProgram): Promise<WasmSpace> {
-  const pooled = pooledSpace(plan, program);
-  if (pooled !== undefined) return pooled;
-  const space = newSpace(plan, program);
+  return pooledSpace(plan, program) ?? await instantiatedLater(newSpace(plan, program));
+}
+
+/** `space` once its module is instantiated asynchronously; freed if that fails. */
+async function instantiatedLater(space: WasmSpace): Promise<WasmSpace> {
   try {
-    space.instantiated(await WebAssembly.instantiate(program.module, space.imports));
+    space.instantiated(await WebAssembly.instantiate(space.program.module, space.imports));
+    return space;
   } catch (error) {
     free(space);
     throw new WasmLimitError(`the module cannot be instantiated: ${(error as Error).message}`);
   }
-  return space;
 }
 
 /**

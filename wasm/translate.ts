@@ -52,24 +52,6 @@ export function memoryPages(program: WasmProgram, span: number): number {
 }
 
 /**
- * Translates `code` to a module and compiles it.
- * @throws {WasmLimitError} when the program is too large for one function.
- */
-export function translateWasm(code: DecodedCode): WasmProgram {
-  const { bytes, dispatchOf, guestOffset } = emitWasm(code);
-  let module;
-  try {
-    module = new WebAssembly.Module(bytes);
-  } catch (error) {
-    // The engine's limits (function size, nesting) are not known here: a valid module it refuses.
-    throw new WasmLimitError(
-      `the wasm tier cannot compile this program: ${(error as Error).message}`,
-    );
-  }
-  return { module, dispatchOf, guestOffset, size: bytes.length };
-}
-
-/**
  * Translates `code` to a module's bytes.
  * @throws {WasmLimitError} when the program is too large for one function.
  */
