@@ -34,6 +34,8 @@ export abstract class ExitEngine implements Engine {
   readonly imports: readonly ResolvedImport[];
   /** The break the generated code's view of the heap was last published for (-1: none yet). */
   protected brk = -1;
+  /** The index of the instruction after the ECALL of the last `hostCall` that continues. */
+  protected nextIndex = -1;
   /** x0..x31. */
   abstract regs: Int32Array;
   abstract gas: number;
@@ -85,6 +87,7 @@ export abstract class ExitEngine implements Engine {
       this.trap!.address = next;
       return "trap";
     }
+    this.nextIndex = i + 1;
     return next;
   }
 

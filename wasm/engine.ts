@@ -18,15 +18,18 @@ import type { WasmHold, WasmSpace } from "./space.ts";
 import type { WasmProgram } from "./translate.ts";
 
 const word = (field: number) => field >> 2;
-/** Gas a call runs with before it exits to let the engine's optimized code take over. */
+/**
+ * Gas the generated code runs with at most before it exits, the rest held
+ * back (see {@linkcode WasmEngine.run}).
+ */
 const SLICE_GAS = 1 << 22;
-/** `#slice`'s reason for a slice that ran out of gas while more was held back. */
-const SLICE_END = -1;
 const GAS = word(Field.GAS);
 const EXIT_PC = word(Field.EXIT_PC);
 const EXIT_AUX = word(Field.EXIT_AUX);
 const RESERVATION = word(Field.RESERVATION);
 const EXIT_WRITE = word(Field.EXIT_WRITE);
+const READ = word(Field.READ_START);
+const WRITE = word(Field.WRITE_START);
 
 /** One instance's wasm execution state. */
 export class WasmEngine extends ExitEngine {
@@ -43,6 +46,8 @@ export class WasmEngine extends ExitEngine {
    */
   #helper: YieldingEngine | undefined;
   #delegating = false;
+  /** Gas held back from the generated code: the instance's gas is the state block's plus this. */
+  #held = 0;
 
   /** Runs on `space`, held by `hold` (released at dispose). */
   constructor(init: EngineInit, space: WasmSpace, hold: WasmHold) {
@@ -66,8 +71,7 @@ export class WasmEngine extends ExitEngine {
 
   get gas(): number {
     if (this.#delegating) return this.#helper!.gas;
-    const w = this.#words;
-    return w[GAS + 1] * 2 ** 32 + w[GAS];
+    return this.#stateGas() + this.#held;
   }
 
   set gas(value: number) {
@@ -75,8 +79,20 @@ export class WasmEngine extends ExitEngine {
       this.#helper!.gas = value;
       return;
     }
-    this.#words[GAS] = value % 2 ** 32;
-    this.#words[GAS + 1] = Math.floor(value / 2 ** 32);
+    this.#setStateGas(value);
+    this.#held = 0;
+  }
+
+  /** The gas in the state block, the generated code's (an i64). */
+  #stateGas(): number {
+    const w = this.#words;
+    return (w[GAS + 1] | 0) * 2 ** 32 + w[GAS];
+  }
+
+  #setStateGas(value: number): void {
+    const high = Math.floor(value / 2 ** 32); // no `%`: a floating-point remainder is slow
+    this.#words[GAS] = value - high * 2 ** 32;
+    this.#words[GAS + 1] = high;
   }
 
   get reservation(): number {
@@ -101,76 +117,81 @@ export class WasmEngine extends ExitEngine {
     if (m.brk === this.brk) return;
     this.brk = m.brk;
     this.#space.commitHeap(m.brk);
+    // Per window: its start, then how many start addresses of 1-, 2- and 4-byte accesses pass.
     const w = this.#words;
-    const window = (field: number, start: number, end: number) => {
-      w[word(field)] = start;
-      for (const [k, size] of [[1, 1], [2, 2], [3, 4]]) {
-        w[word(field) + k] = Math.max(0, end - start - size + 1);
-      }
-    };
-    window(Field.READ_START, m.readStart, m.readEnd);
-    window(Field.WRITE_START, m.writeStart, m.writeEnd);
+    w[READ] = m.readStart;
+    w[READ + 1] = Math.max(0, m.readEnd - m.readStart);
+    w[READ + 2] = Math.max(0, m.readEnd - m.readStart - 1);
+    w[READ + 3] = Math.max(0, m.readEnd - m.readStart - 3);
+    w[WRITE] = m.writeStart;
+    w[WRITE + 1] = Math.max(0, m.writeEnd - m.writeStart);
+    w[WRITE + 2] = Math.max(0, m.writeEnd - m.writeStart - 1);
+    w[WRITE + 3] = Math.max(0, m.writeEnd - m.writeStart - 3);
   }
 
-  /** Runs from `pc` (abi/README.md §4): enters the code there, handling exits until the call ends. */
+  /**
+   * Runs from `pc` (abi/README.md §4): enters the code there, handling exits
+   * until the call ends. The generated code gets at most a slice of the gas,
+   * the rest held back: WebAssembly engines replace a function's code with
+   * optimized code only when it is entered again (no on-stack replacement),
+   * so a long call that never exited would run to its end on the baseline
+   * code. Running out of the slice with gas held back is not a trap: the
+   * code is entered again there with more.
+   */
   run(pc: number): RunOutcome {
     const code = this.#init.image.code;
     const words = this.#words;
-    let minimum = 0;
-    for (;;) {
-      const i = instructionAt(code, pc);
+    const dispatchOf = this.#program.dispatchOf;
+    for (let i = instructionAt(code, pc);;) {
       if (i < 0) {
-        this.trap = { kind: "InvalidJump", pc, address: pc, registers: this.snapshot() };
-        this.resumePc = -1;
+        this.raise("InvalidJump", pc, -1);
+        this.trap!.address = pc;
         return "trap";
       }
-      const dispatch = this.#program.dispatchOf[i];
-      const reason = dispatch >= 0 ? this.#slice(dispatch, minimum) : WasmExit.ENTER_MID;
-      const exitPc = dispatch >= 0 ? words[EXIT_PC] : pc;
-      minimum = 0;
+      const dispatch = dispatchOf[i];
+      const reason = dispatch < 0 ? WasmExit.ENTER_MID : this.#enter(dispatch);
+      const exitPc = words[EXIT_PC];
       switch (reason) {
         case WasmExit.RETURN:
           return "return";
-        case SLICE_END:
-          // Entering the same block again: the next slice can pay it whole.
-          minimum = code.entryCost[instructionAt(code, exitPc)];
-          pc = exitPc;
-          continue;
-        case WasmExit.ENTER_MID: {
-          const target = dispatch >= 0 ? words[EXIT_AUX] : pc;
-          const outcome = this.#interpret(target);
-          if (typeof outcome === "string") return outcome;
-          pc = outcome;
-          continue;
-        }
         case WasmExit.HOSTCALL: {
           const next = this.hostCall(code, exitPc, words[EXIT_AUX]);
           if (typeof next === "string") return next;
           pc = next;
+          i = this.nextIndex;
           continue;
         }
-        default:
-          return this.trapExit(code, reason, exitPc, words[EXIT_AUX], words[EXIT_WRITE] !== 0);
+        case WasmExit.ENTER_MID: {
+          const outcome = this.#interpret(dispatch < 0 ? pc : words[EXIT_AUX]);
+          if (typeof outcome === "string") return outcome;
+          pc = outcome;
+          i = instructionAt(code, pc);
+          continue;
+        }
+        case WasmExit.OUT_OF_GAS:
+          i = instructionAt(code, exitPc);
+          if (this.#held > 0) {
+            // Entering the same block again: the next slice can pay it whole.
+            const total = this.#stateGas() + this.#held;
+            const slice = Math.min(total, Math.max(SLICE_GAS, code.entryCost[i]));
+            this.#setStateGas(slice);
+            this.#held = total - slice;
+            pc = exitPc;
+            continue;
+          }
       }
+      return this.trapExit(code, reason, exitPc, words[EXIT_AUX], words[EXIT_WRITE] !== 0);
     }
   }
 
-  /**
-   * Runs the code from dispatch index `dispatch` with at most a slice of the
-   * gas (at least `minimum`); the rest is held back and given back at the
-   * exit. WebAssembly engines replace a function's code with optimized code
-   * only when it is entered again (no on-stack replacement): a long call
-   * that never exits would run to its end on the baseline code. Running out
-   * of a slice's gas with gas held back is not a trap but {@linkcode SLICE_END}.
-   */
-  #slice(dispatch: number, minimum: number): number {
-    const total = this.gas;
-    const slice = Math.max(SLICE_GAS, minimum);
-    if (total <= slice) return this.#space.enter(this.memory, dispatch);
-    this.gas = slice;
-    const reason = this.#space.enter(this.memory, dispatch);
-    this.gas += total - slice;
-    return reason === WasmExit.OUT_OF_GAS ? SLICE_END : reason;
+  /** Enters the generated code at dispatch index `dispatch`, holding back gas over a slice. */
+  #enter(dispatch: number): number {
+    const w = this.#words;
+    if (w[GAS + 1] !== 0 || w[GAS] > SLICE_GAS) {
+      this.#held += this.#stateGas() - SLICE_GAS;
+      this.#setStateGas(SLICE_GAS);
+    }
+    return this.#space.enter(this.memory, dispatch);
   }
 
   /**
@@ -210,8 +231,8 @@ export class WasmEngine extends ExitEngine {
    */
   dispose(): void {
     // The state block goes to the next instance: gas and registers stay readable, as copies.
-    this.#regs = this.#regs.slice();
     this.#words = this.#words.slice();
+    this.#regs = new Int32Array(this.#words.buffer, Field.REGS, 32);
     this.#hold.release();
   }
 }
