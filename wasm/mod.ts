@@ -13,7 +13,8 @@ import { ResourceLimitError } from "../abi/resources.ts";
 import { type NativeSupport, PreparationNeeded, registerTier } from "../abi/tiers.ts";
 import { WasmEngine } from "./engine.ts";
 import { compileWasmProgram, wasmProgram } from "./program.ts";
-import { instanceClaim, preparedSpace, WasmHold, type WasmSpace, wasmSpace } from "./space.ts";
+import { freeSpace, instanceClaim, preparedSpace, WasmHold, type WasmSpace } from "./space.ts";
+import { wasmSpace } from "./space.ts";
 import { WasmLimitError } from "./translate.ts";
 
 export { wasmProgram } from "./program.ts";
@@ -63,7 +64,11 @@ export function createWasmEngine(
   let space: WasmSpace;
   try {
     const given = prepared as WasmSpace | undefined;
-    space = given?.plan === plan && given.program === program ? given : wasmSpace(plan, program);
+    if (given?.plan === plan && given.program === program) space = given;
+    else {
+      if (given !== undefined) freeSpace(given); // prepared for another layout (options changed)
+      space = wasmSpace(plan, program);
+    }
   } catch (error) {
     instance.release();
     throw error;

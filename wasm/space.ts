@@ -113,7 +113,7 @@ function spaceAmounts(plan: MemoryPlan, program: WasmProgram): ResourceAmounts {
 const dropped = new FinalizationRegistry<ResourceClaim>((claim) => claim.release());
 
 /** Stops counting a space; the garbage collector frees its memory. */
-function free(space: WasmSpace): void {
+export function freeSpace(space: WasmSpace): void {
   space.claim.release();
 }
 
@@ -141,7 +141,7 @@ function newSpace(plan: MemoryPlan, program: WasmProgram): WasmSpace {
 function pooledSpace(plan: MemoryPlan, program: WasmProgram): WasmSpace | undefined {
   const space = takePooled<WasmSpace>(plan, "wasm", (s) => s.program === program);
   if (space === undefined || withinLimits(spaceAmounts(plan, program))) return space;
-  free(space); // the limits went down since it was pooled: make room as a new space would
+  freeSpace(space); // the limits went down since it was pooled: make room as a new space would
   releasePooled();
   return undefined;
 }
@@ -160,7 +160,7 @@ export function wasmSpace(plan: MemoryPlan, program: WasmProgram): WasmSpace {
   try {
     fresh.instantiated(new WebAssembly.Instance(program.module, fresh.imports));
   } catch (error) {
-    free(fresh);
+    freeSpace(fresh);
     // A browser's main thread refuses modules over 8 MB: instantiating asynchronously works.
     throw error instanceof RangeError ? notSynchronously(error.message) : error;
   }
@@ -181,7 +181,7 @@ async function instantiatedLater(space: WasmSpace): Promise<WasmSpace> {
     space.instantiated(await WebAssembly.instantiate(space.program.module, space.imports));
     return space;
   } catch (error) {
-    free(space);
+    freeSpace(space);
     throw new WasmLimitError(`the module cannot be instantiated: ${(error as Error).message}`);
   }
 }
@@ -195,9 +195,9 @@ function recycle(space: WasmSpace): void {
   if (pooling() && !plan.retired && space.heapTop - plan.heapStart <= POOLED_HEAP_BYTES) {
     plan.restore(space.bytes, space.heapTop);
     space.words.fill(0); // registers and exit details of the last instance
-    poolMemory(plan, "wasm", space, () => free(space));
+    poolMemory(plan, "wasm", space, () => freeSpace(space));
   } else {
-    free(space);
+    freeSpace(space);
   }
 }
 
