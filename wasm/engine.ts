@@ -142,6 +142,8 @@ export class WasmEngine extends ExitEngine {
     const code = this.#init.image.code;
     const words = this.#words;
     const dispatchOf = this.#program.dispatchOf;
+    // Gas the next entry must be able to pay at once (a block costing more than a slice).
+    let minimum = 0;
     for (let i = instructionAt(code, pc);;) {
       if (i < 0) {
         this.raise("InvalidJump", pc, -1);
@@ -149,8 +151,9 @@ export class WasmEngine extends ExitEngine {
         return "trap";
       }
       const dispatch = dispatchOf[i];
-      const reason = dispatch < 0 ? WasmExit.ENTER_MID : this.#enter(dispatch);
+      const reason = dispatch < 0 ? WasmExit.ENTER_MID : this.#enter(dispatch, minimum);
       const exitPc = words[EXIT_PC];
+      minimum = 0;
       switch (reason) {
         case WasmExit.RETURN:
           return "return";
@@ -172,8 +175,9 @@ export class WasmEngine extends ExitEngine {
           i = instructionAt(code, exitPc);
           if (this.#held > 0) {
             // Entering the same block again: the next slice can pay it whole.
+            minimum = code.entryCost[i];
             const total = this.#stateGas() + this.#held;
-            const slice = Math.min(total, Math.max(SLICE_GAS, code.entryCost[i]));
+            const slice = Math.min(total, Math.max(SLICE_GAS, minimum));
             this.#setStateGas(slice);
             this.#held = total - slice;
             pc = exitPc;
@@ -184,12 +188,16 @@ export class WasmEngine extends ExitEngine {
     }
   }
 
-  /** Enters the generated code at dispatch index `dispatch`, holding back gas over a slice. */
-  #enter(dispatch: number): number {
+  /**
+   * Enters the generated code at dispatch index `dispatch`, holding back
+   * the gas over a slice (of at least `minimum`).
+   */
+  #enter(dispatch: number, minimum: number): number {
     const w = this.#words;
-    if (w[GAS + 1] !== 0 || w[GAS] > SLICE_GAS) {
-      this.#held += this.#stateGas() - SLICE_GAS;
-      this.#setStateGas(SLICE_GAS);
+    const slice = minimum > SLICE_GAS ? minimum : SLICE_GAS;
+    if (w[GAS + 1] !== 0 || w[GAS] > slice) {
+      this.#held += this.#stateGas() - slice;
+      this.#setStateGas(slice);
     }
     return this.#space.enter(this.memory, dispatch);
   }
