@@ -21,10 +21,10 @@
  * ```
  * @module
  */
+export { resourceUsage, setResourceLimits } from "./abi/resources.ts";
+export type { ResourceLimits, ResourceUsage } from "./abi/resources.ts";
 export { codeCache } from "./jit/code_cache.ts";
 export type { CodeCacheLimits, CodeCacheUsage } from "./jit/code_cache.ts";
-export { resourceUsage, setResourceLimits } from "./jit/resources.ts";
-export type { ResourceLimits, ResourceUsage } from "./jit/resources.ts";
 export * from "./portable.ts";
 // Registers the native tier with every program (abi/tiers.ts).
 import "./jit/mod.ts";

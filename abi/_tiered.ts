@@ -20,6 +20,7 @@ import type { TrapInit } from "./errors.ts";
 import type { HostContext } from "./host.ts";
 import type { Tier } from "./instance.ts";
 import type { GuestMemory } from "./memory.ts";
+import { PreparationNeeded } from "./tiers.ts";
 
 /**
  * The `tierUp` of instances that set none: `DEFAULT_TIER_UP`, which the
@@ -41,8 +42,43 @@ export interface TierUpCounter {
   spent: number;
 }
 
-/** Creates the translated engine over the memory (moved into its own), or says why it cannot. */
-export type Upgrade = () => Engine | string;
+/**
+ * Creates the translated engine over the memory (moved into its own), or
+ * says why it cannot (a string), or that it cannot yet (undefined: try again later).
+ */
+export type Upgrade = () => Engine | string | undefined;
+
+/** Gas the interpreter runs between attempts while the translated engine cannot be created yet. */
+const RETRY_GAS = 1 << 20;
+
+/**
+ * An upgrade through `create`; when the tier must prepare asynchronously
+ * first (`PreparationNeeded`: a browser's main thread refuses to compile a
+ * large WebAssembly module), it starts `prepare` and says "not yet" until
+ * that is done, then passes its result to `create`. `refused` turns an
+ * error into the reason to stay on the interpreter.
+ */
+export function preparingUpgrade(
+  create: (prepared?: unknown) => Engine,
+  prepare: (() => Promise<unknown>) | undefined,
+  refused: (error: unknown) => string,
+): Upgrade {
+  let state: "idle" | "preparing" | "prepared" = "idle";
+  let prepared: unknown;
+  let failure: unknown;
+  return () => {
+    if (state === "preparing") return undefined;
+    try {
+      return create(prepared);
+    } catch (error) {
+      if (!(error instanceof PreparationNeeded)) return refused(error);
+      if (state === "prepared" || prepare === undefined) return refused(failure ?? error);
+      state = "preparing";
+      prepare().then((p) => prepared = p, (e) => failure = e).finally(() => state = "prepared");
+      return undefined;
+    }
+  };
+}
 
 /** An engine that runs on the interpreter until its program is hot, then on translated code. */
 export class TieredEngine implements Engine {
@@ -145,7 +181,12 @@ export class TieredEngine implements Engine {
       if (this.#upgrade === undefined) return interpreter.run(pc);
       if (counter.spent >= this.#limit) {
         if (this.#tierUp(interpreter)) continue;
-        return interpreter.run(pc);
+        if (this.#upgrade === undefined) return interpreter.run(pc);
+        // Not yet (a preparation under way): on for a while, then look again.
+        const outcome = interpreter.runFor(pc, RETRY_GAS);
+        if (outcome !== "yield") return outcome;
+        pc = interpreter.yieldPc;
+        continue;
       }
       const before = interpreter.gas;
       const outcome = interpreter.runFor(pc, this.#limit - counter.spent);
@@ -156,9 +197,13 @@ export class TieredEngine implements Engine {
     }
   }
 
-  /** Moves to translated code; false (staying on the interpreter for good) when it cannot. */
+  /**
+   * Moves to translated code; false when it cannot (staying on the
+   * interpreter for good, or until the next attempt when it cannot yet).
+   */
   #tierUp(interpreter: YieldingEngine): boolean {
     const native = this.#upgrade!();
+    if (native === undefined) return false;
     this.#upgrade = undefined;
     if (typeof native === "string") {
       this.tierReason = native;

@@ -6,7 +6,8 @@
 import { writeBlob } from "./_blob_write.ts";
 import { readProgramFile, writeOutput } from "./_platform.ts";
 import { holdCode, releaseCode } from "./_recycle.ts";
-import { TieredEngine, type TierUpCounter, tierUpDefault, type YieldingEngine } from "./_tiered.ts";
+import { preparingUpgrade, TieredEngine, type TierUpCounter } from "./_tiered.ts";
+import { tierUpDefault, type YieldingEngine } from "./_tiered.ts";
 import { isBlob, loadImage } from "./blob.ts";
 import { DEFAULT_GAS, DEFAULT_MAX_FILE_SIZE } from "./constants.ts";
 import type { Engine } from "./engine.ts";
@@ -15,14 +16,8 @@ import { checkGas, hostContext, Instance, type Tier } from "./instance.ts";
 import { limit, type ProgramImage, type ProgramOptions } from "./load.ts";
 import { GuestMemory, type MemoryOptions } from "./memory.ts";
 import { retireMemoryPlans } from "./memory_plan.ts";
-import {
-  createInterpreter,
-  type NativeSupport,
-  nativeTier,
-  NOT_LOADED,
-  WASM_NOT_LOADED,
-  wasmTier,
-} from "./tiers.ts";
+import { createInterpreter, type NativeSupport, notLoaded, translatingTier } from "./tiers.ts";
+import { PreparationNeeded } from "./tiers.ts";
 
 /** Options of {@linkcode Program.instantiate}. */
 export interface InstanceOptions extends MemoryOptions {
@@ -89,13 +84,13 @@ let nativeAvailable: NativeSupport | undefined;
 
 function native(): NativeSupport {
   if (nativeAvailable !== undefined) return nativeAvailable;
-  const support = nativeTier()?.support() ?? NOT_LOADED;
+  const support = translatingTier("native")?.support() ?? notLoaded("native");
   if (support.ok) nativeAvailable = support;
   return support;
 }
 
 function wasmSupport(): NativeSupport {
-  return wasmTier()?.support() ?? WASM_NOT_LOADED;
+  return translatingTier("wasm")?.support() ?? notLoaded("wasm");
 }
 
 function chooseTier(
@@ -310,14 +305,62 @@ export class Program {
 
   /**
    * Creates an instance with its own memory. With `tier: "auto"`, an
-   * instance the native tier's resource limits refuse (see
+   * instance the resource limits refuse on the native or wasm tier (see
    * `setResourceLimits`) runs on the interpreter instead, and its
-   * `tierReason` says so; `tier: "native"` throws the `RangeError`.
+   * `tierReason` says so; `tier: "native"` or `"wasm"` throws the `RangeError`.
    * @throws {LinkError} when a required import is missing.
-   * @throws {RangeError} on invalid options, an unavailable tier or a native resource limit.
+   * @throws {RangeError} on invalid options, an unavailable tier or a resource limit; with
+   *   `tier: "wasm"` also where the host refuses to compile or instantiate the program's
+   *   WebAssembly synchronously (a browser's main thread, over 8 MB of it: use
+   *   {@linkcode Program.instantiateAsync}).
    * @throws {Error} when the program has been disposed.
    */
   instantiate(imports: Imports = {}, options: InstanceOptions = {}): Instance {
+    return this.#instantiate(imports, options, undefined);
+  }
+
+  /**
+   * Same as {@linkcode Program.instantiate}, but the translated code the
+   * instance starts on (with `tier: "wasm"`, or `"auto"` once the program is
+   * hot or with `tierUp: 0`) is compiled and instantiated without blocking,
+   * as `WebAssembly.instantiate` does: in a browser the way to start a large
+   * program (over 8 MB of WebAssembly) on the wasm tier, which the main
+   * thread refuses to compile synchronously. Otherwise the same instance
+   * `instantiate` gives. (`tier: "auto"` needs neither: an instance stays on
+   * the interpreter until the compilation it starts in the background is done.)
+   *
+   * @example
+   * ```ts
+   * import { Program } from "@rvbox/rvbox";
+   * import { fib } from "@rvbox/rvbox/samples";
+   * const program = Program.fromBytes(fib);
+   * const instance = await program.instantiateAsync({}, { tier: "wasm" });
+   * console.log(instance.exports.fib(20), instance.tier); // 6765 wasm
+   * ```
+   * @throws {LinkError} (rejected) when a required import is missing.
+   * @throws {RangeError} (rejected) as {@linkcode Program.instantiate} throws it.
+   * @throws {Error} (rejected) when the program has been disposed.
+   */
+  async instantiateAsync(imports: Imports = {}, options: InstanceOptions = {}): Promise<Instance> {
+    if (this.#disposed) throw new Error("the program has been disposed: load it again");
+    const requested = options.tier ?? "auto";
+    const { tier } = chooseTier(requested, options.trace !== undefined);
+    const translator = tier === "interpreter" ? undefined : translatingTier(tier);
+    const tierUp = checkTierUp(options.tierUp ?? tierUpDefault.gas);
+    const tiered = requested === "auto" && this.#tierUpSpent.spent < tierUp;
+    let prepared: unknown;
+    if (translator?.prepare !== undefined && !tiered) {
+      try {
+        prepared = await translator.prepare(this.#image, options);
+      } catch (error) {
+        // `auto` falls back as `instantiate` does, which meets the same refusal.
+        if (requested !== "auto" || translator.limitOf(error) === undefined) throw error;
+      }
+    }
+    return this.#instantiate(imports, options, prepared);
+  }
+
+  #instantiate(imports: Imports, options: InstanceOptions, prepared: unknown): Instance {
     if (this.#disposed) throw new Error("the program has been disposed: load it again");
     const image = this.#image;
     const requested = options.tier ?? "auto";
@@ -332,28 +375,40 @@ export class Program {
       host: { memory, context, print },
       gas,
     });
-    const translator = tier === "native" ? nativeTier() : tier === "wasm" ? wasmTier() : undefined;
+    const translator = tier === "interpreter" ? undefined : translatingTier(tier);
     const refused = (error: unknown) => {
       const limit = translator!.limitOf(error);
       if (requested !== "auto" || limit === undefined) throw error;
       return `${limit}, so the interpreter runs this instance`;
     };
-    const tiered = translator !== undefined && requested === "auto"
+    let tiered = translator !== undefined && requested === "auto"
       && this.#tierUpSpent.spent < tierUp;
     // Every tier but native reads the program's code tables while it runs (the interpreter
     // its compiled stream, the wasm engine instruction starts and sizes at exits).
     const code = image.code;
     let onDispose: (() => void) | undefined;
+    let wait = `until the program has spent ${tierUp} gas (tier-up)`;
     if (translator !== undefined && !tiered) {
       try {
-        engine = translator.createEngine(image, options, (memory) => init(memory));
+        engine = translator.createEngine(
+          image,
+          options,
+          (memory) => init(memory),
+          undefined,
+          prepared,
+        );
         if (tier === "wasm") {
           holdCode(code);
           onDispose = () => releaseCode(code);
         }
       } catch (error) {
-        tier = "interpreter";
-        reason = refused(error);
+        if (requested === "auto" && error instanceof PreparationNeeded) {
+          tiered = true;
+          wait = `until the ${tier} tier is compiled in the background (${error.message})`;
+        } else {
+          tier = "interpreter";
+          reason = refused(error);
+        }
       }
     }
     if (engine === undefined) {
@@ -361,22 +416,23 @@ export class Program {
       holdCode(code);
       onDispose = () => releaseCode(code);
       const interpreter = createInterpreter({ image, ...init(memory), trace: options.trace });
-      if (tiered) {
+      if (tiered && translator !== undefined) {
         // Its translated engine takes over the same memory and host context.
-        const upgrade = () => {
-          // A disposed program's translation would have no holder to free it but the GC.
-          if (this.#disposed) return "the program was disposed before tier-up";
-          try {
+        const upgrade = preparingUpgrade(
+          (prepared) => {
+            // A disposed program's translation would have no holder to free it but the GC.
+            if (this.#disposed) throw new Error("the program was disposed before tier-up");
             return translator.createEngine(
               image,
               options,
               () => init(memory, interpreter.context),
               memory,
+              prepared,
             );
-          } catch (error) {
-            return refused(error);
-          }
-        };
+          },
+          translator.prepare && (() => translator.prepare!(image, options)),
+          (error) => this.#disposed ? (error as Error).message : refused(error),
+        );
         engine = new TieredEngine(
           interpreter as YieldingEngine,
           upgrade,
@@ -385,8 +441,7 @@ export class Program {
           tier as "native" | "wasm",
         );
         tier = "interpreter";
-        reason =
-          `${reason}; on the interpreter until the program has spent ${tierUp} gas (tier-up)`;
+        reason = `${reason}; on the interpreter ${wait}`;
       } else engine = interpreter;
     }
     return new Instance({
@@ -420,7 +475,7 @@ export class Program {
     if (this.#disposed) return;
     this.#disposed = true;
     retireMemoryPlans(this.#image);
-    nativeTier()?.disposeCode(this.#image);
+    translatingTier("native")?.disposeCode(this.#image);
     releaseCode(this.#image.code);
   }
 

@@ -33,9 +33,25 @@ export interface TranslatingTier {
     options: MemoryOptions,
     init: (memory: GuestMemory) => Omit<EngineInit, "image">,
     moving?: GuestMemory,
+    prepared?: unknown,
   ): Engine;
+  /**
+   * Does asynchronously what `createEngine` refused to do synchronously
+   * ({@linkcode PreparationNeeded}); resolves to what to pass it as
+   * `prepared`, for one engine. Absent when a tier never refuses so.
+   */
+  prepare?(image: ProgramImage, options: MemoryOptions): Promise<unknown>;
   /** The limit a refusal names, or undefined when `error` is not a limit's refusal. */
   limitOf(error: unknown): string | undefined;
+}
+
+/**
+ * `createEngine` cannot create this engine synchronously here, but
+ * `prepare` can make it possible: browsers refuse to compile or instantiate
+ * a WebAssembly module over 8 MB on their main thread.
+ */
+export class PreparationNeeded extends RangeError {
+  override name = "RangeError";
 }
 
 /** What the native tier provides. */
@@ -47,24 +63,39 @@ export interface NativeTier extends TranslatingTier {
 /** What the wasm tier provides (its support: whether WebAssembly may be compiled here). */
 export type WasmTier = TranslatingTier;
 
-let registered: NativeTier | undefined;
-let registeredWasm: WasmTier | undefined;
-
-/** Makes the wasm tier available to every program (wasm/mod.ts calls it once, at import). */
-export function registerWasmTier(tier: WasmTier): void {
-  registeredWasm = tier;
+/** The translating tiers, by name. */
+export interface TranslatingTiers {
+  /** The native tier (jit/mod.ts). */
+  native: NativeTier;
+  /** The wasm tier (wasm/mod.ts). */
+  wasm: WasmTier;
 }
 
-/** The registered wasm tier, or undefined from the portable entry point. */
-export function wasmTier(): WasmTier | undefined {
-  return registeredWasm;
+const translating: Partial<TranslatingTiers> = {};
+
+/** Makes a translating tier available to every program (its module calls it once, at import). */
+export function registerTier<K extends keyof TranslatingTiers>(
+  name: K,
+  tier: TranslatingTiers[K],
+): void {
+  translating[name] = tier;
 }
 
-/** Why the wasm tier cannot run when it is not loaded. */
-export const WASM_NOT_LOADED: NativeSupport = {
-  ok: false,
-  reason: "the wasm tier is not loaded (rvbox's portable entry point has none)",
-};
+/** The registered tier `name`, or undefined (the portable entry point registers none). */
+export function translatingTier<K extends keyof TranslatingTiers>(
+  name: K,
+): TranslatingTiers[K] | undefined {
+  return translating[name];
+}
+
+/** Why tier `name` cannot run when it is not loaded. */
+export function notLoaded(name: keyof TranslatingTiers): NativeSupport {
+  return {
+    ok: false,
+    reason: `the ${name} tier is not loaded (rvbox's portable entry point has none)`,
+  };
+}
+
 let interpreter: ((init: EngineInit) => Engine) | undefined;
 
 /** Makes the interpreter available (interpreter/mod.ts calls it once, at import). */
@@ -82,19 +113,3 @@ export function createInterpreter(init: EngineInit): Engine {
   }
   return interpreter(init);
 }
-
-/** Makes the native tier available to every program (jit/mod.ts calls it once, at import). */
-export function registerNativeTier(tier: NativeTier): void {
-  registered = tier;
-}
-
-/** The registered native tier, or undefined from the portable entry point. */
-export function nativeTier(): NativeTier | undefined {
-  return registered;
-}
-
-/** Why the native tier cannot run when it is not loaded. */
-export const NOT_LOADED: NativeSupport = {
-  ok: false,
-  reason: "the native tier is not loaded (rvbox's portable entry point has none)",
-};

@@ -9,16 +9,18 @@ import { type Backend, translate } from "../jit/translate.ts";
 import { X64Backend } from "../jit/x64/backend.ts";
 import { Program } from "../mod.ts";
 import { type Tier } from "../mod.ts";
-import { translateWasm } from "../wasm/translate.ts";
-import { IMPORTS } from "./_engines.ts";
+import { WASM_PAGE } from "../wasm/_layout.ts";
+import { emitWasm } from "../wasm/translate.ts";
+import { IMPORTS, WASM_IMPORTS } from "./_measure.ts";
 
 /** Whole-cycle figures of one engine. */
 export interface Cycle {
   /** Program bytes loaded (validated and decoded, or compiled) per second, MB/s. */
   loadMBps: number;
   /**
-   * Guest code translated to native code (or to a compiled WebAssembly
-   * module) per second once the translator is warm, MB/s (translating tiers only).
+   * Guest code translated to native code (or to WebAssembly, compiled by
+   * the engine's first tier) per second once the translator is warm, MB/s
+   * (translating tiers only).
    */
   translateMBps?: number;
   /** The same for the compute workloads alone (without the contract), MB/s. */
@@ -27,6 +29,13 @@ export interface Cycle {
   firstTranslateMBps?: number;
   /** Instantiate plus one call of a small export, µs. */
   instantiateCallUs: number;
+  /**
+   * The contract's bytes loaded again, instantiated and one small export
+   * called, µs: the whole cycle in a warm process for a program seen before
+   * (rvbox's native tier maps its translation from the code cache, the wasm
+   * tier reuses its module; V8 compiles the module again).
+   */
+  reloadCallUs?: number;
   /** One call of a small export on a live instance, ns. */
   callNs: number;
   /** One host-call round trip, ns. */
@@ -68,35 +77,69 @@ export function translationSpeed(
   return translatorSpeed(codes, (code) => translate(code, backend(code)), runs, selected);
 }
 
-/** {@linkcode translationSpeed} of any translator (the wasm tier's: translate and compile). */
+/**
+ * {@linkcode translationSpeed} of any translator (the wasm tier's: translate
+ * and compile), over `rounds` rounds after warming up for `warmMs`.
+ */
 export function translatorSpeed(
   codes: DecodedCode[],
   translateOne: (code: DecodedCode) => unknown,
   runs: number,
   selected: (index: number) => boolean = () => true,
+  { warmMs = runs >= 10 ? 3000 : 500, rounds = runs * 4 } = {},
 ): { firstMBps: number; warmMBps: number; selectedMBps: number; } {
   let firstMs = 0;
   const bytes = codes.map((code) => code.end - code.start);
   for (const code of codes) firstMs += medianMs(1, () => translateOne(code));
   // V8 needs several hundred translations of these programs before the
   // translator runs at its steady speed (measured: ~800): warm up by time.
-  warmUp(runs >= 10 ? 3000 : 500, () => codes.forEach((code) => translateOne(code)));
-  const warmMs = codes.map(() => 0);
-  for (let k = 0; k < runs * 4; k++) {
+  warmUp(warmMs, () => codes.forEach((code) => translateOne(code)));
+  const meanMs = codes.map(() => 0);
+  for (let k = 0; k < rounds; k++) {
     codes.forEach((code, i) => {
       const start = performance.now();
       translateOne(code);
-      warmMs[i] += (performance.now() - start) / (runs * 4);
+      meanMs[i] += (performance.now() - start) / rounds;
     });
   }
   const sum = (values: number[], only: (i: number) => boolean) =>
     values.reduce((total, v, i) => (only(i) ? total + v : total), 0);
-  const mbps = (only: (i: number) => boolean) => sum(bytes, only) / (sum(warmMs, only) * 1000);
+  const mbps = (only: (i: number) => boolean) => sum(bytes, only) / (sum(meanMs, only) * 1000);
   return {
     firstMBps: sum(bytes, () => true) / (firstMs * 1000),
     warmMBps: mbps(() => true),
     selectedMBps: mbps(selected),
   };
+}
+
+/** Scratch memories by size, for {@linkcode wasmTranslateAndCompile}. */
+const scratch = new Map<number, WebAssembly.Memory>();
+/** Makes each module measured unique (see {@linkcode wasmTranslateAndCompile}). */
+let serial = 0;
+
+/**
+ * The wasm tier's translation of `code` down to code that can run: the
+ * translation, the module compiled, and its function compiled by the
+ * engine's first tier, which V8 does lazily, at the first call (so the
+ * module is instantiated over a scratch memory and called with a dispatch
+ * index past its blocks, which returns at once). V8 shares the compiled
+ * code of modules with the same bytes in a process: each module gets a
+ * custom section of its own, or every translation after the first would
+ * measure that cache.
+ */
+export function wasmTranslateAndCompile(code: DecodedCode): void {
+  const { bytes, guestOffset } = emitWasm(code);
+  const unique = new Uint8Array(bytes.length + 8);
+  unique.set(bytes);
+  // A custom section (id 0) of 6 bytes: a name of one byte ("n"), then a 4-byte serial.
+  unique.set([0, 6, 1, 0x6e], bytes.length);
+  new DataView(unique.buffer).setUint32(bytes.length + 4, serial++, true);
+  const module = new WebAssembly.Module(unique);
+  const pages = Math.ceil(guestOffset / WASM_PAGE);
+  let memory = scratch.get(pages);
+  if (memory === undefined) scratch.set(pages, memory = new WebAssembly.Memory({ initial: pages }));
+  const instance = new WebAssembly.Instance(module, { env: { memory, accessible: () => 0 } });
+  (instance.exports.run as (dispatch: number) => number)(-1);
 }
 
 /**
@@ -122,7 +165,11 @@ export function rvboxCycle(
   const translation = tier === "native"
     ? translationSpeed(codes, (code) => new X64Backend(code), runs, compute)
     : tier === "wasm"
-    ? translatorSpeed(codes, translateWasm, runs, compute)
+    // Fewer rounds: the engine compiling the modules takes most of the time, not the translator.
+    ? translatorSpeed(codes, wasmTranslateAndCompile, runs, compute, {
+      warmMs: quick ? 0 : 1000,
+      rounds: quick ? 1 : 4,
+    })
     : undefined;
   const program = Program.fromBytes(contract);
   program.instantiate(IMPORTS, { tier }).dispose(); // translation happens once per program
@@ -133,6 +180,14 @@ export function rvboxCycle(
     instance.exports.small(k);
   }
   const instantiateCallUs = ((performance.now() - t) * 1000) / instances;
+  const reloads = quick ? 5 : 200;
+  const reloadCallUs = medianMs(5, () => {
+    for (let k = 0; k < reloads; k++) {
+      using again = Program.fromBytes(contract);
+      using instance = again.instantiate(IMPORTS, { tier });
+      instance.exports.small(k);
+    }
+  }) * 1000 / reloads;
   using instance = program.instantiate(IMPORTS, { tier, gas: 1e13 });
   // Steady state: a new program's first calls can run while V8 re-optimizes
   // the call path for it (measured: the second program's first million host
@@ -152,6 +207,7 @@ export function rvboxCycle(
     computeTranslateMBps: translation?.selectedMBps,
     firstTranslateMBps: translation?.firstMBps,
     instantiateCallUs,
+    reloadCallUs,
     callNs: (callMs * 1e6) / calls,
     hostCallNs: (hostMs * 1e6) / HOST_CALLS,
   };
@@ -172,13 +228,21 @@ export async function wasmCycle(modules: Uint8Array<ArrayBuffer>[], quick = fals
     }
     loadMs += times.sort((a, b) => a - b)[runs >> 1];
   }
-  const module = await WebAssembly.compile(modules[modules.length - 1]);
-  const imports = { env: { host_inc: (x: number) => (x + 1) | 0 } };
+  const contract = modules[modules.length - 1];
+  const module = await WebAssembly.compile(contract);
+  const imports = WASM_IMPORTS;
   const exportsOf = (i: WebAssembly.Instance) => i.exports as Record<string, (x: number) => number>;
   const instances = quick ? 20 : 500;
   const t = performance.now();
   for (let k = 0; k < instances; k++) exportsOf(new WebAssembly.Instance(module, imports)).small(k);
   const instantiateCallUs = ((performance.now() - t) * 1000) / instances;
+  const reloads = quick ? 3 : 10;
+  let reloadMs = 0;
+  for (let k = 0; k < reloads; k++) {
+    const start = performance.now();
+    exportsOf((await WebAssembly.instantiate(contract, imports)).instance).small(k);
+    reloadMs += performance.now() - start;
+  }
   const live = exportsOf(new WebAssembly.Instance(module, imports));
   const calls = quick ? 2000 : 100_000;
   const callMs = medianMs(5, () => {
@@ -188,6 +252,7 @@ export async function wasmCycle(modules: Uint8Array<ArrayBuffer>[], quick = fals
   return {
     loadMBps: bytes / (loadMs * 1000),
     instantiateCallUs,
+    reloadCallUs: (reloadMs * 1000) / reloads,
     callNs: (callMs * 1e6) / calls,
     hostCallNs: (hostMs * 1e6) / HOST_CALLS,
   };

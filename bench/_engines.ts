@@ -6,17 +6,9 @@
  * @module
  */
 import { nativeSupport } from "../jit/mod.ts";
-import { type Imports, Program } from "../mod.ts";
 import { wasmSupport } from "../wasm/mod.ts";
+import { measureRvbox, measureWasm, type Timing } from "./_measure.ts";
 import { buildNative, buildQemu, type WorkloadName } from "./guests/build.ts";
-
-/** Timings of several runs. */
-export interface Timing {
-  /** Wall time of each run, ms. */
-  times: number[];
-  /** Guest instructions per run (rvbox tiers: gas used). */
-  instructions?: number;
-}
 
 /** One engine. `prepare` returns a reason to skip it, or undefined. */
 export interface Engine {
@@ -25,21 +17,11 @@ export interface Engine {
   measure(workload: WorkloadName, scale: number, runs: number): Promise<Timing>;
 }
 
-/** The host functions the guests import (the contract workload's `host_inc`). */
-export const IMPORTS: Imports = { host_inc: (_ctx, x) => (x + 1) | 0 };
-const WASM_IMPORTS = { env: { host_inc: (x: number) => (x + 1) | 0 } };
-
 const guestUrl = (name: string, ext: string) => new URL(`./guests/${name}.${ext}`, import.meta.url);
 
 /** Reads a committed guest (`rv32em.elf`, `rv32imac.elf` or `wasm`). */
 export function guestBytes(name: WorkloadName, ext: string): Uint8Array<ArrayBuffer> {
   return Deno.readFileSync(guestUrl(name, ext));
-}
-
-function check(result: number, engine: string, workload: string): void {
-  if (result !== 0) {
-    throw new Error(`${workload} failed its self-check on ${engine} (result ${result})`);
-  }
 }
 
 /** An rvbox tier on one ISA. */
@@ -56,20 +38,8 @@ export function rvboxEngine(
       return Promise.resolve(undefined);
     },
     measure(workload, scale, runs) {
-      const program = Program.fromBytes(guestBytes(workload, `${isa}.elf`));
-      const gas = 1e13;
-      const times: number[] = [];
-      let instructions = 0;
-      for (let k = 0; k <= runs; k++) { // the first run warms up
-        using instance = program.instantiate(IMPORTS, { tier, gas });
-        const t = performance.now();
-        const result = instance.exports.run(scale) as number;
-        const ms = performance.now() - t;
-        check(result, name, workload);
-        instructions = gas - instance.gas;
-        if (k > 0) times.push(ms);
-      }
-      return Promise.resolve({ times, instructions });
+      const bytes = guestBytes(workload, `${isa}.elf`);
+      return Promise.resolve(measureRvbox(bytes, tier, scale, runs, `${name} ${workload}`));
     },
   };
 }
@@ -78,21 +48,12 @@ export function rvboxEngine(
 export const wasmEngine: Engine = {
   name: "V8 wasm",
   prepare: () => Promise.resolve(undefined),
-  async measure(workload, scale, runs) {
-    const module = await WebAssembly.compile(guestBytes(workload, "wasm"));
-    const times: number[] = [];
-    for (let k = 0; k <= runs; k++) {
-      const instance = new WebAssembly.Instance(module, WASM_IMPORTS);
-      const run = instance.exports.run as (scale: number) => number;
-      const t = performance.now();
-      const result = run(scale);
-      const ms = performance.now() - t;
-      check(result, "V8 wasm", workload);
-      if (k > 0) times.push(ms);
-    }
-    return { times };
+  measure(workload, scale, runs) {
+    return measureWasm(guestBytes(workload, "wasm"), scale, runs, `V8 wasm ${workload}`);
   },
 };
+
+export type { Timing } from "./_measure.ts";
 
 /** Runs `deno` with `args`; its standard output, or throws with its standard error. */
 export async function runChild(args: string[]): Promise<string> {

@@ -27,6 +27,9 @@ const ENGINES: Record<string, { args: string[]; engine: string; }> = {
   "rvbox native": { args: ["--allow-read", "--allow-ffi"], engine: "native" },
   // The default: the interpreter first, native code once the program is hot (tier-up).
   "rvbox auto": { args: ["--allow-read", "--allow-ffi"], engine: "auto" },
+  "rvbox wasm": { args: ["--allow-read"], engine: "rvbox-wasm" },
+  // Without FFI permission the default tiers up to the wasm tier.
+  "rvbox auto (no FFI)": { args: ["--allow-read"], engine: "auto" },
   "V8 wasm": { args: ["--allow-read"], engine: "wasm" },
   "V8 wasm liftoff": {
     args: ["--allow-read", "--v8-flags=--liftoff-only,--no-wasm-tier-up"],

@@ -3,7 +3,9 @@
  * the result of one small call of the contract workload, timed from before
  * the engine's code is imported. Prints JSON `{ importMs, cycleMs }`.
  *
- *   _whole_cycle_child.ts <interpreter|native|auto|wasm> <fresh|warm|import-source>
+ *   _whole_cycle_child.ts <interpreter|native|rvbox-wasm|auto|wasm> <fresh|warm|import-source>
+ *
+ * (`wasm` is V8's WebAssembly, `rvbox-wasm` rvbox's wasm tier.)
  *
  * `fresh`: the first thing the process does. `warm`: after serving the other
  * workloads (both ISAs, or their wasm modules) for a while, so rvbox's own
@@ -39,7 +41,7 @@ async function wasmCycle(): Promise<{ importMs: number; cycleMs: number; }> {
   return { importMs: 0, cycleMs: performance.now() - t };
 }
 
-async function rvboxCycle(tier: "interpreter" | "native" | "auto") {
+async function rvboxCycle(tier: "interpreter" | "native" | "wasm" | "auto") {
   const contract = read("contract.rv32imac.elf");
   const source = mode === "import-source";
   const entry = tier === "interpreter"
@@ -73,5 +75,7 @@ async function rvboxCycle(tier: "interpreter" | "native" | "auto") {
 
 const result = engine === "wasm"
   ? await wasmCycle()
-  : await rvboxCycle(engine as "interpreter" | "native" | "auto");
+  : await rvboxCycle(
+    engine === "rvbox-wasm" ? "wasm" : engine as "interpreter" | "native" | "auto",
+  );
 console.log(JSON.stringify(result));

@@ -10,7 +10,8 @@ import { A64Backend } from "../jit/a64/backend.ts";
 import { X64Backend } from "../jit/x64/backend.ts";
 import { Program } from "../mod.ts";
 import { medianMs, translationSpeed } from "./_cycle.ts";
-import { guestBytes, IMPORTS } from "./_engines.ts";
+import { guestBytes } from "./_engines.ts";
+import { IMPORTS } from "./_measure.ts";
 import { WORKLOADS } from "./guests/build.ts";
 
 if (Deno.args.includes("--emulated")) {

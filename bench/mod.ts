@@ -1,12 +1,13 @@
 /**
  * `deno task bench`: every workload in `bench/guests/` on every engine
- * available here, in one run: rvbox's interpreter and native tier (both
- * ISAs), V8's WebAssembly (default tiering, and Liftoff only in a child
+ * available here, in one run: rvbox's interpreter, wasm and native tiers
+ * (both ISAs), V8's WebAssembly (default tiering, and Liftoff only in a child
  * process), the same C compiled natively by clang-19 -O2 (the physical
- * limit) and qemu-riscv32. Prints execution times, MIPS and ratios to native
- * with their geometric means, then the whole cycle around execution (load,
- * translate, instantiate + call, host calls). Writes
- * `bench/results/latest.json` and `bench/results/ratios.svg`.
+ * limit) and qemu-riscv32; then rvbox's wasm tier and Chromium's own
+ * WebAssembly in headless Chromium (bench/_browser.ts). Prints execution
+ * times, MIPS and ratios to native with their geometric means, then the
+ * whole cycle around execution (load, translate, instantiate + call, host
+ * calls). Writes `bench/results/latest.json` and `bench/results/ratios.svg`.
  *
  * `--quick` (CI) runs tiny inputs once to prove the harness works; it writes
  * no results and asserts nothing about time. Every run fails if a workload's
@@ -16,6 +17,8 @@
 import * as esbuild from "npm:esbuild@0.28.2";
 import { nativeSupport } from "../jit/mod.ts";
 import { wasmSupport } from "../wasm/mod.ts";
+import { browserBench } from "./_browser.ts";
+import type { BrowserOutput } from "./_browser_page.ts";
 import { type Cycle, rvboxCycle, wasmCycle } from "./_cycle.ts";
 import { type Engine, guestBytes, liftoffEngine, nativeEngine, qemuEngine } from "./_engines.ts";
 import { rvboxEngine, wasmEngine } from "./_engines.ts";
@@ -94,6 +97,62 @@ async function execution(quick: boolean): Promise<Row[]> {
     }
   }
   return rows;
+}
+
+/** Suffix of the engines measured in headless Chromium. */
+const IN_CHROMIUM = " (Chromium)";
+
+/**
+ * The workloads in headless Chromium (rvbox's wasm tier, Chromium's
+ * WebAssembly), as rows beside this run's (ratios to its native times), and
+ * their cycle figures; or why not.
+ */
+async function chromium(quick: boolean, rows: Row[]): Promise<
+  { rows: Row[]; cycles: Record<string, Cycle>; userAgent: string; } | string
+> {
+  // The contract last: the cycle's figures are its. `--quick` proves the harness with two.
+  const names = quick ? ["fib", "contract"] as const : [
+    ...WORKLOADS.filter((w) => w !== "contract"),
+    "contract" as const,
+  ];
+  const workloads = names.map((name) => ({ name, scale: SCALES[name][quick ? 0 : 1] }));
+  const output: BrowserOutput | string = await browserBench({
+    workloads,
+    runs: quick ? 1 : 5,
+    quick,
+  });
+  if (typeof output === "string") return output;
+  const browserRows: Row[] = [];
+  for (const { name } of workloads) {
+    const nativeMs = rows.find((r) => r.workload === name && r.engine === nativeEngine.name)
+      ?.medianMs;
+    for (const [engine, timings] of Object.entries(output.timings)) {
+      const { times, instructions } = timings[name];
+      const sorted = [...times].sort((a, b) => a - b);
+      const medianMs = sorted[sorted.length >> 1];
+      browserRows.push({
+        workload: name,
+        engine: engine + IN_CHROMIUM,
+        medianMs,
+        minMs: sorted[0],
+        maxMs: sorted[sorted.length - 1],
+        mips: instructions === undefined ? undefined : instructions / medianMs / 1000,
+        ratio: nativeMs === undefined ? undefined : medianMs / nativeMs,
+      });
+    }
+  }
+  const cycles = Object.fromEntries(
+    Object.entries(output.cycles).map(([engine, c]) => [engine + IN_CHROMIUM, c]),
+  );
+  return { rows: browserRows, cycles, userAgent: output.userAgent };
+}
+
+/** `rows` with `more` after each workload's own. */
+function interleave(rows: Row[], more: Row[]): Row[] {
+  return WORKLOADS.flatMap((w) => [
+    ...rows.filter((r) => r.workload === w),
+    ...more.filter((r) => r.workload === w),
+  ]);
 }
 
 async function cycle(quick: boolean): Promise<Record<string, Cycle | string>> {
@@ -179,6 +238,7 @@ function cycleTable(cycles: Record<string, Cycle | string>): string {
       "compute only",
       "1st translate MB/s",
       "instantiate+call µs",
+      "reload+call µs",
       "call ns",
       "host call ns",
     ],
@@ -192,6 +252,7 @@ function cycleTable(cycles: Record<string, Cycle | string>): string {
           f(c.computeTranslateMBps),
           f(c.firstTranslateMBps),
           f(c.instantiateCallUs),
+          f(c.reloadCallUs),
           f(c.callNs, 0),
           f(c.hostCallNs, 0),
         ]
@@ -226,7 +287,9 @@ function wholeCycleTable(cycles: Record<string, WholeCycle | string>): string {
 
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
-  const rows = await execution(quick);
+  let rows = await execution(quick);
+  const browser = await chromium(quick, rows);
+  if (typeof browser !== "string") rows = interleave(rows, browser.rows);
   console.log(executionTable(rows));
   const means = geomeans(rows);
   console.log(
@@ -243,16 +306,21 @@ if (import.meta.main) {
     `geometric mean of the ratio to native: ${geomeans(jitlessRows).get(JITLESS)?.toFixed(0)}`,
   );
   const cycles = await cycle(quick);
+  if (typeof browser === "string") {
+    cycles[`rvbox wasm rv32imac${IN_CHROMIUM}`] = browser;
+  } else Object.assign(cycles, browser.cycles);
   console.log(`\n${cycleTable(cycles)}`);
   const whole = await wholeCycles(quick ? 1 : 5);
   console.log(`\n${wholeCycleTable(whole)}`);
   const where = await machine();
   console.log(`\n${where}`);
+  if (typeof browser !== "string") console.log(`Chromium: ${browser.userAgent}`);
   if (!quick) {
     const dir = new URL("./results/", import.meta.url);
     await Deno.mkdir(dir, { recursive: true });
     const record = {
       machine: where,
+      chromium: typeof browser === "string" ? browser : browser.userAgent,
       date: new Date().toISOString(),
       scales: SCALES,
       rows,
@@ -266,7 +334,11 @@ if (import.meta.main) {
     const title = `Time relative to native clang -O2 (lower is better; log scale) — ${where}`;
     await Deno.writeTextFile(
       new URL("ratios.svg", dir),
-      ratioChart(rows, ENGINES.map((e) => e.name), title),
+      ratioChart(
+        rows,
+        [...ENGINES.map((e) => e.name), ...ENGINES.map((e) => e.name + IN_CHROMIUM)],
+        title,
+      ),
     );
     console.log("wrote bench/results/latest.json and bench/results/ratios.svg");
   }

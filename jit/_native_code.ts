@@ -8,6 +8,7 @@
  */
 import { holdCode, releaseCode } from "../abi/_recycle.ts";
 import { CHUNK_SLOTS, type DecodedCode, instructionAt } from "../abi/code.ts";
+import { drainingPool, refusedMapping, ResourceClaim } from "../abi/resources.ts";
 import type { CodeKey } from "./_code_key.ts";
 import { ffi, type HostPointer } from "./_ffi.ts";
 import { nativeView } from "./_libc.ts";
@@ -16,7 +17,6 @@ import type { Retained } from "./code_cache.ts";
 import { createEntry } from "./entry.ts";
 import { ExecutableCode, pooledMapping, unusedMapping } from "./exec_memory.ts";
 import { LazyPages } from "./lazy_pages.ts";
-import { drainingPool, refusedMapping, ResourceClaim } from "./resources.ts";
 import { translate } from "./translate.ts";
 import { X64Backend } from "./x64/backend.ts";
 

@@ -6,7 +6,9 @@
  * that loading the same program again maps it instead of translating it.
  * Translations in use are shared by every program with the same code
  * (jit/_compiled.ts) and are not counted here: they are native resources,
- * counted by jit/resources.ts. Nothing is kept across processes.
+ * counted by abi/resources.ts. The wasm tier's module cache (wasm/program.ts)
+ * follows the same limit and is reported here too. Nothing is kept across
+ * processes.
  * @module
  */
 import type { CodeKey } from "./_code_key.ts";
@@ -35,10 +37,40 @@ export interface CodeCacheLimits {
 
 /** What the code cache holds now. */
 export interface CodeCacheUsage extends CodeCacheLimits {
-  /** Translations kept for reuse. */
+  /** Native translations kept for reuse. */
   translations: number;
   /** Their bytes (at most `maxBytes`). */
   bytes: number;
+  /**
+   * Compiled WebAssembly modules the wasm tier keeps for programs loaded
+   * later with the same code (the most recently used ones, in use or not).
+   */
+  wasmModules: number;
+  /**
+   * Their bytes (at most `maxBytes`): the modules' and their programs' code;
+   * the engine's compiled code for them is not visible to rvbox.
+   */
+  wasmBytes: number;
+}
+
+/** Another cache under the same limit: the wasm tier's modules. */
+export interface FollowingCache {
+  /** Drops what does not fit under `maxBytes`. */
+  trim(maxBytes: number): void;
+  /** What it holds. */
+  usage(): { modules: number; bytes: number; };
+}
+
+let follower: FollowingCache | undefined;
+
+/** Puts `cache` under the code cache's limit (wasm/program.ts calls it once, at import). */
+export function followCacheLimit(cache: FollowingCache): void {
+  follower = cache;
+}
+
+/** The limit in force, in bytes. */
+export function cacheLimit(): number {
+  return maxBytes;
 }
 
 let maxBytes = 32 << 20;
@@ -47,8 +79,9 @@ const kept = new Map<number, Retained>();
 let keptBytes = 0;
 
 /**
- * Sets the code cache's limit (when given) and reports what it holds.
- * Lowering the limit drops kept translations at once.
+ * Sets the code cache's limit (when given) and reports what it holds: the
+ * native tier's translations no longer used, and the wasm tier's compiled
+ * modules, each up to the limit. Lowering it drops what no longer fits at once.
  * @throws {RangeError} unless `maxBytes` is a non-negative safe integer.
  *
  * @example
@@ -65,8 +98,16 @@ export function codeCache(limits: Partial<CodeCacheLimits> = {}): CodeCacheUsage
     }
     maxBytes = value;
     trim(0);
+    follower?.trim(value);
   }
-  return { maxBytes, translations: kept.size, bytes: keptBytes };
+  const wasm = follower?.usage() ?? { modules: 0, bytes: 0 };
+  return {
+    maxBytes,
+    translations: kept.size,
+    bytes: keptBytes,
+    wasmModules: wasm.modules,
+    wasmBytes: wasm.bytes,
+  };
 }
 
 /** Drops the least recently kept translations until `room` more bytes fit. */

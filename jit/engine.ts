@@ -4,15 +4,13 @@
  * as the interpreter does (abi/README.md §4).
  * @module
  */
-import { exitTrap, raiseTrap } from "../abi/_exit_trap.ts";
 import { instructionAt } from "../abi/code.ts";
 import { PAGE_SIZE } from "../abi/constants.ts";
-import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
-import type { TrapInit, TrapKind } from "../abi/errors.ts";
-import { callImport, type HostContext, type ResolvedImport } from "../abi/host.ts";
+import type { EngineInit, RunOutcome } from "../abi/engine.ts";
 import { Op } from "../abi/isa.ts";
-import type { GuestMemory, MemoryPlan } from "../abi/memory.ts";
+import type { MemoryPlan } from "../abi/memory.ts";
 import { type CompiledProgram, instructionAtSite } from "./_compiled.ts";
+import { ExitEngine } from "./_exit_engine.ts";
 import { ffi } from "./_ffi.ts";
 import type { GuestAddressSpace } from "./address_space.ts";
 import { type EntryCall, entryCall } from "./entry.ts";
@@ -20,13 +18,6 @@ import type { NativeResources, PlannedSpace } from "./native_memory.ts";
 import { ENTRY_EXIT_PC, Exit, PAGE_READ, PAGE_WRITE, SITE_PC, State, STATE_SIZE } from "./state.ts";
 
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
-const TRAP_OF: Record<number, TrapKind> = {
-  [Exit.INVALID_INSTRUCTION]: "InvalidInstruction",
-  [Exit.MEMORY_FAULT]: "MemoryFault",
-  [Exit.INVALID_JUMP]: "InvalidJump",
-  [Exit.OUT_OF_GAS]: "OutOfGas",
-  [Exit.BREAKPOINT]: "Breakpoint",
-};
 /** u32 index of a state field in the state block's word view. */
 const word = (field: number) => (STATE_SIZE + field) >> 2;
 // u32 indexes of the fields the call path uses, as constants (V8 folds them).
@@ -64,16 +55,9 @@ function pageTable(plan: MemoryPlan): { table: Uint8Array; address: number; } {
 const DISPOSED_WORDS = new Uint32Array(STATE_SIZE / 4);
 
 /** One instance's native execution state. */
-export class NativeEngine implements Engine {
+export class NativeEngine extends ExitEngine {
   /** x0..x31, in the state block (generated code reads and writes them there). */
   regs: Int32Array;
-  exitCode: number | undefined = undefined;
-  trap: TrapInit | undefined = undefined;
-  resumePc = -1;
-  readonly memory: GuestMemory;
-  readonly context: HostContext;
-  readonly print: (bytes: Uint8Array) => void;
-  readonly imports: readonly ResolvedImport[];
   #words: Uint32Array;
   readonly #space: GuestAddressSpace;
   readonly #program: CompiledProgram;
@@ -81,15 +65,11 @@ export class NativeEngine implements Engine {
   readonly #planned: PlannedSpace;
   /** Keeps the page table alive while native code may read it. */
   readonly #pageTable: Uint8Array;
-  #brk = -1;
   /** The gas once disposed (the state block is another instance's then). */
   #disposedGas: number | undefined = undefined;
 
   constructor(init: EngineInit, resources: NativeResources) {
-    this.memory = resources.memory;
-    this.context = init.host.context;
-    this.print = init.host.print;
-    this.imports = init.imports;
+    super(resources.memory, init);
     this.#space = resources.space;
     this.#program = resources.program;
     this.#entry = entryCall(resources.program.enter);
@@ -109,7 +89,7 @@ export class NativeEngine implements Engine {
     w[RESERVATION] = 0xffffffff;
     w[word(State.STACK_TOP)] = this.memory.stackTop;
     this.gas = init.gas;
-    this.#syncMemory();
+    this.syncMemory();
   }
 
   /** Remaining gas: the state block's, where native code counts it (negative after UNPAID). */
@@ -138,17 +118,6 @@ export class NativeEngine implements Engine {
     this.#words[NEW_CALL] = 1;
   }
 
-  /** Writes register `index` for a host function. */
-  setRegister(index: number, value: number): void {
-    this.regs[index] = value;
-  }
-
-  /** Back to the state right after instantiation, with `gas`. */
-  reset(gas: number): void {
-    resetEngine(this, gas);
-    this.#syncMemory();
-  }
-
   get reservation(): number {
     const r = this.#words[RESERVATION];
     return r === 0xffffffff ? -1 : r;
@@ -164,10 +133,10 @@ export class NativeEngine implements Engine {
   }
 
   /** Maps newly grown heap pages and publishes the fast windows to native code. */
-  #syncMemory(): void {
+  protected syncMemory(): void {
     const m = this.memory;
-    if (m.brk === this.#brk) return;
-    this.#brk = m.brk;
+    if (m.brk === this.brk) return;
+    this.brk = m.brk;
     const top = pageUp(m.brk);
     if (top > this.#planned.heapMapped) this.#planned.mapHeap(top);
     const w = this.#words;
@@ -225,16 +194,8 @@ export class NativeEngine implements Engine {
         }
       }
       if (reason !== Exit.HOSTCALL) return this.#trapExit(reason, exitPc);
-      const outcome = callImport(this, this.imports[w[EXIT_AUX]]);
-      if (outcome === "exit") return "exit";
-      if (outcome !== undefined) return this.#raise("HostError", exitPc, -1, outcome.error);
-      if (this.memory.brk !== this.#brk) this.#syncMemory();
-      const i = instructionAt(code, exitPc);
-      const next = (exitPc + code.size[i]) >>> 0;
-      if (code.segmentEnd[i]) {
-        this.trap = { kind: "InvalidJump", pc: exitPc, address: next, registers: this.#snapshot() };
-        return "trap";
-      }
+      const next = this.hostCall(code, exitPc, w[EXIT_AUX]);
+      if (typeof next === "string") return next;
       reason = this.#enter(next);
     }
   }
@@ -269,29 +230,9 @@ export class NativeEngine implements Engine {
     if (reason === Exit.UNPAID) {
       // The block's cost was subtracted before the sign check: give it back.
       this.gas += code.entryCost[instructionAt(code, pc)];
-      return this.#raise("OutOfGas", pc, pc);
+      return this.raise("OutOfGas", pc, pc);
     }
-    const kind = TRAP_OF[reason];
-    if (kind === undefined) throw new Error(`native code exited with unknown reason ${reason}`);
-    return exitTrap(
-      this,
-      code,
-      kind,
-      pc,
-      this.#snapshot(),
-      w[EXIT_AUX],
-      w[word(State.EXIT_WRITE)] !== 0,
-    );
-  }
-
-  #raise(kind: TrapKind, pc: number, resumePc: number, cause?: unknown): RunOutcome {
-    return raiseTrap(this, kind, pc, this.#snapshot(), resumePc, cause);
-  }
-
-  #snapshot(): Uint32Array {
-    const registers = new Uint32Array(32);
-    registers.set(new Uint32Array(this.regs.buffer, this.regs.byteOffset, 32));
-    return registers;
+    return this.trapExit(code, reason, pc, w[EXIT_AUX], w[word(State.EXIT_WRITE)] !== 0);
   }
 
   /**

@@ -14,6 +14,7 @@
  * @module
  */
 import { poolMemory, takePooled } from "../abi/memory_pool.ts";
+import { ResourceClaim } from "../abi/resources.ts";
 import { ffi, type HostPointer } from "./_ffi.ts";
 import {
   clearInstructionCache,
@@ -24,7 +25,6 @@ import {
   munmap,
 } from "./_libc.ts";
 import { nativeView, PROT_EXEC, PROT_READ, PROT_WRITE } from "./_libc.ts";
-import { ResourceClaim } from "./resources.ts";
 
 const PAGE = 4096;
 /** Mappings larger than this are unmapped rather than pooled. */

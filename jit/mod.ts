@@ -9,12 +9,12 @@
 import type { EngineInit } from "../abi/engine.ts";
 import type { ProgramImage } from "../abi/load.ts";
 import type { GuestMemory, MemoryOptions } from "../abi/memory.ts";
-import { type NativeSupport, registerNativeTier } from "../abi/tiers.ts";
+import { ResourceLimitError } from "../abi/resources.ts";
+import { type NativeSupport, registerTier } from "../abi/tiers.ts";
 import { retireCompiled } from "./_compiled.ts";
 import { ffiSupport } from "./_ffi.ts";
 import { NativeEngine } from "./engine.ts";
 import { nativeResources } from "./native_memory.ts";
-import { ResourceLimitError } from "./resources.ts";
 
 export type { NativeSupport } from "../abi/tiers.ts";
 
@@ -52,7 +52,7 @@ export function disposeNativeCode(image: ProgramImage): void {
   retireCompiled(image);
 }
 
-registerNativeTier({
+registerTier("native", {
   support: nativeSupport,
   createEngine: createNativeEngine,
   limitOf: (error) => error instanceof ResourceLimitError ? error.limit : undefined,

@@ -14,10 +14,15 @@ import type { ProgramImage } from "../abi/load.ts";
 import { GuestMemory, type MemoryOptions, MemoryPlan, memoryPlan } from "../abi/memory.ts";
 import type { Region, Zero } from "../abi/memory_plan.ts";
 import { pooling, poolMemory, releasePooled, takePooled } from "../abi/memory_pool.ts";
+import {
+  drainingPool,
+  refusedMapping,
+  type ResourceAmounts,
+  ResourceClaim,
+} from "../abi/resources.ts";
+import { withinLimits } from "../abi/resources.ts";
 import { type CompiledProgram, compiledProgram } from "./_compiled.ts";
 import { GuestAddressSpace, Reservation } from "./address_space.ts";
-import { drainingPool, refusedMapping, type ResourceAmounts, ResourceClaim } from "./resources.ts";
-import { withinLimits } from "./resources.ts";
 import { State, STATE_SIZE } from "./state.ts";
 
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;

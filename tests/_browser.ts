@@ -52,3 +52,23 @@ export async function withPage<T>(
     await browser.close();
   }
 }
+
+/** A file a page may fetch: its body and content type, made when requested. */
+export type PageFile = () => Promise<[BodyInit, string]> | [BodyInit, string];
+
+/**
+ * A responder for {@linkcode withPage}: `files` by URL path (`find` may
+ * supply others), each with `headers` added; 404 for anything else.
+ */
+export function serveFiles(
+  files: Record<string, PageFile>,
+  headers: Record<string, string>,
+  find: (path: string) => PageFile | undefined = () => undefined,
+): (path: string) => Promise<Response> {
+  return async (path) => {
+    const file = Object.hasOwn(files, path) ? files[path] : find(path);
+    if (file === undefined) return new Response("not found", { status: 404 });
+    const [body, type] = await file();
+    return new Response(body, { headers: { "content-type": type, ...headers } });
+  };
+}

@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { Program } from "../portable.ts";
 import { fib } from "../samples.ts";
-import { noBrowser, withPage } from "./_browser.ts";
+import { noBrowser, type PageFile, serveFiles, withPage } from "./_browser.ts";
 import { fingerprint } from "./_fingerprint.js";
 
 const FIB = new URL("../examples/fib/fib.rv32imac.elf", import.meta.url);
@@ -36,7 +36,7 @@ const kvstore = new Uint8Array(await (await fetch("/kvstore.elf")).arrayBuffer()
 window.result = { fib20, code, gas: instance.gas, tier: instance.tier, lines, evalBlocked, wasmBlocked, fromFile, fingerprint: fingerprint(Program, kvstore) };
 `;
 
-const FILES: Record<string, () => Promise<[BodyInit, string]> | [BodyInit, string]> = {
+const FILES: Record<string, PageFile> = {
   "/": () => ['<!doctype html><script type="module" src="/page.js"></script>', "text/html"],
   "/page.js": () => [PAGE_SCRIPT, "text/javascript"],
   "/rvbox.js": async () => [
@@ -59,14 +59,7 @@ Deno.test({
   name: "browser: the portable bundle runs a guest under a CSP without eval or WebAssembly",
   ignore: noBrowser,
   async fn() {
-    const respond = async (path: string) => {
-      const file = FILES[path];
-      if (file === undefined) return new Response("not found", { status: 404 });
-      const [body, type] = await file();
-      return new Response(body, {
-        headers: { "content-type": type, "content-security-policy": CSP },
-      });
-    };
+    const respond = serveFiles(FILES, { "content-security-policy": CSP });
     await withPage(respond, "/", async (page, errors) => {
       await page.waitForFunction("window.result !== undefined || false", { timeout: 30_000 });
       const result = await page.evaluate("window.result") as Record<string, unknown>;

@@ -62,3 +62,8 @@ Deno.test("README tier-up example moves to native code where it can run", async 
   const native = Deno.build.os === "linux" && ["x86_64", "aarch64"].includes(Deno.build.arch);
   assertEquals(out, `interpreter\n${native ? "native" : "interpreter"}\n`);
 });
+
+Deno.test("README instantiateAsync example runs on the wasm tier", async () => {
+  const out = await runReadmeBlock("@rvbox/rvbox", "mod.ts", ["--allow-read"], "instantiateAsync");
+  assertEquals(out, "6765 wasm\n");
+});

@@ -12,7 +12,7 @@ import { Program, type ResourceLimits, resourceUsage, setResourceLimits } from "
 import { assertClean, runChild } from "./_child.ts";
 import { buildGuest, CODE, ins, reg } from "./_guest.ts";
 import { TIERS } from "./_tiers.ts";
-import { heldUsage } from "./_usage.ts";
+import { assertLimitsRefuse, heldUsage } from "./_usage.ts";
 
 const native = TIERS.includes("native");
 const { a0, t0 } = reg;
@@ -24,23 +24,13 @@ async function mappings(): Promise<string[]> {
   return new TextDecoder().decode(out.stdout).trim().split("\n");
 }
 
-/** Runs `fn` with some limits changed, restoring them after. */
-function withLimits(changes: Partial<ResourceLimits>, fn: () => void): void {
-  const saved = setResourceLimits({});
-  setResourceLimits(changes);
-  try {
-    fn();
-  } finally {
-    setResourceLimits(saved);
-  }
-}
-
 const tiny = () => Program.fromBytes(buildGuest({ code: [ins.li(a0, 3), ins.ret()] }));
 
 Deno.test("setResourceLimits: validates, changes only what it is given, reads with {}", () => {
   const saved = setResourceLimits({});
   assertEquals(saved, {
     maxNativeInstances: 4096,
+    maxWasmInstances: 4096,
     maxReservedBytes: 2 ** 45,
     maxCommittedBytes: 2 ** 33,
     maxMappings: 32768,
@@ -60,28 +50,7 @@ Deno.test({
   fn() {
     const program = tiny();
     const before = heldUsage();
-    withLimits({ maxNativeInstances: before.nativeInstances + 2 }, () => {
-      const live = [0, 1].map(() => program.instantiate({}, { tier: "native" }));
-      const error = assertThrows(() => program.instantiate({}, { tier: "native" }), RangeError);
-      assertStringIncludes(error.message, "maxNativeInstances");
-      assertStringIncludes(error.message, "setResourceLimits");
-      const fallback = program.instantiate({}, { tier: "auto", tierUp: 0 });
-      assertEquals([fallback.tier, fallback.run()], ["interpreter", 3]);
-      assertStringIncludes(fallback.tierReason, "maxNativeInstances");
-      assertEquals(resourceUsage().nativeInstances, before.nativeInstances + 2);
-      live[0].dispose();
-      const again = program.instantiate({}, { tier: "auto", tierUp: 0 });
-      assertEquals([again.tier, again.run()], ["native", 3]);
-      again.dispose();
-      live[1].dispose();
-    });
-    // Every limit refuses the same way, before anything is mapped.
-    for (const limit of ["maxReservedBytes", "maxCommittedBytes", "maxMappings"] as const) {
-      withLimits({ [limit]: 0 }, () => {
-        const error = assertThrows(() => program.instantiate({}, { tier: "native" }), RangeError);
-        assertStringIncludes(error.message, limit);
-      });
-    }
+    assertLimitsRefuse(program, "native", true);
     program.dispose();
     assertEquals(heldUsage(), before);
   },

@@ -1,97 +1,44 @@
 /**
  * The wasm engine: runs a program's translated function (wasm/translate.ts)
  * and turns its exits (host calls, returns, traps) into the contract's
- * outcomes, as jit/engine.ts does for native code. Its memory is one
- * WebAssembly memory sized for the whole span up front (never grown: that
- * would detach its buffer); the instance's `Memory` is a view of it.
+ * outcomes, as jit/engine.ts does for native code. It runs on a space
+ * (wasm/space.ts): one WebAssembly memory sized for the whole span up front
+ * with the module instantiated over it; the instance's `Memory` is a view of
+ * it.
  * @module
  */
-import { exitTrap, raiseTrap } from "../abi/_exit_trap.ts";
 import type { YieldingEngine } from "../abi/_tiered.ts";
 import { instructionAt } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
-import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
-import type { TrapInit, TrapKind } from "../abi/errors.ts";
-import { callImport, type HostContext, type ResolvedImport } from "../abi/host.ts";
-import type { ProgramImage } from "../abi/load.ts";
-import { GuestMemory, type MemoryOptions, memoryPlan } from "../abi/memory.ts";
-import { poolMemory, takePooled } from "../abi/memory_pool.ts";
+import type { EngineInit, RunOutcome } from "../abi/engine.ts";
 import { createInterpreter } from "../abi/tiers.ts";
+import { ExitEngine } from "../jit/_exit_engine.ts";
 import { Field, WasmExit } from "./_layout.ts";
-import { memoryPages, WasmLimitError, type WasmProgram } from "./translate.ts";
+import type { WasmHold, WasmSpace } from "./space.ts";
+import type { WasmProgram } from "./translate.ts";
 
-const TRAP_OF: Record<number, TrapKind> = {
-  [WasmExit.INVALID_INSTRUCTION]: "InvalidInstruction",
-  [WasmExit.MEMORY_FAULT]: "MemoryFault",
-  [WasmExit.INVALID_JUMP]: "InvalidJump",
-  [WasmExit.OUT_OF_GAS]: "OutOfGas",
-  [WasmExit.BREAKPOINT]: "Breakpoint",
-};
 const word = (field: number) => field >> 2;
-/** Gas a call runs with before it exits to let the engine's optimized code take over. */
+/**
+ * Gas the generated code runs with at most before it exits, the rest held
+ * back (see {@linkcode WasmEngine.run}).
+ */
 const SLICE_GAS = 1 << 22;
-/** `#slice`'s reason for a slice that ran out of gas while more was held back. */
-const SLICE_END = -1;
 const GAS = word(Field.GAS);
 const EXIT_PC = word(Field.EXIT_PC);
 const EXIT_AUX = word(Field.EXIT_AUX);
 const RESERVATION = word(Field.RESERVATION);
-
-/**
- * Creates an instance's memory (a view of a WebAssembly memory) for
- * `program`; with `moving`, an interpreter's memory of the same plan, moves
- * its contents there and returns it (tier-up).
- */
-export function wasmMemory(
-  image: ProgramImage,
-  options: MemoryOptions,
-  program: WasmProgram,
-  moving?: GuestMemory,
-): { memory: GuestMemory; wasm: WebAssembly.Memory; } {
-  const plan = moving?.plan ?? memoryPlan(image, options);
-  // A disposed instance's memory of the same plan holds the initial contents again.
-  let wasm = takePooled<WebAssembly.Memory>(plan, "wasm");
-  let bytes;
-  if (wasm !== undefined) bytes = new Uint8Array(wasm.buffer, program.guestOffset, plan.span);
-  else {
-    const pages = memoryPages(program, plan.span);
-    try {
-      wasm = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    } catch (error) {
-      // Address space runs out with many live memories: `auto` then stays on the interpreter.
-      throw new WasmLimitError(
-        `no WebAssembly memory of ${pages} pages: ${(error as Error).message}`,
-      );
-    }
-    bytes = new Uint8Array(wasm.buffer, program.guestOffset, plan.span);
-    plan.initialize(bytes);
-  }
-  const backing = { bytes, owner: wasm, zero: zeroBytes };
-  if (moving !== undefined) {
-    moving.moveTo(backing);
-    return { memory: moving, wasm };
-  }
-  return { memory: new GuestMemory(image, options, backing), wasm };
-}
-
-const zeroBytes = (bytes: Uint8Array, start: number, end: number) => bytes.fill(0, start, end);
+const EXIT_WRITE = word(Field.EXIT_WRITE);
+const READ = word(Field.READ_START);
+const WRITE = word(Field.WRITE_START);
 
 /** One instance's wasm execution state. */
-export class WasmEngine implements Engine {
-  exitCode: number | undefined = undefined;
-  trap: TrapInit | undefined = undefined;
-  resumePc = -1;
-  readonly memory: GuestMemory;
-  readonly context: HostContext;
-  readonly print: (bytes: Uint8Array) => void;
-  readonly imports: readonly ResolvedImport[];
+export class WasmEngine extends ExitEngine {
   readonly #init: EngineInit;
   readonly #program: WasmProgram;
-  readonly #run: (dispatch: number) => number;
+  readonly #space: WasmSpace;
+  readonly #hold: WasmHold;
   #regs: Int32Array;
   #words: Uint32Array;
-  readonly #wasm: WebAssembly.Memory;
-  #brk = -1;
   /**
    * The interpreter that runs the rest of a block entered in its middle
    * (made on first need), and whether it is running: the host context then
@@ -99,30 +46,22 @@ export class WasmEngine implements Engine {
    */
   #helper: YieldingEngine | undefined;
   #delegating = false;
+  /** Gas held back from the generated code: the instance's gas is the state block's plus this. */
+  #held = 0;
 
-  constructor(init: EngineInit, program: WasmProgram, wasm: WebAssembly.Memory) {
+  /** Runs on `space`, held by `hold` (released at dispose). */
+  constructor(init: EngineInit, space: WasmSpace, hold: WasmHold) {
+    super(init.host.memory, init);
     this.#init = init;
-    this.memory = init.host.memory;
-    this.context = init.host.context;
-    this.print = init.host.print;
-    this.imports = init.imports;
-    this.#program = program;
-    const memory = this.memory;
-    const instance = new WebAssembly.Instance(program.module, {
-      env: {
-        memory: wasm,
-        accessible: (address: number, size: number, write: number) =>
-          memory.accessible(address >>> 0, size, write !== 0) ? 1 : 0,
-      },
-    });
-    this.#run = instance.exports.run as (dispatch: number) => number;
-    this.#wasm = wasm;
-    this.#regs = new Int32Array(wasm.buffer, Field.REGS, 32);
-    this.#words = new Uint32Array(wasm.buffer, 0, 64);
-    this.#words[word(Field.BIAS)] = program.guestOffset - memory.base;
+    this.#space = space;
+    this.#hold = hold;
+    this.#program = space.program;
+    this.#words = space.words;
+    this.#regs = new Int32Array(this.#words.buffer, Field.REGS, 32);
+    this.#words[word(Field.BIAS)] = space.program.guestOffset - this.memory.base;
     this.reservation = -1;
     this.gas = init.gas;
-    this.#syncMemory();
+    this.syncMemory();
   }
 
   /** x0..x31, in the state block (the generated code loads and spills them there). */
@@ -132,8 +71,7 @@ export class WasmEngine implements Engine {
 
   get gas(): number {
     if (this.#delegating) return this.#helper!.gas;
-    const w = this.#words;
-    return w[GAS + 1] * 2 ** 32 + w[GAS];
+    return this.#stateGas() + this.#held;
   }
 
   set gas(value: number) {
@@ -141,8 +79,20 @@ export class WasmEngine implements Engine {
       this.#helper!.gas = value;
       return;
     }
-    this.#words[GAS] = value % 2 ** 32;
-    this.#words[GAS + 1] = Math.floor(value / 2 ** 32);
+    this.#setStateGas(value);
+    this.#held = 0;
+  }
+
+  /** The gas in the state block, the generated code's (an i64). */
+  #stateGas(): number {
+    const w = this.#words;
+    return (w[GAS + 1] | 0) * 2 ** 32 + w[GAS];
+  }
+
+  #setStateGas(value: number): void {
+    const high = Math.floor(value / 2 ** 32); // no `%`: a floating-point remainder is slow
+    this.#words[GAS] = value - high * 2 ** 32;
+    this.#words[GAS + 1] = high;
   }
 
   get reservation(): number {
@@ -161,100 +111,95 @@ export class WasmEngine implements Engine {
     this.reservation = -1;
   }
 
-  setRegister(index: number, value: number): void {
-    this.regs[index] = value;
-  }
-
-  reset(gas: number): void {
-    resetEngine(this, gas);
-    this.#brk = -1;
-    this.#syncMemory();
-  }
-
   /** Publishes the fast windows (they move with the break) to the generated code. */
-  #syncMemory(): void {
+  protected syncMemory(): void {
     const m = this.memory;
-    if (m.brk === this.#brk) return;
-    this.#brk = m.brk;
+    if (m.brk === this.brk) return;
+    this.brk = m.brk;
+    this.#space.commitHeap(m.brk);
+    // Per window: its start, then how many start addresses of 1-, 2- and 4-byte accesses pass.
     const w = this.#words;
-    const window = (field: number, start: number, end: number) => {
-      w[word(field)] = start;
-      for (const [k, size] of [[1, 1], [2, 2], [3, 4]]) {
-        w[word(field) + k] = Math.max(0, end - start - size + 1);
-      }
-    };
-    window(Field.READ_START, m.readStart, m.readEnd);
-    window(Field.WRITE_START, m.writeStart, m.writeEnd);
+    w[READ] = m.readStart;
+    w[READ + 1] = Math.max(0, m.readEnd - m.readStart);
+    w[READ + 2] = Math.max(0, m.readEnd - m.readStart - 1);
+    w[READ + 3] = Math.max(0, m.readEnd - m.readStart - 3);
+    w[WRITE] = m.writeStart;
+    w[WRITE + 1] = Math.max(0, m.writeEnd - m.writeStart);
+    w[WRITE + 2] = Math.max(0, m.writeEnd - m.writeStart - 1);
+    w[WRITE + 3] = Math.max(0, m.writeEnd - m.writeStart - 3);
   }
 
-  /** Runs from `pc` (abi/README.md §4): enters the code there, handling exits until the call ends. */
+  /**
+   * Runs from `pc` (abi/README.md §4): enters the code there, handling exits
+   * until the call ends. The generated code gets at most a slice of the gas,
+   * the rest held back: WebAssembly engines replace a function's code with
+   * optimized code only when it is entered again (no on-stack replacement),
+   * so a long call that never exited would run to its end on the baseline
+   * code. Running out of the slice with gas held back is not a trap: the
+   * code is entered again there with more.
+   */
   run(pc: number): RunOutcome {
     const code = this.#init.image.code;
     const words = this.#words;
+    const dispatchOf = this.#program.dispatchOf;
+    // Gas the next entry must be able to pay at once (a block costing more than a slice).
     let minimum = 0;
-    for (;;) {
-      const i = instructionAt(code, pc);
+    for (let i = instructionAt(code, pc);;) {
       if (i < 0) {
-        this.trap = { kind: "InvalidJump", pc, address: pc, registers: this.#snapshot() };
-        this.resumePc = -1;
+        this.raise("InvalidJump", pc, -1);
+        this.trap!.address = pc;
         return "trap";
       }
-      const dispatch = this.#program.dispatchOf[i];
-      const reason = dispatch >= 0 ? this.#slice(dispatch, minimum) : WasmExit.ENTER_MID;
-      const exitPc = dispatch >= 0 ? words[EXIT_PC] : pc;
+      const dispatch = dispatchOf[i];
+      const reason = dispatch < 0 ? WasmExit.ENTER_MID : this.#enter(dispatch, minimum);
+      const exitPc = words[EXIT_PC];
       minimum = 0;
       switch (reason) {
         case WasmExit.RETURN:
           return "return";
-        case SLICE_END:
-          // Entering the same block again: the next slice can pay it whole.
-          minimum = code.entryCost[instructionAt(code, exitPc)];
-          pc = exitPc;
+        case WasmExit.HOSTCALL: {
+          const next = this.hostCall(code, exitPc, words[EXIT_AUX]);
+          if (typeof next === "string") return next;
+          pc = next;
+          i = this.nextIndex;
           continue;
+        }
         case WasmExit.ENTER_MID: {
-          const target = dispatch >= 0 ? words[EXIT_AUX] : pc;
-          const outcome = this.#interpret(target);
+          const outcome = this.#interpret(dispatch < 0 ? pc : words[EXIT_AUX]);
           if (typeof outcome === "string") return outcome;
           pc = outcome;
+          i = instructionAt(code, pc);
           continue;
         }
-        case WasmExit.HOSTCALL: {
-          const outcome = callImport(this, this.imports[words[EXIT_AUX]]);
-          if (outcome === "exit") return "exit";
-          if (outcome !== undefined) return this.#raise("HostError", exitPc, -1, outcome.error);
-          if (this.memory.brk !== this.#brk) this.#syncMemory();
-          const k = instructionAt(code, exitPc);
-          const next = (exitPc + code.size[k]) >>> 0;
-          if (code.segmentEnd[k]) {
-            this.#raise("InvalidJump", exitPc, -1);
-            this.trap!.address = next;
-            return "trap";
+        case WasmExit.OUT_OF_GAS:
+          i = instructionAt(code, exitPc);
+          if (this.#held > 0) {
+            // Entering the same block again: the next slice can pay it whole.
+            minimum = code.entryCost[i];
+            const total = this.#stateGas() + this.#held;
+            const slice = Math.min(total, Math.max(SLICE_GAS, minimum));
+            this.#setStateGas(slice);
+            this.#held = total - slice;
+            pc = exitPc;
+            continue;
           }
-          pc = next;
-          continue;
-        }
-        default:
-          return this.#trapExit(reason, exitPc);
       }
+      return this.trapExit(code, reason, exitPc, words[EXIT_AUX], words[EXIT_WRITE] !== 0);
     }
   }
 
   /**
-   * Runs the code from dispatch index `dispatch` with at most a slice of the
-   * gas (at least `minimum`); the rest is held back and given back at the
-   * exit. WebAssembly engines replace a function's code with optimized code
-   * only when it is entered again (no on-stack replacement): a long call
-   * that never exits would run to its end on the baseline code. Running out
-   * of a slice's gas with gas held back is not a trap but {@linkcode SLICE_END}.
+   * Enters the generated code at dispatch index `dispatch`, holding back
+   * the gas over a slice (of at least `minimum`).
    */
-  #slice(dispatch: number, minimum: number): number {
-    const total = this.gas;
-    const slice = Math.max(SLICE_GAS, minimum);
-    if (total <= slice) return this.#run(dispatch);
-    this.gas = slice;
-    const reason = this.#run(dispatch);
-    this.gas += total - slice;
-    return reason === WasmExit.OUT_OF_GAS ? SLICE_END : reason;
+  #enter(dispatch: number, minimum: number): number {
+    const w = this.#words;
+    const slice = minimum > SLICE_GAS ? minimum : SLICE_GAS;
+    if (w[GAS + 1] !== 0 || w[GAS] > slice) {
+      this.#held += this.#stateGas() - slice;
+      this.#setStateGas(slice);
+    }
+    return this.#space.enter(this.memory, dispatch);
   }
 
   /**
@@ -279,7 +224,7 @@ export class WasmEngine implements Engine {
     this.#regs[0] = 0;
     this.gas = helper.gas;
     this.reservation = helper.reservation;
-    if (this.memory.brk !== this.#brk) this.#syncMemory();
+    if (this.memory.brk !== this.brk) this.syncMemory();
     if (outcome === "yield") return helper.yieldPc;
     this.exitCode = helper.exitCode;
     this.trap = helper.trap;
@@ -287,36 +232,15 @@ export class WasmEngine implements Engine {
     return outcome;
   }
 
-  #trapExit(reason: number, pc: number): RunOutcome {
-    const kind = TRAP_OF[reason];
-    if (kind === undefined) throw new Error(`wasm code exited with unknown reason ${reason}`);
-    const write = this.#words[word(Field.EXIT_WRITE)] !== 0;
-    const code = this.#init.image.code;
-    return exitTrap(this, code, kind, pc, this.#snapshot(), this.#words[EXIT_AUX], write);
-  }
-
-  #raise(kind: TrapKind, pc: number, resumePc: number, cause?: unknown): RunOutcome {
-    return raiseTrap(this, kind, pc, this.#snapshot(), resumePc, cause);
-  }
-
   /**
-   * Gives the memory back its initial contents and pools it for the
-   * program's next instance (the instance has detached its `Memory`
-   * already; a retired plan's memories are not kept).
+   * Releases the space (restored and pooled for the program's next
+   * instance, or freed) and the instance's share of the limits; the
+   * instance has detached its `Memory` already.
    */
   dispose(): void {
-    const memory = this.memory;
-    const plan = memory.plan;
     // The state block goes to the next instance: gas and registers stay readable, as copies.
-    this.#regs = this.#regs.slice();
     this.#words = this.#words.slice();
-    if (plan.retired) return;
-    const bytes = new Uint8Array(this.#wasm.buffer, this.#program.guestOffset, plan.span);
-    plan.restore(bytes, memory.heapEnd);
-    poolMemory(plan, "wasm", this.#wasm);
-  }
-
-  #snapshot(): Uint32Array {
-    return new Uint32Array(new Uint32Array(this.#regs.buffer, this.#regs.byteOffset, 32));
+    this.#regs = new Int32Array(this.#words.buffer, Field.REGS, 32);
+    this.#hold.release();
   }
 }

@@ -28,14 +28,20 @@ export class WasmLimitError extends RangeError {
   override name = "RangeError";
 }
 
-/** A translated program, shared by its instances. */
-export interface WasmProgram {
-  /** The compiled module: imports `env.memory` and `env.accessible`, exports `run`. */
-  readonly module: WebAssembly.Module;
+/** A program translated to a module's bytes, not compiled yet. */
+export interface WasmTranslation {
+  /** The module: imports `env.memory` and `env.accessible`, exports `run` (reused: copy to keep). */
+  readonly bytes: Uint8Array<ArrayBuffer>;
   /** Dispatch index of each instruction that starts a block, -1 elsewhere. */
   readonly dispatchOf: Int32Array;
   /** Where the guest span starts in memory. */
   readonly guestOffset: number;
+}
+
+/** A translated program, shared by its instances. */
+export interface WasmProgram extends Omit<WasmTranslation, "bytes"> {
+  /** The compiled module. */
+  readonly module: WebAssembly.Module;
   /** Bytes of the module (for measurements). */
   readonly size: number;
 }
@@ -46,10 +52,10 @@ export function memoryPages(program: WasmProgram, span: number): number {
 }
 
 /**
- * Translates `code` to a module.
+ * Translates `code` to a module's bytes.
  * @throws {WasmLimitError} when the program is too large for one function.
  */
-export function translateWasm(code: DecodedCode): WasmProgram {
+export function emitWasm(code: DecodedCode): WasmTranslation {
   const { count, leader, segmentEnd, pc } = code;
   const op = code.op;
   const entryCost = code.entryCost;
@@ -99,20 +105,10 @@ export function translateWasm(code: DecodedCode): WasmProgram {
     func: { type: 0, name: "run", body: w.view() },
     data: { offset: STATE_BYTES, bytes: new Uint8Array(table.buffer) },
   });
-  let module;
-  try {
-    module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  } catch (error) {
-    // The engine's limits (function size, nesting) are not known here: a valid module it refuses.
-    throw new WasmLimitError(
-      `the wasm tier cannot compile this program: ${(error as Error).message}`,
-    );
-  }
   return {
-    module,
+    bytes: bytes as Uint8Array<ArrayBuffer>,
     dispatchOf,
     guestOffset: guestOffset(table.byteLength),
-    size: bytes.length,
   };
 }
 

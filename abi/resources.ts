@@ -1,22 +1,25 @@
 /**
- * Accounting of what native instances and programs hold outside the
- * JavaScript heap (address space, memory, kernel mappings), with limits an
- * embedder can set. Garbage collection cannot help here: V8 does not see
- * these resources, and the finalizers that release undisposed ones run only
- * when the event loop turns, so a synchronous loop of undisposed
- * instantiations would otherwise run the kernel out of mappings (each
- * instance reserves 4 GiB + guard and maps its regions) and the process
- * would abort on its next ordinary allocation. Every check and update is
- * O(1). The counts are per JavaScript realm (each Worker has its own).
+ * Accounting of what native and wasm instances and native programs hold
+ * outside the JavaScript heap (address space, memory, kernel mappings), with
+ * limits an embedder can set. Garbage collection cannot help here: V8 does
+ * not see native resources, and the finalizers that release undisposed ones
+ * run only when the event loop turns, so a synchronous loop of undisposed
+ * instantiations would otherwise run the kernel out of mappings (each native
+ * instance reserves 4 GiB + guard and maps its regions; a WebAssembly memory
+ * takes the whole guest span, and up to 10 GiB of address space with V8's
+ * guard regions) and the process would abort on its next ordinary
+ * allocation. Every check and update is O(1). The counts are per JavaScript
+ * realm (each Worker has its own).
  * @module
  */
-import { pooledCount, releasePooled } from "../abi/memory_pool.ts";
+import { pooledCount, releasePooled } from "./memory_pool.ts";
 
 /**
- * Limits on the native resources live in this realm. An instance or program
- * that would go over one is refused with a `RangeError` before anything is
- * mapped (`tier: "auto"` then uses the interpreter instead). Heap growth (`rvbox_sbrk`) is counted
- * but never refused: it stays within the instance's `heapSize`.
+ * Limits on the resources native and wasm instances and native programs
+ * hold in this realm. An instance or program that would go over one is
+ * refused with a `RangeError` before anything is mapped (`tier: "auto"` then
+ * uses the interpreter instead). Heap growth (`rvbox_sbrk`) is counted but
+ * never refused: it stays within the instance's `heapSize`.
  *
  * @example
  * ```ts
@@ -27,22 +30,28 @@ import { pooledCount, releasePooled } from "../abi/memory_pool.ts";
 export interface ResourceLimits {
   /** Native instances alive at once (created, not yet disposed or collected). Default: 4096. */
   maxNativeInstances: number;
+  /** Wasm instances alive at once (created, not yet disposed or collected). Default: 4096. */
+  maxWasmInstances: number;
   /**
-   * Address space reserved: 4 GiB + 68 KiB per native instance, and each
-   * program's code and jump table. Default: 32 TiB (a quarter of x86-64
-   * Linux's user address space).
+   * Address space reserved: 4 GiB + 68 KiB per native instance, the
+   * WebAssembly memory of each wasm instance (its guest span, state block
+   * and jump table; the engine may reserve guard regions beyond it), and
+   * each program's code and jump table. Default: 32 TiB (a quarter of
+   * x86-64 Linux's user address space).
    */
   maxReservedBytes: number;
   /**
    * Memory made accessible: instances' segments, stack and heap as far as
-   * it has grown, and programs' code and written jump-table pages (the
+   * it has grown (and a wasm instance's state block and jump table), and
+   * programs' code and written jump-table pages (the
    * kernel backs a page only once it is touched, so this bounds what these
    * can cost, not what they cost). Default: 8 GiB.
    */
   maxCommittedBytes: number;
   /**
-   * Kernel memory mappings (about 5 for an instance with the SDK's layout,
-   * more for programs whose segments lie apart; 2 per program). The kernel
+   * Kernel memory mappings (about 5 for a native instance with the SDK's
+   * layout, more for programs whose segments lie apart; 2 per wasm instance
+   * and per program). The kernel
    * allows 65 530 per process by default (`vm.max_map_count`) and the rest
    * of the process needs its share. Default: 32 768.
    */
@@ -50,7 +59,7 @@ export interface ResourceLimits {
 }
 
 /**
- * What live native instances and programs hold now (see
+ * What live native and wasm instances and native programs hold now (see
  * {@linkcode ResourceLimits}).
  *
  * @example
@@ -63,6 +72,8 @@ export interface ResourceLimits {
 export interface ResourceUsage {
   /** Native instances not yet disposed or collected. */
   nativeInstances: number;
+  /** Wasm instances not yet disposed or collected. */
+  wasmInstances: number;
   /** Programs whose native code is not yet freed. */
   nativePrograms: number;
   /** Address space reserved. */
@@ -75,14 +86,15 @@ export interface ResourceUsage {
   mappings: number;
   /**
    * Memories of disposed instances, and mappings of freed native code, kept
-   * for reuse (see `setMemoryPoolLimit`); the native ones' address space,
-   * memory and mappings are part of the counts above.
+   * for reuse (see `setMemoryPoolLimit`); the native and wasm ones' address
+   * space, memory and mappings are part of the counts above.
    */
   pooledMemories: number;
 }
 
 const DEFAULT_LIMITS: Readonly<ResourceLimits> = Object.freeze({
   maxNativeInstances: 4096,
+  maxWasmInstances: 4096,
   maxReservedBytes: 2 ** 45,
   maxCommittedBytes: 2 ** 33,
   maxMappings: 32768,
@@ -91,6 +103,7 @@ const DEFAULT_LIMITS: Readonly<ResourceLimits> = Object.freeze({
 const limits: ResourceLimits = { ...DEFAULT_LIMITS };
 const usage: Omit<ResourceUsage, "pooledMemories"> = {
   nativeInstances: 0,
+  wasmInstances: 0,
   nativePrograms: 0,
   reservedBytes: 0,
   committedBytes: 0,
@@ -128,7 +141,7 @@ export function setResourceLimits(changes: Partial<ResourceLimits>): ResourceLim
 }
 
 /**
- * What live native instances and programs hold now.
+ * What live native and wasm instances and native programs hold now.
  *
  * @example
  * ```ts
@@ -198,6 +211,7 @@ export function drainingPool<T>(claim: () => T): T {
 /** What one instance or program holds. */
 export interface ResourceAmounts {
   instances?: number;
+  wasmInstances?: number;
   programs?: number;
   reserved?: number;
   committed?: number;
@@ -207,6 +221,7 @@ export interface ResourceAmounts {
 
 const CHECKS = [
   ["instances", "nativeInstances", "maxNativeInstances", "live native instances"],
+  ["wasmInstances", "wasmInstances", "maxWasmInstances", "live wasm instances"],
   ["reserved", "reservedBytes", "maxReservedBytes", "bytes of address space reserved"],
   ["committed", "committedBytes", "maxCommittedBytes", "bytes of accessible native memory"],
   ["mappings", "mappings", "maxMappings", "memory mappings"],
@@ -214,6 +229,7 @@ const CHECKS = [
 
 function add(amounts: ResourceAmounts, sign: 1 | -1): void {
   usage.nativeInstances += sign * (amounts.instances ?? 0);
+  usage.wasmInstances += sign * (amounts.wasmInstances ?? 0);
   usage.nativePrograms += sign * (amounts.programs ?? 0);
   usage.reservedBytes += sign * (amounts.reserved ?? 0);
   usage.committedBytes += sign * (amounts.committed ?? 0);
@@ -222,7 +238,7 @@ function add(amounts: ResourceAmounts, sign: 1 | -1): void {
 }
 
 /**
- * The resources one native instance or program holds, counted from creation
+ * The resources one instance or native program holds, counted from creation
  * until `release()` (its dispose or its finalizer).
  */
 export class ResourceClaim {
@@ -230,7 +246,7 @@ export class ResourceClaim {
   #live = true;
 
   /**
-   * Counts `amounts` for `what` (e.g. "a native instance").
+   * Counts `amounts` for `what` (e.g. "a new native instance").
    * @throws {ResourceLimitError} when a limit would be exceeded; nothing is counted then.
    */
   constructor(what: string, amounts: ResourceAmounts) {
@@ -238,13 +254,14 @@ export class ResourceClaim {
       const total = usage[used] + (amounts[key] ?? 0);
       if ((amounts[key] ?? 0) > 0 && total > limits[limit]) {
         throw new ResourceLimitError(
-          `native resource limit reached: ${what} would make ${total} ${unit} `
+          `resource limit reached: ${what} would make ${total} ${unit} `
             + `(${limit} is ${limits[limit]})`,
         );
       }
     }
     this.#amounts = {
       instances: 0,
+      wasmInstances: 0,
       programs: 0,
       reserved: 0,
       committed: 0,
