@@ -10,12 +10,12 @@ import { CHUNK_SHIFT } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import { Op } from "../abi/isa.ts";
 import type { Lowering } from "../jit/_lower.ts";
-import { ByteWriter } from "./_binary.ts";
+import { ControlFlow, DISPATCH, EXIT_LABEL, TARGET } from "./_control.ts";
 import { Field, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
 
 /** Local indexes (0 is the parameter: the dispatch index). */
 export const Local = Object.freeze({
-  DISPATCH: 0,
+  DISPATCH,
   T0: 32,
   T1: 33,
   T2: 34,
@@ -27,14 +27,15 @@ export const Local = Object.freeze({
   WRITE_START: 43,
   BIAS: 47,
   WRITE: 48,
+  TARGET,
   /** The only i64 local. */
-  GAS: 49,
+  GAS: 50,
 });
 /** i32 locals after the parameter. */
 export const I32_LOCALS = Local.GAS - 1;
 
 // Opcodes.
-const IF = 0x04, ELSE = 0x05, END = 0x0b, BR = 0x0c, CALL = 0x10, DROP = 0x1a, SELECT = 0x1b;
+const IF = 0x04, ELSE = 0x05, CALL = 0x10, DROP = 0x1a, SELECT = 0x1b;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_LOAD = 0x28, I32_STORE = 0x36, I32_CONST = 0x41, I64_CONST = 0x42;
 const EQZ = 0x45, EQ = 0x46, GE_U = 0x4f, I64_LT_U = 0x54;
@@ -98,25 +99,10 @@ const AMO_PICK: Record<number, number> = {
 const SPAN_OF: Record<number, number> = { 1: 1, 2: 2, 4: 3 };
 
 /** The instruction emitter of one translation. */
-export class WasmLowering implements Lowering {
-  readonly w: ByteWriter;
-  /** Labels between the current code and its dispatch block's end (ifs opened). */
-  nesting = 0;
-  /** Branch depth of the dispatch loop from the current dispatch point's code. */
-  dispatchDepth = 0;
-  /** Dispatch index of each instruction that starts a block, -1 elsewhere. */
-  readonly dispatchOf: Int32Array;
-  readonly #codeStart: number;
-  readonly #codeBytes: number;
-  /** Instruction index that follows the one being lowered (fall-through needs no jump). */
-  next = -1;
-
-  constructor(w: ByteWriter, dispatchOf: Int32Array, codeStart: number, codeBytes: number) {
-    this.w = w;
-    this.dispatchOf = dispatchOf;
-    this.#codeStart = codeStart;
-    this.#codeBytes = codeBytes;
-  }
+export class WasmLowering extends ControlFlow implements Lowering {
+  /** Lowest code address, and the code's extent in bytes (for indirect jumps). */
+  codeStart = 0;
+  codeBytes = 0;
 
   get(local: number): void {
     this.w.u8x2(GET, local);
@@ -139,12 +125,10 @@ export class WasmLowering implements Lowering {
     else this.w.u8x2(SET, r);
   }
   #if(type = VOID): void {
-    this.w.u8x2(IF, type);
-    this.nesting++;
+    this.open(IF, type);
   }
   #end(): void {
-    this.w.u8(END);
-    this.nesting--;
+    this.close();
   }
 
   /** Leaves with `reason` for `pc`; `aux` a constant, or a local with `auxLocal`. */
@@ -156,17 +140,7 @@ export class WasmLowering implements Lowering {
     if (auxLocal) this.get(aux);
     else this.i32(aux);
     this.set(Local.AUX);
-    this.w.u8(BR);
-    this.w.uleb(this.dispatchDepth + 1 + this.nesting);
-  }
-
-  /** Continues at instruction `target` (a leader): falls through to the next, else dispatches. */
-  goto(target: number): void {
-    if (target === this.next && this.nesting === 0) return;
-    this.i32(this.dispatchOf[target]);
-    this.set(Local.DISPATCH);
-    this.w.u8(BR);
-    this.w.uleb(this.dispatchDepth + this.nesting);
+    this.br(EXIT_LABEL);
   }
 
   /** Charges `cost` gas for entering the block at `pc`, or exits with OutOfGas. */
@@ -418,10 +392,10 @@ export class WasmLowering implements Lowering {
     this.#end();
     // Outside the code's address range: no instruction starts there.
     this.get(Local.T0);
-    this.i32(this.#codeStart);
+    this.i32(this.codeStart);
     this.w.u8(SUB);
     this.w.u8x2(TEE, Local.T1);
-    this.i32(this.#codeBytes);
+    this.i32(this.codeBytes);
     this.w.u8(GE_U);
     this.#if();
     this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
@@ -464,9 +438,7 @@ export class WasmLowering implements Lowering {
     this.get(Local.T1);
     this.i32(1);
     this.w.u8(SUB);
-    this.set(Local.DISPATCH);
-    this.w.u8(BR);
-    this.w.uleb(this.dispatchDepth + this.nesting);
+    this.dispatchPopped();
   }
 }
 

@@ -11,6 +11,7 @@
 import type { DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
+import { findLoops } from "./_control.ts";
 import { I32_LOCALS, LOADED_FIELDS, Local, WasmLowering } from "./_emit.ts";
 import { Field, guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from "./_layout.ts";
 
@@ -63,24 +64,18 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   const table = jumpTable(code, dispatchOf);
   const w = bodyWriter;
   w.length = 0;
-  const b = new WasmLowering(w, dispatchOf, code.start, codeBytes);
+  const b = new WasmLowering(w, dispatchOf, blocks, findLoops(code, dispatchOf, blocks));
+  b.codeStart = code.start;
+  b.codeBytes = codeBytes;
   w.u8(2); // local declarations: the i32 ones, then gas
   w.uleb(I32_LOCALS);
   w.u8(I32);
   w.u8x2(1, I64);
   prologue(b);
-  w.u8x2(0x02, 0x40); // block $exit
-  w.u8x2(0x03, 0x40); // loop $dispatch
-  for (let k = 0; k < blocks; k++) w.u8x2(0x02, 0x40);
-  b.get(Local.DISPATCH);
-  w.u8(0x0e); // br_table: dispatch index k to the end of block k, anything else to $exit
-  w.uleb(blocks);
-  for (let k = 0; k < blocks; k++) w.uleb(k);
-  w.uleb(blocks + 1);
+  b.begin();
   for (let i = 0; i < count; i++) {
     if (leader[i]) {
-      w.u8(0x0b);
-      b.dispatchDepth = blocks - 1 - dispatchOf[i];
+      b.enter(dispatchOf[i]);
       b.charge(entryCost[i], pc[i]);
     }
     b.next = i + 1 < count ? i + 1 : -1;
@@ -89,7 +84,8 @@ export function translateWasm(code: DecodedCode): WasmProgram {
       b.exit(WasmExit.INVALID_JUMP, pc[i], (pc[i] + code.size[i]) >>> 0);
     }
   }
-  w.u8x2(0x0b, 0x0b); // end loop, end $exit
+  b.finish();
+  b.close(); // $exit
   epilogue(b);
   w.u8(0x0b);
   const bytes = assembleModule({
