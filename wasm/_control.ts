@@ -17,83 +17,29 @@
  * goes straight on.
  * @module
  */
-import { type DecodedCode, Flow } from "../abi/code.ts";
 import type { ByteWriter } from "./_binary.ts";
+import { REGION_SHIFT, type Regions } from "./_regions.ts";
 
 // Opcodes.
 const BLOCK = 0x02, LOOP = 0x03, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, BR_TABLE = 0x0e;
-const GET = 0x20, SET = 0x21, TEE = 0x22, I32_CONST = 0x41, EQ = 0x46, SUB = 0x6b, VOID = 0x40;
+const GET = 0x20, SET = 0x21, TEE = 0x22, I32_CONST = 0x41, EQ = 0x46, LT_U = 0x49, SUB = 0x6b;
+const VOID = 0x40;
 
-/** The parameter: the block index to dispatch on, {@linkcode NONE} when none is pending. */
+/** The parameter: the block's index in the region to dispatch on, {@linkcode NONE} when none is pending. */
 export const DISPATCH = 0;
 /** The local the index is kept in while a level's `br_table` dispatches on it. */
-export const TARGET = 49;
+export const TARGET = 39;
+/**
+ * The local the function returns: the dispatch index of the block to go on
+ * with in another region, or minus the exit reason.
+ */
+export const RESULT = 35;
 /** `DISPATCH` when no dispatch is pending. */
 const NONE = -1;
-/** Loops nested deeper than this are not made: their back edges dispatch. */
-const MAX_DEPTH = 8;
 /** Label of the function's outermost `block`, whose end leads to the epilogue. */
 export const EXIT_LABEL = 1;
 
-/** The loops of one translation, by block index. */
-export interface Loops {
-  /** Per block: one past the last block of the loop it heads, 0 when it heads none. */
-  readonly end: Int32Array;
-  /** Per block: the header of the innermost loop holding it (its own for a header), -1 for none. */
-  readonly innermost: Int32Array;
-  /** Per loop header: the header of the loop around it, -1 for none. */
-  readonly parent: Int32Array;
-}
-
-/**
- * Finds the loops of `code`, whose `blocks` blocks are numbered by
- * `dispatchOf`: one per target of a backward branch or jump (a call, a
- * `JAL` that links, is dispatched instead), reaching to its last source,
- * widened until every two loops nest or are disjoint.
- */
-export function findLoops(code: DecodedCode, dispatchOf: Int32Array, blocks: number): Loops {
-  const { count, flow, target, leader, rd } = code;
-  const end = new Int32Array(blocks);
-  let block = -1;
-  for (let i = 0; i < count; i++) {
-    if (leader[i]) block++;
-    const f = flow[i];
-    if (f < Flow.BRANCH || target[i] < 0) continue;
-    const to = dispatchOf[target[i]];
-    if (to > block || (f === Flow.JUMP && rd[i] !== 0)) continue;
-    if (block >= end[to]) end[to] = block + 1;
-  }
-  // Inner loops first: each then skips the loops inside it, already final.
-  for (let h = blocks - 1; h >= 0; h--) {
-    let e = end[h];
-    for (let j = h + 1; j < e;) {
-      if (end[j] === 0) j++;
-      else {
-        if (end[j] > e) e = end[j];
-        j = end[j];
-      }
-    }
-    end[h] = e;
-  }
-  const innermost = new Int32Array(blocks);
-  const parent = new Int32Array(blocks);
-  const open: number[] = [];
-  for (let b = 0; b < blocks; b++) {
-    while (open.length > 0 && end[open[open.length - 1]] <= b) open.pop();
-    const around = open.length > 0 ? open[open.length - 1] : -1;
-    if (end[b] !== 0) {
-      if (open.length >= MAX_DEPTH) end[b] = 0;
-      else {
-        parent[b] = around;
-        open.push(b);
-      }
-    }
-    innermost[b] = open.length > 0 ? open[open.length - 1] : -1;
-  }
-  return { end, innermost, parent };
-}
-
-/** Emits the structure of one translation: levels, labels, branches and dispatches. */
+/** Emits the structure of one region's function: levels, labels, branches and dispatches. */
 export class ControlFlow {
   readonly w: ByteWriter;
   /** Labels open around the code being emitted (a label's number is the depth it opened at). */
@@ -105,9 +51,12 @@ export class ControlFlow {
   /** Instruction index that follows the one being lowered (-1 after the last). */
   next = -1;
   /** Block index of each instruction that starts a block, -1 elsewhere. */
-  readonly dispatchOf: Int32Array;
-  readonly #blocks: number;
-  readonly #loops: Loops;
+  readonly blockOf: Int32Array;
+  /** The region being emitted: its number and blocks. */
+  region = 0;
+  first = 0;
+  last = 0;
+  readonly #regions: Regions;
   /** Per block: label of the `block` ending where its item (the block, or the loop it heads) starts. */
   readonly #itemLabel: Int32Array;
   /** Per loop header: its `loop` label. */
@@ -116,19 +65,21 @@ export class ControlFlow {
   #topLabel = 0;
   /** Headers of the loops open, innermost last. */
   readonly #open: number[] = [];
-  /** The items of the level being opened, then their labels. */
+  /** The items of the level being opened, their labels, and their trampolines' labels. */
   readonly #items: Int32Array;
   readonly #labels: Int32Array;
+  readonly #trampolines: Int32Array;
 
-  constructor(w: ByteWriter, dispatchOf: Int32Array, blocks: number, loops: Loops) {
+  constructor(w: ByteWriter, blockOf: Int32Array, regions: Regions) {
     this.w = w;
-    this.dispatchOf = dispatchOf;
-    this.#blocks = blocks;
-    this.#loops = loops;
-    this.#itemLabel = new Int32Array(blocks);
-    this.#loopLabel = new Int32Array(blocks);
-    this.#items = new Int32Array(blocks);
-    this.#labels = new Int32Array(blocks);
+    this.blockOf = blockOf;
+    this.#regions = regions;
+    const n = regions.blocks;
+    this.#itemLabel = new Int32Array(n);
+    this.#loopLabel = new Int32Array(n);
+    this.#items = new Int32Array(n);
+    this.#labels = new Int32Array(n);
+    this.#trampolines = new Int32Array(n);
   }
 
   /** Opens a `block`, `loop` or `if` (`opcode`) of `type`; returns its label. */
@@ -149,13 +100,17 @@ export class ControlFlow {
     this.w.uleb(this.depth - label);
   }
 
-  /** Opens the exit label and the function's level (before the first block). */
-  begin(): void {
+  /** Opens the exit label and the level of region `r` (before its first block). */
+  begin(r: number): void {
+    this.region = r;
+    this.first = this.#regions.starts[r];
+    this.last = this.#regions.starts[r + 1];
+    this.depth = 0;
     this.open(BLOCK);
     this.#level(-1);
   }
 
-  /** Ends the loops still open and the function's level (after the last block). */
+  /** Ends the loops still open and the region's level (after its last block). */
   finish(): void {
     while (this.#open.length > 0) {
       this.#open.pop();
@@ -166,13 +121,13 @@ export class ControlFlow {
 
   /** Emits what comes between the previous block and block `b`; `b` is lowered next. */
   enter(b: number): void {
-    const end = this.#loops.end;
+    const end = this.#regions.loopEnd;
     const open = this.#open;
     while (open.length > 0 && end[open[open.length - 1]] <= b) {
       open.pop();
       this.close();
     }
-    if (b > 0) this.close(); // the label of b's item
+    if (b > this.first) this.close(); // the label of b's item
     if (end[b] !== 0) this.#level(b);
     this.current = b;
     this.blockDepth = this.depth;
@@ -181,11 +136,12 @@ export class ControlFlow {
   /** Continues at instruction `target` (a leader): falls through, branches, or dispatches. */
   goto(target: number): void {
     if (target === this.next && this.depth === this.blockDepth) return;
-    const to = this.dispatchOf[target];
+    const to = this.blockOf[target];
+    if (to < this.first || to >= this.last) return this.leave(this.dispatchIndex(to));
     const from = this.current;
-    const { end, innermost, parent } = this.#loops;
+    const { loopEnd, innermost, parent } = this.#regions;
     if (to <= from) {
-      if (end[to] > from) this.br(this.#loopLabel[to]);
+      if (loopEnd[to] > from) this.br(this.#loopLabel[to]);
       else this.dispatch(to);
       return;
     }
@@ -193,38 +149,68 @@ export class ControlFlow {
     let outer = -1;
     for (let h = innermost[to]; h > from; h = parent[h]) outer = h;
     if (outer < 0) return this.br(this.#itemLabel[to]);
-    if (outer !== to) this.#pend(to);
+    if (outer !== to) this.#pend(to - this.first);
     this.br(this.#itemLabel[outer]);
   }
 
-  /** Dispatches to block `b` from the function's head. */
+  /** The dispatch index of block `b`: its region's number, then its index there. */
+  dispatchIndex(b: number): number {
+    const starts = this.#regions.starts;
+    let lo = 0, hi = starts.length - 2;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= b) lo = mid;
+      else hi = mid - 1;
+    }
+    return (lo << REGION_SHIFT) + b - starts[lo];
+  }
+
+  /** Dispatches to block `b` of this region from the function's head. */
   dispatch(b: number): void {
-    this.#pend(b);
+    this.#pend(b - this.first);
     this.br(this.#topLabel);
   }
 
-  /** Branches from the function's head with the block index on the stack. */
+  /** Goes on at the dispatch index on the stack: in this region, or returning it to the driver. */
   dispatchPopped(): void {
-    this.w.u8x2(SET, DISPATCH);
-    this.br(this.#topLabel);
+    const w = this.w;
+    w.u8x2(TEE, RESULT);
+    w.u8(I32_CONST);
+    w.sleb32(this.region << REGION_SHIFT);
+    w.u8(SUB);
+    w.u8x2(TEE, DISPATCH);
+    w.u8(I32_CONST);
+    w.sleb32(this.last - this.first);
+    w.u8(LT_U);
+    w.u8(BR_IF);
+    w.uleb(this.depth - this.#topLabel);
+    this.br(EXIT_LABEL);
   }
 
-  #pend(b: number): void {
+  /** Leaves the function for the block of dispatch index `index` (in another region). */
+  leave(index: number): void {
     this.w.u8(I32_CONST);
-    this.w.sleb32(b);
+    this.w.sleb32(index);
+    this.w.u8x2(SET, RESULT);
+    this.br(EXIT_LABEL);
+  }
+
+  #pend(index: number): void {
+    this.w.u8(I32_CONST);
+    this.w.sleb32(index);
     this.w.u8x2(SET, DISPATCH);
   }
 
   /**
-   * Opens the level of the loop headed by block `h` (-1: the function's):
+   * Opens the level of the loop headed by block `h` (-1: the region's):
    * its loop, a `block` per item after the first, and its head: with an
    * index pending, a `br_table` over its blocks.
    */
   #level(h: number): void {
     const w = this.w;
-    const end = this.#loops.end;
-    const first = h < 0 ? 0 : h;
-    const last = h < 0 ? this.#blocks : end[h];
+    const end = this.#regions.loopEnd;
+    const first = h < 0 ? this.first : h;
+    const last = h < 0 ? this.last : end[h];
     const label = this.open(LOOP);
     if (h < 0) this.#topLabel = label;
     else {
@@ -233,6 +219,7 @@ export class ControlFlow {
     }
     const items = this.#items;
     const labels = this.#labels;
+    const trampolines = this.#trampolines;
     let m = 0;
     for (let j = first; j < last; j = end[j] !== 0 && j !== h ? end[j] : j + 1) items[m++] = j;
     for (let k = m - 1; k > 0; k--) this.#itemLabel[items[k]] = labels[k] = this.open(BLOCK);
@@ -244,21 +231,22 @@ export class ControlFlow {
     w.uleb(this.depth - head);
     // A trampoline per nested loop: the index goes on to the loop's own dispatch.
     const nested = (j: number) => end[j] !== 0 && j !== h;
-    const trampoline = new Int32Array(m);
-    for (let k = 0; k < m; k++) if (nested(items[k])) trampoline[k] = this.open(BLOCK);
+    for (let k = 0; k < m; k++) if (nested(items[k])) trampolines[k] = this.open(BLOCK);
     w.u8x2(GET, DISPATCH);
     w.u8x2(TEE, TARGET);
     w.u8x2(I32_CONST, NONE & 0x7f);
     w.u8x2(SET, DISPATCH);
-    w.u8(I32_CONST);
-    w.sleb32(first);
-    w.u8(SUB);
+    if (first !== this.first) {
+      w.u8(I32_CONST);
+      w.sleb32(first - this.first);
+      w.u8(SUB);
+    }
     w.u8(BR_TABLE);
     w.uleb(last - first);
     for (let k = 0; k < m; k++) {
       const j = items[k];
       if (!nested(j)) w.uleb(this.depth - labels[k]);
-      else for (let b = j; b < end[j]; b++) w.uleb(this.depth - trampoline[k]);
+      else for (let b = j; b < end[j]; b++) w.uleb(this.depth - trampolines[k]);
     }
     w.uleb(this.depth - head);
     for (let k = m - 1; k >= 0; k--) {

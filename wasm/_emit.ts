@@ -10,7 +10,7 @@ import { CHUNK_SHIFT } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import { Op } from "../abi/isa.ts";
 import type { Lowering } from "../jit/_lower.ts";
-import { ControlFlow, DISPATCH, EXIT_LABEL, TARGET } from "./_control.ts";
+import { ControlFlow, DISPATCH, EXIT_LABEL, RESULT, TARGET } from "./_control.ts";
 import { Field, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
 
 /** Local indexes (0 is the parameter: the dispatch index). */
@@ -19,28 +19,24 @@ export const Local = Object.freeze({
   T0: 32,
   T1: 33,
   T2: 34,
-  REASON: 35,
+  RESULT,
   EXIT_PC: 36,
   AUX: 37,
-  RESERVATION: 38,
-  READ_START: 39,
-  WRITE_START: 43,
-  BIAS: 47,
-  WRITE: 48,
+  WRITE: 38,
   TARGET,
   /** The only i64 local. */
-  GAS: 50,
+  GAS: 40,
 });
 /** i32 locals after the parameter. */
 export const I32_LOCALS = Local.GAS - 1;
 
 // Opcodes.
-const IF = 0x04, ELSE = 0x05, CALL = 0x10, DROP = 0x1a, SELECT = 0x1b;
+const IF = 0x04, ELSE = 0x05, DROP = 0x1a, SELECT = 0x1b;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_LOAD = 0x28, I32_STORE = 0x36, I32_CONST = 0x41, I64_CONST = 0x42;
 const EQZ = 0x45, EQ = 0x46, GE_U = 0x4f, I64_LT_U = 0x54;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76;
-const I64_MUL = 0x7e, I64_SUB = 0x7d, I64_SHR_U = 0x88, WRAP = 0xa7;
+const I64_MUL = 0x7e, I64_ADD = 0x7c, I64_SUB = 0x7d, I64_SHR_U = 0x88, WRAP = 0xa7;
 const EXTEND_S = 0xac, EXTEND_U = 0xad;
 const VOID = 0x40, RESULT_I32 = 0x7f;
 
@@ -95,11 +91,13 @@ const AMO_PICK: Record<number, number> = {
   [Op.AMOMINU_W]: 0x49,
   [Op.AMOMAXU_W]: 0x4b,
 };
-/** The window span local of an access size, from the window's start local. */
-const SPAN_OF: Record<number, number> = { 1: 1, 2: 2, 4: 3 };
+/** The window span field of an access size, from the window's start field. */
+const SPAN_OF: Record<number, number> = { 1: 4, 2: 8, 4: 12 };
 
 /** The instruction emitter of one translation. */
 export class WasmLowering extends ControlFlow implements Lowering {
+  /** Gas from the instruction being lowered to the end of its block. */
+  cost = 0;
   /** Lowest code address, and the code's extent in bytes (for indirect jumps). */
   codeStart = 0;
   codeBytes = 0;
@@ -124,6 +122,17 @@ export class WasmLowering extends ControlFlow implements Lowering {
     if (r === 0) this.w.u8(DROP);
     else this.w.u8x2(SET, r);
   }
+  /** Pushes the state block's field at `offset`. */
+  field(offset: number): void {
+    this.w.u8x2(I32_CONST, 0);
+    this.w.u8x2(I32_LOAD, 2);
+    this.w.uleb(offset);
+  }
+  /** Pops a value, then an address 0, into the state block's field at `offset`. */
+  #setField(offset: number): void {
+    this.w.u8x2(I32_STORE, 2);
+    this.w.uleb(offset);
+  }
   #if(type = VOID): void {
     this.open(IF, type);
   }
@@ -133,8 +142,8 @@ export class WasmLowering extends ControlFlow implements Lowering {
 
   /** Leaves with `reason` for `pc`; `aux` a constant, or a local with `auxLocal`. */
   exit(reason: number, pc: number, aux = 0, auxLocal = false): void {
-    this.i32(reason);
-    this.set(Local.REASON);
+    this.i32(-reason);
+    this.set(Local.RESULT);
     this.i32(pc);
     this.set(Local.EXIT_PC);
     if (auxLocal) this.get(aux);
@@ -243,8 +252,10 @@ export class WasmLowering extends ControlFlow implements Lowering {
 
   /**
    * Computes `imm(rs1)` into T0 and checks `size` bytes there against the
-   * fast window (one unsigned compare), else against the regions exactly
-   * (the imported `accessible`), exiting with a MemoryFault if not.
+   * fast window, then the stack's (one unsigned compare each); outside both,
+   * leaves for the interpreter to run the rest of the block from this
+   * instruction (it checks the access against the regions exactly), giving
+   * back the gas it charges again.
    */
   #checked(rs1: number, imm: number, size: number, write: boolean, pc: number): void {
     this.reg(rs1);
@@ -253,29 +264,33 @@ export class WasmLowering extends ControlFlow implements Lowering {
       this.w.u8(ADD);
     }
     this.w.u8x2(TEE, Local.T0);
-    const window = write ? Local.WRITE_START : Local.READ_START;
-    this.get(window);
-    this.w.u8(SUB);
-    this.get(window + SPAN_OF[size]);
-    this.w.u8(GE_U);
+    this.#outside(write ? Field.WRITE_START : Field.READ_START, size);
     this.#if();
     this.get(Local.T0);
-    this.i32(size);
-    this.i32(write ? 1 : 0);
-    this.w.u8x2(CALL, 0); // imported `accessible`
-    this.w.u8(EQZ);
+    this.#outside(Field.STACK_START, size);
     this.#if();
-    this.i32(write ? 1 : 0);
-    this.set(Local.WRITE);
-    this.exit(WasmExit.MEMORY_FAULT, pc, Local.T0, true);
+    this.get(Local.GAS);
+    this.w.u8(I64_CONST);
+    this.w.slebSafe(this.cost);
+    this.w.u8(I64_ADD);
+    this.set(Local.GAS);
+    this.exit(WasmExit.ENTER_MID, pc, pc);
     this.#end();
     this.#end();
+  }
+
+  /** Whether `size` bytes at the address on the stack pass the window whose start is at `field`. */
+  #outside(field: number, size: number): void {
+    this.field(field);
+    this.w.u8(SUB);
+    this.field(field + SPAN_OF[size]);
+    this.w.u8(GE_U);
   }
 
   /** Pushes the memory index of the checked address in T0. */
   #index(): void {
     this.get(Local.T0);
-    this.get(Local.BIAS);
+    this.field(Field.BIAS);
     this.w.u8(ADD);
   }
 
@@ -306,12 +321,13 @@ export class WasmLowering extends ControlFlow implements Lowering {
       this.#index();
       this.#memory(I32_LOAD);
       this.setReg(rd);
+      this.i32(0);
       this.get(Local.T0);
-      this.set(Local.RESERVATION);
+      this.#setField(Field.RESERVATION);
       return;
     }
     this.#checked(rs1, 0, 4, true, pc);
-    this.get(Local.RESERVATION);
+    this.field(Field.RESERVATION);
     this.get(Local.T0);
     this.w.u8(EQ);
     this.#if(RESULT_I32);
@@ -323,8 +339,9 @@ export class WasmLowering extends ControlFlow implements Lowering {
     this.i32(1);
     this.#end();
     this.setReg(rd);
+    this.i32(0);
     this.i32(-1);
-    this.set(Local.RESERVATION);
+    this.#setField(Field.RESERVATION);
   }
 
   amo(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
@@ -449,17 +466,3 @@ const AMO_ALU: Record<number, number> = {
   [Op.AMOAND_W]: Op.AND,
   [Op.AMOOR_W]: Op.OR,
 };
-
-/** State-block fields the prologue loads into locals, and the epilogue stores back. */
-export const LOADED_FIELDS: readonly (readonly [number, number])[] = [
-  [Local.RESERVATION, Field.RESERVATION],
-  [Local.READ_START, Field.READ_START],
-  [Local.READ_START + 1, Field.READ_SPAN1],
-  [Local.READ_START + 2, Field.READ_SPAN2],
-  [Local.READ_START + 3, Field.READ_SPAN4],
-  [Local.WRITE_START, Field.WRITE_START],
-  [Local.WRITE_START + 1, Field.WRITE_SPAN1],
-  [Local.WRITE_START + 2, Field.WRITE_SPAN2],
-  [Local.WRITE_START + 3, Field.WRITE_SPAN4],
-  [Local.BIAS, Field.BIAS],
-];

@@ -185,6 +185,8 @@ export class WasmEngine implements Engine {
     };
     window(Field.READ_START, m.readStart, m.readEnd);
     window(Field.WRITE_START, m.writeStart, m.writeEnd);
+    const stack = m.plan.regions.find((r) => r.name === "stack");
+    window(Field.STACK_START, stack?.start ?? 0, stack?.end ?? 0);
   }
 
   /** Runs from `pc` (abi/README.md §4): enters the code there, handling exits until the call ends. */

@@ -11,15 +11,11 @@
 import type { DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
-import { findLoops } from "./_control.ts";
-import { I32_LOCALS, LOADED_FIELDS, Local, WasmLowering } from "./_emit.ts";
+import { I32_LOCALS, Local, WasmLowering } from "./_emit.ts";
 import { Field, guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from "./_layout.ts";
+import { findRegions, MAX_REGIONS, REGION_SHIFT } from "./_regions.ts";
 
-/**
- * Most blocks one function may have: V8 accepts a `br_table` of at most
- * 65520 targets. Larger programs need several functions (not done yet).
- */
-export const MAX_BLOCKS = 65519;
+const END = 0x0b;
 
 /** The function body's buffer, reused (a new one per translation cost more than emitting it). */
 const bodyWriter = new ByteWriter(1 << 16);
@@ -48,51 +44,82 @@ export function memoryPages(program: WasmProgram, span: number): number {
 
 /**
  * Translates `code` to a module.
- * @throws {WasmLimitError} when the program is too large for one function.
+ * @throws {WasmLimitError} when the program is too large for the wasm tier.
  */
 export function translateWasm(code: DecodedCode): WasmProgram {
   const { count, leader, segmentEnd, pc } = code;
-  const op = code.op;
+  const { op, rd, rs1, rs2 } = code;
   const entryCost = code.entryCost;
-  const codeBytes = code.end - code.start;
-  const dispatchOf = new Int32Array(count);
+  const blockOf = new Int32Array(count);
   let blocks = 0;
-  for (let i = 0; i < count; i++) dispatchOf[i] = leader[i] ? blocks++ : -1;
-  if (blocks > MAX_BLOCKS) {
-    throw new WasmLimitError(`${blocks} blocks, over the wasm tier's ${MAX_BLOCKS}`);
+  for (let i = 0; i < count; i++) blockOf[i] = leader[i] ? blocks++ : -1;
+  const regions = findRegions(code, blockOf, blocks);
+  const { starts } = regions;
+  const functions = starts.length - 1;
+  if (functions > MAX_REGIONS) {
+    throw new WasmLimitError(`${functions} regions, over the wasm tier's ${MAX_REGIONS}`);
+  }
+  const dispatchOf = new Int32Array(count);
+  const firstOf = new Int32Array(functions + 1); // first instruction of each region
+  firstOf[functions] = count;
+  for (let i = 0, r = -1; i < count; i++) {
+    const block = blockOf[i];
+    if (block < 0) dispatchOf[i] = -1;
+    else {
+      if (block === starts[r + 1]) firstOf[++r] = i;
+      dispatchOf[i] = (r << REGION_SHIFT) + block - starts[r];
+    }
   }
   const table = jumpTable(code, dispatchOf);
   const w = bodyWriter;
   w.length = 0;
-  const b = new WasmLowering(w, dispatchOf, blocks, findLoops(code, dispatchOf, blocks));
+  const b = new WasmLowering(w, blockOf, regions);
   b.codeStart = code.start;
-  b.codeBytes = codeBytes;
-  w.u8(2); // local declarations: the i32 ones, then gas
-  w.uleb(I32_LOCALS);
-  w.u8(I32);
-  w.u8x2(1, I64);
-  prologue(b);
-  b.begin();
-  for (let i = 0; i < count; i++) {
-    if (leader[i]) {
-      b.enter(dispatchOf[i]);
-      b.charge(entryCost[i], pc[i]);
+  b.codeBytes = code.end - code.start;
+  const ends = new Int32Array(functions + 1);
+  for (let r = 0; r < functions; r++) {
+    const to = firstOf[r + 1];
+    let used = 0, written = 0;
+    for (let i = firstOf[r]; i < to; i++) {
+      written |= 1 << rd[i];
+      used |= 1 << rs1[i] | 1 << rs2[i];
     }
-    b.next = i + 1 < count ? i + 1 : -1;
-    lower(code, i, b);
-    if (segmentEnd[i] && FALLS_THROUGH[op[i]]) {
-      b.exit(WasmExit.INVALID_JUMP, pc[i], (pc[i] + code.size[i]) >>> 0);
+    used |= written;
+    w.u8(2); // local declarations: the i32 ones, then gas
+    w.uleb(I32_LOCALS);
+    w.u8(I32);
+    w.u8x2(1, I64);
+    prologue(b, used);
+    b.begin(r);
+    for (let i = firstOf[r]; i < to; i++) {
+      if (leader[i]) {
+        b.enter(blockOf[i]);
+        b.charge(entryCost[i], pc[i]);
+      }
+      b.next = i + 1 < to ? i + 1 : -1;
+      b.cost = entryCost[i];
+      lower(code, i, b);
+      if (segmentEnd[i] && FALLS_THROUGH[op[i]]) {
+        b.exit(WasmExit.INVALID_JUMP, pc[i], (pc[i] + code.size[i]) >>> 0);
+      } else if (i + 1 === to && FALLS_THROUGH[op[i]]) b.goto(i + 1);
     }
+    b.finish();
+    b.close(); // $exit
+    epilogue(b, written);
+    w.u8(END);
+    ends[r] = w.length;
   }
-  b.finish();
-  b.close(); // $exit
-  epilogue(b);
-  w.u8(0x0b);
+  driver(w);
+  ends[functions] = w.length;
   const bytes = assembleModule({
-    types: [{ params: [I32], results: [I32] }, { params: [I32, I32, I32], results: [I32] }],
-    imports: [{ name: "accessible", type: 1 }],
+    types: [{ params: [I32], results: [I32] }],
+    imports: [],
     memoryPages: 1,
-    func: { type: 0, name: "run", body: w.view() },
+    funcTypes: new Uint8Array(functions + 1),
+    bodies: w.view(),
+    ends,
+    exports: [{ name: "run", func: functions }],
+    table: Int32Array.from({ length: functions }, (_, k) => k),
     data: { offset: STATE_BYTES, bytes: new Uint8Array(table.buffer) },
   });
   let module;
@@ -110,6 +137,30 @@ export function translateWasm(code: DecodedCode): WasmProgram {
     guestOffset: guestOffset(table.byteLength),
     size: bytes.length,
   };
+}
+
+/**
+ * The exported `run(dispatch)`: calls the function of the dispatch index's
+ * region until one returns an exit (minus its reason), and returns the reason.
+ */
+function driver(w: ByteWriter): void {
+  w.u8(0); // no locals
+  w.u8x2(0x03, 0x40); // loop
+  w.u8x2(0x20, 0);
+  w.u8x2(0x20, 0);
+  w.u8x2(0x41, REGION_SHIFT);
+  w.u8(0x76); // i32.shr_u
+  w.u8x2(0x11, 0); // call_indirect type 0
+  w.u8(0); // table 0
+  w.u8x2(0x22, 0); // local.tee
+  w.u8x2(0x41, 0);
+  w.u8(0x4e); // i32.ge_s
+  w.u8x2(0x0d, 0); // br_if the loop
+  w.u8(END);
+  w.u8x2(0x41, 0);
+  w.u8x2(0x20, 0);
+  w.u8(0x6b); // i32.sub
+  w.u8(END);
 }
 
 /**
@@ -132,10 +183,11 @@ function jumpTable(code: DecodedCode, dispatchOf: Int32Array): Int32Array {
   return table;
 }
 
-/** Loads the registers, gas and the fields the code reads from the state block. */
-function prologue(b: WasmLowering): void {
+/** Loads the registers in `used` (a mask) and gas from the state block; takes the block's index. */
+function prologue(b: WasmLowering, used: number): void {
   const w = b.w;
   for (let r = 1; r < 32; r++) {
+    if ((used & (1 << r)) === 0) continue;
     w.u8x2(0x41, 0); // i32.const 0
     w.u8x2(0x28, 2); // i32.load align 4
     w.uleb(Field.REGS + 4 * r);
@@ -145,16 +197,17 @@ function prologue(b: WasmLowering): void {
   w.u8x2(0x29, 3); // i64.load align 8
   w.uleb(Field.GAS);
   b.set(Local.GAS);
-  for (const [local, field] of LOADED_FIELDS) {
-    w.u8x2(0x41, 0);
-    w.u8x2(0x28, 2);
-    w.uleb(field);
-    b.set(local);
-  }
+  b.get(Local.DISPATCH);
+  b.i32((1 << REGION_SHIFT) - 1);
+  w.u8(0x71); // i32.and
+  b.set(Local.DISPATCH);
 }
 
-/** Stores the registers, gas, reservation and exit details; returns the reason. */
-function epilogue(b: WasmLowering): void {
+/**
+ * Stores the registers in `written` (a mask) and gas, and after an exit its
+ * details; returns the result.
+ */
+function epilogue(b: WasmLowering, written: number): void {
   const w = b.w;
   const store = (local: number, field: number) => {
     w.u8x2(0x41, 0);
@@ -162,14 +215,18 @@ function epilogue(b: WasmLowering): void {
     w.u8x2(0x36, 2); // i32.store align 4
     w.uleb(field);
   };
-  for (let r = 1; r < 32; r++) store(r, Field.REGS + 4 * r);
-  store(Local.EXIT_PC, Field.EXIT_PC);
-  store(Local.AUX, Field.EXIT_AUX);
-  store(Local.RESERVATION, Field.RESERVATION);
-  store(Local.WRITE, Field.EXIT_WRITE);
+  for (let r = 1; r < 32; r++) if ((written & (1 << r)) !== 0) store(r, Field.REGS + 4 * r);
   w.u8x2(0x41, 0);
   b.get(Local.GAS);
   w.u8x2(0x37, 3); // i64.store align 8
   w.uleb(Field.GAS);
-  b.get(Local.REASON);
+  b.get(Local.RESULT);
+  w.u8x2(0x41, 0);
+  w.u8(0x48); // i32.lt_s
+  w.u8x2(0x04, 0x40); // if an exit
+  store(Local.EXIT_PC, Field.EXIT_PC);
+  store(Local.AUX, Field.EXIT_AUX);
+  store(Local.WRITE, Field.EXIT_WRITE);
+  w.u8(END);
+  b.get(Local.RESULT);
 }

@@ -1,0 +1,147 @@
+/**
+ * The wasm tier's view of the program's control flow, by block (blocks are
+ * numbered in address order): the regions, each translated to a
+ * WebAssembly function of its own, and the loops within them.
+ *
+ * A region starts at the first block and at every call target (the target
+ * of a `JAL` that links): a guest function and whatever follows it up to
+ * the next, so that a call between functions crosses regions, but a loop
+ * rarely does. A loop is made at the target of every backward branch or
+ * jump within a region, reaching to its last source, and widened until
+ * every two loops nest or are disjoint.
+ * @module
+ */
+import { type DecodedCode, Flow } from "../abi/code.ts";
+
+/**
+ * Most blocks one region may have: V8 accepts a `br_table` of at most
+ * 65520 targets, and a block's index within its region takes 16 bits.
+ */
+export const MAX_REGION_BLOCKS = 65519;
+/** Most instructions one region may have: its function stays far below V8's 7.65 MB. */
+const MAX_REGION_INSTRUCTIONS = 1 << 16;
+/** A block's dispatch index is its region's number shifted by this, plus its index in the region. */
+export const REGION_SHIFT = 16;
+/** Most regions: dispatch indexes stay positive int32. */
+export const MAX_REGIONS = 0x7fff;
+/** Loops nested deeper than this are not made: their back edges dispatch. */
+const MAX_DEPTH = 8;
+
+/** The regions and loops of one translation, by block. */
+export interface Regions {
+  /** Number of blocks. */
+  readonly blocks: number;
+  /** First block of each region, then the number of blocks. */
+  readonly starts: Int32Array;
+  /** Per block: one past the last block of the loop it heads, 0 when it heads none. */
+  readonly loopEnd: Int32Array;
+  /** Per block: the header of the innermost loop holding it (its own for a header), -1 for none. */
+  readonly innermost: Int32Array;
+  /** Per loop header: the header of the loop around it, -1 for none. */
+  readonly parent: Int32Array;
+}
+
+/**
+ * Finds the regions and loops of `code`, whose leaders are numbered by
+ * `blockOf` (-1 for other instructions); `blocks` of them.
+ */
+export function findRegions(code: DecodedCode, blockOf: Int32Array, blocks: number): Regions {
+  const { count, flow, target, rd } = code;
+  const start = new Uint8Array(blocks);
+  start[0] = 1;
+  for (let i = 0; i < count; i++) {
+    if (flow[i] === Flow.JUMP && target[i] >= 0 && rd[i] !== 0) start[blockOf[target[i]]] = 1;
+  }
+  const starts = cut(code, blockOf, start);
+  const loopEnd = new Int32Array(blocks);
+  let block = -1;
+  let first = 0;
+  for (let i = 0; i < count; i++) {
+    if (blockOf[i] >= 0) {
+      block = blockOf[i];
+      if (start[block] === 1) first = block;
+    }
+    const f = flow[i];
+    if (f < Flow.BRANCH || target[i] < 0) continue;
+    const to = blockOf[target[i]];
+    if (to > block || to < first || (f === Flow.JUMP && rd[i] !== 0)) continue;
+    if (block >= loopEnd[to]) loopEnd[to] = block + 1;
+  }
+  const region = { blocks, starts: Int32Array.from(starts), loopEnd };
+  widen(loopEnd);
+  return { ...region, ...nest(region) };
+}
+
+/**
+ * The regions' first blocks, then the number of blocks: a region starts at
+ * each block marked in `start` (which is updated), merged with the next
+ * while there would be more than {@linkcode MAX_REGIONS}, and cut where one
+ * reaches {@linkcode MAX_REGION_BLOCKS} blocks or
+ * {@linkcode MAX_REGION_INSTRUCTIONS} instructions.
+ */
+function cut(code: DecodedCode, blockOf: Int32Array, start: Uint8Array): Int32Array {
+  const blocks = start.length;
+  let marked = 0;
+  for (let b = 0; b < blocks; b++) marked += start[b];
+  // With too many, a region takes in the next ones until it has this many blocks.
+  const least = marked > MAX_REGIONS / 2 ? Math.ceil((2 * blocks) / MAX_REGIONS) : 0;
+  const starts: number[] = [];
+  let first = 0, firstInstruction = 0;
+  for (let i = 0; i < code.count; i++) {
+    const b = blockOf[i];
+    if (b < 0) continue;
+    const open = b === 0 || (start[b] === 1 && b - first >= least)
+      || b - first >= MAX_REGION_BLOCKS || i - firstInstruction >= MAX_REGION_INSTRUCTIONS;
+    start[b] = open ? 1 : 0;
+    if (!open) continue;
+    starts.push(b);
+    first = b;
+    firstInstruction = i;
+  }
+  starts.push(blocks);
+  return Int32Array.from(starts);
+}
+
+/** Widens overlapping loops until they nest: inner loops first, each then skips those inside it. */
+function widen(loopEnd: Int32Array): void {
+  for (let h = loopEnd.length - 1; h >= 0; h--) {
+    let e = loopEnd[h];
+    for (let j = h + 1; j < e;) {
+      if (loopEnd[j] === 0) j++;
+      else {
+        if (loopEnd[j] > e) e = loopEnd[j];
+        j = loopEnd[j];
+      }
+    }
+    loopEnd[h] = e;
+  }
+}
+
+/**
+ * The nesting of the loops (dropping those too deep, and those a region
+ * boundary would cut, which widening may make).
+ */
+function nest(
+  { blocks, starts, loopEnd }: Pick<Regions, "blocks" | "starts" | "loopEnd">,
+): Pick<Regions, "innermost" | "parent"> {
+  const innermost = new Int32Array(blocks);
+  const parent = new Int32Array(blocks);
+  const open: number[] = [];
+  let region = 0;
+  for (let b = 0; b < blocks; b++) {
+    if (b === starts[region + 1]) {
+      region++;
+      open.length = 0;
+    }
+    while (open.length > 0 && loopEnd[open[open.length - 1]] <= b) open.pop();
+    if (loopEnd[b] !== 0) {
+      if (open.length >= MAX_DEPTH || loopEnd[b] > starts[region + 1]) loopEnd[b] = 0;
+      else {
+        parent[b] = open.length > 0 ? open[open.length - 1] : -1;
+        open.push(b);
+      }
+    }
+    innermost[b] = open.length > 0 ? open[open.length - 1] : -1;
+  }
+  return { innermost, parent };
+}
