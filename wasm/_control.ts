@@ -171,20 +171,42 @@ export class ControlFlow {
     this.br(this.#topLabel);
   }
 
-  /** Goes on at the dispatch index on the stack: in this region, or returning it to the driver. */
+  /**
+   * Goes on at the dispatch index on the stack: from the head of the
+   * innermost loop around this block that holds it, else of the region, or
+   * returning it to the driver.
+   */
   dispatchPopped(): void {
     const w = this.w;
     w.u8x2(TEE, RESULT);
     w.u8(I32_CONST);
     w.sleb32(this.region << REGION_SHIFT);
     w.u8(SUB);
-    w.u8x2(TEE, DISPATCH);
-    w.u8(I32_CONST);
-    w.sleb32(this.last - this.first);
-    w.u8(LT_U);
+    w.u8x2(SET, DISPATCH);
+    const { loopEnd, innermost, parent } = this.#regions;
+    for (let h = innermost[this.current], k = 0; h >= 0 && k < 2; h = parent[h], k++) {
+      this.#within(h, loopEnd[h]);
+      w.u8(BR_IF);
+      w.uleb(this.depth - this.#loopLabel[h]);
+    }
+    this.#within(this.first, this.last);
     w.u8(BR_IF);
     w.uleb(this.depth - this.#topLabel);
     this.br(EXIT_LABEL);
+  }
+
+  /** Pushes whether DISPATCH indexes a block in `[from, to)`. */
+  #within(from: number, to: number): void {
+    const w = this.w;
+    w.u8x2(GET, DISPATCH);
+    if (from !== this.first) {
+      w.u8(I32_CONST);
+      w.sleb32(from - this.first);
+      w.u8(SUB);
+    }
+    w.u8(I32_CONST);
+    w.sleb32(to - from);
+    w.u8(LT_U);
   }
 
   /** Leaves the function for the block of dispatch index `index` (in another region). */
