@@ -3,15 +3,17 @@
  * numbered in address order): the regions, each translated to a
  * WebAssembly function of its own, and the loops within them.
  *
- * A region starts at the first block and at every call target (the target
- * of a `JAL` that links): a guest function and whatever follows it up to
- * the next, so that a call between functions crosses regions, but a loop
- * rarely does. A loop is made at the target of every backward branch or
+ * A region starts at the first block, at every call target (the target of
+ * a `JAL` that links) and after every return (`JALR x0, 0(ra)`, after
+ * which another function most likely begins): a guest function, so that a
+ * loop rarely crosses regions. Small functions compile much faster than
+ * large ones (V8's compilers take time superlinear in a function's size). A loop is made at the target of every backward branch or
  * jump within a region, reaching to its last source, and widened until
  * every two loops nest or are disjoint.
  * @module
  */
 import { type DecodedCode, Flow } from "../abi/code.ts";
+import { Op } from "../abi/isa.ts";
 
 /**
  * Most blocks one region may have: V8 accepts a `br_table` of at most
@@ -49,8 +51,13 @@ export function findRegions(code: DecodedCode, blockOf: Int32Array, blocks: numb
   const { count, flow, target, rd } = code;
   const start = new Uint8Array(blocks);
   start[0] = 1;
+  const { op, rs1 } = code;
   for (let i = 0; i < count; i++) {
     if (flow[i] === Flow.JUMP && target[i] >= 0 && rd[i] !== 0) start[blockOf[target[i]]] = 1;
+    // After a return, another function most likely begins.
+    if (op[i] === Op.JALR && rd[i] === 0 && rs1[i] === 1 && i + 1 < count) {
+      start[blockOf[i + 1]] = 1;
+    }
   }
   const starts = cut(code, blockOf, start);
   const loopEnd = new Int32Array(blocks);
