@@ -25,19 +25,39 @@ const BLOCK = 0x02, LOOP = 0x03, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, BR_TABLE =
 const GET = 0x20, SET = 0x21, TEE = 0x22, I32_CONST = 0x41, EQ = 0x46, LT_U = 0x49, SUB = 0x6b;
 const VOID = 0x40;
 
-/** The parameter: the block's index in the region to dispatch on, {@linkcode NONE} when none is pending. */
-export const DISPATCH = 0;
-/** The local the index is kept in while a level's `br_table` dispatches on it. */
-export const TARGET = 39;
-/**
- * The local the function returns: the dispatch index of the block to go on
- * with in another region, or minus the exit reason.
- */
-export const RESULT = 35;
+/** Local indexes: the parameters, the guest registers (see {@linkcode reg}), then the rest. */
+export const Local = Object.freeze({
+  /** The block's index in the region to dispatch on, {@linkcode NONE} when none is pending. */
+  DISPATCH: 0,
+  /** How many calls deep this function runs (0: called by the driver). */
+  DEPTH: 1,
+  T0: 33,
+  T1: 34,
+  T2: 35,
+  /**
+   * What the function returns: the dispatch index of the block to go on
+   * with, or minus the exit reason.
+   */
+  RESULT: 36,
+  EXIT_PC: 37,
+  AUX: 38,
+  WRITE: 39,
+  /** The index while a level's `br_table` dispatches on it. */
+  TARGET: 40,
+  /** The only i64 local. */
+  GAS: 41,
+});
+/** i32 locals after the parameters. */
+export const I32_LOCALS = Local.GAS - 2;
+/** The local of guest register `r` (1-31). */
+export const reg = (r: number): number => r + 1;
+
 /** `DISPATCH` when no dispatch is pending. */
 const NONE = -1;
 /** Label of the function's outermost `block`, whose end leads to the epilogue. */
-export const EXIT_LABEL = 1;
+export const LEAVE_LABEL = 1;
+/** Label of the `block` inside it an exit branches to: its end stores the exit's details. */
+export const TRAP_LABEL = 2;
 
 /** Emits the structure of one region's function: levels, labels, branches and dispatches. */
 export class ControlFlow {
@@ -48,8 +68,10 @@ export class ControlFlow {
   blockDepth = 0;
   /** Index of the block being lowered. */
   current = 0;
-  /** Instruction index that follows the one being lowered (-1 after the last). */
+  /** Instruction index that follows the one being lowered in the region (-1 after its last). */
   next = -1;
+  /** Instruction index that follows the one being lowered (-1 after the last). */
+  nextInstruction = -1;
   /** Block index of each instruction that starts a block, -1 elsewhere. */
   readonly blockOf: Int32Array;
   /** The region being emitted: its number and blocks. */
@@ -107,6 +129,7 @@ export class ControlFlow {
     this.last = this.#regions.starts[r + 1];
     this.depth = 0;
     this.open(BLOCK);
+    this.open(BLOCK);
     this.#level(-1);
   }
 
@@ -137,7 +160,7 @@ export class ControlFlow {
   goto(target: number): void {
     if (target === this.next && this.depth === this.blockDepth) return;
     const to = this.blockOf[target];
-    if (to < this.first || to >= this.last) return this.leave(this.dispatchIndex(to));
+    if (to < this.first || to >= this.last) return this.jumpOut(to);
     const from = this.current;
     const { loopEnd, innermost, parent } = this.#regions;
     if (to <= from) {
@@ -178,11 +201,11 @@ export class ControlFlow {
    */
   dispatchPopped(): void {
     const w = this.w;
-    w.u8x2(TEE, RESULT);
+    w.u8x2(TEE, Local.RESULT);
     w.u8(I32_CONST);
     w.sleb32(this.region << REGION_SHIFT);
     w.u8(SUB);
-    w.u8x2(SET, DISPATCH);
+    w.u8x2(SET, Local.DISPATCH);
     const { loopEnd, innermost, parent } = this.#regions;
     for (let h = innermost[this.current], k = 0; h >= 0 && k < 2; h = parent[h], k++) {
       this.#within(h, loopEnd[h]);
@@ -192,13 +215,13 @@ export class ControlFlow {
     this.#within(this.first, this.last);
     w.u8(BR_IF);
     w.uleb(this.depth - this.#topLabel);
-    this.br(EXIT_LABEL);
+    this.br(LEAVE_LABEL);
   }
 
   /** Pushes whether DISPATCH indexes a block in `[from, to)`. */
   #within(from: number, to: number): void {
     const w = this.w;
-    w.u8x2(GET, DISPATCH);
+    w.u8x2(GET, Local.DISPATCH);
     if (from !== this.first) {
       w.u8(I32_CONST);
       w.sleb32(from - this.first);
@@ -209,18 +232,29 @@ export class ControlFlow {
     w.u8(LT_U);
   }
 
+  /** Continues at block `to` of another region. */
+  jumpOut(to: number): void {
+    this.leave(this.dispatchIndex(to));
+  }
+
+  /** Leaves the function with RESULT if the value on the stack is true. */
+  leaveIf(): void {
+    this.w.u8(BR_IF);
+    this.w.uleb(this.depth - LEAVE_LABEL);
+  }
+
   /** Leaves the function for the block of dispatch index `index` (in another region). */
   leave(index: number): void {
     this.w.u8(I32_CONST);
     this.w.sleb32(index);
-    this.w.u8x2(SET, RESULT);
-    this.br(EXIT_LABEL);
+    this.w.u8x2(SET, Local.RESULT);
+    this.br(LEAVE_LABEL);
   }
 
   #pend(index: number): void {
     this.w.u8(I32_CONST);
     this.w.sleb32(index);
-    this.w.u8x2(SET, DISPATCH);
+    this.w.u8x2(SET, Local.DISPATCH);
   }
 
   /**
@@ -246,7 +280,7 @@ export class ControlFlow {
     for (let j = first; j < last; j = end[j] !== 0 && j !== h ? end[j] : j + 1) items[m++] = j;
     for (let k = m - 1; k > 0; k--) this.#itemLabel[items[k]] = labels[k] = this.open(BLOCK);
     const head = labels[0] = this.open(BLOCK);
-    w.u8x2(GET, DISPATCH);
+    w.u8x2(GET, Local.DISPATCH);
     w.u8x2(I32_CONST, NONE & 0x7f);
     w.u8(EQ);
     w.u8(BR_IF);
@@ -254,10 +288,10 @@ export class ControlFlow {
     // A trampoline per nested loop: the index goes on to the loop's own dispatch.
     const nested = (j: number) => end[j] !== 0 && j !== h;
     for (let k = 0; k < m; k++) if (nested(items[k])) trampolines[k] = this.open(BLOCK);
-    w.u8x2(GET, DISPATCH);
-    w.u8x2(TEE, TARGET);
+    w.u8x2(GET, Local.DISPATCH);
+    w.u8x2(TEE, Local.TARGET);
     w.u8x2(I32_CONST, NONE & 0x7f);
-    w.u8x2(SET, DISPATCH);
+    w.u8x2(SET, Local.DISPATCH);
     if (first !== this.first) {
       w.u8(I32_CONST);
       w.sleb32(first - this.first);
@@ -274,8 +308,8 @@ export class ControlFlow {
     for (let k = m - 1; k >= 0; k--) {
       if (!nested(items[k])) continue;
       this.close();
-      w.u8x2(GET, TARGET);
-      w.u8x2(SET, DISPATCH);
+      w.u8x2(GET, Local.TARGET);
+      w.u8x2(SET, Local.DISPATCH);
       this.br(labels[k]);
     }
     this.close();

@@ -6,39 +6,20 @@
  * which writes the state back to memory (wasm/translate.ts).
  * @module
  */
-import { CHUNK_SHIFT } from "../abi/code.ts";
-import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import { Op } from "../abi/isa.ts";
 import type { Lowering } from "../jit/_lower.ts";
-import { ControlFlow, DISPATCH, EXIT_LABEL, RESULT, TARGET } from "./_control.ts";
-import { Field, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
-
-/** Local indexes (0 is the parameter: the dispatch index). */
-export const Local = Object.freeze({
-  DISPATCH,
-  T0: 32,
-  T1: 33,
-  T2: 34,
-  RESULT,
-  EXIT_PC: 36,
-  AUX: 37,
-  WRITE: 38,
-  TARGET,
-  /** The only i64 local. */
-  GAS: 40,
-});
-/** i32 locals after the parameter. */
-export const I32_LOCALS = Local.GAS - 1;
+import { Local } from "./_control.ts";
+import { Jumps } from "./_jumps.ts";
+import { Field, WasmExit } from "./_layout.ts";
 
 // Opcodes.
-const IF = 0x04, ELSE = 0x05, DROP = 0x1a, SELECT = 0x1b;
-const GET = 0x20, SET = 0x21, TEE = 0x22;
-const I32_LOAD = 0x28, I32_STORE = 0x36, I32_CONST = 0x41, I64_CONST = 0x42;
-const EQZ = 0x45, EQ = 0x46, GE_U = 0x4f, I64_LT_U = 0x54;
-const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76;
-const I64_MUL = 0x7e, I64_ADD = 0x7c, I64_SUB = 0x7d, I64_SHR_U = 0x88, WRAP = 0xa7;
+const ELSE = 0x05, SELECT = 0x1b, TEE = 0x22;
+const I32_LOAD = 0x28, I32_STORE = 0x36, I64_CONST = 0x42;
+const EQZ = 0x45, EQ = 0x46, GE_U = 0x4f;
+const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74;
+const I64_MUL = 0x7e, I64_ADD = 0x7c, I64_SHR_U = 0x88, WRAP = 0xa7;
 const EXTEND_S = 0xac, EXTEND_U = 0xad;
-const VOID = 0x40, RESULT_I32 = 0x7f;
+const RESULT_I32 = 0x7f;
 
 /** i32 opcode of each register/immediate ALU op. */
 const ALU: Record<number, number> = {
@@ -95,78 +76,14 @@ const AMO_PICK: Record<number, number> = {
 const SPAN_OF: Record<number, number> = { 1: 4, 2: 8, 4: 12 };
 
 /** The instruction emitter of one translation. */
-export class WasmLowering extends ControlFlow implements Lowering {
+export class WasmLowering extends Jumps implements Lowering {
   /** Gas from the instruction being lowered to the end of its block. */
   cost = 0;
-  /** Lowest code address, and the code's extent in bytes (for indirect jumps). */
-  codeStart = 0;
-  codeBytes = 0;
 
-  get(local: number): void {
-    this.w.u8x2(GET, local);
-  }
-  set(local: number): void {
-    this.w.u8x2(SET, local);
-  }
-  i32(value: number): void {
-    this.w.u8(I32_CONST);
-    this.w.sleb32(value);
-  }
-  /** Pushes guest register `r`. */
-  reg(r: number): void {
-    if (r === 0) this.w.u8x2(I32_CONST, 0);
-    else this.w.u8x2(GET, r);
-  }
-  /** Pops into guest register `r` (dropped for x0). */
-  setReg(r: number): void {
-    if (r === 0) this.w.u8(DROP);
-    else this.w.u8x2(SET, r);
-  }
-  /** Pushes the state block's field at `offset`. */
-  field(offset: number): void {
-    this.w.u8x2(I32_CONST, 0);
-    this.w.u8x2(I32_LOAD, 2);
-    this.w.uleb(offset);
-  }
   /** Pops a value, then an address 0, into the state block's field at `offset`. */
   #setField(offset: number): void {
     this.w.u8x2(I32_STORE, 2);
     this.w.uleb(offset);
-  }
-  #if(type = VOID): void {
-    this.open(IF, type);
-  }
-  #end(): void {
-    this.close();
-  }
-
-  /** Leaves with `reason` for `pc`; `aux` a constant, or a local with `auxLocal`. */
-  exit(reason: number, pc: number, aux = 0, auxLocal = false): void {
-    this.i32(-reason);
-    this.set(Local.RESULT);
-    this.i32(pc);
-    this.set(Local.EXIT_PC);
-    if (auxLocal) this.get(aux);
-    else this.i32(aux);
-    this.set(Local.AUX);
-    this.br(EXIT_LABEL);
-  }
-
-  /** Charges `cost` gas for entering the block at `pc`, or exits with OutOfGas. */
-  charge(cost: number, pc: number): void {
-    const w = this.w;
-    this.get(Local.GAS);
-    w.u8(I64_CONST);
-    w.slebSafe(cost);
-    w.u8(I64_LT_U);
-    this.#if();
-    this.exit(WasmExit.OUT_OF_GAS, pc);
-    this.#end();
-    this.get(Local.GAS);
-    w.u8(I64_CONST);
-    w.slebSafe(cost);
-    w.u8(I64_SUB);
-    this.set(Local.GAS);
   }
 
   aluImm(op: number, rd: number, rs1: number, imm: number): void {
@@ -222,7 +139,7 @@ export class WasmLowering extends ControlFlow implements Lowering {
     const quotient = op === Op.DIV || op === Op.DIVU;
     this.reg(rs2);
     this.w.u8(EQZ);
-    this.#if(RESULT_I32);
+    this.if(RESULT_I32);
     if (quotient) this.i32(-1);
     else this.reg(rs1);
     this.w.u8(ELSE);
@@ -230,7 +147,7 @@ export class WasmLowering extends ControlFlow implements Lowering {
       this.reg(rs2);
       this.i32(-1);
       this.w.u8(EQ);
-      this.#if(RESULT_I32);
+      this.if(RESULT_I32);
       this.i32(0);
       this.reg(rs1);
       this.w.u8(SUB);
@@ -239,14 +156,8 @@ export class WasmLowering extends ControlFlow implements Lowering {
     this.reg(rs1);
     this.reg(rs2);
     this.w.u8(quotient ? (signed ? 0x6d : 0x6e) : (signed ? 0x6f : 0x70));
-    if (op === Op.DIV) this.#end();
-    this.#end();
-    this.setReg(rd);
-  }
-
-  constant(rd: number, value: number): void {
-    if (rd === 0) return; // no effect (NOPs and HINTs)
-    this.i32(value);
+    if (op === Op.DIV) this.close();
+    this.close();
     this.setReg(rd);
   }
 
@@ -265,18 +176,18 @@ export class WasmLowering extends ControlFlow implements Lowering {
     }
     this.w.u8x2(TEE, Local.T0);
     this.#outside(write ? Field.WRITE_START : Field.READ_START, size);
-    this.#if();
+    this.if();
     this.get(Local.T0);
     this.#outside(Field.STACK_START, size);
-    this.#if();
+    this.if();
     this.get(Local.GAS);
     this.w.u8(I64_CONST);
     this.w.slebSafe(this.cost);
     this.w.u8(I64_ADD);
     this.set(Local.GAS);
     this.exit(WasmExit.ENTER_MID, pc, pc);
-    this.#end();
-    this.#end();
+    this.close();
+    this.close();
   }
 
   /** Whether `size` bytes at the address on the stack pass the window whose start is at `field`. */
@@ -330,14 +241,14 @@ export class WasmLowering extends ControlFlow implements Lowering {
     this.field(Field.RESERVATION);
     this.get(Local.T0);
     this.w.u8(EQ);
-    this.#if(RESULT_I32);
+    this.if(RESULT_I32);
     this.#index();
     this.reg(rs2);
     this.#memory(I32_STORE);
     this.i32(0);
     this.w.u8(ELSE);
     this.i32(1);
-    this.#end();
+    this.close();
     this.setReg(rd);
     this.i32(0);
     this.i32(-1);
@@ -381,81 +292,10 @@ export class WasmLowering extends ControlFlow implements Lowering {
     this.reg(rs1);
     this.reg(rs2);
     this.w.u8(ALU[op]);
-    this.#if();
+    this.if();
     if (target < 0) this.exit(WasmExit.INVALID_JUMP, _pc, targetPc);
     else this.goto(target);
-    this.#end();
-  }
-
-  jump(rd: number, target: number, link: number): void {
-    if (rd !== 0) this.constant(rd, link);
-    this.goto(target);
-  }
-
-  jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
-    this.reg(rs1);
-    if (imm !== 0) {
-      this.i32(imm);
-      this.w.u8(ADD);
-    }
-    this.i32(-2);
-    this.w.u8(AND);
-    this.w.u8x2(TEE, Local.T0);
-    this.i32(HOST_RETURN_ADDRESS | 0);
-    this.w.u8(EQ);
-    this.#if();
-    if (rd !== 0) this.constant(rd, link);
-    this.exit(WasmExit.RETURN, pc);
-    this.#end();
-    // Outside the code's address range: no instruction starts there.
-    this.get(Local.T0);
-    this.i32(this.codeStart);
-    this.w.u8(SUB);
-    this.w.u8x2(TEE, Local.T1);
-    this.i32(this.codeBytes);
-    this.w.u8(GE_U);
-    this.#if();
-    this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
-    this.#end();
-    // The chunk's row of slots (0: no code in the chunk), then the slot's entry.
-    this.get(Local.T1);
-    this.i32(CHUNK_SHIFT);
-    this.w.u8(SHR_U);
-    this.i32(2);
-    this.w.u8(SHL);
-    this.w.u8(I32_LOAD);
-    this.w.u8(2);
-    this.w.uleb(STATE_BYTES);
-    this.w.u8x2(TEE, Local.T2);
-    this.w.u8(EQZ);
-    this.#if();
-    this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
-    this.#end();
-    this.get(Local.T2);
-    this.get(Local.T1);
-    this.i32((1 << CHUNK_SHIFT) - 2);
-    this.w.u8(AND);
-    this.i32(1);
-    this.w.u8(SHL);
-    this.w.u8(ADD);
-    this.w.u8x2(I32_LOAD, 2);
-    this.w.u8(0);
-    this.w.u8x2(TEE, Local.T1);
-    this.w.u8(EQZ);
-    this.#if();
-    this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
-    this.#end();
-    if (rd !== 0) this.constant(rd, link);
-    this.get(Local.T1);
-    this.i32(MID_BLOCK);
-    this.w.u8(EQ);
-    this.#if();
-    this.exit(WasmExit.ENTER_MID, pc, Local.T0, true);
-    this.#end();
-    this.get(Local.T1);
-    this.i32(1);
-    this.w.u8(SUB);
-    this.dispatchPopped();
+    this.close();
   }
 }
 

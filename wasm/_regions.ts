@@ -22,6 +22,14 @@ import { Op } from "../abi/isa.ts";
 export const MAX_REGION_BLOCKS = 65519;
 /** Most instructions one region may have: its function stays far below V8's 7.65 MB. */
 const MAX_REGION_INSTRUCTIONS = 1 << 16;
+/**
+ * Fewest blocks a region takes in before the next function may start
+ * another: V8 moves a function to its optimizing compiler once it has run a
+ * budget of code of its own, which a small function called a few thousand
+ * times never does (contract's 1024 functions of a few blocks ran 3x
+ * slower, one function each).
+ */
+const MIN_REGION_BLOCKS = 16;
 /** A block's dispatch index is its region's number shifted by this, plus its index in the region. */
 export const REGION_SHIFT = 16;
 /** Most regions: dispatch indexes stay positive int32. */
@@ -91,7 +99,10 @@ function cut(code: DecodedCode, blockOf: Int32Array, start: Uint8Array): Int32Ar
   let marked = 0;
   for (let b = 0; b < blocks; b++) marked += start[b];
   // With too many, a region takes in the next ones until it has this many blocks.
-  const least = marked > MAX_REGIONS / 2 ? Math.ceil((2 * blocks) / MAX_REGIONS) : 0;
+  const least = Math.max(
+    MIN_REGION_BLOCKS,
+    marked > MAX_REGIONS / 2 ? Math.ceil((2 * blocks) / MAX_REGIONS) : 0,
+  );
   const starts: number[] = [];
   let first = 0, firstInstruction = 0;
   for (let i = 0; i < code.count; i++) {

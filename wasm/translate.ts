@@ -11,7 +11,8 @@
 import type { DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
-import { I32_LOCALS, Local, WasmLowering } from "./_emit.ts";
+import { I32_LOCALS, Local } from "./_control.ts";
+import { WasmLowering } from "./_emit.ts";
 import { Field, guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from "./_layout.ts";
 import { findRegions, MAX_REGIONS, REGION_SHIFT } from "./_regions.ts";
 
@@ -79,17 +80,18 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   const ends = new Int32Array(functions + 1);
   for (let r = 0; r < functions; r++) {
     const to = firstOf[r + 1];
-    let used = 0, written = 0;
+    let used = 0, written = 0; // masks of registers
     for (let i = firstOf[r]; i < to; i++) {
       written |= 1 << rd[i];
       used |= 1 << rs1[i] | 1 << rs2[i];
     }
-    used |= written;
+    b.written = written;
+    b.used = used | written;
     w.u8(2); // local declarations: the i32 ones, then gas
     w.uleb(I32_LOCALS);
     w.u8(I32);
     w.u8x2(1, I64);
-    prologue(b, used);
+    b.prologue();
     b.begin(r);
     for (let i = firstOf[r]; i < to; i++) {
       if (leader[i]) {
@@ -97,6 +99,8 @@ export function translateWasm(code: DecodedCode): WasmProgram {
         b.charge(entryCost[i], pc[i]);
       }
       b.next = i + 1 < to ? i + 1 : -1;
+      b.nextInstruction = i + 1 < count ? i + 1 : -1;
+      b.following = i + 1 < count && !segmentEnd[i] ? dispatchOf[i + 1] : -1;
       b.cost = entryCost[i];
       lower(code, i, b);
       if (segmentEnd[i] && FALLS_THROUGH[op[i]]) {
@@ -104,18 +108,17 @@ export function translateWasm(code: DecodedCode): WasmProgram {
       } else if (i + 1 === to && FALLS_THROUGH[op[i]]) b.goto(i + 1);
     }
     b.finish();
-    b.close(); // $exit
-    epilogue(b, written);
+    epilogue(b);
     w.u8(END);
     ends[r] = w.length;
   }
   driver(w);
   ends[functions] = w.length;
   const bytes = assembleModule({
-    types: [{ params: [I32], results: [I32] }],
+    types: [{ params: [I32, I32], results: [I32] }, { params: [I32], results: [I32] }],
     imports: [],
     memoryPages: 1,
-    funcTypes: new Uint8Array(functions + 1),
+    funcTypes: Uint8Array.from({ length: functions + 1 }, (_, k) => k < functions ? 0 : 1),
     bodies: w.view(),
     ends,
     exports: [{ name: "run", func: functions }],
@@ -147,6 +150,7 @@ function driver(w: ByteWriter): void {
   w.u8(0); // no locals
   w.u8x2(0x03, 0x40); // loop
   w.u8x2(0x20, 0);
+  w.u8x2(0x41, 0); // depth 0
   w.u8x2(0x20, 0);
   w.u8x2(0x41, REGION_SHIFT);
   w.u8(0x76); // i32.shr_u
@@ -183,31 +187,12 @@ function jumpTable(code: DecodedCode, dispatchOf: Int32Array): Int32Array {
   return table;
 }
 
-/** Loads the registers in `used` (a mask) and gas from the state block; takes the block's index. */
-function prologue(b: WasmLowering, used: number): void {
-  const w = b.w;
-  for (let r = 1; r < 32; r++) {
-    if ((used & (1 << r)) === 0) continue;
-    w.u8x2(0x41, 0); // i32.const 0
-    w.u8x2(0x28, 2); // i32.load align 4
-    w.uleb(Field.REGS + 4 * r);
-    b.set(r);
-  }
-  w.u8x2(0x41, 0);
-  w.u8x2(0x29, 3); // i64.load align 8
-  w.uleb(Field.GAS);
-  b.set(Local.GAS);
-  b.get(Local.DISPATCH);
-  b.i32((1 << REGION_SHIFT) - 1);
-  w.u8(0x71); // i32.and
-  b.set(Local.DISPATCH);
-}
-
 /**
- * Stores the registers in `written` (a mask) and gas, and after an exit its
- * details; returns the result.
+ * Closes the exit label (storing the exit's details) and the function's
+ * outermost label; stores the registers the region writes and gas; returns
+ * the result.
  */
-function epilogue(b: WasmLowering, written: number): void {
+function epilogue(b: WasmLowering): void {
   const w = b.w;
   const store = (local: number, field: number) => {
     w.u8x2(0x41, 0);
@@ -215,18 +200,11 @@ function epilogue(b: WasmLowering, written: number): void {
     w.u8x2(0x36, 2); // i32.store align 4
     w.uleb(field);
   };
-  for (let r = 1; r < 32; r++) if ((written & (1 << r)) !== 0) store(r, Field.REGS + 4 * r);
-  w.u8x2(0x41, 0);
-  b.get(Local.GAS);
-  w.u8x2(0x37, 3); // i64.store align 8
-  w.uleb(Field.GAS);
-  b.get(Local.RESULT);
-  w.u8x2(0x41, 0);
-  w.u8(0x48); // i32.lt_s
-  w.u8x2(0x04, 0x40); // if an exit
+  b.close(); // the exit label
   store(Local.EXIT_PC, Field.EXIT_PC);
   store(Local.AUX, Field.EXIT_AUX);
   store(Local.WRITE, Field.EXIT_WRITE);
-  w.u8(END);
+  b.close(); // the outermost label
+  b.storeState(b.written);
   b.get(Local.RESULT);
 }
