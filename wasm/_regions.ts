@@ -4,12 +4,15 @@
  * WebAssembly function of its own, and the loops within them.
  *
  * A region starts at the first block, at every call target (the target of
- * a `JAL` that links) and after every return (`JALR x0, 0(ra)`, after
- * which another function most likely begins): a guest function, so that a
- * loop rarely crosses regions. Small functions compile much faster than
- * large ones (V8's compilers take time superlinear in a function's size). A loop is made at the target of every backward branch or
- * jump within a region, reaching to its last source, and widened until
- * every two loops nest or are disjoint.
+ * a `JAL` that links) and after a return (`JALR x0, 0(ra)`, after which
+ * another function most likely begins) once it has
+ * {@linkcode MIN_REGION_BLOCKS}: guest functions, so that a loop rarely
+ * crosses regions. Small functions compile much faster than large ones
+ * (V8's compilers take time superlinear in a function's size).
+ *
+ * A loop is made at the target of every backward branch or jump within a
+ * region, reaching to its last source, and widened until every two loops
+ * nest or are disjoint.
  * @module
  */
 import { type DecodedCode, Flow } from "../abi/code.ts";
@@ -30,6 +33,8 @@ const MAX_REGION_INSTRUCTIONS = 1 << 16;
  * slower, one function each).
  */
 const MIN_REGION_BLOCKS = 16;
+/** `start` of a call target (2), which starts a region whatever its size; 1 after a return. */
+const CALLED = 2;
 /** A block's dispatch index is its region's number shifted by this, plus its index in the region. */
 export const REGION_SHIFT = 16;
 /** Most regions: dispatch indexes stay positive int32. */
@@ -61,11 +66,11 @@ export function findRegions(code: DecodedCode, blockOf: Int32Array, blocks: numb
   start[0] = 1;
   const { op, rs1 } = code;
   for (let i = 0; i < count; i++) {
-    if (flow[i] === Flow.JUMP && target[i] >= 0 && rd[i] !== 0) start[blockOf[target[i]]] = 1;
     // After a return, another function most likely begins.
     if (op[i] === Op.JALR && rd[i] === 0 && rs1[i] === 1 && i + 1 < count) {
-      start[blockOf[i + 1]] = 1;
+      start[blockOf[i + 1]] ||= 1;
     }
+    if (flow[i] === Flow.JUMP && target[i] >= 0 && rd[i] !== 0) start[blockOf[target[i]]] = CALLED;
   }
   const starts = cut(code, blockOf, start);
   const loopEnd = new Int32Array(blocks);
@@ -89,15 +94,17 @@ export function findRegions(code: DecodedCode, blockOf: Int32Array, blocks: numb
 
 /**
  * The regions' first blocks, then the number of blocks: a region starts at
- * each block marked in `start` (which is updated), merged with the next
- * while there would be more than {@linkcode MAX_REGIONS}, and cut where one
+ * each call target marked in `start`, and at each other block marked once
+ * it has {@linkcode MIN_REGION_BLOCKS} (`start` is updated to the chosen
+ * starts); merged with the next while there would be more than
+ * {@linkcode MAX_REGIONS}, and cut where one
  * reaches {@linkcode MAX_REGION_BLOCKS} blocks or
  * {@linkcode MAX_REGION_INSTRUCTIONS} instructions.
  */
 function cut(code: DecodedCode, blockOf: Int32Array, start: Uint8Array): Int32Array {
   const blocks = start.length;
   let marked = 0;
-  for (let b = 0; b < blocks; b++) marked += start[b];
+  for (let b = 0; b < blocks; b++) marked += start[b] === 0 ? 0 : 1;
   // With too many, a region takes in the next ones until it has this many blocks.
   const least = Math.max(
     MIN_REGION_BLOCKS,
@@ -108,7 +115,8 @@ function cut(code: DecodedCode, blockOf: Int32Array, start: Uint8Array): Int32Ar
   for (let i = 0; i < code.count; i++) {
     const b = blockOf[i];
     if (b < 0) continue;
-    const open = b === 0 || (start[b] === 1 && b - first >= least)
+    const open = b === 0 || (start[b] === CALLED && least === MIN_REGION_BLOCKS)
+      || (start[b] !== 0 && b - first >= least)
       || b - first >= MAX_REGION_BLOCKS || i - firstInstruction >= MAX_REGION_INSTRUCTIONS;
     start[b] = open ? 1 : 0;
     if (!open) continue;
