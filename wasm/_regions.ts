@@ -106,16 +106,14 @@ function cut(code: DecodedCode, blockOf: Int32Array, start: Uint8Array): Int32Ar
   let marked = 0;
   for (let b = 0; b < blocks; b++) marked += start[b] === 0 ? 0 : 1;
   // With too many, a region takes in the next ones until it has this many blocks.
-  const least = Math.max(
-    MIN_REGION_BLOCKS,
-    marked > MAX_REGIONS / 2 ? Math.ceil((2 * blocks) / MAX_REGIONS) : 0,
-  );
+  const crowded = marked > MAX_REGIONS / 2;
+  const least = crowded ? Math.ceil((2 * blocks) / MAX_REGIONS) : MIN_REGION_BLOCKS;
   const starts: number[] = [];
   let first = 0, firstInstruction = 0;
   for (let i = 0; i < code.count; i++) {
     const b = blockOf[i];
     if (b < 0) continue;
-    const open = b === 0 || (start[b] === CALLED && least === MIN_REGION_BLOCKS)
+    const open = b === 0 || (start[b] === CALLED && !crowded)
       || (start[b] !== 0 && b - first >= least)
       || b - first >= MAX_REGION_BLOCKS || i - firstInstruction >= MAX_REGION_INSTRUCTIONS;
     start[b] = open ? 1 : 0;
