@@ -279,6 +279,7 @@ export class ControlFlow {
     let m = 0;
     for (let j = first; j < last; j = end[j] !== 0 && j !== h ? end[j] : j + 1) items[m++] = j;
     for (let k = m - 1; k > 0; k--) this.#itemLabel[items[k]] = labels[k] = this.open(BLOCK);
+    if (h >= 0 && this.#regions.entered[h] === 0) return; // a closed loop: entered at its head only
     const head = labels[0] = this.open(BLOCK);
     w.u8x2(GET, Local.DISPATCH);
     w.u8x2(I32_CONST, NONE & 0x7f);
@@ -286,7 +287,8 @@ export class ControlFlow {
     w.u8(BR_IF);
     w.uleb(this.depth - head);
     // A trampoline per nested loop: the index goes on to the loop's own dispatch.
-    const nested = (j: number) => end[j] !== 0 && j !== h;
+    const entered = this.#regions.entered;
+    const nested = (j: number) => end[j] !== 0 && j !== h && entered[j] === 1;
     for (let k = 0; k < m; k++) if (nested(items[k])) trampolines[k] = this.open(BLOCK);
     w.u8x2(GET, Local.DISPATCH);
     w.u8x2(TEE, Local.TARGET);
@@ -301,8 +303,9 @@ export class ControlFlow {
     w.uleb(last - first);
     for (let k = 0; k < m; k++) {
       const j = items[k];
-      if (!nested(j)) w.uleb(this.depth - labels[k]);
-      else for (let b = j; b < end[j]; b++) w.uleb(this.depth - trampolines[k]);
+      const to = this.depth - (nested(j) ? trampolines[k] : labels[k]);
+      const blocks = end[j] !== 0 && j !== h ? end[j] - j : 1;
+      for (let b = 0; b < blocks; b++) w.uleb(to);
     }
     w.uleb(this.depth - head);
     for (let k = m - 1; k >= 0; k--) {

@@ -54,6 +54,15 @@ export interface Regions {
   readonly innermost: Int32Array;
   /** Per loop header: the header of the loop around it, -1 for none. */
   readonly parent: Int32Array;
+  /**
+   * Per loop header: 1 when the loop may be entered elsewhere than at its
+   * head (it holds a call, a return site, an indirect jump or another loop,
+   * or a branch from outside lands inside): its head then dispatches. 0 for
+   * a closed loop, which only its head enters.
+   */
+  readonly entered: Uint8Array;
+  /** Per block: 1 unless it lies inside a closed loop (past its head). */
+  readonly dispatchable: Uint8Array;
 }
 
 /**
@@ -89,7 +98,48 @@ export function findRegions(code: DecodedCode, blockOf: Int32Array, blocks: numb
   }
   const region = { blocks, starts: Int32Array.from(starts), loopEnd };
   widen(loopEnd);
-  return { ...region, ...nest(region) };
+  const loops = { ...region, ...nest(region) };
+  return { ...loops, ...entries(code, blockOf, loops) };
+}
+
+/** Which loops are entered elsewhere than at their head, and so which blocks may be dispatched to. */
+function entries(
+  code: DecodedCode,
+  blockOf: Int32Array,
+  { blocks, loopEnd, innermost, parent }: Pick<
+    Regions,
+    "blocks" | "loopEnd" | "innermost" | "parent"
+  >,
+): Pick<Regions, "entered" | "dispatchable"> {
+  const { count, flow, target, rd } = code;
+  const entered = new Uint8Array(blocks);
+  let block = -1;
+  for (let i = 0; i < count; i++) {
+    if (blockOf[i] >= 0) block = blockOf[i];
+    const f = flow[i];
+    if (f === Flow.NONE) continue;
+    if ((f === Flow.END || (f === Flow.JUMP && rd[i] !== 0)) && innermost[block] >= 0) {
+      entered[innermost[block]] = 1;
+    }
+    if (f < Flow.BRANCH || target[i] < 0) continue;
+    // The loops around the target but not the branch: entered at their head, or not.
+    const to = blockOf[target[i]];
+    for (let h = innermost[to]; h >= 0 && !(h <= block && block < loopEnd[h]); h = parent[h]) {
+      if (h !== to) entered[h] = 1;
+    }
+  }
+  // Only innermost loops stay closed: from inside one, the interpreter reaches a
+  // block it may leave to (its head, or one after it) within one iteration.
+  for (let h = blocks - 1; h >= 0; h--) {
+    if (loopEnd[h] !== 0 && parent[h] >= 0) entered[parent[h]] = 1;
+  }
+  const dispatchable = new Uint8Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    let closed = -1; // the outermost closed loop around b
+    for (let h = innermost[b]; h >= 0; h = parent[h]) if (entered[h] === 0) closed = h;
+    dispatchable[b] = closed < 0 || closed === b ? 1 : 0;
+  }
+  return { entered, dispatchable };
 }
 
 /**

@@ -55,7 +55,7 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   let blocks = 0;
   for (let i = 0; i < count; i++) blockOf[i] = leader[i] ? blocks++ : -1;
   const regions = findRegions(code, blockOf, blocks);
-  const { starts } = regions;
+  const { starts, dispatchable } = regions;
   const functions = starts.length - 1;
   if (functions > MAX_REGIONS) {
     throw new WasmLimitError(`${functions} regions, over the wasm tier's ${MAX_REGIONS}`);
@@ -68,7 +68,8 @@ export function translateWasm(code: DecodedCode): WasmProgram {
     if (block < 0) dispatchOf[i] = -1;
     else {
       if (block === starts[r + 1]) firstOf[++r] = i;
-      dispatchOf[i] = (r << REGION_SHIFT) + block - starts[r];
+      // A block inside a closed loop runs on the interpreter when entered from outside.
+      dispatchOf[i] = dispatchable[block] === 0 ? -1 : (r << REGION_SHIFT) + block - starts[r];
     }
   }
   const table = jumpTable(code, dispatchOf);
