@@ -17,7 +17,7 @@ const ELSE = 0x05, SELECT = 0x1b, TEE = 0x22;
 const I32_LOAD = 0x28, I32_STORE = 0x36, I64_CONST = 0x42;
 const EQZ = 0x45, EQ = 0x46, GE_U = 0x4f;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74;
-const I64_MUL = 0x7e, I64_ADD = 0x7c, I64_SHR_U = 0x88, WRAP = 0xa7;
+const I64_MUL = 0x7e, I64_SHR_U = 0x88, WRAP = 0xa7;
 const EXTEND_S = 0xac, EXTEND_U = 0xad;
 const RESULT_I32 = 0x7f;
 
@@ -180,11 +180,7 @@ export class WasmLowering extends Jumps implements Lowering {
     this.get(Local.T0);
     this.#outside(Field.STACK_START, size);
     this.if();
-    this.get(Local.GAS);
-    this.w.u8(I64_CONST);
-    this.w.slebSafe(this.cost);
-    this.w.u8(I64_ADD);
-    this.set(Local.GAS);
+    this.refund(this.cost);
     this.exit(WasmExit.ENTER_MID, pc, pc);
     this.close();
     this.close();

@@ -29,8 +29,8 @@ const IF = 0x04, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
 const I32_CONST = 0x41, I64_CONST = 0x42;
-const EQZ = 0x45, EQ = 0x46, NE = 0x47, GT_U = 0x4b, GE_U = 0x4f, I64_LT_U = 0x54;
-const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_SUB = 0x7d;
+const EQZ = 0x45, EQ = 0x46, NE = 0x47, GT_U = 0x4b, GE_U = 0x4f, I64_LT_S = 0x53;
+const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_ADD = 0x7c, I64_SUB = 0x7d;
 const RETURN = 0x0f, VOID = 0x40;
 
 /** Calls nested deeper than this return at once (their callers dispatch instead). */
@@ -95,14 +95,22 @@ export class Jumps extends ControlFlow {
     this.get(Local.GAS);
     w.u8(I64_CONST);
     w.slebSafe(cost);
-    w.u8(I64_LT_U);
+    w.u8(I64_SUB);
+    w.u8x2(TEE, Local.GAS);
+    w.u8x2(I64_CONST, 0);
+    w.u8(I64_LT_S); // gas is at most 2^53 - 1: below 0 only when it was short
     this.if();
+    this.refund(cost);
     this.exit(WasmExit.OUT_OF_GAS, pc);
     this.close();
+  }
+
+  /** Gives `cost` gas back. */
+  refund(cost: number): void {
     this.get(Local.GAS);
-    w.u8(I64_CONST);
-    w.slebSafe(cost);
-    w.u8(I64_SUB);
+    this.w.u8(I64_CONST);
+    this.w.slebSafe(cost);
+    this.w.u8(I64_ADD);
     this.set(Local.GAS);
   }
 
