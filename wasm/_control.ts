@@ -44,8 +44,10 @@ export const Local = Object.freeze({
   WRITE: 39,
   /** The index while a level's `br_table` dispatches on it. */
   TARGET: 40,
+  /** The state block's fields from READ_START to BIAS, those a function reads (see `fieldLocal`). */
+  FIELDS: 41,
   /** The only i64 local. */
-  GAS: 41,
+  GAS: 50,
 });
 /** i32 locals after the parameters. */
 export const I32_LOCALS = Local.GAS - 2;

@@ -6,7 +6,7 @@
  * which writes the state back to memory (wasm/translate.ts).
  * @module
  */
-import { Op } from "../abi/isa.ts";
+import { Op, OP_COUNT } from "../abi/isa.ts";
 import type { Lowering } from "../jit/_lower.ts";
 import { Local } from "./_control.ts";
 import { Jumps } from "./_jumps.ts";
@@ -302,3 +302,19 @@ const AMO_ALU: Record<number, number> = {
   [Op.AMOAND_W]: Op.AND,
   [Op.AMOOR_W]: Op.OR,
 };
+
+/** Per op: the fields its access reads (`Jumps.fields`): window start, span of its size, bias. */
+export const FIELDS_OF: Uint16Array = new Uint16Array(OP_COUNT);
+{
+  const set = (ops: readonly number[], write: boolean, size: (op: number) => number) => {
+    for (const op of ops) {
+      const start = write ? 4 : 0;
+      FIELDS_OF[op] = 1 << start | 1 << (start + SPAN_OF[size(op)] / 4) | 1 << 8;
+    }
+  };
+  set(Object.keys(LOADS).map(Number), false, (op) => LOADS[op][1]);
+  set(Object.keys(STORES).map(Number), true, (op) => STORES[op][1]);
+  set([Op.LR_W], false, () => 4);
+  const amos = [...Object.keys(AMO_PICK), ...Object.keys(AMO_ALU)].map(Number);
+  set([Op.SC_W, Op.AMOSWAP_W, ...amos], true, () => 4);
+}

@@ -41,6 +41,11 @@ export class Jumps extends ControlFlow {
   /** The registers the region's code writes, and those it reads or writes (masks). */
   written = 0;
   used = 0;
+  /**
+   * The state block's fields from READ_START to BIAS the region's accesses
+   * read (bit k: the field at READ_START + 4k), loaded into locals.
+   */
+  fields = 0;
   /** Lowest code address, and the code's extent in bytes (for indirect jumps). */
   codeStart = 0;
   codeBytes = 0;
@@ -67,8 +72,13 @@ export class Jumps extends ControlFlow {
     if (r === 0) this.w.u8(DROP);
     else this.w.u8x2(SET, reg(r));
   }
-  /** Pushes the state block's field at `offset`. */
+  /**
+   * Pushes the state block's field at `offset`: from its local if it is one
+   * the function loads (`fields`).
+   */
   field(offset: number): void {
+    const k = (offset - Field.READ_START) >> 2;
+    if (k >= 0 && k < 9 && (this.fields & (1 << k)) !== 0) return this.get(Local.FIELDS + k);
     this.w.u8x2(I32_CONST, 0);
     this.w.u8x2(I32_LOAD, 2);
     this.w.uleb(offset);
@@ -160,6 +170,13 @@ export class Jumps extends ControlFlow {
     w.u8(RETURN);
     this.close();
     this.loadState(this.used);
+    for (let k = 0; k < 9; k++) {
+      if ((this.fields & (1 << k)) === 0) continue;
+      w.u8x2(I32_CONST, 0);
+      w.u8x2(I32_LOAD, 2);
+      w.uleb(Field.READ_START + 4 * k);
+      this.set(Local.FIELDS + k);
+    }
     this.get(Local.DISPATCH);
     this.i32((1 << REGION_SHIFT) - 1);
     w.u8(AND);

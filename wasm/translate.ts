@@ -12,7 +12,7 @@ import type { DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
 import { I32_LOCALS, Local } from "./_control.ts";
-import { WasmLowering } from "./_emit.ts";
+import { FIELDS_OF, WasmLowering } from "./_emit.ts";
 import { Field, guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from "./_layout.ts";
 import { findRegions, MAX_REGIONS, REGION_SHIFT } from "./_regions.ts";
 
@@ -81,11 +81,13 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   const ends = new Int32Array(functions + 1);
   for (let r = 0; r < functions; r++) {
     const to = firstOf[r + 1];
-    let used = 0, written = 0; // masks of registers
+    let used = 0, written = 0, fields = 0; // masks of registers and state fields
     for (let i = firstOf[r]; i < to; i++) {
       written |= 1 << rd[i];
       used |= 1 << rs1[i] | 1 << rs2[i];
+      fields |= FIELDS_OF[op[i]];
     }
+    b.fields = fields;
     b.written = written;
     b.used = used | written;
     w.u8(2); // local declarations: the i32 ones, then gas
