@@ -60,6 +60,10 @@ const NONE = -1;
 export const LEAVE_LABEL = 1;
 /** Label of the `block` inside it an exit branches to: its end stores the exit's details. */
 export const TRAP_LABEL = 2;
+/** Labels of the exits shared by the function's code (see wasm/_jumps.ts), inside those. */
+export const STUB_LABEL = 3;
+/** How many labels {@linkcode ControlFlow.begin} opens before the region's level. */
+const STUBS = 2;
 
 /** Emits the structure of one region's function: levels, labels, branches and dispatches. */
 export class ControlFlow {
@@ -130,8 +134,7 @@ export class ControlFlow {
     this.first = this.#regions.starts[r];
     this.last = this.#regions.starts[r + 1];
     this.depth = 0;
-    this.open(BLOCK);
-    this.open(BLOCK);
+    for (let k = 0; k < 2 + STUBS; k++) this.open(BLOCK);
     this.#level(-1);
   }
 

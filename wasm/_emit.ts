@@ -180,8 +180,7 @@ export class WasmLowering extends Jumps implements Lowering {
     this.get(Local.T0);
     this.#outside(Field.STACK_START, size);
     this.if();
-    this.refund(this.cost);
-    this.exit(WasmExit.ENTER_MID, pc, pc);
+    this.interpretRest(pc, this.cost);
     this.close();
     this.close();
   }

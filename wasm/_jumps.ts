@@ -20,18 +20,23 @@
  */
 import { CHUNK_SHIFT } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
-import { ControlFlow, Local, reg, TRAP_LABEL } from "./_control.ts";
+import type { ByteWriter } from "./_binary.ts";
+import { ControlFlow, LEAVE_LABEL, Local, reg, STUB_LABEL, TRAP_LABEL } from "./_control.ts";
 import { Field, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
 import { REGION_SHIFT } from "./_regions.ts";
 
 // Opcodes.
-const IF = 0x04, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
+const IF = 0x04, ELSE = 0x05, END = 0x0b, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
 const I32_CONST = 0x41, I64_CONST = 0x42;
-const EQZ = 0x45, EQ = 0x46, NE = 0x47, GT_U = 0x4b, GE_U = 0x4f, I64_LT_S = 0x53;
+const EQ = 0x46, NE = 0x47, LT_S = 0x48, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
+const I64_LT_U = 0x54;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_ADD = 0x7c, I64_SUB = 0x7d;
-const RETURN = 0x0f, VOID = 0x40;
+const UNREACHABLE = 0x00, RETURN = 0x0f, I64_EXTEND_U = 0xad, VOID = 0x40, I32 = 0x7f;
+
+/** The shared exits' labels. */
+const Stub = Object.freeze({ INTERPRET: STUB_LABEL, OUT_OF_GAS: STUB_LABEL + 1 });
 
 /** Calls nested deeper than this return at once (their callers dispatch instead). */
 export const MAX_CALL_DEPTH = 200;
@@ -46,11 +51,10 @@ export class Jumps extends ControlFlow {
    * read (bit k: the field at READ_START + 4k), loaded into locals.
    */
   fields = 0;
-  /** Lowest code address, and the code's extent in bytes (for indirect jumps). */
-  codeStart = 0;
-  codeBytes = 0;
   /** Dispatch index of the instruction after the one being lowered, -1 for none. */
   following = -1;
+  /** Index of the function {@linkcode lookup} emits. */
+  lookup = 0;
 
   get(local: number): void {
     this.w.u8x2(GET, local);
@@ -87,15 +91,18 @@ export class Jumps extends ControlFlow {
     this.open(IF, type);
   }
 
-  /** Leaves with `reason` for `pc`; `aux` a constant, or a local with `auxLocal`. */
+  /**
+   * Leaves with `reason` for `pc`; `aux` a constant, or a local with
+   * `auxLocal` (AUX is 0 until an exit sets it, and a function exits once).
+   */
   exit(reason: number, pc: number, aux = 0, auxLocal = false): void {
     this.i32(-reason);
     this.set(Local.RESULT);
     this.i32(pc);
     this.set(Local.EXIT_PC);
     if (auxLocal) this.get(aux);
-    else this.i32(aux);
-    this.set(Local.AUX);
+    else if (aux !== 0) this.i32(aux);
+    if (auxLocal || aux !== 0) this.set(Local.AUX);
     this.br(TRAP_LABEL);
   }
 
@@ -105,23 +112,67 @@ export class Jumps extends ControlFlow {
     this.get(Local.GAS);
     w.u8(I64_CONST);
     w.slebSafe(cost);
-    w.u8(I64_SUB);
-    w.u8x2(TEE, Local.GAS);
-    w.u8x2(I64_CONST, 0);
-    w.u8(I64_LT_S); // gas is at most 2^53 - 1: below 0 only when it was short
+    w.u8(I64_LT_U);
     this.if();
-    this.refund(cost);
-    this.exit(WasmExit.OUT_OF_GAS, pc);
+    this.i32(pc);
+    this.set(Local.EXIT_PC);
+    this.br(Stub.OUT_OF_GAS);
     this.close();
+    this.get(Local.GAS);
+    w.u8(I64_CONST);
+    w.slebSafe(cost);
+    w.u8(I64_SUB);
+    this.set(Local.GAS);
   }
 
-  /** Gives `cost` gas back. */
-  refund(cost: number): void {
+  /**
+   * Leaves for the interpreter to run the rest of the block from the
+   * instruction at `pc`, giving back the `cost` gas it charges again.
+   */
+  interpretRest(pc: number, cost: number): void {
+    this.i32(pc);
+    this.set(Local.EXIT_PC);
+    this.i32(cost);
+    this.set(Local.AUX);
+    this.br(Stub.INTERPRET);
+  }
+
+  /**
+   * Ends the function: the region's level, the shared exits, the exit
+   * label (storing the exit's details), the outermost label (storing the
+   * registers the region writes, and gas); returns the result.
+   */
+  epilogue(): void {
+    const w = this.w;
+    this.finish();
+    w.u8(UNREACHABLE); // every block ends in a jump or an exit
+    this.close();
+    this.i32(-WasmExit.OUT_OF_GAS);
+    this.set(Local.RESULT);
+    this.br(TRAP_LABEL);
+    this.close();
     this.get(Local.GAS);
-    this.w.u8(I64_CONST);
-    this.w.slebSafe(cost);
-    this.w.u8(I64_ADD);
+    this.get(Local.AUX);
+    w.u8(I64_EXTEND_U);
+    w.u8(I64_ADD);
     this.set(Local.GAS);
+    this.get(Local.EXIT_PC);
+    this.set(Local.AUX);
+    this.i32(-WasmExit.ENTER_MID);
+    this.set(Local.RESULT);
+    this.close(); // the exit label
+    const store = (local: number, field: number) => {
+      w.u8x2(I32_CONST, 0);
+      this.get(local);
+      w.u8x2(I32_STORE, 2);
+      w.uleb(field);
+    };
+    store(Local.EXIT_PC, Field.EXIT_PC);
+    store(Local.AUX, Field.EXIT_AUX);
+    store(Local.WRITE, Field.EXIT_WRITE);
+    this.close(); // the outermost label
+    this.storeState(this.written);
+    this.get(Local.RESULT);
   }
 
   /** Loads the registers in `mask` and gas from the state block. */
@@ -250,68 +301,45 @@ export class Jumps extends ControlFlow {
   }
 
   jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
+    const w = this.w;
     this.reg(rs1);
     if (imm !== 0) {
       this.i32(imm);
-      this.w.u8(ADD);
+      w.u8(ADD);
     }
     this.i32(-2);
-    this.w.u8(AND);
-    this.w.u8x2(TEE, Local.T0);
-    this.i32(HOST_RETURN_ADDRESS | 0);
-    this.w.u8(EQ);
+    w.u8(AND);
+    this.i32(pc);
+    w.u8(CALL);
+    w.uleb(this.lookup);
+    w.u8x2(TEE, Local.T1);
+    w.u8x2(I32_CONST, 0);
+    w.u8(LT_S);
     this.if();
-    this.constant(rd, link);
-    this.exit(WasmExit.RETURN, pc);
+    if (rd !== 0) {
+      // The link is written unless the jump is invalid.
+      this.get(Local.T1);
+      this.i32(-WasmExit.INVALID_JUMP);
+      w.u8(NE);
+      this.if();
+      this.constant(rd, link);
+      this.close();
+    }
+    this.get(Local.T1);
+    this.set(Local.RESULT);
+    this.br(LEAVE_LABEL);
     this.close();
-    // Outside the code's address range: no instruction starts there.
-    this.get(Local.T0);
-    this.i32(this.codeStart);
-    this.w.u8(SUB);
-    this.w.u8x2(TEE, Local.T1);
-    this.i32(this.codeBytes);
-    this.w.u8(GE_U);
-    this.#invalid(pc);
-    // The chunk's row of slots (0: no code in the chunk), then the slot's entry.
-    this.get(Local.T1);
-    this.i32(CHUNK_SHIFT);
-    this.w.u8(SHR_U);
-    this.i32(2);
-    this.w.u8(SHL);
-    this.w.u8x2(I32_LOAD, 2);
-    this.w.uleb(STATE_BYTES);
-    this.w.u8x2(TEE, Local.T2);
-    this.w.u8(EQZ);
-    this.#invalid(pc);
-    this.get(Local.T2);
-    this.get(Local.T1);
-    this.i32((1 << CHUNK_SHIFT) - 2);
-    this.w.u8(AND);
-    this.i32(1);
-    this.w.u8(SHL);
-    this.w.u8(ADD);
-    this.w.u8x2(I32_LOAD, 2);
-    this.w.u8(0);
-    this.w.u8x2(TEE, Local.T1);
-    this.w.u8(EQZ);
-    this.#invalid(pc);
     this.constant(rd, link);
-    this.get(Local.T1);
-    this.i32(MID_BLOCK);
-    this.w.u8(EQ);
-    this.if();
-    this.exit(WasmExit.ENTER_MID, pc, Local.T0, true);
-    this.close();
-    this.get(Local.T1);
-    this.i32(1);
-    this.w.u8(SUB);
-    if (rd === 0) return this.dispatchPopped();
+    if (rd === 0) {
+      this.get(Local.T1);
+      return this.dispatchPopped();
+    }
     // A call: within the region, a jump; else a call.
-    this.w.u8x2(TEE, Local.T1);
+    this.get(Local.T1);
     this.i32(this.region << REGION_SHIFT);
-    this.w.u8(SUB);
+    w.u8(SUB);
     this.i32(this.last - this.first);
-    this.w.u8(GE_U);
+    w.u8(GE_U);
     this.if();
     this.#callAndReturn(0, Local.T1);
     this.close();
@@ -319,10 +347,90 @@ export class Jumps extends ControlFlow {
     this.dispatchPopped();
   }
 
-  /** Exits with an InvalidJump to T0 if the value on the stack is true. */
-  #invalid(pc: number): void {
-    this.if();
-    this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
-    this.close();
-  }
+}
+
+/**
+ * Emits the body of `lookup(target, pc)`, which finds where an indirect
+ * jump at `pc` to `target` goes: the dispatch index of the block starting
+ * there, or minus the exit's reason (its pc and target stored already):
+ * RETURN for the host's return address, ENTER_MID for an instruction inside
+ * a block, INVALID_JUMP where none starts. Through the jump table (two
+ * levels like the code's slot index, wasm/translate.ts), for code from
+ * `codeStart` of `codeBytes`.
+ */
+export function lookup(w: ByteWriter, codeStart: number, codeBytes: number): void {
+  const TARGET = 0, PC = 1, OFFSET = 2, ROW = 3;
+  const i32 = (n: number) => {
+    w.u8(I32_CONST);
+    w.sleb32(n);
+  };
+  const store = (local: number, field: number) => {
+    w.u8x2(I32_CONST, 0);
+    w.u8x2(GET, local);
+    w.u8x2(I32_STORE, 2);
+    w.uleb(field);
+  };
+  w.u8x2(1, 2); // two i32 locals
+  w.u8(0x7f);
+  w.u8x2(GET, TARGET);
+  i32(HOST_RETURN_ADDRESS | 0);
+  w.u8(EQ);
+  w.u8x2(IF, VOID);
+  store(PC, Field.EXIT_PC);
+  i32(-WasmExit.RETURN);
+  w.u8(RETURN);
+  w.u8(END);
+  // Outside the code: 0; else the chunk's row of slots (0: no code in the chunk), then the slot.
+  w.u8x2(GET, TARGET);
+  i32(codeStart);
+  w.u8(SUB);
+  w.u8x2(TEE, OFFSET);
+  i32(codeBytes);
+  w.u8(LT_U);
+  w.u8x2(IF, I32);
+  w.u8x2(GET, OFFSET);
+  i32(CHUNK_SHIFT);
+  w.u8(SHR_U);
+  i32(2);
+  w.u8(SHL);
+  w.u8x2(I32_LOAD, 2);
+  w.uleb(STATE_BYTES);
+  w.u8x2(TEE, ROW);
+  w.u8x2(IF, I32);
+  w.u8x2(GET, ROW);
+  w.u8x2(GET, OFFSET);
+  i32((1 << CHUNK_SHIFT) - 2);
+  w.u8(AND);
+  i32(1);
+  w.u8(SHL);
+  w.u8(ADD);
+  w.u8x2(I32_LOAD, 2);
+  w.u8(0);
+  w.u8(ELSE);
+  i32(0);
+  w.u8(END);
+  w.u8(ELSE);
+  i32(0);
+  w.u8(END);
+  // The entry is the dispatch index + 1, 0 for none, MID_BLOCK inside a block.
+  i32(1);
+  w.u8(SUB);
+  w.u8x2(TEE, OFFSET);
+  i32(MID_BLOCK - 1);
+  w.u8(LT_U);
+  w.u8x2(IF, VOID);
+  w.u8x2(GET, OFFSET);
+  w.u8(RETURN);
+  w.u8(END);
+  store(PC, Field.EXIT_PC);
+  store(TARGET, Field.EXIT_AUX);
+  w.u8x2(GET, OFFSET);
+  i32(MID_BLOCK - 1);
+  w.u8(EQ);
+  w.u8x2(IF, I32);
+  i32(-WasmExit.ENTER_MID);
+  w.u8(ELSE);
+  i32(-WasmExit.INVALID_JUMP);
+  w.u8(END);
+  w.u8(END);
 }

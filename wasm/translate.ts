@@ -11,9 +11,10 @@
 import type { DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
-import { I32_LOCALS, Local } from "./_control.ts";
+import { I32_LOCALS } from "./_control.ts";
 import { FIELDS_OF, WasmLowering } from "./_emit.ts";
-import { Field, guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from "./_layout.ts";
+import { lookup } from "./_jumps.ts";
+import { guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from "./_layout.ts";
 import { findRegions, MAX_REGIONS, REGION_SHIFT } from "./_regions.ts";
 
 const END = 0x0b;
@@ -76,9 +77,8 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   const w = bodyWriter;
   w.length = 0;
   const b = new WasmLowering(w, blockOf, regions);
-  b.codeStart = code.start;
-  b.codeBytes = code.end - code.start;
-  const ends = new Int32Array(functions + 1);
+  b.lookup = functions + 1;
+  const ends = new Int32Array(functions + 2); // the regions', the driver's, lookup's
   for (let r = 0; r < functions; r++) {
     const to = firstOf[r + 1];
     let used = 0, written = 0, fields = 0; // masks of registers and state fields
@@ -110,18 +110,19 @@ export function translateWasm(code: DecodedCode): WasmProgram {
         b.exit(WasmExit.INVALID_JUMP, pc[i], (pc[i] + code.size[i]) >>> 0);
       } else if (i + 1 === to && FALLS_THROUGH[op[i]]) b.goto(i + 1);
     }
-    b.finish();
-    epilogue(b);
+    b.epilogue();
     w.u8(END);
     ends[r] = w.length;
   }
   driver(w);
   ends[functions] = w.length;
+  lookup(w, code.start, code.end - code.start);
+  ends[functions + 1] = w.length;
   const bytes = assembleModule({
     types: [{ params: [I32, I32], results: [I32] }, { params: [I32], results: [I32] }],
     imports: [],
     memoryPages: 1,
-    funcTypes: Uint8Array.from({ length: functions + 1 }, (_, k) => k < functions ? 0 : 1),
+    funcTypes: Uint8Array.from({ length: functions + 2 }, (_, k) => k === functions ? 1 : 0),
     bodies: w.view(),
     ends,
     exports: [{ name: "run", func: functions }],
@@ -188,26 +189,4 @@ function jumpTable(code: DecodedCode, dispatchOf: Int32Array): Int32Array {
     table[chunks.length + s] = i < 0 ? 0 : dispatchOf[i] >= 0 ? dispatchOf[i] + 1 : MID_BLOCK;
   }
   return table;
-}
-
-/**
- * Closes the exit label (storing the exit's details) and the function's
- * outermost label; stores the registers the region writes and gas; returns
- * the result.
- */
-function epilogue(b: WasmLowering): void {
-  const w = b.w;
-  const store = (local: number, field: number) => {
-    w.u8x2(0x41, 0);
-    b.get(local);
-    w.u8x2(0x36, 2); // i32.store align 4
-    w.uleb(field);
-  };
-  b.close(); // the exit label
-  store(Local.EXIT_PC, Field.EXIT_PC);
-  store(Local.AUX, Field.EXIT_AUX);
-  store(Local.WRITE, Field.EXIT_WRITE);
-  b.close(); // the outermost label
-  b.storeState(b.written);
-  b.get(Local.RESULT);
 }
