@@ -31,28 +31,32 @@ export const Local = Object.freeze({
   DISPATCH: 0,
   /** How many calls deep this function runs (0: called by the driver). */
   DEPTH: 1,
-  T0: 33,
-  T1: 34,
-  T2: 35,
+  /** The return address its caller expects (-1 for the driver, which expects none). */
+  RETURN_TO: 2,
+  T0: 34,
+  T1: 35,
+  T2: 36,
   /**
    * What the function returns: the dispatch index of the block to go on
-   * with, or minus the exit reason.
+   * with, {@linkcode RETURNED}, or minus the exit reason.
    */
-  RESULT: 36,
-  EXIT_PC: 37,
-  AUX: 38,
-  WRITE: 39,
+  RESULT: 37,
+  EXIT_PC: 38,
+  AUX: 39,
+  WRITE: 40,
   /** The index while a level's `br_table` dispatches on it. */
-  TARGET: 40,
+  TARGET: 41,
   /** The state block's fields from READ_START to BIAS, those a function reads (see `fieldLocal`). */
-  FIELDS: 41,
+  FIELDS: 42,
   /** The only i64 local. */
-  GAS: 50,
+  GAS: 51,
 });
 /** i32 locals after the parameters. */
-export const I32_LOCALS = Local.GAS - 2;
+export const I32_LOCALS = Local.GAS - 3;
+/** A function's result when it returned to the address its caller expects. */
+export const RETURNED = 0x7fffffff;
 /** The local of guest register `r` (1-31). */
-export const reg = (r: number): number => r + 1;
+export const reg = (r: number): number => r + 2;
 
 /** `DISPATCH` when no dispatch is pending. */
 const NONE = -1;
@@ -63,7 +67,7 @@ export const TRAP_LABEL = 2;
 /** Labels of the exits shared by the function's code (see wasm/_jumps.ts), inside those. */
 export const STUB_LABEL = 3;
 /** How many labels {@linkcode ControlFlow.begin} opens before the region's level. */
-const STUBS = 2;
+const STUBS = 4;
 
 /** Emits the structure of one region's function: levels, labels, branches and dispatches. */
 export class ControlFlow {

@@ -20,23 +20,37 @@
  */
 import { CHUNK_SHIFT } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
-import type { ByteWriter } from "./_binary.ts";
-import { ControlFlow, LEAVE_LABEL, Local, reg, STUB_LABEL, TRAP_LABEL } from "./_control.ts";
+import {
+  ControlFlow,
+  LEAVE_LABEL,
+  Local,
+  reg,
+  RETURNED,
+  STUB_LABEL,
+  TRAP_LABEL,
+} from "./_control.ts";
 import { Field, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
 import { REGION_SHIFT } from "./_regions.ts";
 
 // Opcodes.
-const IF = 0x04, ELSE = 0x05, END = 0x0b, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
+const IF = 0x04, ELSE = 0x05, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
 const I32_CONST = 0x41, I64_CONST = 0x42;
-const EQ = 0x46, NE = 0x47, LT_S = 0x48, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
+const EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
 const I64_LT_U = 0x54;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_ADD = 0x7c, I64_SUB = 0x7d;
 const UNREACHABLE = 0x00, RETURN = 0x0f, I64_EXTEND_U = 0xad, VOID = 0x40, I32 = 0x7f;
 
 /** The shared exits' labels. */
-const Stub = Object.freeze({ INTERPRET: STUB_LABEL, OUT_OF_GAS: STUB_LABEL + 1 });
+const Stub = Object.freeze({
+  INTERPRET: STUB_LABEL,
+  OUT_OF_GAS: STUB_LABEL + 1,
+  INVALID_JUMP: STUB_LABEL + 2,
+  ENTER_MID: STUB_LABEL + 3,
+});
+/** The register `ra`. */
+const RA = 1;
 
 /** Calls nested deeper than this return at once (their callers dispatch instead). */
 export const MAX_CALL_DEPTH = 200;
@@ -53,8 +67,9 @@ export class Jumps extends ControlFlow {
   fields = 0;
   /** Dispatch index of the instruction after the one being lowered, -1 for none. */
   following = -1;
-  /** Index of the function {@linkcode lookup} emits. */
-  lookup = 0;
+  /** Lowest code address, and the code's extent in bytes (for indirect jumps). */
+  codeStart = 0;
+  codeBytes = 0;
 
   get(local: number): void {
     this.w.u8x2(GET, local);
@@ -146,6 +161,15 @@ export class Jumps extends ControlFlow {
     const w = this.w;
     this.finish();
     w.u8(UNREACHABLE); // every block ends in a jump or an exit
+    // The shared exits: EXIT_PC is set, and the jump's target in T0, or the gas to give back in AUX.
+    for (const reason of [WasmExit.ENTER_MID, WasmExit.INVALID_JUMP]) {
+      this.close();
+      this.get(Local.T0);
+      this.set(Local.AUX);
+      this.i32(-reason);
+      this.set(Local.RESULT);
+      this.br(TRAP_LABEL);
+    }
     this.close();
     this.i32(-WasmExit.OUT_OF_GAS);
     this.set(Local.RESULT);
@@ -236,9 +260,11 @@ export class Jumps extends ControlFlow {
 
   /**
    * Calls the block of the dispatch index in `local`, or of `index` (when
-   * `local` < 0), one level deeper; leaves the result in RESULT.
+   * `local` < 0), one level deeper, expecting it to return to `returnTo`
+   * (-1 for none, undefined for what this function's caller expects);
+   * leaves the result in RESULT.
    */
-  #call(index: number, local = -1): void {
+  #call(index: number, local: number, returnTo: number | undefined): void {
     const w = this.w;
     this.storeState(this.written);
     if (local < 0) this.i32(index);
@@ -246,6 +272,8 @@ export class Jumps extends ControlFlow {
     this.get(Local.DEPTH);
     this.i32(1);
     w.u8(ADD);
+    if (returnTo === undefined) this.get(Local.RETURN_TO);
+    else this.i32(returnTo);
     if (local < 0) {
       w.u8(CALL);
       w.uleb(index >>> REGION_SHIFT);
@@ -261,27 +289,34 @@ export class Jumps extends ControlFlow {
   }
 
   /**
-   * Calls, and goes on after the call if the callee returned there, else
-   * where it says.
+   * Calls (the return address is `link`), and goes on after the call if the
+   * callee returned there, else where it says.
    */
-  #callAndReturn(index: number, local = -1): void {
-    this.#call(index, local);
+  #callAndReturn(index: number, local: number, link: number): void {
+    const w = this.w;
+    // A return address with no block after the call is no return: dispatch whatever comes back.
+    this.#call(index, local, this.following < 0 ? -1 : link);
     this.get(Local.RESULT);
-    if (this.following < 0) return this.dispatchPopped();
-    this.i32(this.following);
-    this.w.u8(NE);
+    this.i32(RETURNED);
+    w.u8(NE);
+    if (this.following >= 0) {
+      this.get(Local.RESULT);
+      this.i32(this.following);
+      w.u8(NE);
+      w.u8(AND);
+    }
     this.if();
     this.get(Local.RESULT);
     this.dispatchPopped();
     this.close();
-    this.goto(this.nextInstruction);
+    if (this.following >= 0) this.goto(this.nextInstruction);
   }
 
   /** Continues at block `to` of another region: a call if it is the region's first, else leaves. */
   override jumpOut(to: number): void {
     const index = this.dispatchIndex(to);
     if ((index & ((1 << REGION_SHIFT) - 1)) !== 0) return this.leave(index);
-    this.#call(index);
+    this.#call(index, -1, undefined);
     this.get(Local.RESULT);
     this.dispatchPopped();
   }
@@ -290,7 +325,7 @@ export class Jumps extends ControlFlow {
     this.constant(rd, link);
     const to = this.blockOf[target];
     if (rd === 0 || (to >= this.first && to < this.last)) return this.goto(target);
-    this.#callAndReturn(this.dispatchIndex(to));
+    this.#callAndReturn(this.dispatchIndex(to), -1, link);
   }
 
   /** Sets register `rd` to `value`. */
@@ -309,25 +344,42 @@ export class Jumps extends ControlFlow {
     }
     this.i32(-2);
     w.u8(AND);
-    this.i32(pc);
-    w.u8(CALL);
-    w.uleb(this.lookup);
-    w.u8x2(TEE, Local.T1);
-    w.u8x2(I32_CONST, 0);
-    w.u8(LT_S);
-    this.if();
-    if (rd !== 0) {
-      // The link is written unless the jump is invalid.
-      this.get(Local.T1);
-      this.i32(-WasmExit.INVALID_JUMP);
-      w.u8(NE);
+    w.u8x2(TEE, Local.T0);
+    if (rd === 0 && rs1 === RA) {
+      // A return where the caller expects it.
+      this.get(Local.RETURN_TO);
+      w.u8(EQ);
       this.if();
-      this.constant(rd, link);
+      this.i32(RETURNED);
+      this.set(Local.RESULT);
+      this.br(LEAVE_LABEL);
       this.close();
+      this.get(Local.T0);
     }
+    this.i32(HOST_RETURN_ADDRESS | 0);
+    w.u8(EQ);
+    this.if();
+    this.constant(rd, link);
+    this.exit(WasmExit.RETURN, pc);
+    this.close();
+    this.#lookup();
+    // The entry is the dispatch index + 1, 0 for none, MID_BLOCK inside a block.
+    this.i32(1);
+    w.u8(SUB);
+    w.u8x2(TEE, Local.T1);
+    this.i32(MID_BLOCK - 1);
+    w.u8(GE_U);
+    this.if();
+    this.i32(pc);
+    this.set(Local.EXIT_PC);
     this.get(Local.T1);
-    this.set(Local.RESULT);
-    this.br(LEAVE_LABEL);
+    this.i32(MID_BLOCK - 1);
+    w.u8(EQ);
+    this.if();
+    this.constant(rd, link);
+    this.br(Stub.ENTER_MID);
+    this.close();
+    this.br(Stub.INVALID_JUMP);
     this.close();
     this.constant(rd, link);
     if (rd === 0) {
@@ -341,96 +393,49 @@ export class Jumps extends ControlFlow {
     this.i32(this.last - this.first);
     w.u8(GE_U);
     this.if();
-    this.#callAndReturn(0, Local.T1);
+    this.#callAndReturn(0, Local.T1, link);
     this.close();
     this.get(Local.T1);
     this.dispatchPopped();
   }
 
-}
-
-/**
- * Emits the body of `lookup(target, pc)`, which finds where an indirect
- * jump at `pc` to `target` goes: the dispatch index of the block starting
- * there, or minus the exit's reason (its pc and target stored already):
- * RETURN for the host's return address, ENTER_MID for an instruction inside
- * a block, INVALID_JUMP where none starts. Through the jump table (two
- * levels like the code's slot index, wasm/translate.ts), for code from
- * `codeStart` of `codeBytes`.
- */
-export function lookup(w: ByteWriter, codeStart: number, codeBytes: number): void {
-  const TARGET = 0, PC = 1, OFFSET = 2, ROW = 3;
-  const i32 = (n: number) => {
-    w.u8(I32_CONST);
-    w.sleb32(n);
-  };
-  const store = (local: number, field: number) => {
-    w.u8x2(I32_CONST, 0);
-    w.u8x2(GET, local);
-    w.u8x2(I32_STORE, 2);
-    w.uleb(field);
-  };
-  w.u8x2(1, 2); // two i32 locals
-  w.u8(0x7f);
-  w.u8x2(GET, TARGET);
-  i32(HOST_RETURN_ADDRESS | 0);
-  w.u8(EQ);
-  w.u8x2(IF, VOID);
-  store(PC, Field.EXIT_PC);
-  i32(-WasmExit.RETURN);
-  w.u8(RETURN);
-  w.u8(END);
-  // Outside the code: 0; else the chunk's row of slots (0: no code in the chunk), then the slot.
-  w.u8x2(GET, TARGET);
-  i32(codeStart);
-  w.u8(SUB);
-  w.u8x2(TEE, OFFSET);
-  i32(codeBytes);
-  w.u8(LT_U);
-  w.u8x2(IF, I32);
-  w.u8x2(GET, OFFSET);
-  i32(CHUNK_SHIFT);
-  w.u8(SHR_U);
-  i32(2);
-  w.u8(SHL);
-  w.u8x2(I32_LOAD, 2);
-  w.uleb(STATE_BYTES);
-  w.u8x2(TEE, ROW);
-  w.u8x2(IF, I32);
-  w.u8x2(GET, ROW);
-  w.u8x2(GET, OFFSET);
-  i32((1 << CHUNK_SHIFT) - 2);
-  w.u8(AND);
-  i32(1);
-  w.u8(SHL);
-  w.u8(ADD);
-  w.u8x2(I32_LOAD, 2);
-  w.u8(0);
-  w.u8(ELSE);
-  i32(0);
-  w.u8(END);
-  w.u8(ELSE);
-  i32(0);
-  w.u8(END);
-  // The entry is the dispatch index + 1, 0 for none, MID_BLOCK inside a block.
-  i32(1);
-  w.u8(SUB);
-  w.u8x2(TEE, OFFSET);
-  i32(MID_BLOCK - 1);
-  w.u8(LT_U);
-  w.u8x2(IF, VOID);
-  w.u8x2(GET, OFFSET);
-  w.u8(RETURN);
-  w.u8(END);
-  store(PC, Field.EXIT_PC);
-  store(TARGET, Field.EXIT_AUX);
-  w.u8x2(GET, OFFSET);
-  i32(MID_BLOCK - 1);
-  w.u8(EQ);
-  w.u8x2(IF, I32);
-  i32(-WasmExit.ENTER_MID);
-  w.u8(ELSE);
-  i32(-WasmExit.INVALID_JUMP);
-  w.u8(END);
-  w.u8(END);
+  /**
+   * Pushes the jump table's entry for the address in T0 (0 outside the
+   * code): per chunk of code, the row of slots (0: no code in the chunk),
+   * then the 2-byte slot's entry (wasm/translate.ts).
+   */
+  #lookup(): void {
+    const w = this.w;
+    this.get(Local.T0);
+    this.i32(this.codeStart);
+    w.u8(SUB);
+    w.u8x2(TEE, Local.T1);
+    this.i32(this.codeBytes);
+    w.u8(LT_U);
+    this.if(I32);
+    this.get(Local.T1);
+    this.i32(CHUNK_SHIFT);
+    w.u8(SHR_U);
+    this.i32(2);
+    w.u8(SHL);
+    w.u8x2(I32_LOAD, 2);
+    w.uleb(STATE_BYTES);
+    w.u8x2(TEE, Local.T2);
+    this.if(I32);
+    this.get(Local.T2);
+    this.get(Local.T1);
+    this.i32((1 << CHUNK_SHIFT) - 2);
+    w.u8(AND);
+    this.i32(1);
+    w.u8(SHL);
+    w.u8(ADD);
+    w.u8x2(I32_LOAD, 2);
+    w.u8(0);
+    w.u8(ELSE);
+    this.i32(0);
+    this.close();
+    w.u8(ELSE);
+    this.i32(0);
+    this.close();
+  }
 }

@@ -13,7 +13,6 @@ import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
 import { I32_LOCALS } from "./_control.ts";
 import { FIELDS_OF, WasmLowering } from "./_emit.ts";
-import { lookup } from "./_jumps.ts";
 import { guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from "./_layout.ts";
 import { findRegions, MAX_REGIONS, REGION_SHIFT } from "./_regions.ts";
 
@@ -77,8 +76,9 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   const w = bodyWriter;
   w.length = 0;
   const b = new WasmLowering(w, blockOf, regions);
-  b.lookup = functions + 1;
-  const ends = new Int32Array(functions + 2); // the regions', the driver's, lookup's
+  b.codeStart = code.start;
+  b.codeBytes = code.end - code.start;
+  const ends = new Int32Array(functions + 1); // the regions', then the driver's
   for (let r = 0; r < functions; r++) {
     const to = firstOf[r + 1];
     let used = 0, written = 0, fields = 0; // masks of registers and state fields
@@ -116,13 +116,12 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   }
   driver(w);
   ends[functions] = w.length;
-  lookup(w, code.start, code.end - code.start);
-  ends[functions + 1] = w.length;
+
   const bytes = assembleModule({
-    types: [{ params: [I32, I32], results: [I32] }, { params: [I32], results: [I32] }],
+    types: [{ params: [I32, I32, I32], results: [I32] }, { params: [I32], results: [I32] }],
     imports: [],
     memoryPages: 1,
-    funcTypes: Uint8Array.from({ length: functions + 2 }, (_, k) => k === functions ? 1 : 0),
+    funcTypes: Uint8Array.from({ length: functions + 1 }, (_, k) => k === functions ? 1 : 0),
     bodies: w.view(),
     ends,
     exports: [{ name: "run", func: functions }],
@@ -155,6 +154,7 @@ function driver(w: ByteWriter): void {
   w.u8x2(0x03, 0x40); // loop
   w.u8x2(0x20, 0);
   w.u8x2(0x41, 0); // depth 0
+  w.u8x2(0x41, 0x7f); // no return address expected
   w.u8x2(0x20, 0);
   w.u8x2(0x41, REGION_SHIFT);
   w.u8(0x76); // i32.shr_u
