@@ -1,6 +1,7 @@
 /**
- * The wasm tier: translates the whole program to one WebAssembly function
- * and runs it in the host's own engine, for hosts that allow WebAssembly
+ * The wasm tier: translates the whole program to a WebAssembly module (a
+ * function per guest function) and runs it in the host's own engine, for
+ * hosts that allow WebAssembly
  * but no FFI. Importing this module registers the tier with every program
  * (abi/tiers.ts) and does nothing else: nothing is compiled until an
  * instance is created with the wasm tier.
