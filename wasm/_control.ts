@@ -229,16 +229,19 @@ export class ControlFlow {
 
   /** Pushes whether DISPATCH indexes a block in `[from, to)`. */
   #within(from: number, to: number): void {
-    const w = this.w;
-    w.u8x2(GET, Local.DISPATCH);
-    if (from !== this.first) {
-      w.u8(I32_CONST);
-      w.sleb32(from - this.first);
-      w.u8(SUB);
-    }
-    w.u8(I32_CONST);
-    w.sleb32(to - from);
-    w.u8(LT_U);
+    this.w.u8x2(GET, Local.DISPATCH);
+    this.#from(from);
+    this.w.u8(I32_CONST);
+    this.w.sleb32(to - from);
+    this.w.u8(LT_U);
+  }
+
+  /** Makes the block index on the stack relative to block `from` of the region. */
+  #from(from: number): void {
+    if (from === this.first) return;
+    this.w.u8(I32_CONST);
+    this.w.sleb32(from - this.first);
+    this.w.u8(SUB);
   }
 
   /** Continues at block `to` of another region. */
@@ -303,11 +306,7 @@ export class ControlFlow {
     w.u8x2(TEE, Local.TARGET);
     w.u8x2(I32_CONST, NONE & 0x7f);
     w.u8x2(SET, Local.DISPATCH);
-    if (first !== this.first) {
-      w.u8(I32_CONST);
-      w.sleb32(first - this.first);
-      w.u8(SUB);
-    }
+    this.#from(first);
     w.u8(BR_TABLE);
     w.uleb(last - first);
     for (let k = 0; k < m; k++) {

@@ -86,33 +86,30 @@ export class WasmLowering extends Jumps implements Lowering {
     this.w.uleb(offset);
   }
 
-  aluImm(op: number, rd: number, rs1: number, imm: number): void {
+  /** `rd = rs1 op rs2`, or `rs1 op imm` when `immediate`. */
+  #alu(op: number, rd: number, rs1: number, rs2: number, imm: number, immediate: boolean): void {
     if (rd === 0) return; // no effect (NOPs and HINTs)
     this.reg(rs1);
-    this.i32(imm);
-    this.w.u8(ALU[op]);
-    this.setReg(rd);
-  }
-
-  shiftImm(op: number, rd: number, rs1: number, imm: number): void {
-    this.aluImm(op, rd, rs1, imm);
-  }
-
-  setLess(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
-    if (rd === 0) return; // no effect (NOPs and HINTs)
-    this.reg(rs1);
-    if (op === Op.SLTI || op === Op.SLTIU) this.i32(imm);
+    if (immediate) this.i32(imm);
     else this.reg(rs2);
     this.w.u8(ALU[op]);
     this.setReg(rd);
   }
 
+  aluImm(op: number, rd: number, rs1: number, imm: number): void {
+    this.#alu(op, rd, rs1, 0, imm, true);
+  }
+
+  shiftImm(op: number, rd: number, rs1: number, imm: number): void {
+    this.#alu(op, rd, rs1, 0, imm, true);
+  }
+
+  setLess(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
+    this.#alu(op, rd, rs1, rs2, imm, op === Op.SLTI || op === Op.SLTIU);
+  }
+
   aluReg(op: number, rd: number, rs1: number, rs2: number): void {
-    if (rd === 0) return; // no effect (NOPs and HINTs)
-    this.reg(rs1);
-    this.reg(rs2);
-    this.w.u8(ALU[op]);
-    this.setReg(rd);
+    this.#alu(op, rd, rs1, rs2, 0, false);
   }
 
   mulHigh(op: number, rd: number, rs1: number, rs2: number): void {

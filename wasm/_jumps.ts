@@ -201,34 +201,28 @@ export class Jumps extends ControlFlow {
 
   /** Loads the registers in `mask` and gas from the state block. */
   loadState(mask: number): void {
-    const w = this.w;
-    for (let r = 1; r < 32; r++) {
-      if ((mask & (1 << r)) === 0) continue;
-      w.u8x2(I32_CONST, 0);
-      w.u8x2(I32_LOAD, 2);
-      w.uleb(Field.REGS + 4 * r);
-      w.u8x2(SET, reg(r));
-    }
-    w.u8x2(I32_CONST, 0);
-    w.u8x2(I64_LOAD, 3);
-    w.uleb(Field.GAS);
-    this.set(Local.GAS);
+    this.#moveState(mask, true);
   }
 
   /** Stores the registers in `mask` and gas to the state block. */
   storeState(mask: number): void {
+    this.#moveState(mask, false);
+  }
+
+  #moveState(mask: number, load: boolean): void {
     const w = this.w;
-    for (let r = 1; r < 32; r++) {
-      if ((mask & (1 << r)) === 0) continue;
+    for (let r = 1; r < 33; r++) {
+      if (r < 32 && (mask & (1 << r)) === 0) continue;
+      const local = r < 32 ? reg(r) : Local.GAS;
       w.u8x2(I32_CONST, 0);
-      w.u8x2(GET, reg(r));
-      w.u8x2(I32_STORE, 2);
-      w.uleb(Field.REGS + 4 * r);
+      if (!load) w.u8x2(GET, local);
+      w.u8x2(
+        r < 32 ? (load ? I32_LOAD : I32_STORE) : (load ? I64_LOAD : I64_STORE),
+        r < 32 ? 2 : 3,
+      );
+      w.uleb(r < 32 ? Field.REGS + 4 * r : Field.GAS);
+      if (load) w.u8x2(SET, local);
     }
-    w.u8x2(I32_CONST, 0);
-    this.get(Local.GAS);
-    w.u8x2(I64_STORE, 3);
-    w.uleb(Field.GAS);
   }
 
   /**
