@@ -204,3 +204,29 @@ Deno.test({
     assertEquals(run("wasm")[0], 700);
   },
 });
+
+Deno.test({
+  name:
+    "wasm tier: a function of 20,000 calls saving every register stays within V8's function size",
+  ignore,
+  fn: () => {
+    // Each call stores and loads the registers the function writes and uses: all of them here.
+    const calls = 20_000;
+    const code = Array.from({ length: 29 }, (_, k) => ins.addi(k + 3, k + 3, 1));
+    code.push(ins.addi(reg.sp, reg.sp, -16), ins.sw(reg.ra, reg.sp, 12));
+    for (let k = 0; k < calls; k++) code.push(ins.jal(reg.ra, (calls - k + 3) * 4));
+    code.push(ins.lw(reg.ra, reg.sp, 12), ins.addi(reg.sp, reg.sp, 16), ins.ret());
+    code.push(ins.addi(reg.a0, reg.a0, 1), ins.ret()); // the callee
+    const program = Program.fromBytes(buildGuest({
+      code,
+      exports: [{ at: 0, name: "go" }],
+      segments: [{ vaddr: 0x200000, bytes: new Uint8Array(16), flags: 6 }],
+    }));
+    const run = (tier: "interpreter" | "wasm") => {
+      const instance = program.instantiate({}, { tier });
+      return [instance.exports.go(), instance.gas];
+    };
+    assertEquals(run("wasm"), run("interpreter"));
+    assertEquals(run("wasm")[0], calls + 1);
+  },
+});

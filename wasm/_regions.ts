@@ -23,8 +23,13 @@ import { Op } from "../abi/isa.ts";
  * 65520 targets, and a block's index within its region takes 16 bits.
  */
 export const MAX_REGION_BLOCKS = 65519;
-/** Most instructions one region may have: its function stays far below V8's 7.65 MB. */
-const MAX_REGION_INSTRUCTIONS = 1 << 16;
+/**
+ * Most instructions one region may have: its function stays below V8's
+ * 7,654,321 bytes (an instruction takes at most about 700, a call with
+ * every register to save and load again; a function of 20,000 such calls
+ * was refused).
+ */
+const MAX_REGION_INSTRUCTIONS = 1 << 13;
 /**
  * Fewest blocks a region takes in before the next function may start
  * another: V8 moves a function to its optimizing compiler once it has run a
