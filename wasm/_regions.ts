@@ -36,8 +36,8 @@ const MAX_REGION_INSTRUCTIONS = 1 << 13;
  * budget of code of its own, which a small function called a few thousand
  * times never does. Measured on contract (1024 functions of a few blocks,
  * called through a table): one function each 3x slower than 16 blocks, 64
- * blocks 1.35x faster again (export calls reach optimized code after 300,000
- * calls instead of 400,000); 256 made matrix 1.5x slower.
+ * blocks 1.35x faster again (export calls reach optimized code after 200,000
+ * calls instead of 300,000); 256 made matrix 1.5x slower.
  */
 const MIN_REGION_BLOCKS = 64;
 /** `start` of a call target (2), which starts a region whatever its size; 1 after a return. */
