@@ -6,7 +6,7 @@
  * A region starts at the first block, at every call target (the target of
  * a `JAL` that links) and after a return (`JALR x0, 0(ra)`, after which
  * another function most likely begins) once it has
- * {@linkcode MIN_REGION_BLOCKS}: guest functions, so that a loop rarely
+ * {@linkcode MIN_REGION_BLOCKS}: a guest function or several, so that a loop rarely
  * crosses regions. Small functions compile much faster than large ones
  * (V8's compilers take time superlinear in a function's size).
  *

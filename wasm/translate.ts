@@ -1,7 +1,7 @@
 /**
  * The wasm tier's translator: one pass over the decoded program, emitting
- * one WebAssembly function per region (wasm/_regions.ts: roughly a guest
- * function) and a driver, the exported `run(dispatch)`, which calls the
+ * one WebAssembly function per region (wasm/_regions.ts: a guest function,
+ * or several small ones) and a driver, the exported `run(dispatch)`, which calls the
  * function of the dispatch index's region until one returns an exit. Within
  * a region, loops and forward branches are structured control flow, and the
  * rest dispatches on block indexes (wasm/_control.ts); a call to another
