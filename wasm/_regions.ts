@@ -6,9 +6,9 @@
  * A region starts at the first block, at every call target (the target of
  * a `JAL` that links) and after a return (`JALR x0, 0(ra)`, after which
  * another function most likely begins) once it has
- * {@linkcode MIN_REGION_BLOCKS}: a guest function or several, so that a loop rarely
- * crosses regions. Small functions compile much faster than large ones
- * (V8's compilers take time superlinear in a function's size).
+ * {@linkcode MIN_REGION_BLOCKS}: a guest function or several, so that a
+ * loop rarely crosses regions. Small functions compile much faster than
+ * large ones (V8's compilers take time superlinear in a function's size).
  *
  * A loop is made at the target of every backward branch or jump within a
  * region, reaching to its last source, and widened until every two loops
