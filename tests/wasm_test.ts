@@ -7,7 +7,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { type HostContext, Program, Trap } from "../mod.ts";
 import { wasmSupport } from "../wasm/mod.ts";
-import { buildGuest, CODE, ins, reg } from "./_guest.ts";
+import { buildGuest, CODE, codeBytes, DATA, ins, reg } from "./_guest.ts";
 
 const ignore = !wasmSupport().ok;
 
@@ -228,5 +228,36 @@ Deno.test({
     };
     assertEquals(run("wasm"), run("interpreter"));
     assertEquals(run("wasm")[0], calls + 1);
+  },
+});
+
+Deno.test({
+  name: "wasm tier: indirect jumps between code segments far apart, as on the interpreter",
+  ignore,
+  fn: () => {
+    // The jump table then has two levels (one would span the gap).
+    const far = codeBytes([ins.li(reg.a0, 42), ins.ret()]);
+    const program = Program.fromBytes(buildGuest({
+      code: [
+        ins.addi(0, 0, 0),
+        ins.lui(reg.t0, 0x100),
+        ins.jalr(reg.ra, reg.t0, 0), // 42, back to [3] through ra
+        ins.lui(reg.t2, 0x100),
+        ins.addi(reg.t2, reg.t2, 2), // inside the far block's first instruction: InvalidJump
+        ins.jalr(0, reg.t2, 0),
+      ],
+      segments: [
+        { vaddr: 0x100000, bytes: far, flags: 5 },
+        { vaddr: DATA, bytes: new Uint8Array(16), flags: 6 },
+      ],
+      exports: [{ at: 0, name: "go" }],
+    }));
+    const run = (tier: "interpreter" | "wasm") => {
+      const instance = program.instantiate({}, { tier, gas: 1000 });
+      const trap = assertThrows(() => instance.exports.go(), Trap);
+      return [trap.kind, trap.pc, trap.address, trap.registers[reg.a0], instance.gas];
+    };
+    assertEquals(run("wasm"), run("interpreter"));
+    assertEquals(run("wasm").slice(0, 4), ["InvalidJump", 0x10000 + 5 * 4, 0x100002, 42]);
   },
 });

@@ -70,6 +70,8 @@ export class Jumps extends ControlFlow {
   /** Lowest code address, and the code's extent in bytes (for indirect jumps). */
   codeStart = 0;
   codeBytes = 0;
+  /** Whether the jump table has one level (wasm/translate.ts). */
+  flatTable = false;
 
   get(local: number): void {
     this.w.u8x2(GET, local);
@@ -395,8 +397,8 @@ export class Jumps extends ControlFlow {
 
   /**
    * Pushes the jump table's entry for the address in T0 (0 outside the
-   * code): per chunk of code, the row of slots (0: no code in the chunk),
-   * then the 2-byte slot's entry (wasm/translate.ts).
+   * code): the slot's in one level, or per chunk of code, the row of slots
+   * (0: no code in the chunk), then the slot's (wasm/translate.ts).
    */
   #lookup(): void {
     const w = this.w;
@@ -407,27 +409,35 @@ export class Jumps extends ControlFlow {
     this.i32(this.codeBytes);
     w.u8(LT_U);
     this.if(I32);
-    this.get(Local.T1);
-    this.i32(CHUNK_SHIFT);
-    w.u8(SHR_U);
-    this.i32(2);
-    w.u8(SHL);
-    w.u8x2(I32_LOAD, 2);
-    w.uleb(STATE_BYTES);
-    w.u8x2(TEE, Local.T2);
-    this.if(I32);
-    this.get(Local.T2);
-    this.get(Local.T1);
-    this.i32((1 << CHUNK_SHIFT) - 2);
-    w.u8(AND);
-    this.i32(1);
-    w.u8(SHL);
-    w.u8(ADD);
-    w.u8x2(I32_LOAD, 2);
-    w.u8(0);
-    w.u8(ELSE);
-    this.i32(0);
-    this.close();
+    if (this.flatTable) {
+      this.get(Local.T1);
+      this.i32(1);
+      w.u8(SHL);
+      w.u8x2(I32_LOAD, 2);
+      w.uleb(STATE_BYTES);
+    } else {
+      this.get(Local.T1);
+      this.i32(CHUNK_SHIFT);
+      w.u8(SHR_U);
+      this.i32(2);
+      w.u8(SHL);
+      w.u8x2(I32_LOAD, 2);
+      w.uleb(STATE_BYTES);
+      w.u8x2(TEE, Local.T2);
+      this.if(I32);
+      this.get(Local.T2);
+      this.get(Local.T1);
+      this.i32((1 << CHUNK_SHIFT) - 2);
+      w.u8(AND);
+      this.i32(1);
+      w.u8(SHL);
+      w.u8(ADD);
+      w.u8x2(I32_LOAD, 2);
+      w.u8(0);
+      w.u8(ELSE);
+      this.i32(0);
+      this.close();
+    }
     w.u8(ELSE);
     this.i32(0);
     this.close();

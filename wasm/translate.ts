@@ -18,7 +18,7 @@
  * faster: its compilers take time superlinear in a function's size).
  * @module
  */
-import type { DecodedCode } from "../abi/code.ts";
+import { CHUNK_SLOTS, type DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
 import { I32_LOCALS } from "./_control.ts";
@@ -88,6 +88,7 @@ export function translateWasm(code: DecodedCode): WasmProgram {
   const b = new WasmLowering(w, blockOf, regions);
   b.codeStart = code.start;
   b.codeBytes = code.end - code.start;
+  b.flatTable = table.length === (b.codeBytes + 1) >>> 1;
   const ends = new Int32Array(functions + 1); // the regions', then the driver's
   for (let r = 0; r < functions; r++) {
     const to = firstOf[r + 1];
@@ -182,21 +183,31 @@ function driver(w: ByteWriter): void {
 }
 
 /**
- * The indirect-jump table, two-level like the code's slot index (abi/code.ts)
- * so that its size follows the code, not the span between code segments:
- * per chunk of code address space, the memory address of its row of slots
- * (0: no code there); per 2-byte slot of a row, the dispatch index + 1 of
- * the block starting there, {@linkcode MID_BLOCK} for another instruction
- * start, 0 for none.
+ * The indirect-jump table: per 2-byte slot of the code, the dispatch index
+ * + 1 of the block starting there, {@linkcode MID_BLOCK} for another
+ * instruction start, 0 for none. One level (a row of slots from the first
+ * code address) unless gaps between code segments would make it more than
+ * twice the size of two levels like the code's slot index (abi/code.ts),
+ * whose size follows the code: per chunk of code address space, the memory
+ * address of its row of slots (0: no code there), then the rows.
  */
 function jumpTable(code: DecodedCode, dispatchOf: Int32Array): Int32Array {
   const { chunks, slots } = code;
+  const entry = (i: number) => i < 0 ? 0 : dispatchOf[i] >= 0 ? dispatchOf[i] + 1 : MID_BLOCK;
+  const span = (code.end - code.start + 1) >>> 1;
+  if (span <= 2 * slots.length) {
+    const table = new Int32Array(span);
+    for (let c = 0; c < chunks.length; c++) {
+      if (chunks[c] < 0) continue;
+      const first = c * CHUNK_SLOTS;
+      const row = slots.subarray(chunks[c], chunks[c] + Math.min(CHUNK_SLOTS, span - first));
+      for (let k = 0; k < row.length; k++) table[first + k] = entry(row[k]);
+    }
+    return table;
+  }
   const table = new Int32Array(chunks.length + slots.length);
   const rows = STATE_BYTES + 4 * chunks.length;
   for (let c = 0; c < chunks.length; c++) table[c] = chunks[c] < 0 ? 0 : rows + 4 * chunks[c];
-  for (let s = 0; s < slots.length; s++) {
-    const i = slots[s];
-    table[chunks.length + s] = i < 0 ? 0 : dispatchOf[i] >= 0 ? dispatchOf[i] + 1 : MID_BLOCK;
-  }
+  for (let k = 0; k < slots.length; k++) table[chunks.length + k] = entry(slots[k]);
   return table;
 }
