@@ -183,3 +183,43 @@ export function atomicStep(op: number, d: Box, a: Box, b: Box, k: number, then: 
     return then();
   };
 }
+
+/**
+ * Two word loads (or stores) through the same base register `a`, of
+ * registers `r1` and `r2` at offsets `imm1` and `imm2` (congruent mod 4):
+ * one check for both; `slow` performs them one at a time where it fails
+ * (outside the fast window, unaligned).
+ */
+export function memoryPair(
+  store: boolean,
+  r1: Box,
+  r2: Box,
+  a: Box,
+  imm1: number,
+  imm2: number,
+  then: Step,
+  slow: Step,
+): Step {
+  const lo = Math.min(imm1, imm2), span = Math.abs(imm1 - imm2);
+  const [j1, j2] = [(imm1 - lo) >> 2, (imm2 - lo) >> 2];
+  if (store) {
+    return () => {
+      const x = (a.v + lo) >>> 0;
+      const o = x - base;
+      if ((x - ws) >>> 0 > wl4 - span || ((o | unaligned) & 3) !== 0) return slow();
+      const i = o >>> 2;
+      words[i + j1] = r1.v;
+      words[i + j2] = r2.v;
+      return then();
+    };
+  }
+  return () => {
+    const x = (a.v + lo) >>> 0;
+    const o = x - base;
+    if ((x - rs) >>> 0 > rl4 - span || ((o | unaligned) & 3) !== 0) return slow();
+    const i = o >>> 2;
+    r1.v = words[i + j1];
+    r2.v = words[i + j2];
+    return then();
+  };
+}

@@ -23,6 +23,7 @@ import type { TrapKind } from "../abi/errors.ts";
 import { callImport } from "../abi/host.ts";
 import { Op } from "../abi/isa.ts";
 import { aluStep, type Box, loadRegisters, REG, type Step, storeRegisters } from "./_step_alu.ts";
+import { type Entry, entryAt, fuses, pairStep } from "./_step_fuse.ts";
 import { atomicStep, bindMemory, memoryStep } from "./_step_memory.ts";
 import { type CompiledCode, Pseudo, UNCOMPILED } from "./compile.ts";
 import type { Interpreter } from "./mod.ts";
@@ -161,15 +162,23 @@ function landing(code: CompiledCode, e: number): [number, number] {
 
 /**
  * Builds (and records) the step of entry `k`, compiling the stream there
- * first if needed; `depth` steps are being built before it (bounded by `CHAIN`).
+ * first if needed; `depth` steps are being built before it (bounded by
+ * `CHAIN`). Where entry k and the next make a pair that `pairStep` fuses,
+ * the step performs both (unless `single`: the slow path of a fused pair).
  */
-function stepAt(steps: Steps, k: number, depth = 0): Step {
-  const { insn, pcs } = steps.code;
-  if (insn[k << 1] === UNCOMPILED) steps.code.fill(k);
-  const w = insn[k << 1];
-  const op = w & 255;
-  // A branch charges the block after it when not taken (the next entry is its GAS entry).
-  const [fc, n] = op >= Op.BEQ && op <= Op.BGEU ? landing(steps.code, k + 1) : [0, k + 1];
+function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
+  const code = steps.code;
+  const first = entryAt(code, k);
+  const op = first.op;
+  // Where the step goes on: past a branch, the next block's first entry after its GAS entry
+  // (charged by the branch); past a pair, the entry after it.
+  let [fc, n] = [0, k + 1];
+  let second: Entry | undefined;
+  if (op >= Op.BEQ && op <= Op.BGEU) [fc, n] = landing(code, k + 1);
+  else if (!single && fallsThrough(op)) {
+    const next = entryAt(code, k + 1);
+    if (fuses(first, next)) [second, n] = [next, k + 2];
+  }
   let then = returnTo(steps, n);
   let chain = 1;
   if (fallsThrough(op)) {
@@ -178,19 +187,20 @@ function stepAt(steps: Steps, k: number, depth = 0): Step {
       [then, chain] = [next, steps.chain[n] + 1];
     } else chain = 2;
   }
-  const [rd, rs1, rs2, imm] = [
-    (w >>> 8) & 63,
-    (w >>> 14) & 63,
-    (w >>> 20) & 63,
-    insn[(k << 1) + 1],
-  ];
+  const { rd, rs1, rs2, imm } = first;
   // JAL, JALR and EBREAK keep their encoded size in rs2 (compile.ts): the link or resume pc.
-  const link = (pcs[k] + rs2) | 0;
-  const step = op >= Op.BEQ && op <= Op.BGEU
-    ? branchStep(steps, op, REG[rs1], REG[rs2], imm, k + 1, fc, then)
-    : stepFor(steps, op, REG[rd], REG[rs1], REG[rs2], imm, k, link, then);
-  steps.fns[k] = step;
-  steps.chain[k] = chain;
+  const link = (code.pcs[k] + rs2) | 0;
+  let step: Step;
+  if (second !== undefined) {
+    let slow: Step | undefined;
+    step = pairStep(first, second, then, () => (slow ??= stepAt(steps, k, depth, true))());
+  } else if (op >= Op.BEQ && op <= Op.BGEU) {
+    step = branchStep(steps, op, REG[rs1], REG[rs2], imm, k + 1, fc, then);
+  } else step = stepFor(steps, op, REG[rd], REG[rs1], REG[rs2], imm, k, link, then);
+  if (!single) {
+    steps.fns[k] = step;
+    steps.chain[k] = chain;
+  }
   return step;
 }
 
