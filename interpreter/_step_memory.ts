@@ -22,24 +22,31 @@ let owner: { reservation: number; };
 let onFault: FaultHandler;
 let u8: Uint8Array = new Uint8Array(0);
 let dv: DataView = new DataView(u8.buffer);
-/**
- * The bytes as words, for aligned word accesses (an indexed load costs
- * Ignition less than a DataView call); `unaligned` is 1 where the words do
- * not line up with guest addresses or the host is big-endian, so that
- * `((offset | unaligned) & 3) === 0` picks them exactly when they apply.
- */
-let words: Int32Array = new Int32Array(0);
-let unaligned = 1;
 let base = 0;
-/** The read window's start and its length less 1, 2 and 4; the same for writes. */
-let rs = 0;
-let rl1 = 0;
-let rl2 = 0;
-let rl4 = 0;
-let ws = 0;
-let wl1 = 0;
-let wl2 = 0;
-let wl4 = 0;
+/** The windows when the views were made. */
+let bound: readonly number[] = [];
+/**
+ * The fast read window as views of each access size, each with the guest
+ * address of its element 0: a load indexes them with (address - start) /
+ * size, which is not an element (the load gives undefined) exactly where the
+ * fast path does not apply: outside the window, or unaligned. 16- and 32-bit
+ * views only on little-endian hosts (else empty: every access takes the exact path).
+ */
+let r8 = new Int8Array(0);
+let r8u = new Uint8Array(0);
+let r8s = 0;
+let r16 = new Int16Array(0);
+let r16u = new Uint16Array(0);
+let r16s = 0;
+let r32 = new Int32Array(0);
+let r32s = 0;
+/** The same for the fast write window: a store first loads, to check. */
+let w8 = new Uint8Array(0);
+let w8s = 0;
+let w16 = new Int16Array(0);
+let w16s = 0;
+let w32 = new Int32Array(0);
+let w32s = 0;
 
 /**
  * Reads the memory's backing and windows of `engine` (when a run starts or
@@ -52,28 +59,55 @@ export function bindMemory(
   const memory = mem = engine.memory;
   owner = engine;
   onFault = fault;
-  if (memory.bytes !== u8) {
-    u8 = memory.bytes;
-    dv = memory.view;
-    const aligned = u8.byteOffset % 4 === 0 && memory.base % 4 === 0 && LITTLE_ENDIAN;
-    words = new Int32Array(u8.buffer, u8.byteOffset, u8.length >>> 2);
-    unaligned = aligned ? 0 : 1;
-  }
-  base = memory.base;
-  rs = memory.readStart;
-  rl1 = memory.readEnd - rs - 1;
-  rl2 = rl1 - 1;
-  rl4 = rl1 - 3;
-  ws = memory.writeStart;
-  wl1 = memory.writeEnd - ws - 1;
-  wl2 = wl1 - 1;
-  wl4 = wl1 - 3;
+  const { bytes, readStart, readEnd, writeStart, writeEnd } = memory;
+  const windows = [readStart, readEnd, writeStart, writeEnd];
+  if (bytes === u8 && windows.every((w, i) => w === bound[i])) return;
+  [u8, dv, base, bound] = [bytes, memory.view, memory.base, windows];
+  const wide = LITTLE_ENDIAN ? 1 : 0;
+  [r8, r8s] = view(Int8Array, readStart, readEnd);
+  [r8u] = view(Uint8Array, readStart, readEnd);
+  [r16, r16s] = view(Int16Array, readStart, readStart + (readEnd - readStart) * wide);
+  [r16u] = view(Uint16Array, readStart, readStart + (readEnd - readStart) * wide);
+  [r32, r32s] = view(Int32Array, readStart, readStart + (readEnd - readStart) * wide);
+  [w8, w8s] = view(Uint8Array, writeStart, writeEnd);
+  [w16, w16s] = view(Int16Array, writeStart, writeStart + (writeEnd - writeStart) * wide);
+  [w32, w32s] = view(Int32Array, writeStart, writeStart + (writeEnd - writeStart) * wide);
 }
 
 /**
- * The slow path of an access outside the fast window: false when `size`
- * bytes at `address` are accessible, else true after ending the run with a
- * MemoryFault at entry `at`.
+ * A view of the bytes of guest addresses `[start, end)`, its first element
+ * aligned in the buffer, and the guest address of that element.
+ */
+function view<T>(
+  of: {
+    new(buffer: ArrayBufferLike, offset: number, length: number): T;
+    BYTES_PER_ELEMENT: number;
+  },
+  start: number,
+  end: number,
+): [T, number] {
+  const size = of.BYTES_PER_ELEMENT;
+  const offset = u8.byteOffset + Math.max(0, start - base);
+  const first = Math.ceil(offset / size) * size;
+  const length = Math.max(0, Math.floor((u8.byteOffset + end - base - first) / size));
+  return [new of(u8.buffer, first, length), start + first - offset];
+}
+
+/** Each access: size, whether a write, and how it moves register `d` from or to offset `o`. */
+const ACCESS: Record<number, [number, boolean, (o: number, d: Box) => void]> = {
+  [Op.LB]: [1, false, (o, d) => d.v = dv.getInt8(o)],
+  [Op.LBU]: [1, false, (o, d) => d.v = dv.getUint8(o)],
+  [Op.LH]: [2, false, (o, d) => d.v = dv.getInt16(o, true)],
+  [Op.LHU]: [2, false, (o, d) => d.v = dv.getUint16(o, true)],
+  [Op.LW]: [4, false, (o, d) => d.v = dv.getInt32(o, true)],
+  [Op.SB]: [1, true, (o, d) => dv.setInt8(o, d.v)],
+  [Op.SH]: [2, true, (o, d) => dv.setInt16(o, d.v, true)],
+  [Op.SW]: [4, true, (o, d) => dv.setInt32(o, d.v, true)],
+};
+
+/**
+ * False when `size` bytes at `address` are accessible, else true after
+ * ending the run with a MemoryFault at entry `at`.
  */
 function inaccessible(at: number, address: number, size: number, write: boolean): boolean {
   if (mem.accessible(address, size, write)) return false;
@@ -82,71 +116,48 @@ function inaccessible(at: number, address: number, size: number, write: boolean)
 }
 
 /**
- * A load or store of register `d` (the value for stores) at `a` + `imm`, as
- * in run.ts; k is the entry (for a fault). Word accesses go through `words`
- * when aligned.
+ * A load or store of register `d` (the value for stores) at `a` + `imm`
+ * with the exact check (abi/memory.ts), k the entry (for a fault): the
+ * slow path of `memoryStep`.
+ */
+function exactStep(op: number, d: Box, a: Box, imm: number, k: number, then: Step): Step {
+  const [size, write, access] = ACCESS[op];
+  return () => {
+    const x = (a.v + imm) >>> 0;
+    if (inaccessible(k, x, size, write)) return null;
+    access(x - base, d);
+    return then();
+  };
+}
+
+/**
+ * A load or store of register `d` (the value for stores) at `a` + `imm`,
+ * k the entry (for a fault): through the window's views, else exactly.
  */
 export function memoryStep(op: number, d: Box, a: Box, imm: number, k: number, then: Step): Step {
+  const slow = exactStep(op, d, a, imm, k, then);
   switch (op) {
     case Op.LW:
-      return () => {
-        const x = (a.v + imm) >>> 0;
-        if ((x - rs) >>> 0 > rl4 && inaccessible(k, x, 4, false)) return null;
-        const o = x - base;
-        d.v = ((o | unaligned) & 3) === 0 ? words[o >>> 2] : dv.getInt32(o, true);
-        return then();
-      };
-    case Op.SW:
-      return () => {
-        const x = (a.v + imm) >>> 0;
-        if ((x - ws) >>> 0 > wl4 && inaccessible(k, x, 4, true)) return null;
-        const o = x - base;
-        if (((o | unaligned) & 3) === 0) words[o >>> 2] = d.v;
-        else dv.setInt32(o, d.v, true);
-        return then();
-      };
-    case Op.LB:
-      return () => {
-        const x = (a.v + imm) >>> 0;
-        if ((x - rs) >>> 0 > rl1 && inaccessible(k, x, 1, false)) return null;
-        d.v = (u8[x - base] << 24) >> 24;
-        return then();
-      };
-    case Op.LBU:
-      return () => {
-        const x = (a.v + imm) >>> 0;
-        if ((x - rs) >>> 0 > rl1 && inaccessible(k, x, 1, false)) return null;
-        d.v = u8[x - base];
-        return then();
-      };
-    case Op.SB:
-      return () => {
-        const x = (a.v + imm) >>> 0;
-        if ((x - ws) >>> 0 > wl1 && inaccessible(k, x, 1, true)) return null;
-        u8[x - base] = d.v;
-        return then();
-      };
+      return (v?: number) =>
+        (v = r32[(a.v + imm - r32s) / 4]) === undefined ? slow() : (d.v = v, then());
     case Op.LH:
-      return () => {
-        const x = (a.v + imm) >>> 0;
-        if ((x - rs) >>> 0 > rl2 && inaccessible(k, x, 2, false)) return null;
-        d.v = dv.getInt16(x - base, true);
-        return then();
-      };
+      return (v?: number) =>
+        (v = r16[(a.v + imm - r16s) / 2]) === undefined ? slow() : (d.v = v, then());
     case Op.LHU:
-      return () => {
-        const x = (a.v + imm) >>> 0;
-        if ((x - rs) >>> 0 > rl2 && inaccessible(k, x, 2, false)) return null;
-        d.v = dv.getUint16(x - base, true);
-        return then();
-      };
-    default: // SH
-      return () => {
-        const x = (a.v + imm) >>> 0;
-        if ((x - ws) >>> 0 > wl2 && inaccessible(k, x, 2, true)) return null;
-        dv.setInt16(x - base, d.v, true);
-        return then();
-      };
+      return (v?: number) =>
+        (v = r16u[(a.v + imm - r16s) / 2]) === undefined ? slow() : (d.v = v, then());
+    case Op.LB:
+      return (v?: number) => (v = r8[a.v + imm - r8s]) === undefined ? slow() : (d.v = v, then());
+    case Op.LBU:
+      return (v?: number) => (v = r8u[a.v + imm - r8s]) === undefined ? slow() : (d.v = v, then());
+    case Op.SW:
+      return (i?: number) =>
+        w32[i = (a.v + imm - w32s) / 4] === undefined ? slow() : (w32[i] = d.v, then());
+    case Op.SH:
+      return (i?: number) =>
+        w16[i = (a.v + imm - w16s) / 2] === undefined ? slow() : (w16[i] = d.v, then());
+    default: // SB
+      return (i?: number) => w8[i = a.v + imm - w8s] === undefined ? slow() : (w8[i] = d.v, then());
   }
 }
 
@@ -155,7 +166,7 @@ export function atomicStep(op: number, d: Box, a: Box, b: Box, k: number, then: 
   if (op === Op.LR_W) {
     return () => {
       const x = a.v >>> 0;
-      if ((x - rs) >>> 0 > rl4 && inaccessible(k, x, 4, false)) return null;
+      if (inaccessible(k, x, 4, false)) return null;
       d.v = dv.getInt32(x - base, true);
       owner.reservation = x;
       return then();
@@ -164,7 +175,7 @@ export function atomicStep(op: number, d: Box, a: Box, b: Box, k: number, then: 
   if (op === Op.SC_W) {
     return () => {
       const x = a.v >>> 0;
-      if ((x - ws) >>> 0 > wl4 && inaccessible(k, x, 4, true)) return null;
+      if (inaccessible(k, x, 4, true)) return null;
       if (owner.reservation === x) {
         dv.setInt32(x - base, b.v, true);
         d.v = 0;
@@ -176,7 +187,7 @@ export function atomicStep(op: number, d: Box, a: Box, b: Box, k: number, then: 
   // The AMOs: read, combine with rs2 (`amo`), write.
   return () => {
     const x = a.v >>> 0;
-    if ((x - ws) >>> 0 > wl4 && inaccessible(k, x, 4, true)) return null;
+    if (inaccessible(k, x, 4, true)) return null;
     const old = dv.getInt32(x - base, true);
     dv.setInt32(x - base, amo(op, old, b.v), true);
     d.v = old;
@@ -186,9 +197,9 @@ export function atomicStep(op: number, d: Box, a: Box, b: Box, k: number, then: 
 
 /**
  * Two word loads (or stores) through the same base register `a`, of
- * registers `r1` and `r2` at offsets `imm1` and `imm2` (congruent mod 4):
- * one check for both; `slow` performs them one at a time where it fails
- * (outside the fast window, unaligned).
+ * registers `r1` and `r2` at offsets `imm1` and `imm2` (congruent mod 4),
+ * through the views; `slow` performs them one at a time where either is
+ * not in the fast window.
  */
 export function memoryPair(
   store: boolean,
@@ -200,26 +211,23 @@ export function memoryPair(
   then: Step,
   slow: Step,
 ): Step {
-  const lo = Math.min(imm1, imm2), span = Math.abs(imm1 - imm2);
+  const lo = Math.min(imm1, imm2);
   const [j1, j2] = [(imm1 - lo) >> 2, (imm2 - lo) >> 2];
   if (store) {
     return () => {
-      const x = (a.v + lo) >>> 0;
-      const o = x - base;
-      if ((x - ws) >>> 0 > wl4 - span || ((o | unaligned) & 3) !== 0) return slow();
-      const i = o >>> 2;
-      words[i + j1] = r1.v;
-      words[i + j2] = r2.v;
+      const i = (a.v + lo - w32s) / 4;
+      if (w32[i + j1] === undefined || w32[i + j2] === undefined) return slow();
+      w32[i + j1] = r1.v;
+      w32[i + j2] = r2.v;
       return then();
     };
   }
   return () => {
-    const x = (a.v + lo) >>> 0;
-    const o = x - base;
-    if ((x - rs) >>> 0 > rl4 - span || ((o | unaligned) & 3) !== 0) return slow();
-    const i = o >>> 2;
-    r1.v = words[i + j1];
-    r2.v = words[i + j2];
+    const i = (a.v + lo - r32s) / 4;
+    const v1 = r32[i + j1], v2 = r32[i + j2];
+    if (v1 === undefined || v2 === undefined) return slow();
+    r1.v = v1;
+    r2.v = v2;
     return then();
   };
 }
