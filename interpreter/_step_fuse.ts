@@ -6,7 +6,7 @@
  * @module
  */
 import { Op } from "../abi/isa.ts";
-import { REG, type Step } from "./_step_alu.ts";
+import { type Box, REG, type Step } from "./_step_alu.ts";
 import { memoryPair } from "./_step_memory.ts";
 import { type CompiledCode, Pseudo, UNCOMPILED } from "./compile.ts";
 
@@ -34,23 +34,47 @@ export function entryAt(code: CompiledCode, k: number): Entry {
 }
 
 /**
- * The linear ops, `rd = rs1 + rs2 + imm` with x0 (always 0) for what an op
- * lacks: `[rs1, rs2, imm]` of ADD, ADDI, LI and MV, a third of all
- * instructions, or undefined for another op.
+ * A linear op's form, `d = imm` (K: LI), `d = a + imm` (I: ADDI, and MV
+ * with imm 0) or `d = a + b` (R: ADD), and its boxes and immediate.
  */
-function linear(e: Entry): [number, number, number] | undefined {
+type Linear = readonly [form: "K" | "I" | "R", d: Box, a: Box, b: Box, imm: number];
+
+/** Entry `e` as a linear op, or undefined for another op: a third of all instructions. */
+function linear(e: Entry): Linear | undefined {
+  const [d, a, b] = [REG[e.rd], REG[e.rs1], REG[e.rs2]];
   switch (e.op) {
-    case Op.ADD:
-      return [e.rs1, e.rs2, 0];
-    case Op.ADDI:
-      return [e.rs1, 0, e.imm];
     case Pseudo.LI:
-      return [0, 0, e.imm];
+      return ["K", d, a, b, e.imm];
+    case Op.ADDI:
+      return ["I", d, a, b, e.imm];
     case Pseudo.MV:
-      return [e.rs1, 0, 0];
+      return ["I", d, a, b, 0];
+    case Op.ADD:
+      return ["R", d, a, b, 0];
   }
   return undefined;
 }
+
+/** Two linear ops by their forms: each saves the x0 reads and additions a general form would cost. */
+const LINEAR_PAIRS: Record<string, (x: Linear, y: Linear, then: Step) => Step> = {
+  KK: ([, d, , , i], [, e, , , j], then) => () => ((d.v = i), (e.v = j), then()),
+  KI: ([, d, , , i], [, e, p, , j], then) => () => ((d.v = i), (e.v = (p.v + j) | 0), then()),
+  KR: ([, d, , , i], [, e, p, q], then) => () => ((d.v = i), (e.v = (p.v + q.v) | 0), then()),
+  IK: ([, d, a, , i], [, e, , , j], then) => () => ((d.v = (a.v + i) | 0), (e.v = j), then()),
+  II: ([, d, a, , i], [, e, p, , j], then) => () => (
+    (d.v = (a.v + i) | 0), (e.v = (p.v + j) | 0), then()
+  ),
+  IR: ([, d, a, , i], [, e, p, q], then) => () => (
+    (d.v = (a.v + i) | 0), (e.v = (p.v + q.v) | 0), then()
+  ),
+  RK: ([, d, a, b], [, e, , , j], then) => () => ((d.v = (a.v + b.v) | 0), (e.v = j), then()),
+  RI: ([, d, a, b], [, e, p, , j], then) => () => (
+    (d.v = (a.v + b.v) | 0), (e.v = (p.v + j) | 0), then()
+  ),
+  RR: ([, d, a, b], [, e, p, q], then) => () => (
+    (d.v = (a.v + b.v) | 0), (e.v = (p.v + q.v) | 0), then()
+  ),
+};
 
 /** Word accesses through the same base register, the first not a load of that register. */
 function memoryPairs(first: Entry, second: Entry): boolean {
@@ -71,15 +95,7 @@ export function fuses(first: Entry, second: Entry): boolean {
  */
 export function pairStep(first: Entry, second: Entry, then: Step, slow: Step): Step {
   const l1 = linear(first), l2 = linear(second);
-  if (l1 !== undefined && l2 !== undefined) {
-    const [d1, a1, b1, i1] = [REG[first.rd], REG[l1[0]], REG[l1[1]], l1[2]];
-    const [d2, a2, b2, i2] = [REG[second.rd], REG[l2[0]], REG[l2[1]], l2[2]];
-    return () => {
-      d1.v = (a1.v + b1.v + i1) | 0;
-      d2.v = (a2.v + b2.v + i2) | 0;
-      return then();
-    };
-  }
+  if (l1 !== undefined && l2 !== undefined) return LINEAR_PAIRS[l1[0] + l2[0]](l1, l2, then);
   const store = first.op === Op.SW;
   const [r1, r2] = store ? [first.rs2, second.rs2] : [first.rd, second.rd];
   return memoryPair(store, REG[r1], REG[r2], REG[first.rs1], first.imm, second.imm, then, slow);
