@@ -37,10 +37,10 @@ export function entryAt(code: CompiledCode, k: number): Entry {
  * A linear op's form, `d = imm` (K: LI), `d = a + imm` (I: ADDI, and MV
  * with imm 0) or `d = a + b` (R: ADD), and its boxes and immediate.
  */
-type Linear = readonly [form: "K" | "I" | "R", d: Box, a: Box, b: Box, imm: number];
+export type Linear = readonly [form: "K" | "I" | "R", d: Box, a: Box, b: Box, imm: number];
 
 /** Entry `e` as a linear op, or undefined for another op: a third of all instructions. */
-function linear(e: Entry): Linear | undefined {
+export function linear(e: Entry): Linear | undefined {
   const [d, a, b] = [REG[e.rd], REG[e.rs1], REG[e.rs2]];
   switch (e.op) {
     case Pseudo.LI:

@@ -12,33 +12,52 @@
  * The steps belong to the program (shared by its instances). What they
  * work on is the running instance's, held in variables of these modules
  * while it runs (one run executes steps at a time): the registers
- * (_step_alu.ts), the memory (_step_memory.ts), the gas and the engine here.
+ * (_step_alu.ts), the memory (_step_memory.ts), the gas (_step_flow.ts) and
+ * the engine here.
  * A host call or the trace hook may run another instance (of any program):
  * the state is given back to the engine before and taken again after.
  * @module
  */
-import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import type { RunOutcome } from "../abi/engine.ts";
 import type { TrapKind } from "../abi/errors.ts";
 import { callImport } from "../abi/host.ts";
 import { Op } from "../abi/isa.ts";
 import { aluStep, type Box, loadRegisters, REG, type Step, storeRegisters } from "./_step_alu.ts";
-import { type Entry, entryAt, fuses, pairStep } from "./_step_fuse.ts";
+import {
+  branchStep,
+  type Exits,
+  gasLeft,
+  gasStep,
+  jal,
+  jalr,
+  landing,
+  setGas,
+  type Table,
+} from "./_step_flow.ts";
+import { type Entry, entryAt, fuses, type Linear, linear, pairStep } from "./_step_fuse.ts";
 import { atomicStep, bindMemory, memoryStep } from "./_step_memory.ts";
-import { type CompiledCode, Pseudo, UNCOMPILED } from "./compile.ts";
+import { type CompiledCode, Pseudo } from "./compile.ts";
 import type { Interpreter } from "./mod.ts";
 
 /** The running instance's engine. */
 let engine: Interpreter;
-/** Its slice's gas (the rest waits in `Interpreter.reserve`). */
-let gas = 0;
 /** How the run ended, once a step returned null. */
 let outcome: RunOutcome | "slice" = "return";
+
+/** How the flow steps end a run. */
+const EXITS: Exits = {
+  outOfGas(at, gas, charge) {
+    storeRegisters(engine.regs);
+    return end(engine.outOfGas(at, gas, charge));
+  },
+  trap: (at, kind, address) => trap(at, kind, address),
+  hostReturn: () => end(suspend() && "return"),
+};
 
 /** Takes the state of `s` into the steps' variables (when a run starts, after host calls). */
 function resume(s: Interpreter): void {
   engine = s;
-  gas = s.gas - s.reserve;
+  setGas(s.gas - s.reserve, EXITS);
   loadRegisters(s.regs);
   bindMemory(s, fault);
 }
@@ -47,7 +66,7 @@ function resume(s: Interpreter): void {
 function suspend(): Interpreter {
   const s = engine;
   storeRegisters(s.regs);
-  s.gas = gas + s.reserve;
+  s.gas = gasLeft() + s.reserve;
   return s;
 }
 
@@ -57,16 +76,10 @@ function end(result: RunOutcome | "slice"): null {
   return null;
 }
 
-/** Ends the run: out of gas at entry `at` (after `charge`, see `Interpreter.outOfGas`). */
-function outOfGas(at: number, charge: number): null {
-  storeRegisters(engine.regs);
-  return end(engine.outOfGas(at, gas, charge));
-}
-
 /** Ends the run with a MemoryFault at entry `at`. */
 function fault(at: number, address: number, access: "read" | "write"): void {
   storeRegisters(engine.regs);
-  outcome = engine.fault(at, gas, address, access);
+  outcome = engine.fault(at, gasLeft(), address, access);
 }
 
 /** Ends the run with a trap of `kind` at entry `at`. */
@@ -94,8 +107,7 @@ function hostCall(at: number, index: number): boolean {
  * than a trip through the loop), up to `CHAIN` deep, which bounds the stack
  * it uses.
  */
-interface Steps {
-  readonly code: CompiledCode;
+interface Steps extends Table {
   readonly fns: (Step | undefined)[];
   readonly chain: Uint8Array;
 }
@@ -119,22 +131,23 @@ export function executeSteps(
   let steps = stepsOf.get(code);
   if (steps === undefined) {
     const entries = code.pcs.length;
-    steps = { code, fns: new Array(entries), chain: new Uint8Array(entries) };
-    stepsOf.set(code, steps);
+    const table: Steps = {
+      code,
+      fns: new Array(entries),
+      chain: new Uint8Array(entries),
+      step: (k) => table.fns[k] ?? stepAt(table, k),
+    };
+    stepsOf.set(code, steps = table);
   }
   resume(s);
+  const gas = gasLeft();
   if (charge !== 0) {
     if (gas < charge) return s.outOfGas(k, gas, charge);
-    gas -= charge;
+    setGas(gas - charge, EXITS);
   }
-  let step: Step | null = stepOf(steps, k);
+  let step: Step | null = steps.step(k);
   do step = step(); while (step !== null);
   return outcome;
-}
-
-/** The step of entry `k`, built on first use. */
-function stepOf(steps: Steps, k: number): Step {
-  return steps.fns[k] ?? stepAt(steps, k);
 }
 
 /** Whether op always continues at the next entry (its step may call the next step). */
@@ -144,37 +157,39 @@ function fallsThrough(op: number): boolean {
     : (op >= Op.BEQ && op <= Op.AND) || (op >= Op.MUL && op <= Op.AMOMAXU_W);
 }
 
-/** A step that only returns the step of entry `k` to the loop (ends a chain). */
-function returnTo(steps: Steps, k: number, next?: Step): Step {
-  return () => next ?? (next = stepOf(steps, k));
+/** Whether op is a conditional branch. */
+function isBranch(op: number): boolean {
+  return op >= Op.BEQ && op <= Op.BGEU;
 }
 
-/**
- * Where a jump to entry `e` lands: a GAS entry's charge and the entry after
- * it (the jump charges the block itself, saving the GAS step's call), or
- * nothing to charge and `e` itself (a fault stub, an indirect entry).
- */
-function landing(code: CompiledCode, e: number): [number, number] {
-  const insn = code.insn;
-  if (insn[e << 1] === UNCOMPILED) code.fill(e);
-  return (insn[e << 1] & 255) === Pseudo.GAS ? [insn[(e << 1) + 1], e + 1] : [0, e];
+/** A step that only returns the step of entry `k` to the loop (ends a chain). */
+function returnTo(steps: Steps, k: number, next?: Step): Step {
+  return () => next ?? (next = steps.step(k));
 }
 
 /**
  * Builds (and records) the step of entry `k`, compiling the stream there
  * first if needed; `depth` steps are being built before it (bounded by
  * `CHAIN`). Where entry k and the next make a pair that `pairStep` fuses,
- * the step performs both (unless `single`: the slow path of a fused pair).
+ * or are ADDI or ADD and a branch, the step performs both (unless
+ * `single`: the slow path of a fused pair).
  */
 function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
   const code = steps.code;
-  const first = entryAt(code, k);
+  let first = entryAt(code, k);
+  let pre: Linear | undefined;
+  if (!single) {
+    const l = linear(first);
+    const next = l !== undefined && l[0] !== "K" ? entryAt(code, k + 1) : undefined;
+    if (next !== undefined && isBranch(next.op)) [pre, first] = [l, next];
+  }
   const op = first.op;
+  const at = pre === undefined ? k : k + 1;
   // Where the step goes on: past a branch, the next block's first entry after its GAS entry
   // (charged by the branch); past a pair, the entry after it.
-  let [fc, n] = [0, k + 1];
+  let [fc, n] = [0, at + 1];
   let second: Entry | undefined;
-  if (op >= Op.BEQ && op <= Op.BGEU) [fc, n] = landing(code, k + 1);
+  if (isBranch(op)) [fc, n] = landing(code, at + 1);
   else if (!single && fallsThrough(op)) {
     const next = entryAt(code, k + 1);
     if (fuses(first, next)) [second, n] = [next, k + 2];
@@ -188,15 +203,17 @@ function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
     } else chain = 2;
   }
   const { rd, rs1, rs2, imm } = first;
-  // JAL, JALR and EBREAK keep their encoded size in rs2 (compile.ts): the link or resume pc.
-  const link = (code.pcs[k] + rs2) | 0;
   let step: Step;
   if (second !== undefined) {
     let slow: Step | undefined;
     step = pairStep(first, second, then, () => (slow ??= stepAt(steps, k, depth, true))());
-  } else if (op >= Op.BEQ && op <= Op.BGEU) {
-    step = branchStep(steps, op, REG[rs1], REG[rs2], imm, k + 1, fc, then);
-  } else step = stepFor(steps, op, REG[rd], REG[rs1], REG[rs2], imm, k, link, then);
+  } else if (isBranch(op)) {
+    step = branchStep(steps, op, REG[rs1], REG[rs2], imm, at + 1, fc, then, pre);
+  } else {
+    // JAL, JALR and EBREAK keep their encoded size in rs2 (compile.ts): the link or resume pc.
+    const link = (code.pcs[k] + rs2) | 0;
+    step = stepFor(steps, op, REG[rd], REG[rs1], REG[rs2], imm, k, link, then);
+  }
   if (!single) {
     steps.fns[k] = step;
     steps.chain[k] = chain;
@@ -205,9 +222,9 @@ function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
 }
 
 /**
- * The step of one entry. Its operands are parameters, captured by the
- * closure: Ignition reads them as context slots, without the hole checks
- * that `let`/`const` captures cost.
+ * The step of one entry (not a branch). Its operands are parameters,
+ * captured by the closure: Ignition reads them as context slots, without
+ * the hole checks that `let`/`const` captures cost.
  */
 function stepFor(
   steps: Steps,
@@ -222,11 +239,7 @@ function stepFor(
 ): Step {
   switch (op) {
     case Pseudo.GAS:
-      return () => {
-        if (gas < imm) return outOfGas(k, 0);
-        gas -= imm;
-        return then();
-      };
+      return gasStep(imm, k, then);
     case Pseudo.LI:
       return () => {
         d.v = imm;
@@ -260,114 +273,4 @@ function stepFor(
   if (op >= Op.LB && op <= Op.SW) return memoryStep(op, op >= Op.SB ? b : d, a, imm, k, then);
   if (op >= Op.LR_W && op <= Op.AMOMAXU_W) return atomicStep(op, d, a, b, k, then);
   return aluStep(op, d, a, b, imm, then) ?? (() => trap(k, "InvalidInstruction"));
-}
-
-/** JAL: charges the target block and returns its step (`t`, built on first use) to the loop. */
-function jal(steps: Steps, d: Box, e: number, link: number, t?: Step, tc = 0): Step {
-  return () => {
-    d.v = link;
-    if (t === undefined) {
-      const [cost, n] = landing(steps.code, e);
-      [t, tc] = [stepOf(steps, n), cost];
-    }
-    if (gas < tc) return outOfGas(e, 0);
-    gas -= tc;
-    return t;
-  };
-}
-
-/**
- * A conditional branch to entry `e`, or on to entry `k1`. Both are blocks
- * (k1 the one after the branch) whose gas the step charges: `tc` and `fc`
- * (`landing`). Taken, it returns the target's step (`t`, built on first
- * use) to the loop; not taken, it goes on in the chain.
- */
-function branchStep(
-  steps: Steps,
-  op: number,
-  a: Box,
-  b: Box,
-  e: number,
-  k1: number,
-  fc: number,
-  then: Step,
-): Step {
-  const [tc, n] = landing(steps.code, e);
-  let t: Step | undefined;
-  const to = (): Step => t = stepOf(steps, n);
-  switch (op) {
-    case Op.BEQ:
-      return () =>
-        a.v === b.v
-          ? gas < tc ? outOfGas(e, 0) : (gas -= tc, t ?? to())
-          : gas < fc
-          ? outOfGas(k1, 0)
-          : (gas -= fc, then());
-    case Op.BNE:
-      return () =>
-        a.v !== b.v
-          ? gas < tc ? outOfGas(e, 0) : (gas -= tc, t ?? to())
-          : gas < fc
-          ? outOfGas(k1, 0)
-          : (gas -= fc, then());
-    case Op.BLT:
-      return () =>
-        a.v < b.v
-          ? gas < tc ? outOfGas(e, 0) : (gas -= tc, t ?? to())
-          : gas < fc
-          ? outOfGas(k1, 0)
-          : (gas -= fc, then());
-    case Op.BGE:
-      return () =>
-        a.v >= b.v
-          ? gas < tc ? outOfGas(e, 0) : (gas -= tc, t ?? to())
-          : gas < fc
-          ? outOfGas(k1, 0)
-          : (gas -= fc, then());
-    case Op.BLTU:
-      return () =>
-        a.v >>> 0 < b.v >>> 0
-          ? gas < tc ? outOfGas(e, 0) : (gas -= tc, t ?? to())
-          : gas < fc
-          ? outOfGas(k1, 0)
-          : (gas -= fc, then());
-    default: // BGEU
-      return () =>
-        a.v >>> 0 >= b.v >>> 0
-          ? gas < tc ? outOfGas(e, 0) : (gas -= tc, t ?? to())
-          : gas < fc
-          ? outOfGas(k1, 0)
-          : (gas -= fc, then());
-  }
-}
-
-/** JALR: to the host, to a known entry, or resolving its target on first use. */
-function jalr(steps: Steps, d: Box, a: Box, imm: number, k: number, link: number): Step {
-  const { code, fns } = steps;
-  const { insn, entryOf, midCost, codeStart, flatLength } = code;
-  return () => {
-    const target = ((a.v + imm) & ~1) >>> 0;
-    if (target === HOST_RETURN_ADDRESS) {
-      d.v = link;
-      return end(suspend() && "return");
-    }
-    const offset = target - codeStart;
-    let e = offset >= 0 && offset < flatLength ? entryOf[offset >>> 1] - 1 : -1;
-    if (e < 0) {
-      e = code.enter(target);
-      if (e < 0) return trap(k, "InvalidJump", target);
-    }
-    d.v = link;
-    const cost = midCost[e];
-    if (cost !== 0) {
-      if (gas < cost) return outOfGas(e, cost);
-      gas -= cost;
-      return fns[e] ?? stepAt(steps, e);
-    }
-    // An instruction that starts a block: e is its GAS entry, charged here.
-    const c = insn[(e << 1) + 1];
-    if (gas < c) return outOfGas(e, 0);
-    gas -= c;
-    return fns[e + 1] ?? stepAt(steps, e + 1);
-  };
 }
