@@ -39,8 +39,13 @@ export function setGas(slice: number, how: Exits): void {
  * it back and ends the run there.
  */
 function short(at: number, cost: number): null {
+  return shortBy(at, cost, 0);
+}
+
+/** Like `short`, for an entry that charges `charge` again when the run resumes there. */
+function shortBy(at: number, cost: number, charge: number): null {
   gas += cost;
-  return exits.outOfGas(at, gas, 0);
+  return exits.outOfGas(at, gas, charge);
 }
 
 /** The slice's gas left. */
@@ -72,24 +77,57 @@ export function gasStep(cost: number, k: number, then: Step): Step {
   return () => (gas -= cost) < 0 ? short(k, cost) : then();
 }
 
-/** JAL: charges the target block and returns its step (`t`, built on first use) to the loop. */
-export function jal(table: Table, d: Box, e: number, link: number, t?: Step, tc = 0): Step {
-  return () => {
-    d.v = link;
-    if (t === undefined) {
-      const [cost, n] = landing(table.code, e);
-      [t, tc] = [table.step(n), cost];
-    }
-    return (gas -= tc) < 0 ? short(e, tc) : t;
+/**
+ * JAL, after the linear op `pre` if any: charges the target block and
+ * returns its step (`t`, built on first use) to the loop.
+ */
+export function jal(table: Table, d: Box, e: number, link: number, pre?: Linear): Step {
+  let [t, tc]: [Step | undefined, number] = [undefined, 0];
+  const to = (): Step => {
+    const [cost, n] = landing(table.code, e);
+    [t, tc] = [table.step(n), cost];
+    return t;
   };
+  if (pre === undefined) {
+    return () => ((d.v = link), t ?? to(), (gas -= tc) < 0 ? short(e, tc) : t!);
+  }
+  const [form, pd, p, q, i] = pre;
+  if (form === "I") {
+    return () => (
+      (pd.v = (p.v + i) | 0), (d.v = link), t ?? to(), (gas -= tc) < 0 ? short(e, tc) : t!
+    );
+  }
+  return () => (
+    (pd.v = (p.v + q.v) | 0), (d.v = link), t ?? to(), (gas -= tc) < 0 ? short(e, tc) : t!
+  );
 }
 
-/** JALR: to the host, or to an entry (found through the stream's `entryOf` or resolved). */
-export function jalr(table: Table, d: Box, a: Box, imm: number, k: number, link: number): Step {
+/**
+ * JALR, after the linear op `pre` if any: to the host, or to an entry,
+ * through a one-entry cache of the last target (most JALRs are returns to
+ * one call site at a time) and else the stream's `entryOf`.
+ */
+export function jalr(
+  table: Table,
+  d: Box,
+  a: Box,
+  imm: number,
+  k: number,
+  link: number,
+  pre?: Linear,
+): Step {
   const { code, fns } = table;
   const { insn, entryOf, midCost, codeStart, flatLength } = code;
-  return () => {
-    const target = ((a.v + imm) & ~1) >>> 0;
+  // The last target, the entry charged there (`cost`, `charge` as `Exits.outOfGas` takes it)
+  // and the step that goes on.
+  let [last, at, cost, charge, next]: [number, number, number, number, Step | undefined] = [
+    -1,
+    0,
+    0,
+    0,
+    undefined,
+  ];
+  const miss = (target: number): Step | null => {
     if (target === HOST_RETURN_ADDRESS) {
       d.v = link;
       return exits.hostReturn();
@@ -101,16 +139,31 @@ export function jalr(table: Table, d: Box, a: Box, imm: number, k: number, link:
       if (e < 0) return exits.trap(k, "InvalidJump", target);
     }
     d.v = link;
-    const cost = midCost[e];
-    if (cost !== 0) { // an indirect entry into a block: its own charge
-      if (gas < cost) return exits.outOfGas(e, gas, cost);
-      gas -= cost;
-      return fns[e] ?? table.step(e);
-    }
-    // An instruction that starts a block: e is its GAS entry, charged here.
-    const c = insn[(e << 1) + 1];
-    return (gas -= c) < 0 ? short(e, c) : fns[e + 1] ?? table.step(e + 1);
+    // An indirect entry into a block pays its own charge; a block's first instruction, its GAS entry's.
+    [at, cost, charge] = midCost[e] !== 0
+      ? [e, midCost[e], midCost[e]]
+      : [e, insn[(e << 1) + 1], 0];
+    const n = charge !== 0 ? e : e + 1;
+    [last, next] = [target, fns[n] ?? table.step(n)];
+    return (gas -= cost) < 0 ? shortBy(at, cost, charge) : next;
   };
+  if (pre === undefined) {
+    return (x?: number) =>
+      (x = ((a.v + imm) & ~1) >>> 0) !== last
+        ? miss(x)
+        : ((d.v = link), (gas -= cost) < 0 ? shortBy(at, cost, charge) : next!);
+  }
+  const [form, pd, p, q, i] = pre;
+  if (form === "I") {
+    return (x?: number) =>
+      ((pd.v = (p.v + i) | 0), (x = ((a.v + imm) & ~1) >>> 0) !== last)
+        ? miss(x)
+        : ((d.v = link), (gas -= cost) < 0 ? shortBy(at, cost, charge) : next!);
+  }
+  return (x?: number) =>
+    ((pd.v = (p.v + q.v) | 0), (x = ((a.v + imm) & ~1) >>> 0) !== last)
+      ? miss(x)
+      : ((d.v = link), (gas -= cost) < 0 ? shortBy(at, cost, charge) : next!);
 }
 
 /**

@@ -171,8 +171,8 @@ function returnTo(steps: Steps, k: number, next?: Step): Step {
  * Builds (and records) the step of entry `k`, compiling the stream there
  * first if needed; `depth` steps are being built before it (bounded by
  * `CHAIN`). Where entry k and the next make a pair that `pairStep` fuses,
- * or are ADDI or ADD and a branch, the step performs both (unless
- * `single`: the slow path of a fused pair).
+ * or are ADDI or ADD and a branch, JAL or JALR, the step performs both
+ * (unless `single`: the slow path of a fused pair).
  */
 function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
   const code = steps.code;
@@ -181,7 +181,9 @@ function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
   if (!single) {
     const l = linear(first);
     const next = l !== undefined && l[0] !== "K" ? entryAt(code, k + 1) : undefined;
-    if (next !== undefined && isBranch(next.op)) [pre, first] = [l, next];
+    if (next !== undefined && (isBranch(next.op) || next.op === Op.JAL || next.op === Op.JALR)) {
+      [pre, first] = [l, next];
+    }
   }
   const op = first.op;
   const at = pre === undefined ? k : k + 1;
@@ -211,8 +213,12 @@ function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
     step = branchStep(steps, op, REG[rs1], REG[rs2], imm, at + 1, fc, then, pre);
   } else {
     // JAL, JALR and EBREAK keep their encoded size in rs2 (compile.ts): the link or resume pc.
-    const link = (code.pcs[k] + rs2) | 0;
-    step = stepFor(steps, op, REG[rd], REG[rs1], REG[rs2], imm, k, link, then);
+    const link = (code.pcs[at] + rs2) | 0;
+    step = op === Op.JAL
+      ? jal(steps, REG[rd], imm, link, pre)
+      : op === Op.JALR
+      ? jalr(steps, REG[rd], REG[rs1], imm, at, link, pre)
+      : stepFor(steps, op, REG[rd], REG[rs1], REG[rs2], imm, k, link, then);
   }
   if (!single) {
     steps.fns[k] = step;
@@ -261,10 +267,6 @@ function stepFor(
         resume(s);
         return then();
       };
-    case Op.JAL:
-      return jal(steps, d, imm, link);
-    case Op.JALR:
-      return jalr(steps, d, a, imm, k, link);
     case Op.ECALL:
       return () => hostCall(k, imm) ? then() : null;
     case Op.EBREAK:
