@@ -3,11 +3,10 @@
  * one WebAssembly function per region (wasm/_regions.ts: a guest function,
  * or several small ones) and a driver, the exported `run(dispatch)`, which
  * calls the function of the dispatch index's region until one returns an
- * exit. Within
- * a region, loops and forward branches are structured control flow, and the
- * rest dispatches on block indexes (wasm/_control.ts); a call to another
- * region is a call of its function (wasm/_jumps.ts). Indirect jumps look
- * their target up in a table in memory (wasm/_layout.ts).
+ * exit. Within a region, loops and forward branches are structured control
+ * flow, and the rest dispatches on block indexes (wasm/_control.ts); a call
+ * to another region is a call of its function (wasm/_jumps.ts). Indirect
+ * jumps look their target up in a table in memory (wasm/_layout.ts).
  *
  * Measured on the benchmark workloads (CPU time, medians) against the one
  * function with a dispatch loop over every block that came before: 1.7-1.9x
