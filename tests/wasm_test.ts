@@ -5,11 +5,29 @@
  * @module
  */
 import { assertEquals, assertThrows } from "@std/assert";
-import { type HostContext, Program, Trap } from "../mod.ts";
+import { type HostContext, type Instance, Program, Trap } from "../mod.ts";
 import { wasmSupport } from "../wasm/mod.ts";
 import { buildGuest, CODE, codeBytes, DATA, ins, reg } from "./_guest.ts";
 
 const ignore = !wasmSupport().ok;
+
+/**
+ * Runs `observe` on an instance of `program` with `gas` on each tier,
+ * asserts that both see the same, gas left included; returns the wasm tier's.
+ */
+function asOnInterpreter(
+  program: Program,
+  gas: number | undefined,
+  observe: (instance: Instance) => unknown[],
+): unknown[] {
+  const run = (tier: "interpreter" | "wasm") => {
+    const instance = program.instantiate({}, { tier, gas });
+    return [...observe(instance), instance.gas];
+  };
+  const wasm = run("wasm");
+  assertEquals(wasm, run("interpreter"));
+  return wasm;
+}
 
 Deno.test({
   name: "wasm tier: instance.tier and tierReason say so; tracing is refused",
@@ -131,12 +149,8 @@ Deno.test({
       code: [...half(9 * 4, 1), ins.addi(0, 0, 0), ...half(-17 * 4, 2)],
       exports: [{ at: 0, name: "f" }],
     }));
-    const run = (tier: "interpreter" | "wasm") => {
-      const instance = program.instantiate({}, { tier, gas: 1e9 });
-      return [instance.exports.f(3001), instance.gas];
-    };
-    assertEquals(run("wasm"), run("interpreter"));
-    assertEquals(run("wasm")[0], 1501 + 1500 * 2);
+    const [result] = asOnInterpreter(program, 1e9, (instance) => [instance.exports.f(3001)]);
+    assertEquals(result, 1501 + 1500 * 2);
   },
 });
 
@@ -147,10 +161,10 @@ Deno.test({
   fn: () => {
     const program = Program.fromBytes(buildGuest({
       code: [
-        ins.lui(reg.t0, 0x10),
-        ins.addi(reg.t0, reg.t0, 7 * 4),
         ins.li(reg.a0, 0),
         ins.li(reg.a1, 10),
+        ins.lui(reg.t0, 0x10),
+        ins.addi(reg.t0, reg.t0, 7 * 4),
         ins.jalr(0, reg.t0, 0), // to [7], inside the loop [5]-[8]
         ins.addi(reg.a0, reg.a0, 1),
         ins.beq(reg.a0, 0, 8),
@@ -160,12 +174,7 @@ Deno.test({
       ],
       exports: [{ at: 0, name: "go" }],
     }));
-    const run = (tier: "interpreter" | "wasm") => {
-      const instance = program.instantiate({}, { tier, gas: 1000 });
-      return [instance.exports.go(), instance.gas];
-    };
-    assertEquals(run("wasm"), run("interpreter"));
-    assertEquals(run("wasm")[0], 9);
+    assertEquals(asOnInterpreter(program, 1000, (instance) => [instance.exports.go()])[0], 9);
   },
 });
 
@@ -196,12 +205,11 @@ Deno.test({
       ],
       exports: [{ at: 0, name: "go" }],
     }));
-    const run = (tier: "interpreter" | "wasm") => {
-      const instance = program.instantiate({}, { tier, gas: 10_000 });
-      return [instance.exports.go(), instance.gas, instance.memory.readU32(0x40000)];
-    };
-    assertEquals(run("wasm"), run("interpreter"));
-    assertEquals(run("wasm")[0], 700);
+    const [result] = asOnInterpreter(program, 10_000, (instance) => [
+      instance.exports.go(),
+      instance.memory.readU32(0x40000),
+    ]);
+    assertEquals(result, 700);
   },
 });
 
@@ -222,12 +230,7 @@ Deno.test({
       exports: [{ at: 0, name: "go" }],
       segments: [{ vaddr: 0x200000, bytes: new Uint8Array(16), flags: 6 }],
     }));
-    const run = (tier: "interpreter" | "wasm") => {
-      const instance = program.instantiate({}, { tier });
-      return [instance.exports.go(), instance.gas];
-    };
-    assertEquals(run("wasm"), run("interpreter"));
-    assertEquals(run("wasm")[0], calls + 1);
+    assertEquals(asOnInterpreter(program, undefined, (i) => [i.exports.go()])[0], calls + 1);
   },
 });
 
@@ -252,12 +255,10 @@ Deno.test({
       ],
       exports: [{ at: 0, name: "go" }],
     }));
-    const run = (tier: "interpreter" | "wasm") => {
-      const instance = program.instantiate({}, { tier, gas: 1000 });
+    const seen = asOnInterpreter(program, 1000, (instance) => {
       const trap = assertThrows(() => instance.exports.go(), Trap);
-      return [trap.kind, trap.pc, trap.address, trap.registers[reg.a0], instance.gas];
-    };
-    assertEquals(run("wasm"), run("interpreter"));
-    assertEquals(run("wasm").slice(0, 4), ["InvalidJump", 0x10000 + 5 * 4, 0x100002, 42]);
+      return [trap.kind, trap.pc, trap.address, trap.registers[reg.a0]];
+    });
+    assertEquals(seen.slice(0, 4), ["InvalidJump", 0x10000 + 5 * 4, 0x100002, 42]);
   },
 });

@@ -1,21 +1,24 @@
 /**
  * The wasm tier's translator: one pass over the decoded program, emitting
  * one WebAssembly function per region (wasm/_regions.ts: a guest function,
- * or several small ones) and a driver, the exported `run(dispatch)`, which calls the
- * function of the dispatch index's region until one returns an exit. Within
- * a region, loops and forward branches are structured control flow, and the
- * rest dispatches on block indexes (wasm/_control.ts); a call to another
- * region is a call of its function (wasm/_jumps.ts). Indirect jumps look
- * their target up in a table in memory (wasm/_layout.ts).
+ * or several small ones) and a driver, the exported `run(dispatch)`, which
+ * calls the function of the dispatch index's region until one returns an
+ * exit. Within a region, loops and forward branches are structured control
+ * flow, and the rest dispatches on block indexes (wasm/_control.ts); a call
+ * to another region is a call of its function (wasm/_jumps.ts). Indirect
+ * jumps look their target up in a table in memory (wasm/_layout.ts).
  *
- * Measured on the benchmark workloads against the single function with a
- * dispatch loop over every block that came before (`br_table` for every
- * jump): 1.9x faster at steady speed (2.3x after the benchmark's one warm-up
- * run: V8 takes seconds to optimize one large function), structured control
- * flow alone giving a third of that (loops stopped going through the
- * dispatch, but returns into loops dispatched twice), small functions the
- * rest (V8 allocates their registers far better, and compiles them far
- * faster: its compilers take time superlinear in a function's size).
+ * Measured on the benchmark workloads (CPU time, medians) against the one
+ * function with a dispatch loop over every block that came before: 1.7-1.9x
+ * faster at steady speed, 2.3x after the benchmark's one warm-up run (V8
+ * took seconds to optimize the one large function). Structured control flow
+ * in that one function was only 1.06x faster than its dispatch loop (loops
+ * stopped going through the dispatch, but returns into loops dispatched
+ * twice: cpu6502 1.6x and fib 1.4x slower); in the functions of regions it
+ * is 1.47x faster than dispatching every jump (cpu6502 alone 1.17x slower).
+ * Small functions did the rest: V8 allocates their registers far better and
+ * compiles them far faster (its compilers take time superlinear in a
+ * function's size).
  * @module
  */
 import { CHUNK_SLOTS, type DecodedCode } from "../abi/code.ts";
