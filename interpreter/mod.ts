@@ -14,7 +14,7 @@ import type { GuestMemory } from "../abi/memory.ts";
 import { registerInterpreter } from "../abi/tiers.ts";
 import { compile, type CompiledCode } from "./compile.ts";
 import { execute } from "./run.ts";
-import { executeSteps, StepState } from "./steps.ts";
+import { executeSteps } from "./steps.ts";
 
 /**
  * Which dispatch loop new interpreter engines use: `"switch"` (run.ts,
@@ -106,8 +106,8 @@ export class Interpreter implements Engine {
   /** Trace hook (only called by trace builds). */
   readonly trace: ((pc: number, regs: Int32Array) => void) | undefined;
   readonly #code: CompiledCode;
-  /** The steps loop's state, or undefined on the switch loop (see `interpreterLoop`). */
-  readonly #steps: StepState | undefined;
+  /** Whether this engine runs the steps loop (see `interpreterLoop`). */
+  readonly #steps: boolean;
 
   /** Creates the engine; compiles the program on first use. */
   constructor(init: EngineInit) {
@@ -119,7 +119,7 @@ export class Interpreter implements Engine {
     this.trace = init.trace;
     this.#wideRegisters = !init.image.rve;
     this.#code = compiledFor(init.image, init.trace !== undefined);
-    this.#steps = interpreterLoop.kind === "steps" ? new StepState(this) : undefined;
+    this.#steps = interpreterLoop.kind === "steps";
   }
 
   /**
@@ -181,10 +181,9 @@ export class Interpreter implements Engine {
     for (;;) {
       // A slice must be able to pay the entry it starts with: a block may cost more than a slice.
       this.reserve = Math.max(0, this.gas - Math.max(slice, this.#sliceNeed));
-      const steps = this.#steps;
-      const outcome = steps === undefined
-        ? execute(this, code, at, charge)
-        : executeSteps(this, steps, code, at, charge);
+      const outcome = this.#steps
+        ? executeSteps(this, code, at, charge)
+        : execute(this, code, at, charge);
       this.reserve = 0;
       if (outcome !== "slice") return outcome;
       at = this.#sliceAt;

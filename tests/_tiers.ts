@@ -30,6 +30,13 @@ export const TIERS: readonly Tier[] = native.ok
 export const AUTO_TARGET: Tier = native.ok ? "native" : "wasm";
 
 /**
+ * `RVBOX_TIERS=wasm,native,tier-up` registers the tier tests of those columns
+ * only (`deno task test:arm64`: the interpreter's JavaScript is the same on
+ * every architecture, and under qemu each column costs minutes).
+ */
+const ONLY = envVar("RVBOX_TIERS")?.split(",");
+
+/**
  * The runs of each tier test: every tier once, the interpreter once per
  * dispatch loop (interpreter/mod.ts: the switch loop, and the steps loop
  * that `--jitless` picks), each forced whatever V8's mode.
@@ -47,7 +54,8 @@ const VARIANTS: readonly Variant[] = TIERS
         { tier, label: "interpreter steps", loop: "steps" },
       ]
       : [{ tier, label: tier === "auto" ? "tier-up" : tier }]
-  );
+  )
+  .filter(({ label }) => ONLY === undefined || ONLY.includes(label));
 
 /** A tier-up threshold from 1 to 96 gas for the test `name` (so tests move at different points). */
 function tierUpFor(name: string): number {

@@ -113,6 +113,15 @@ for (const isa of ISAS) {
   });
 }
 
+/** Runs the CLI in a child process with read access and the given further permissions. */
+function cliWith(permissions: string[], ...args: string[]) {
+  return deno("run", "--allow-read", ...permissions, "cli.ts", ...args);
+}
+
+function cli(...args: string[]) {
+  return cliWith([], ...args);
+}
+
 async function deno(...args: string[]) {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args,
@@ -124,44 +133,22 @@ async function deno(...args: string[]) {
 }
 
 Deno.test("CLI run: print output, exit status and --stats", async () => {
-  const hello = await deno(
-    "run",
-    "--allow-read",
-    "cli.ts",
-    "run",
-    "examples/fib/fib.rv32em.elf",
-    "--stats",
-  );
+  const hello = await cli("run", "examples/fib/fib.rv32em.elf", "--stats");
   assertEquals(hello.code, 0, hello.stderr);
   assertStringIncludes(hello.stdout, "2178309");
   assertStringIncludes(hello.stderr, "MIPS");
 });
 
 Deno.test("CLI run: a trap gives status 3 and a message; missing imports status 2", async () => {
-  const trap = await deno(
-    "run",
-    "--allow-read",
-    "cli.ts",
-    "run",
-    "examples/fib/fib.rv32em.elf",
-    "--gas",
-    "1000",
-  );
+  const trap = await cli("run", "examples/fib/fib.rv32em.elf", "--gas", "1000");
   assertEquals(trap.code, 3);
   assertStringIncludes(trap.stderr, "out of gas");
-  const link = await deno(
-    "run",
-    "--allow-read",
-    "cli.ts",
-    "run",
-    "examples/hello/hello.rv32em.elf",
-  );
+  const link = await cli("run", "examples/hello/hello.rv32em.elf");
   assertEquals(link.code, 2);
   assertStringIncludes(link.stderr, "host_log");
 });
 
 Deno.test("CLI call prints an export's result; --import answers a guest's imports", async () => {
-  const cli = (...args: string[]) => deno("run", "--allow-read", "cli.ts", ...args);
   const call = await cli("call", "examples/fib/fib.rv32em.elf", "fib", "20");
   assertEquals([call.code, call.stdout], [0, "6765\n"], call.stderr);
   const trap = await cli("call", "examples/fib/fib.rv32em.elf", "fib", "30", "--gas", "100");
@@ -185,16 +172,7 @@ Deno.test("CLI call prints an export's result; --import answers a guest's import
 });
 
 Deno.test("CLI --trace shows pc, instruction and changed registers", async () => {
-  const trace = await deno(
-    "run",
-    "--allow-read",
-    "cli.ts",
-    "run",
-    "examples/fib/fib.rv32em.elf",
-    "--gas",
-    "50",
-    "--trace",
-  );
+  const trace = await cli("run", "examples/fib/fib.rv32em.elf", "--gas", "50", "--trace");
   assertEquals(trace.code, 3);
   const lines = trace.stderr.split("\n").filter((l) => /^[0-9a-f]{8}:/.test(l));
   // One line per retired instruction: the gas the same run uses through the API.
@@ -205,11 +183,8 @@ Deno.test("CLI --trace shows pc, instruction and changed registers", async () =>
 });
 
 Deno.test("CLI --tier native runs natively; disasm --native lists x86-64 under each instruction", async () => {
-  const run = await deno(
-    "run",
-    "--allow-read",
-    "--allow-ffi",
-    "cli.ts",
+  const run = await cliWith(
+    ["--allow-ffi"],
     "run",
     "examples/sieve/sieve.rv32imac.elf",
     "--tier",
@@ -223,11 +198,8 @@ Deno.test("CLI --tier native runs natively; disasm --native lists x86-64 under e
   assertEquals(run.code, 0, run.stderr);
   assertStringIncludes(run.stdout, "283146");
   assertStringIncludes(run.stderr, "tier native");
-  const disasm = await deno(
-    "run",
-    "--allow-read",
-    "--allow-run",
-    "cli.ts",
+  const disasm = await cliWith(
+    ["--allow-run"],
     "disasm",
     "--native",
     "examples/fib/fib.rv32em.elf",
@@ -242,22 +214,10 @@ Deno.test("CLI --tier native runs natively; disasm --native lists x86-64 under e
 });
 
 Deno.test("CLI disasm and inspect", async () => {
-  const disasm = await deno(
-    "run",
-    "--allow-read",
-    "cli.ts",
-    "disasm",
-    "examples/hello/hello.rv32em.elf",
-  );
+  const disasm = await cli("disasm", "examples/hello/hello.rv32em.elf");
   assertEquals(disasm.code, 0);
   assertStringIncludes(disasm.stdout, "ecall    # import host_log");
-  const inspect = await deno(
-    "run",
-    "--allow-read",
-    "cli.ts",
-    "inspect",
-    "examples/kvstore/kvstore.rv32em.elf",
-  );
+  const inspect = await cli("inspect", "examples/kvstore/kvstore.rv32em.elf");
   assertEquals(inspect.code, 0);
   for (
     const text of [
@@ -274,7 +234,6 @@ Deno.test("CLI disasm and inspect", async () => {
 });
 
 Deno.test("CLI: directories, endless files, unknown commands and odd layouts give clear errors", async () => {
-  const cli = (...args: string[]) => deno("run", "--allow-read", "cli.ts", ...args);
   const directory = await cli("run", "examples");
   assertEquals(directory.code, 2, directory.stderr);
   assertStringIncludes(directory.stderr, "rvbox: examples is a directory");

@@ -10,7 +10,7 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/a
 import { codeCache, Program, resourceUsage } from "../mod.ts";
 import { wasmProgram, wasmSupport } from "../wasm/mod.ts";
 import { assertClean, runChild } from "./_child.ts";
-import { dirtyEverything, dirtyProgram, PRISTINE, readEverything } from "./_dirty_guest.ts";
+import { dirtyProgram, PRISTINE, readEverything } from "./_dirty_guest.ts";
 import { buildGuest, ins, reg } from "./_guest.ts";
 import { AUTO_TARGET } from "./_tiers.ts";
 import { assertLimitsRefuse, heldUsage } from "./_usage.ts";

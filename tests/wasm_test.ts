@@ -7,7 +7,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { type HostContext, Program, Trap } from "../mod.ts";
 import { wasmSupport } from "../wasm/mod.ts";
-import { buildGuest, ins, reg } from "./_guest.ts";
+import { buildGuest, CODE, codeBytes, DATA, ins, reg } from "./_guest.ts";
 
 const ignore = !wasmSupport().ok;
 
@@ -66,18 +66,23 @@ Deno.test({
 });
 
 Deno.test({
-  name: "wasm tier: more blocks than one function may hold is a RangeError; other tiers run it",
+  name: "wasm tier: a program of more blocks than one function may hold runs in several",
   ignore,
   fn: () => {
+    // 70,000 blocks of one JAL each, and a function of 70,000 more calling each other.
     const code = Array.from({ length: 70_000 }, () => ins.jal(0, 4));
+    for (let k = 0; k < 70_000; k++) code.push(ins.jal(k % 7 === 6 ? 0 : reg.t0, 4));
     code.push(ins.ret());
     const program = Program.fromBytes(
       buildGuest({ code, exports: [{ at: 0, name: "go" }], segments: [] }),
     );
-    assertThrows(() => program.instantiate({}, { tier: "wasm" }), RangeError, "blocks");
-    const instance = program.instantiate({}, { tier: "interpreter" });
-    instance.exports.go();
-    assertEquals(10_000_000_000 - instance.gas, 70_001);
+    const gas = (tier: "interpreter" | "wasm") => {
+      const instance = program.instantiate({}, { tier });
+      instance.exports.go();
+      return 10_000_000_000 - instance.gas;
+    };
+    assertEquals(gas("wasm"), gas("interpreter"));
+    assertEquals(gas("wasm"), 140_001);
   },
 });
 
@@ -100,5 +105,159 @@ Deno.test({
     };
     assertEquals(run("wasm"), run("interpreter"));
     assertEquals(run("wasm").slice(0, 4), ["OutOfGas", 0x10000, (3 * 2 ** 22 + 4) / 2, 1]);
+  },
+});
+
+Deno.test({
+  name: "wasm tier: recursion deeper than its nested calls go returns as on the interpreter",
+  ignore,
+  fn: () => {
+    // f(n) = n ? g(n - 1) + 1 : 0 and g(n) = n ? f(n - 1) + 2 : 0, each a function (region) of its own.
+    const half = (callee: number, add: number) => [
+      ins.addi(reg.sp, reg.sp, -16),
+      ins.sw(reg.ra, reg.sp, 12),
+      ins.beq(reg.a0, 0, 28),
+      ins.addi(reg.a0, reg.a0, -1),
+      ins.jal(reg.ra, callee),
+      ins.addi(reg.a0, reg.a0, add),
+      ins.lw(reg.ra, reg.sp, 12),
+      ins.addi(reg.sp, reg.sp, 16),
+      ins.ret(),
+      ins.lw(reg.ra, reg.sp, 12),
+      ins.addi(reg.sp, reg.sp, 16),
+      ins.ret(),
+    ];
+    const program = Program.fromBytes(buildGuest({
+      code: [...half(9 * 4, 1), ins.addi(0, 0, 0), ...half(-17 * 4, 2)],
+      exports: [{ at: 0, name: "f" }],
+    }));
+    const run = (tier: "interpreter" | "wasm") => {
+      const instance = program.instantiate({}, { tier, gas: 1e9 });
+      return [instance.exports.f(3001), instance.gas];
+    };
+    assertEquals(run("wasm"), run("interpreter"));
+    assertEquals(run("wasm")[0], 1501 + 1500 * 2);
+  },
+});
+
+Deno.test({
+  name:
+    "wasm tier: a jump into a loop that only its head enters runs on the interpreter up to the head",
+  ignore,
+  fn: () => {
+    const program = Program.fromBytes(buildGuest({
+      code: [
+        ins.lui(reg.t0, 0x10),
+        ins.addi(reg.t0, reg.t0, 7 * 4),
+        ins.li(reg.a0, 0),
+        ins.li(reg.a1, 10),
+        ins.jalr(0, reg.t0, 0), // to [7], inside the loop [5]-[8]
+        ins.addi(reg.a0, reg.a0, 1),
+        ins.beq(reg.a0, 0, 8),
+        ins.addi(reg.a1, reg.a1, -1),
+        ins.bne(reg.a1, 0, -12),
+        ins.ret(),
+      ],
+      exports: [{ at: 0, name: "go" }],
+    }));
+    const run = (tier: "interpreter" | "wasm") => {
+      const instance = program.instantiate({}, { tier, gas: 1000 });
+      return [instance.exports.go(), instance.gas];
+    };
+    assertEquals(run("wasm"), run("interpreter"));
+    assertEquals(run("wasm")[0], 9);
+  },
+});
+
+Deno.test({
+  name:
+    "wasm tier: the stack apart from the data, and memory outside the fast windows, as on the interpreter",
+  ignore,
+  fn: () => {
+    // Data right after the code puts the stack above the heap; a read-only page far above.
+    const program = Program.fromBytes(buildGuest({
+      code: [
+        ins.addi(reg.sp, reg.sp, -16),
+        ins.li(reg.a0, 0),
+        ins.li(reg.a1, 100),
+        ins.lui(reg.t0, 0x40),
+        ins.lw(reg.a2, reg.t0, 0), // outside the windows: the interpreter
+        ins.sw(reg.a2, reg.sp, 4), // the stack's window
+        ins.lw(reg.a5, reg.sp, 4),
+        ins.add(reg.a0, reg.a0, reg.a5),
+        ins.addi(reg.a1, reg.a1, -1),
+        ins.bne(reg.a1, 0, -20),
+        ins.addi(reg.sp, reg.sp, 16),
+        ins.ret(),
+      ],
+      segments: [
+        { vaddr: CODE + 0x1000, bytes: new Uint8Array(16), flags: 6 },
+        { vaddr: 0x40000, bytes: new Uint8Array([7, 0, 0, 0]), flags: 4 },
+      ],
+      exports: [{ at: 0, name: "go" }],
+    }));
+    const run = (tier: "interpreter" | "wasm") => {
+      const instance = program.instantiate({}, { tier, gas: 10_000 });
+      return [instance.exports.go(), instance.gas, instance.memory.readU32(0x40000)];
+    };
+    assertEquals(run("wasm"), run("interpreter"));
+    assertEquals(run("wasm")[0], 700);
+  },
+});
+
+Deno.test({
+  name:
+    "wasm tier: a function of 20,000 calls saving every register stays within V8's function size",
+  ignore,
+  fn: () => {
+    // Each call stores and loads the registers the function writes and uses: all of them here.
+    const calls = 20_000;
+    const code = Array.from({ length: 29 }, (_, k) => ins.addi(k + 3, k + 3, 1));
+    code.push(ins.addi(reg.sp, reg.sp, -16), ins.sw(reg.ra, reg.sp, 12));
+    for (let k = 0; k < calls; k++) code.push(ins.jal(reg.ra, (calls - k + 3) * 4));
+    code.push(ins.lw(reg.ra, reg.sp, 12), ins.addi(reg.sp, reg.sp, 16), ins.ret());
+    code.push(ins.addi(reg.a0, reg.a0, 1), ins.ret()); // the callee
+    const program = Program.fromBytes(buildGuest({
+      code,
+      exports: [{ at: 0, name: "go" }],
+      segments: [{ vaddr: 0x200000, bytes: new Uint8Array(16), flags: 6 }],
+    }));
+    const run = (tier: "interpreter" | "wasm") => {
+      const instance = program.instantiate({}, { tier });
+      return [instance.exports.go(), instance.gas];
+    };
+    assertEquals(run("wasm"), run("interpreter"));
+    assertEquals(run("wasm")[0], calls + 1);
+  },
+});
+
+Deno.test({
+  name: "wasm tier: indirect jumps between code segments far apart, as on the interpreter",
+  ignore,
+  fn: () => {
+    // The jump table then has two levels (one would span the gap).
+    const far = codeBytes([ins.li(reg.a0, 42), ins.ret()]);
+    const program = Program.fromBytes(buildGuest({
+      code: [
+        ins.addi(0, 0, 0),
+        ins.lui(reg.t0, 0x100),
+        ins.jalr(reg.ra, reg.t0, 0), // 42, back to [3] through ra
+        ins.lui(reg.t2, 0x100),
+        ins.addi(reg.t2, reg.t2, 2), // inside the far block's first instruction: InvalidJump
+        ins.jalr(0, reg.t2, 0),
+      ],
+      segments: [
+        { vaddr: 0x100000, bytes: far, flags: 5 },
+        { vaddr: DATA, bytes: new Uint8Array(16), flags: 6 },
+      ],
+      exports: [{ at: 0, name: "go" }],
+    }));
+    const run = (tier: "interpreter" | "wasm") => {
+      const instance = program.instantiate({}, { tier, gas: 1000 });
+      const trap = assertThrows(() => instance.exports.go(), Trap);
+      return [trap.kind, trap.pc, trap.address, trap.registers[reg.a0], instance.gas];
+    };
+    assertEquals(run("wasm"), run("interpreter"));
+    assertEquals(run("wasm").slice(0, 4), ["InvalidJump", 0x10000 + 5 * 4, 0x100002, 42]);
   },
 });

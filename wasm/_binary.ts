@@ -109,16 +109,36 @@ export interface FuncType {
 
 /** What {@linkcode assembleModule} puts together. */
 export interface ModuleParts {
-  /** Function types; imports and the defined function name them by index. */
+  /** Function types; imports and the defined functions name them by index. */
   readonly types: readonly FuncType[];
   /** Imported functions from module "env", by name and type index. */
   readonly imports: readonly { readonly name: string; readonly type: number; }[];
   /** Minimum pages of the imported memory "env"."memory". */
   readonly memoryPages: number;
-  /** The one defined function: its type index, export name and encoded body (locals and code). */
-  readonly func: { readonly type: number; readonly name: string; readonly body: Uint8Array; };
+  /** Type index of each defined function. */
+  readonly funcTypes: ArrayLike<number>;
+  /**
+   * The defined functions' encoded bodies (locals and code), one after the
+   * other in `bodies`, the k-th ending at `ends[k]`.
+   */
+  readonly bodies: Uint8Array;
+  readonly ends: ArrayLike<number>;
+  /** Exported functions: name and function index (imports count first). */
+  readonly exports: readonly { readonly name: string; readonly func: number; }[];
+  /** Function indexes of the one table's elements, from 0 (none: no table). */
+  readonly table?: ArrayLike<number>;
   /** One active data segment for memory 0: its offset and bytes. */
   readonly data: { readonly offset: number; readonly bytes: Uint8Array; };
+}
+
+/** Bytes of the unsigned LEB128 of `n`. */
+function lebLength(n: number): number {
+  let bytes = 1;
+  while (n >= 0x80) {
+    n >>>= 7;
+    bytes++;
+  }
+  return bytes;
 }
 
 function section(out: ByteWriter, id: number, content: ByteWriter): void {
@@ -141,8 +161,8 @@ function sectionHead(out: ByteWriter, id: number, head: ByteWriter, tail: number
 const moduleWriter = new ByteWriter(1 << 16);
 
 /**
- * Encodes a module of `parts` (one defined function, exported). The result
- * is a view of a buffer the next call reuses: compile it first.
+ * Encodes a module of `parts`. The result is a view of a buffer the next
+ * call reuses: compile it first.
  */
 export function assembleModule(parts: ModuleParts): Uint8Array {
   const out = moduleWriter;
@@ -171,22 +191,49 @@ export function assembleModule(parts: ModuleParts): Uint8Array {
     s.uleb(imp.type);
   }
   section(out, 2, s);
-  s = new ByteWriter();
-  s.u8(1);
-  s.uleb(parts.func.type);
+  const { funcTypes, table } = parts;
+  s = new ByteWriter(funcTypes.length + 16);
+  s.uleb(funcTypes.length);
+  for (let k = 0; k < funcTypes.length; k++) s.uleb(funcTypes[k]);
   section(out, 3, s);
+  if (table !== undefined) {
+    s = new ByteWriter(16);
+    s.u8x2(1, 0x70); // one table of funcref
+    s.u8(0x00); // no maximum
+    s.uleb(table.length);
+    section(out, 4, s);
+  }
   s = new ByteWriter();
-  s.u8(1);
-  s.name(parts.func.name);
-  s.u8(0x00);
-  s.uleb(parts.imports.length); // the defined function follows the imported ones
+  s.uleb(parts.exports.length);
+  for (const e of parts.exports) {
+    s.name(e.name);
+    s.u8(0x00);
+    s.uleb(e.func);
+  }
   section(out, 7, s);
-  const body = parts.func.body;
-  s = new ByteWriter(16);
-  s.u8(1);
-  s.uleb(body.length);
-  sectionHead(out, 10, s, body.length);
-  out.append(body);
+  if (table !== undefined) {
+    s = new ByteWriter(5 * table.length + 16);
+    s.u8x2(1, 0x00); // one active segment for table 0
+    s.u8x2(0x41, 0); // i32.const 0
+    s.u8(0x0b);
+    s.uleb(table.length);
+    for (let k = 0; k < table.length; k++) s.uleb(table[k]);
+    section(out, 9, s);
+  }
+  const { bodies, ends } = parts;
+  let content = lebLength(ends.length);
+  for (let k = 0; k < ends.length; k++) {
+    const size = ends[k] - (k === 0 ? 0 : ends[k - 1]);
+    content += lebLength(size) + size;
+  }
+  out.u8(10);
+  out.uleb(content);
+  out.uleb(ends.length);
+  for (let k = 0; k < ends.length; k++) {
+    const from = k === 0 ? 0 : ends[k - 1];
+    out.uleb(ends[k] - from);
+    out.append(bodies.subarray(from, ends[k]));
+  }
   const data = parts.data.bytes;
   s = new ByteWriter(16);
   s.u8(1);

@@ -6,42 +6,20 @@
  * which writes the state back to memory (wasm/translate.ts).
  * @module
  */
-import { CHUNK_SHIFT } from "../abi/code.ts";
-import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
-import { Op } from "../abi/isa.ts";
+import { Op, OP_COUNT } from "../abi/isa.ts";
 import type { Lowering } from "../jit/_lower.ts";
-import { ByteWriter } from "./_binary.ts";
-import { Field, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
-
-/** Local indexes (0 is the parameter: the dispatch index). */
-export const Local = Object.freeze({
-  DISPATCH: 0,
-  T0: 32,
-  T1: 33,
-  T2: 34,
-  REASON: 35,
-  EXIT_PC: 36,
-  AUX: 37,
-  RESERVATION: 38,
-  READ_START: 39,
-  WRITE_START: 43,
-  BIAS: 47,
-  WRITE: 48,
-  /** The only i64 local. */
-  GAS: 49,
-});
-/** i32 locals after the parameter. */
-export const I32_LOCALS = Local.GAS - 1;
+import { Local } from "./_control.ts";
+import { Jumps } from "./_jumps.ts";
+import { Field, WasmExit } from "./_layout.ts";
 
 // Opcodes.
-const IF = 0x04, ELSE = 0x05, END = 0x0b, BR = 0x0c, CALL = 0x10, DROP = 0x1a, SELECT = 0x1b;
-const GET = 0x20, SET = 0x21, TEE = 0x22;
-const I32_LOAD = 0x28, I32_STORE = 0x36, I32_CONST = 0x41, I64_CONST = 0x42;
-const EQZ = 0x45, EQ = 0x46, GE_U = 0x4f, I64_LT_U = 0x54;
-const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76;
-const I64_MUL = 0x7e, I64_SUB = 0x7d, I64_SHR_U = 0x88, WRAP = 0xa7;
+const ELSE = 0x05, SELECT = 0x1b, TEE = 0x22;
+const I32_LOAD = 0x28, I32_STORE = 0x36, I64_CONST = 0x42;
+const EQZ = 0x45, EQ = 0x46, GE_U = 0x4f;
+const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74;
+const I64_MUL = 0x7e, I64_SHR_U = 0x88, WRAP = 0xa7;
 const EXTEND_S = 0xac, EXTEND_U = 0xad;
-const VOID = 0x40, RESULT_I32 = 0x7f;
+const RESULT_I32 = 0x7f;
 
 /** i32 opcode of each register/immediate ALU op. */
 const ALU: Record<number, number> = {
@@ -94,125 +72,44 @@ const AMO_PICK: Record<number, number> = {
   [Op.AMOMINU_W]: 0x49,
   [Op.AMOMAXU_W]: 0x4b,
 };
-/** The window span local of an access size, from the window's start local. */
-const SPAN_OF: Record<number, number> = { 1: 1, 2: 2, 4: 3 };
+/** The window span field of an access size, from the window's start field. */
+const SPAN_OF: Record<number, number> = { 1: 4, 2: 8, 4: 12 };
 
 /** The instruction emitter of one translation. */
-export class WasmLowering implements Lowering {
-  readonly w: ByteWriter;
-  /** Labels between the current code and its dispatch block's end (ifs opened). */
-  nesting = 0;
-  /** Branch depth of the dispatch loop from the current dispatch point's code. */
-  dispatchDepth = 0;
-  /** Dispatch index of each instruction that starts a block, -1 elsewhere. */
-  readonly dispatchOf: Int32Array;
-  readonly #codeStart: number;
-  readonly #codeBytes: number;
-  /** Instruction index that follows the one being lowered (fall-through needs no jump). */
-  next = -1;
+export class WasmLowering extends Jumps implements Lowering {
+  /** Gas from the instruction being lowered to the end of its block. */
+  cost = 0;
 
-  constructor(w: ByteWriter, dispatchOf: Int32Array, codeStart: number, codeBytes: number) {
-    this.w = w;
-    this.dispatchOf = dispatchOf;
-    this.#codeStart = codeStart;
-    this.#codeBytes = codeBytes;
+  /** Pops a value, then an address 0, into the state block's field at `offset`. */
+  #setField(offset: number): void {
+    this.w.u8x2(I32_STORE, 2);
+    this.w.uleb(offset);
   }
 
-  get(local: number): void {
-    this.w.u8x2(GET, local);
-  }
-  set(local: number): void {
-    this.w.u8x2(SET, local);
-  }
-  i32(value: number): void {
-    this.w.u8(I32_CONST);
-    this.w.sleb32(value);
-  }
-  /** Pushes guest register `r`. */
-  reg(r: number): void {
-    if (r === 0) this.w.u8x2(I32_CONST, 0);
-    else this.w.u8x2(GET, r);
-  }
-  /** Pops into guest register `r` (dropped for x0). */
-  setReg(r: number): void {
-    if (r === 0) this.w.u8(DROP);
-    else this.w.u8x2(SET, r);
-  }
-  #if(type = VOID): void {
-    this.w.u8x2(IF, type);
-    this.nesting++;
-  }
-  #end(): void {
-    this.w.u8(END);
-    this.nesting--;
-  }
-
-  /** Leaves with `reason` for `pc`; `aux` a constant, or a local with `auxLocal`. */
-  exit(reason: number, pc: number, aux = 0, auxLocal = false): void {
-    this.i32(reason);
-    this.set(Local.REASON);
-    this.i32(pc);
-    this.set(Local.EXIT_PC);
-    if (auxLocal) this.get(aux);
-    else this.i32(aux);
-    this.set(Local.AUX);
-    this.w.u8(BR);
-    this.w.uleb(this.dispatchDepth + 1 + this.nesting);
-  }
-
-  /** Continues at instruction `target` (a leader): falls through to the next, else dispatches. */
-  goto(target: number): void {
-    if (target === this.next && this.nesting === 0) return;
-    this.i32(this.dispatchOf[target]);
-    this.set(Local.DISPATCH);
-    this.w.u8(BR);
-    this.w.uleb(this.dispatchDepth + this.nesting);
-  }
-
-  /** Charges `cost` gas for entering the block at `pc`, or exits with OutOfGas. */
-  charge(cost: number, pc: number): void {
-    const w = this.w;
-    this.get(Local.GAS);
-    w.u8(I64_CONST);
-    w.slebSafe(cost);
-    w.u8(I64_LT_U);
-    this.#if();
-    this.exit(WasmExit.OUT_OF_GAS, pc);
-    this.#end();
-    this.get(Local.GAS);
-    w.u8(I64_CONST);
-    w.slebSafe(cost);
-    w.u8(I64_SUB);
-    this.set(Local.GAS);
-  }
-
-  aluImm(op: number, rd: number, rs1: number, imm: number): void {
+  /** `rd = rs1 op rs2`, or `rs1 op imm` when `immediate`. */
+  #alu(op: number, rd: number, rs1: number, rs2: number, imm: number, immediate: boolean): void {
     if (rd === 0) return; // no effect (NOPs and HINTs)
     this.reg(rs1);
-    this.i32(imm);
-    this.w.u8(ALU[op]);
-    this.setReg(rd);
-  }
-
-  shiftImm(op: number, rd: number, rs1: number, imm: number): void {
-    this.aluImm(op, rd, rs1, imm);
-  }
-
-  setLess(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
-    if (rd === 0) return; // no effect (NOPs and HINTs)
-    this.reg(rs1);
-    if (op === Op.SLTI || op === Op.SLTIU) this.i32(imm);
+    if (immediate) this.i32(imm);
     else this.reg(rs2);
     this.w.u8(ALU[op]);
     this.setReg(rd);
   }
 
+  aluImm(op: number, rd: number, rs1: number, imm: number): void {
+    this.#alu(op, rd, rs1, 0, imm, true);
+  }
+
+  shiftImm(op: number, rd: number, rs1: number, imm: number): void {
+    this.#alu(op, rd, rs1, 0, imm, true);
+  }
+
+  setLess(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
+    this.#alu(op, rd, rs1, rs2, imm, op === Op.SLTI || op === Op.SLTIU);
+  }
+
   aluReg(op: number, rd: number, rs1: number, rs2: number): void {
-    if (rd === 0) return; // no effect (NOPs and HINTs)
-    this.reg(rs1);
-    this.reg(rs2);
-    this.w.u8(ALU[op]);
-    this.setReg(rd);
+    this.#alu(op, rd, rs1, rs2, 0, false);
   }
 
   mulHigh(op: number, rd: number, rs1: number, rs2: number): void {
@@ -239,7 +136,7 @@ export class WasmLowering implements Lowering {
     const quotient = op === Op.DIV || op === Op.DIVU;
     this.reg(rs2);
     this.w.u8(EQZ);
-    this.#if(RESULT_I32);
+    this.if(RESULT_I32);
     if (quotient) this.i32(-1);
     else this.reg(rs1);
     this.w.u8(ELSE);
@@ -247,7 +144,7 @@ export class WasmLowering implements Lowering {
       this.reg(rs2);
       this.i32(-1);
       this.w.u8(EQ);
-      this.#if(RESULT_I32);
+      this.if(RESULT_I32);
       this.i32(0);
       this.reg(rs1);
       this.w.u8(SUB);
@@ -256,21 +153,17 @@ export class WasmLowering implements Lowering {
     this.reg(rs1);
     this.reg(rs2);
     this.w.u8(quotient ? (signed ? 0x6d : 0x6e) : (signed ? 0x6f : 0x70));
-    if (op === Op.DIV) this.#end();
-    this.#end();
-    this.setReg(rd);
-  }
-
-  constant(rd: number, value: number): void {
-    if (rd === 0) return; // no effect (NOPs and HINTs)
-    this.i32(value);
+    if (op === Op.DIV) this.close();
+    this.close();
     this.setReg(rd);
   }
 
   /**
    * Computes `imm(rs1)` into T0 and checks `size` bytes there against the
-   * fast window (one unsigned compare), else against the regions exactly
-   * (the imported `accessible`), exiting with a MemoryFault if not.
+   * fast window, then the stack's (one unsigned compare each); outside both,
+   * leaves for the interpreter to run the rest of the block from this
+   * instruction (it checks the access against the regions exactly), giving
+   * back the gas it charges again.
    */
   #checked(rs1: number, imm: number, size: number, write: boolean, pc: number): void {
     this.reg(rs1);
@@ -279,29 +172,28 @@ export class WasmLowering implements Lowering {
       this.w.u8(ADD);
     }
     this.w.u8x2(TEE, Local.T0);
-    const window = write ? Local.WRITE_START : Local.READ_START;
-    this.get(window);
-    this.w.u8(SUB);
-    this.get(window + SPAN_OF[size]);
-    this.w.u8(GE_U);
-    this.#if();
+    this.#outside(write ? Field.WRITE_START : Field.READ_START, size);
+    this.if();
     this.get(Local.T0);
-    this.i32(size);
-    this.i32(write ? 1 : 0);
-    this.w.u8x2(CALL, 0); // imported `accessible`
-    this.w.u8(EQZ);
-    this.#if();
-    this.i32(write ? 1 : 0);
-    this.set(Local.WRITE);
-    this.exit(WasmExit.MEMORY_FAULT, pc, Local.T0, true);
-    this.#end();
-    this.#end();
+    this.#outside(Field.STACK_START, size);
+    this.if();
+    this.interpretRest(pc, this.cost);
+    this.close();
+    this.close();
+  }
+
+  /** Whether `size` bytes at the address on the stack pass the window whose start is at `field`. */
+  #outside(field: number, size: number): void {
+    this.field(field);
+    this.w.u8(SUB);
+    this.field(field + SPAN_OF[size]);
+    this.w.u8(GE_U);
   }
 
   /** Pushes the memory index of the checked address in T0. */
   #index(): void {
     this.get(Local.T0);
-    this.get(Local.BIAS);
+    this.field(Field.BIAS);
     this.w.u8(ADD);
   }
 
@@ -332,25 +224,27 @@ export class WasmLowering implements Lowering {
       this.#index();
       this.#memory(I32_LOAD);
       this.setReg(rd);
+      this.i32(0);
       this.get(Local.T0);
-      this.set(Local.RESERVATION);
+      this.#setField(Field.RESERVATION);
       return;
     }
     this.#checked(rs1, 0, 4, true, pc);
-    this.get(Local.RESERVATION);
+    this.field(Field.RESERVATION);
     this.get(Local.T0);
     this.w.u8(EQ);
-    this.#if(RESULT_I32);
+    this.if(RESULT_I32);
     this.#index();
     this.reg(rs2);
     this.#memory(I32_STORE);
     this.i32(0);
     this.w.u8(ELSE);
     this.i32(1);
-    this.#end();
+    this.close();
     this.setReg(rd);
+    this.i32(0);
     this.i32(-1);
-    this.set(Local.RESERVATION);
+    this.#setField(Field.RESERVATION);
   }
 
   amo(op: number, rd: number, rs1: number, rs2: number, pc: number): void {
@@ -390,83 +284,10 @@ export class WasmLowering implements Lowering {
     this.reg(rs1);
     this.reg(rs2);
     this.w.u8(ALU[op]);
-    this.#if();
+    this.if();
     if (target < 0) this.exit(WasmExit.INVALID_JUMP, _pc, targetPc);
     else this.goto(target);
-    this.#end();
-  }
-
-  jump(rd: number, target: number, link: number): void {
-    if (rd !== 0) this.constant(rd, link);
-    this.goto(target);
-  }
-
-  jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
-    this.reg(rs1);
-    if (imm !== 0) {
-      this.i32(imm);
-      this.w.u8(ADD);
-    }
-    this.i32(-2);
-    this.w.u8(AND);
-    this.w.u8x2(TEE, Local.T0);
-    this.i32(HOST_RETURN_ADDRESS | 0);
-    this.w.u8(EQ);
-    this.#if();
-    if (rd !== 0) this.constant(rd, link);
-    this.exit(WasmExit.RETURN, pc);
-    this.#end();
-    // Outside the code's address range: no instruction starts there.
-    this.get(Local.T0);
-    this.i32(this.#codeStart);
-    this.w.u8(SUB);
-    this.w.u8x2(TEE, Local.T1);
-    this.i32(this.#codeBytes);
-    this.w.u8(GE_U);
-    this.#if();
-    this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
-    this.#end();
-    // The chunk's row of slots (0: no code in the chunk), then the slot's entry.
-    this.get(Local.T1);
-    this.i32(CHUNK_SHIFT);
-    this.w.u8(SHR_U);
-    this.i32(2);
-    this.w.u8(SHL);
-    this.w.u8(I32_LOAD);
-    this.w.u8(2);
-    this.w.uleb(STATE_BYTES);
-    this.w.u8x2(TEE, Local.T2);
-    this.w.u8(EQZ);
-    this.#if();
-    this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
-    this.#end();
-    this.get(Local.T2);
-    this.get(Local.T1);
-    this.i32((1 << CHUNK_SHIFT) - 2);
-    this.w.u8(AND);
-    this.i32(1);
-    this.w.u8(SHL);
-    this.w.u8(ADD);
-    this.w.u8x2(I32_LOAD, 2);
-    this.w.u8(0);
-    this.w.u8x2(TEE, Local.T1);
-    this.w.u8(EQZ);
-    this.#if();
-    this.exit(WasmExit.INVALID_JUMP, pc, Local.T0, true);
-    this.#end();
-    if (rd !== 0) this.constant(rd, link);
-    this.get(Local.T1);
-    this.i32(MID_BLOCK);
-    this.w.u8(EQ);
-    this.#if();
-    this.exit(WasmExit.ENTER_MID, pc, Local.T0, true);
-    this.#end();
-    this.get(Local.T1);
-    this.i32(1);
-    this.w.u8(SUB);
-    this.set(Local.DISPATCH);
-    this.w.u8(BR);
-    this.w.uleb(this.dispatchDepth + this.nesting);
+    this.close();
   }
 }
 
@@ -478,16 +299,18 @@ const AMO_ALU: Record<number, number> = {
   [Op.AMOOR_W]: Op.OR,
 };
 
-/** State-block fields the prologue loads into locals, and the epilogue stores back. */
-export const LOADED_FIELDS: readonly (readonly [number, number])[] = [
-  [Local.RESERVATION, Field.RESERVATION],
-  [Local.READ_START, Field.READ_START],
-  [Local.READ_START + 1, Field.READ_SPAN1],
-  [Local.READ_START + 2, Field.READ_SPAN2],
-  [Local.READ_START + 3, Field.READ_SPAN4],
-  [Local.WRITE_START, Field.WRITE_START],
-  [Local.WRITE_START + 1, Field.WRITE_SPAN1],
-  [Local.WRITE_START + 2, Field.WRITE_SPAN2],
-  [Local.WRITE_START + 3, Field.WRITE_SPAN4],
-  [Local.BIAS, Field.BIAS],
-];
+/** Per op: the fields its access reads (`Jumps.fields`): window start, span of its size, bias. */
+export const FIELDS_OF: Uint16Array = new Uint16Array(OP_COUNT);
+{
+  const set = (ops: readonly number[], write: boolean, size: (op: number) => number) => {
+    for (const op of ops) {
+      const start = write ? 4 : 0;
+      FIELDS_OF[op] = 1 << start | 1 << (start + SPAN_OF[size(op)] / 4) | 1 << 8;
+    }
+  };
+  set(Object.keys(LOADS).map(Number), false, (op) => LOADS[op][1]);
+  set(Object.keys(STORES).map(Number), true, (op) => STORES[op][1]);
+  set([Op.LR_W], false, () => 4);
+  const amos = [...Object.keys(AMO_PICK), ...Object.keys(AMO_ALU)].map(Number);
+  set([Op.SC_W, Op.AMOSWAP_W, ...amos], true, () => 4);
+}

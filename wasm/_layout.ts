@@ -37,6 +37,11 @@ export const Field = Object.freeze({
   WRITE_SPAN4: 180,
   /** Added to a guest address to give its memory index (guest offset minus the plan's base). */
   BIAS: 184,
+  /** The stack's window, likewise (it may lie apart from the others). */
+  STACK_START: 188,
+  STACK_SPAN1: 192,
+  STACK_SPAN2: 196,
+  STACK_SPAN4: 200,
 });
 
 /** Bytes of the state block; the jump table follows. */

@@ -30,6 +30,15 @@ const RESERVATION = word(Field.RESERVATION);
 const EXIT_WRITE = word(Field.EXIT_WRITE);
 const READ = word(Field.READ_START);
 const WRITE = word(Field.WRITE_START);
+const STACK = word(Field.STACK_START);
+
+/** A window at `at`: its start, then how many start addresses of 1-, 2- and 4-byte accesses pass. */
+function publishWindow(w: Uint32Array, at: number, start: number, end: number): void {
+  w[at] = start;
+  w[at + 1] = Math.max(0, end - start);
+  w[at + 2] = Math.max(0, end - start - 1);
+  w[at + 3] = Math.max(0, end - start - 3);
+}
 
 /** One instance's wasm execution state. */
 export class WasmEngine extends ExitEngine {
@@ -117,16 +126,11 @@ export class WasmEngine extends ExitEngine {
     if (m.brk === this.brk) return;
     this.brk = m.brk;
     this.#space.commitHeap(m.brk);
-    // Per window: its start, then how many start addresses of 1-, 2- and 4-byte accesses pass.
     const w = this.#words;
-    w[READ] = m.readStart;
-    w[READ + 1] = Math.max(0, m.readEnd - m.readStart);
-    w[READ + 2] = Math.max(0, m.readEnd - m.readStart - 1);
-    w[READ + 3] = Math.max(0, m.readEnd - m.readStart - 3);
-    w[WRITE] = m.writeStart;
-    w[WRITE + 1] = Math.max(0, m.writeEnd - m.writeStart);
-    w[WRITE + 2] = Math.max(0, m.writeEnd - m.writeStart - 1);
-    w[WRITE + 3] = Math.max(0, m.writeEnd - m.writeStart - 3);
+    publishWindow(w, READ, m.readStart, m.readEnd);
+    publishWindow(w, WRITE, m.writeStart, m.writeEnd);
+    const stack = m.plan.regions.find((r) => r.name === "stack");
+    publishWindow(w, STACK, stack?.start ?? 0, stack?.end ?? 0);
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
- * The wasm tier: translates the whole program to one WebAssembly function
- * and runs it in the host's own engine, for hosts that allow WebAssembly
- * but no FFI. Importing this module registers the tier with every program
+ * The wasm tier: translates the whole program to a WebAssembly module (a
+ * function per guest function or group of small ones) and runs it in the
+ * host's own engine, for hosts that allow WebAssembly but no FFI.
+ * Importing this module registers the tier with every program
  * (abi/tiers.ts) and does nothing else: nothing is compiled until an
  * instance is created with the wasm tier.
  * @module

@@ -198,6 +198,15 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
       : fixed(ins.jalr(link, t, imm));
     return { parcels: [...li32(t, (target) => target - imm), last], dest: dest(0, 2, true) };
   };
+  /**
+   * Two to four word accesses through base `b0` at offsets congruent mod 4,
+   * near it (the steps loop performs such runs in one step, checked once).
+   */
+  const wordRun = (b0: number, make: (offset: number) => number): Group => {
+    const first = near(b0);
+    const offsets = Array.from({ length: 2 + rnd.int(3) }, () => first + 4 * (rnd.int(5) - 2));
+    return { parcels: offsets.map((offset) => fixed(make(offset))) };
+  };
   const call = (name: string | undefined, setup: Pending[]): Group => ({
     parcels: [...setup, fixed(ins.ecall())],
     site: name === undefined ? undefined : { name, index: setup.length },
@@ -287,11 +296,13 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
     }
     if (roll < 36) {
       const b0 = loadBase();
+      if (rnd.chance(0.25)) return wordRun(b0, (off) => i(off, b0, 2, dst(), 0x03));
       const f3 = rare() ? rnd.pick([3, 6, 7]) : rnd.pick([0, 1, 2, 4, 5]);
       return { parcels: [fixed(i(near(b0), b0, f3, dst(), 0x03))] };
     }
     if (roll < 43) {
       const b0 = storeBase();
+      if (rnd.chance(0.25)) return wordRun(b0, (off) => s(off, reg(), b0, 2));
       const f3 = rare() ? 3 + rnd.int(5) : rnd.int(3);
       return { parcels: [fixed(s(near(b0), reg(), b0, f3))] };
     }
@@ -311,7 +322,12 @@ export function generateBody(rnd: Random, ctx: BodyContext): Body {
     if (roll < 57) {
       const [rs1, rs2] = [reg(), reg()];
       const f3 = rare() ? rnd.pick([2, 3]) : rnd.pick([0, 1, 4, 5, 6, 7]);
-      return jump((t, here) => b(t - here, rs2, rs1, f3), RANGE_B);
+      const branch = jump((t, here) => b(t - here, rs2, rs1, f3), RANGE_B);
+      // Often after an ADDI or ADD to an operand, as loops count (the steps loop fuses them).
+      const x = rnd.chance(0.3) ? dst() : 0;
+      if (x === 0) return branch;
+      const count = rnd.chance(0.5) ? ins.addi(x, x, rnd.int(9) - 4) : ins.add(x, x, reg());
+      return { parcels: [fixed(count), ...branch.parcels], dest: { ...branch.dest!, from: 1 } };
     }
     if (roll < 60) {
       const rd = rnd.pick([0, 1, dst()]);

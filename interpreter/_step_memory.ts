@@ -1,0 +1,233 @@
+/**
+ * The steps loop's loads, stores and atomics (steps.ts has the loop). The
+ * memory of the running instance, its fast windows (as in run.ts) and the
+ * fault handler are variables of this module, set by `bindMemory` when a run
+ * starts or resumes: Ignition reads a module's own variable as a context slot,
+ * cheaper than a named load from an object.
+ * @module
+ */
+import { Op } from "../abi/isa.ts";
+import type { GuestMemory } from "../abi/memory.ts";
+import { amo } from "./_arith.ts";
+import type { Box, Step } from "./_step_alu.ts";
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Ends the run with a MemoryFault at entry `at` (steps.ts). */
+export type FaultHandler = (at: number, address: number, access: "read" | "write") => void;
+
+let mem: GuestMemory;
+/** The running instance's LR/SC reservation, in its engine. */
+let owner: { reservation: number; };
+let onFault: FaultHandler;
+let u8: Uint8Array = new Uint8Array(0);
+let dv: DataView = new DataView(u8.buffer);
+let base = 0;
+/** The windows when the views were made. */
+let bound: readonly number[] = [];
+/**
+ * The fast read window as views of each access size, each with the guest
+ * address of its element 0: a load indexes them with (address - start) /
+ * size, which is not an element (the load gives undefined) exactly where the
+ * fast path does not apply: outside the window, or unaligned. 16- and 32-bit
+ * views only on little-endian hosts (else empty: every access takes the exact path).
+ */
+let r8 = new Int8Array(0);
+let r8u = new Uint8Array(0);
+let r8s = 0;
+let r16 = new Int16Array(0);
+let r16u = new Uint16Array(0);
+let r16s = 0;
+let r32 = new Int32Array(0);
+let r32s = 0;
+/** The same for the fast write window: a store first loads, to check. */
+let w8 = new Uint8Array(0);
+let w8s = 0;
+let w16 = new Int16Array(0);
+let w16s = 0;
+let w32 = new Int32Array(0);
+let w32s = 0;
+
+/**
+ * Reads the memory's backing and windows of `engine` (when a run starts or
+ * resumes, and after host calls); `fault` ends its run with a MemoryFault.
+ */
+export function bindMemory(
+  engine: { readonly memory: GuestMemory; reservation: number; },
+  fault: FaultHandler,
+): void {
+  const memory = mem = engine.memory;
+  owner = engine;
+  onFault = fault;
+  const { bytes, readStart, readEnd, writeStart, writeEnd } = memory;
+  const windows = [readStart, readEnd, writeStart, writeEnd];
+  if (bytes === u8 && windows.every((w, i) => w === bound[i])) return;
+  [u8, dv, base, bound] = [bytes, memory.view, memory.base, windows];
+  const wide = LITTLE_ENDIAN ? 1 : 0;
+  [r8, r8s] = view(Int8Array, readStart, readEnd);
+  [r8u] = view(Uint8Array, readStart, readEnd);
+  [r16, r16s] = view(Int16Array, readStart, readStart + (readEnd - readStart) * wide);
+  [r16u] = view(Uint16Array, readStart, readStart + (readEnd - readStart) * wide);
+  [r32, r32s] = view(Int32Array, readStart, readStart + (readEnd - readStart) * wide);
+  [w8, w8s] = view(Uint8Array, writeStart, writeEnd);
+  [w16, w16s] = view(Int16Array, writeStart, writeStart + (writeEnd - writeStart) * wide);
+  [w32, w32s] = view(Int32Array, writeStart, writeStart + (writeEnd - writeStart) * wide);
+}
+
+/**
+ * A view of the bytes of guest addresses `[start, end)`, its first element
+ * aligned in the buffer, and the guest address of that element.
+ */
+function view<T>(
+  of: {
+    new(buffer: ArrayBufferLike, offset: number, length: number): T;
+    BYTES_PER_ELEMENT: number;
+  },
+  start: number,
+  end: number,
+): [T, number] {
+  const size = of.BYTES_PER_ELEMENT;
+  const offset = u8.byteOffset + Math.max(0, start - base);
+  const first = Math.ceil(offset / size) * size;
+  const length = Math.max(0, Math.floor((u8.byteOffset + end - base - first) / size));
+  return [new of(u8.buffer, first, length), start + first - offset];
+}
+
+/** Each access: size, whether a write, and how it moves register `d` from or to offset `o`. */
+const ACCESS: Record<number, [number, boolean, (o: number, d: Box) => void]> = {
+  [Op.LB]: [1, false, (o, d) => d.v = dv.getInt8(o)],
+  [Op.LBU]: [1, false, (o, d) => d.v = dv.getUint8(o)],
+  [Op.LH]: [2, false, (o, d) => d.v = dv.getInt16(o, true)],
+  [Op.LHU]: [2, false, (o, d) => d.v = dv.getUint16(o, true)],
+  [Op.LW]: [4, false, (o, d) => d.v = dv.getInt32(o, true)],
+  [Op.SB]: [1, true, (o, d) => dv.setInt8(o, d.v)],
+  [Op.SH]: [2, true, (o, d) => dv.setInt16(o, d.v, true)],
+  [Op.SW]: [4, true, (o, d) => dv.setInt32(o, d.v, true)],
+};
+
+/**
+ * False when `size` bytes at `address` are accessible, else true after
+ * ending the run with a MemoryFault at entry `at`.
+ */
+function inaccessible(at: number, address: number, size: number, write: boolean): boolean {
+  if (mem.accessible(address, size, write)) return false;
+  onFault(at, address, write ? "write" : "read");
+  return true;
+}
+
+/**
+ * A load or store of register `d` (the value for stores) at `a` + `imm`
+ * with the exact check (abi/memory.ts), k the entry (for a fault): the
+ * slow path of `memoryStep`.
+ */
+function exactStep(op: number, d: Box, a: Box, imm: number, k: number, then: Step): Step {
+  const [size, write, access] = ACCESS[op];
+  return () => {
+    const x = (a.v + imm) >>> 0;
+    if (inaccessible(k, x, size, write)) return null;
+    access(x - base, d);
+    return then();
+  };
+}
+
+/**
+ * A load or store of register `d` (the value for stores) at `a` + `imm`,
+ * k the entry (for a fault): through the window's views, else exactly.
+ */
+export function memoryStep(op: number, d: Box, a: Box, imm: number, k: number, then: Step): Step {
+  const slow = exactStep(op, d, a, imm, k, then);
+  switch (op) {
+    case Op.LW:
+      return (v?: number) =>
+        (v = r32[(a.v + imm - r32s) / 4]) === undefined ? slow() : (d.v = v, then());
+    case Op.LH:
+      return (v?: number) =>
+        (v = r16[(a.v + imm - r16s) / 2]) === undefined ? slow() : (d.v = v, then());
+    case Op.LHU:
+      return (v?: number) =>
+        (v = r16u[(a.v + imm - r16s) / 2]) === undefined ? slow() : (d.v = v, then());
+    case Op.LB:
+      return (v?: number) => (v = r8[a.v + imm - r8s]) === undefined ? slow() : (d.v = v, then());
+    case Op.LBU:
+      return (v?: number) => (v = r8u[a.v + imm - r8s]) === undefined ? slow() : (d.v = v, then());
+    case Op.SW:
+      return (i?: number) =>
+        w32[i = (a.v + imm - w32s) / 4] === undefined ? slow() : (w32[i] = d.v, then());
+    case Op.SH:
+      return (i?: number) =>
+        w16[i = (a.v + imm - w16s) / 2] === undefined ? slow() : (w16[i] = d.v, then());
+    default: // SB
+      return (i?: number) => w8[i = a.v + imm - w8s] === undefined ? slow() : (w8[i] = d.v, then());
+  }
+}
+
+/** LR.W and SC.W (with the running instance's reservation) and the AMOs: rd = `d`, address `a`, operand `b`. */
+export function atomicStep(op: number, d: Box, a: Box, b: Box, k: number, then: Step): Step {
+  if (op === Op.LR_W) {
+    return () => {
+      const x = a.v >>> 0;
+      if (inaccessible(k, x, 4, false)) return null;
+      d.v = dv.getInt32(x - base, true);
+      owner.reservation = x;
+      return then();
+    };
+  }
+  if (op === Op.SC_W) {
+    return () => {
+      const x = a.v >>> 0;
+      if (inaccessible(k, x, 4, true)) return null;
+      if (owner.reservation === x) {
+        dv.setInt32(x - base, b.v, true);
+        d.v = 0;
+      } else d.v = 1;
+      owner.reservation = -1;
+      return then();
+    };
+  }
+  // The AMOs: read, combine with rs2 (`amo`), write.
+  return () => {
+    const x = a.v >>> 0;
+    if (inaccessible(k, x, 4, true)) return null;
+    const old = dv.getInt32(x - base, true);
+    dv.setInt32(x - base, amo(op, old, b.v), true);
+    d.v = old;
+    return then();
+  };
+}
+
+/**
+ * Two word loads (or stores) through the same base register `a`, of
+ * registers `r1` and `r2` at offsets `imm1` and `imm2` (congruent mod 4),
+ * through the views; `slow` performs them one at a time where either is
+ * not in the fast window.
+ */
+export function memoryPair(
+  store: boolean,
+  r1: Box,
+  r2: Box,
+  a: Box,
+  imm1: number,
+  imm2: number,
+  then: Step,
+  slow: Step,
+): Step {
+  const lo = Math.min(imm1, imm2);
+  const [j1, j2] = [(imm1 - lo) >> 2, (imm2 - lo) >> 2];
+  if (store) {
+    return () => {
+      const i = (a.v + lo - w32s) / 4;
+      if (w32[i + j1] === undefined || w32[i + j2] === undefined) return slow();
+      w32[i + j1] = r1.v;
+      w32[i + j2] = r2.v;
+      return then();
+    };
+  }
+  return () => {
+    const i = (a.v + lo - r32s) / 4;
+    const v1 = r32[i + j1], v2 = r32[i + j2];
+    if (v1 === undefined || v2 === undefined) return slow();
+    r1.v = v1;
+    r2.v = v2;
+    return then();
+  };
+}

@@ -1,0 +1,445 @@
+/**
+ * The wasm tier's jumps, exits and gas, over the control flow of
+ * wasm/_control.ts: the part of the instruction emitter that leaves a
+ * block.
+ *
+ * A call (a `JAL` or `JALR` that links) to another region calls that
+ * region's function, one level deeper: the registers the caller wrote go to
+ * the state block before, those it uses come back after, and the callee's
+ * result is where to go on. When that is the instruction after the call
+ * (the callee returned: its return, an indirect jump out of its region,
+ * returned the target's dispatch index), the caller simply goes on;
+ * anything else (an exit, a `longjmp`) it dispatches. A call within the
+ * region is a jump (recursion stays in one function). A jump to another
+ * region's first block (a tail call) is a call whose result the caller
+ * dispatches. Past
+ * {@linkcode MAX_CALL_DEPTH} a function returns its own dispatch index at
+ * once, which its caller dispatches: deep recursion runs unwound instead of
+ * overflowing the engine's stack.
+ * @module
+ */
+import { CHUNK_SHIFT } from "../abi/code.ts";
+import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
+import {
+  ControlFlow,
+  LEAVE_LABEL,
+  Local,
+  reg,
+  RETURNED,
+  STUB_LABEL,
+  TRAP_LABEL,
+} from "./_control.ts";
+import { Field, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
+import { REGION_SHIFT } from "./_regions.ts";
+
+// Opcodes.
+const IF = 0x04, ELSE = 0x05, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
+const GET = 0x20, SET = 0x21, TEE = 0x22;
+const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
+const I32_CONST = 0x41, I64_CONST = 0x42;
+const EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
+const I64_LT_U = 0x54;
+const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_ADD = 0x7c, I64_SUB = 0x7d;
+const UNREACHABLE = 0x00, RETURN = 0x0f, I64_EXTEND_U = 0xad, VOID = 0x40, I32 = 0x7f;
+
+/** The shared exits' labels. */
+const Stub = Object.freeze({
+  INTERPRET: STUB_LABEL,
+  OUT_OF_GAS: STUB_LABEL + 1,
+  INVALID_JUMP: STUB_LABEL + 2,
+  ENTER_MID: STUB_LABEL + 3,
+});
+/** The register `ra`. */
+const RA = 1;
+
+/** Calls nested deeper than this return at once (their callers dispatch instead). */
+export const MAX_CALL_DEPTH = 200;
+
+/** Emits the jumps, exits and gas charges of one region's function. */
+export class Jumps extends ControlFlow {
+  /** The registers the region's code writes, and those it reads or writes (masks). */
+  written = 0;
+  used = 0;
+  /**
+   * The state block's fields from READ_START to BIAS the region's accesses
+   * read (bit k: the field at READ_START + 4k), loaded into locals.
+   */
+  fields = 0;
+  /** Dispatch index of the instruction after the one being lowered, -1 for none. */
+  following = -1;
+  /** Lowest code address, and the code's extent in bytes (for indirect jumps). */
+  codeStart = 0;
+  codeBytes = 0;
+  /** Whether the jump table has one level (wasm/translate.ts). */
+  flatTable = false;
+
+  get(local: number): void {
+    this.w.u8x2(GET, local);
+  }
+  set(local: number): void {
+    this.w.u8x2(SET, local);
+  }
+  i32(value: number): void {
+    this.w.u8(I32_CONST);
+    this.w.sleb32(value);
+  }
+  /** Pushes guest register `r`. */
+  reg(r: number): void {
+    if (r === 0) this.w.u8x2(I32_CONST, 0);
+    else this.w.u8x2(GET, reg(r));
+  }
+  /** Pops into guest register `r` (dropped for x0). */
+  setReg(r: number): void {
+    if (r === 0) this.w.u8(DROP);
+    else this.w.u8x2(SET, reg(r));
+  }
+  /**
+   * Pushes the state block's field at `offset`: from its local if it is one
+   * the function loads (`fields`).
+   */
+  field(offset: number): void {
+    const k = (offset - Field.READ_START) >> 2;
+    if (k >= 0 && k < 9 && (this.fields & (1 << k)) !== 0) return this.get(Local.FIELDS + k);
+    this.w.u8x2(I32_CONST, 0);
+    this.w.u8x2(I32_LOAD, 2);
+    this.w.uleb(offset);
+  }
+  if(type = VOID): void {
+    this.open(IF, type);
+  }
+
+  /**
+   * Leaves with `reason` for `pc`; `aux` a constant, or a local with
+   * `auxLocal` (AUX is 0 until an exit sets it, and a function exits once).
+   */
+  exit(reason: number, pc: number, aux = 0, auxLocal = false): void {
+    this.i32(-reason);
+    this.set(Local.RESULT);
+    this.i32(pc);
+    this.set(Local.EXIT_PC);
+    if (auxLocal) this.get(aux);
+    else if (aux !== 0) this.i32(aux);
+    if (auxLocal || aux !== 0) this.set(Local.AUX);
+    this.br(TRAP_LABEL);
+  }
+
+  /** Charges `cost` gas for entering the block at `pc`, or exits with OutOfGas. */
+  charge(cost: number, pc: number): void {
+    const w = this.w;
+    this.get(Local.GAS);
+    w.u8(I64_CONST);
+    w.slebSafe(cost);
+    w.u8(I64_LT_U);
+    this.if();
+    this.i32(pc);
+    this.set(Local.EXIT_PC);
+    this.br(Stub.OUT_OF_GAS);
+    this.close();
+    this.get(Local.GAS);
+    w.u8(I64_CONST);
+    w.slebSafe(cost);
+    w.u8(I64_SUB);
+    this.set(Local.GAS);
+  }
+
+  /**
+   * Leaves for the interpreter to run the rest of the block from the
+   * instruction at `pc`, giving back the `cost` gas it charges again.
+   */
+  interpretRest(pc: number, cost: number): void {
+    this.i32(pc);
+    this.set(Local.EXIT_PC);
+    this.i32(cost);
+    this.set(Local.AUX);
+    this.br(Stub.INTERPRET);
+  }
+
+  /**
+   * Ends the function: the region's level, the shared exits, the exit
+   * label (storing the exit's details), the outermost label (storing the
+   * registers the region writes, and gas); returns the result.
+   */
+  epilogue(): void {
+    const w = this.w;
+    this.finish();
+    w.u8(UNREACHABLE); // every block ends in a jump or an exit
+    // The shared exits: EXIT_PC is set, and the jump's target in T0, or the gas to give back in AUX.
+    for (const reason of [WasmExit.ENTER_MID, WasmExit.INVALID_JUMP]) {
+      this.close();
+      this.get(Local.T0);
+      this.set(Local.AUX);
+      this.i32(-reason);
+      this.set(Local.RESULT);
+      this.br(TRAP_LABEL);
+    }
+    this.close();
+    this.i32(-WasmExit.OUT_OF_GAS);
+    this.set(Local.RESULT);
+    this.br(TRAP_LABEL);
+    this.close();
+    this.get(Local.GAS);
+    this.get(Local.AUX);
+    w.u8(I64_EXTEND_U);
+    w.u8(I64_ADD);
+    this.set(Local.GAS);
+    this.get(Local.EXIT_PC);
+    this.set(Local.AUX);
+    this.i32(-WasmExit.ENTER_MID);
+    this.set(Local.RESULT);
+    this.close(); // the exit label
+    const store = (local: number, field: number) => {
+      w.u8x2(I32_CONST, 0);
+      this.get(local);
+      w.u8x2(I32_STORE, 2);
+      w.uleb(field);
+    };
+    store(Local.EXIT_PC, Field.EXIT_PC);
+    store(Local.AUX, Field.EXIT_AUX);
+    store(Local.WRITE, Field.EXIT_WRITE);
+    this.close(); // the outermost label
+    this.storeState(this.written);
+    this.get(Local.RESULT);
+  }
+
+  /** Loads the registers in `mask` and gas from the state block. */
+  loadState(mask: number): void {
+    this.#moveState(mask, true);
+  }
+
+  /** Stores the registers in `mask` and gas to the state block. */
+  storeState(mask: number): void {
+    this.#moveState(mask, false);
+  }
+
+  #moveState(mask: number, load: boolean): void {
+    const w = this.w;
+    for (let r = 1; r < 33; r++) {
+      if (r < 32 && (mask & (1 << r)) === 0) continue;
+      const local = r < 32 ? reg(r) : Local.GAS;
+      w.u8x2(I32_CONST, 0);
+      if (!load) w.u8x2(GET, local);
+      w.u8x2(
+        r < 32 ? (load ? I32_LOAD : I32_STORE) : (load ? I64_LOAD : I64_STORE),
+        r < 32 ? 2 : 3,
+      );
+      w.uleb(r < 32 ? Field.REGS + 4 * r : Field.GAS);
+      if (load) w.u8x2(SET, local);
+    }
+  }
+
+  /**
+   * The function's prologue: past the deepest call, returns its dispatch
+   * index at once; loads its registers and gas; takes the block's index.
+   */
+  prologue(): void {
+    const w = this.w;
+    this.get(Local.DEPTH);
+    this.i32(MAX_CALL_DEPTH);
+    w.u8(GT_U);
+    this.if();
+    this.get(Local.DISPATCH);
+    w.u8(RETURN);
+    this.close();
+    this.loadState(this.used);
+    for (let k = 0; k < 9; k++) {
+      if ((this.fields & (1 << k)) === 0) continue;
+      w.u8x2(I32_CONST, 0);
+      w.u8x2(I32_LOAD, 2);
+      w.uleb(Field.READ_START + 4 * k);
+      this.set(Local.FIELDS + k);
+    }
+    this.get(Local.DISPATCH);
+    this.i32((1 << REGION_SHIFT) - 1);
+    w.u8(AND);
+    this.set(Local.DISPATCH);
+  }
+
+  /**
+   * Calls the block of the dispatch index in `local`, or of `index` (when
+   * `local` < 0), one level deeper, expecting it to return to `returnTo`
+   * (-1 for none, undefined for what this function's caller expects);
+   * leaves the result in RESULT.
+   */
+  #call(index: number, local: number, returnTo: number | undefined): void {
+    const w = this.w;
+    this.storeState(this.written);
+    if (local < 0) this.i32(index);
+    else this.get(local);
+    this.get(Local.DEPTH);
+    this.i32(1);
+    w.u8(ADD);
+    if (returnTo === undefined) this.get(Local.RETURN_TO);
+    else this.i32(returnTo);
+    if (local < 0) {
+      w.u8(CALL);
+      w.uleb(index >>> REGION_SHIFT);
+    } else {
+      this.get(local);
+      this.i32(REGION_SHIFT);
+      w.u8(SHR_U);
+      w.u8x2(CALL_INDIRECT, 0);
+      w.u8(0); // table 0
+    }
+    this.set(Local.RESULT);
+    this.loadState(this.used);
+  }
+
+  /**
+   * Calls (the return address is `link`), and goes on after the call if the
+   * callee returned there, else where it says.
+   */
+  #callAndReturn(index: number, local: number, link: number): void {
+    const w = this.w;
+    // A return address with no block after the call is no return: dispatch whatever comes back.
+    this.#call(index, local, this.following < 0 ? -1 : link);
+    this.get(Local.RESULT);
+    this.i32(RETURNED);
+    w.u8(NE);
+    if (this.following >= 0) {
+      this.get(Local.RESULT);
+      this.i32(this.following);
+      w.u8(NE);
+      w.u8(AND);
+    }
+    this.if();
+    this.get(Local.RESULT);
+    this.dispatchPopped();
+    this.close();
+    if (this.following >= 0) this.goto(this.nextInstruction);
+  }
+
+  /** Continues at block `to` of another region: a call if it is the region's first, else leaves. */
+  override jumpOut(to: number): void {
+    const index = this.dispatchIndex(to);
+    if ((index & ((1 << REGION_SHIFT) - 1)) !== 0) return this.leave(index);
+    this.#call(index, -1, undefined);
+    this.get(Local.RESULT);
+    this.dispatchPopped();
+  }
+
+  jump(rd: number, target: number, link: number): void {
+    this.constant(rd, link);
+    const to = this.blockOf[target];
+    if (rd === 0 || (to >= this.first && to < this.last)) return this.goto(target);
+    this.#callAndReturn(this.dispatchIndex(to), -1, link);
+  }
+
+  /** Sets register `rd` to `value`. */
+  constant(rd: number, value: number): void {
+    if (rd === 0) return; // no effect (NOPs and HINTs)
+    this.i32(value);
+    this.setReg(rd);
+  }
+
+  jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
+    const w = this.w;
+    this.reg(rs1);
+    if (imm !== 0) {
+      this.i32(imm);
+      w.u8(ADD);
+    }
+    this.i32(-2);
+    w.u8(AND);
+    w.u8x2(TEE, Local.T0);
+    if (rd === 0 && rs1 === RA) {
+      // A return where the caller expects it.
+      this.get(Local.RETURN_TO);
+      w.u8(EQ);
+      this.if();
+      this.i32(RETURNED);
+      this.set(Local.RESULT);
+      this.br(LEAVE_LABEL);
+      this.close();
+      this.get(Local.T0);
+    }
+    this.i32(HOST_RETURN_ADDRESS | 0);
+    w.u8(EQ);
+    this.if();
+    this.constant(rd, link);
+    this.exit(WasmExit.RETURN, pc);
+    this.close();
+    this.#lookup();
+    // The entry is the dispatch index + 1, 0 for none, MID_BLOCK inside a block.
+    this.i32(1);
+    w.u8(SUB);
+    w.u8x2(TEE, Local.T1);
+    this.i32(MID_BLOCK - 1);
+    w.u8(GE_U);
+    this.if();
+    this.i32(pc);
+    this.set(Local.EXIT_PC);
+    this.get(Local.T1);
+    this.i32(MID_BLOCK - 1);
+    w.u8(EQ);
+    this.if();
+    this.constant(rd, link);
+    this.br(Stub.ENTER_MID);
+    this.close();
+    this.br(Stub.INVALID_JUMP);
+    this.close();
+    this.constant(rd, link);
+    if (rd === 0) {
+      this.get(Local.T1);
+      return this.dispatchPopped();
+    }
+    // A call: within the region, a jump; else a call.
+    this.get(Local.T1);
+    this.i32(this.region << REGION_SHIFT);
+    w.u8(SUB);
+    this.i32(this.last - this.first);
+    w.u8(GE_U);
+    this.if();
+    this.#callAndReturn(0, Local.T1, link);
+    this.close();
+    this.get(Local.T1);
+    this.dispatchPopped();
+  }
+
+  /**
+   * Pushes the jump table's entry for the address in T0 (0 outside the
+   * code): the slot's in one level, or per chunk of code, the row of slots
+   * (0: no code in the chunk), then the slot's (wasm/translate.ts).
+   */
+  #lookup(): void {
+    const w = this.w;
+    this.get(Local.T0);
+    this.i32(this.codeStart);
+    w.u8(SUB);
+    w.u8x2(TEE, Local.T1);
+    this.i32(this.codeBytes);
+    w.u8(LT_U);
+    this.if(I32);
+    if (this.flatTable) {
+      this.get(Local.T1);
+      this.i32(1);
+      w.u8(SHL);
+      w.u8x2(I32_LOAD, 2);
+      w.uleb(STATE_BYTES);
+    } else {
+      this.get(Local.T1);
+      this.i32(CHUNK_SHIFT);
+      w.u8(SHR_U);
+      this.i32(2);
+      w.u8(SHL);
+      w.u8x2(I32_LOAD, 2);
+      w.uleb(STATE_BYTES);
+      w.u8x2(TEE, Local.T2);
+      this.if(I32);
+      this.get(Local.T2);
+      this.get(Local.T1);
+      this.i32((1 << CHUNK_SHIFT) - 2);
+      w.u8(AND);
+      this.i32(1);
+      w.u8(SHL);
+      w.u8(ADD);
+      w.u8x2(I32_LOAD, 2);
+      w.u8(0);
+      w.u8(ELSE);
+      this.i32(0);
+      this.close();
+    }
+    w.u8(ELSE);
+    this.i32(0);
+    this.close();
+  }
+}
