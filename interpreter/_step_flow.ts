@@ -148,22 +148,30 @@ export function jalr(
     return (gas -= cost) < 0 ? shortBy(at, cost, charge) : next;
   };
   if (pre === undefined) {
-    return (x?: number) =>
-      (x = ((a.v + imm) & ~1) >>> 0) !== last
+    return () => {
+      const x = ((a.v + imm) & ~1) >>> 0;
+      return x !== last
         ? miss(x)
         : ((d.v = link), (gas -= cost) < 0 ? shortBy(at, cost, charge) : next!);
+    };
   }
   const [form, pd, p, q, i] = pre;
   if (form === "I") {
-    return (x?: number) =>
-      ((pd.v = (p.v + i) | 0), (x = ((a.v + imm) & ~1) >>> 0) !== last)
+    return () => {
+      pd.v = (p.v + i) | 0;
+      const x = ((a.v + imm) & ~1) >>> 0;
+      return x !== last
         ? miss(x)
         : ((d.v = link), (gas -= cost) < 0 ? shortBy(at, cost, charge) : next!);
+    };
   }
-  return (x?: number) =>
-    ((pd.v = (p.v + q.v) | 0), (x = ((a.v + imm) & ~1) >>> 0) !== last)
+  return () => {
+    pd.v = (p.v + q.v) | 0;
+    const x = ((a.v + imm) & ~1) >>> 0;
+    return x !== last
       ? miss(x)
       : ((d.v = link), (gas -= cost) < 0 ? shortBy(at, cost, charge) : next!);
+  };
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { Op } from "../abi/isa.ts";
 import { type Box, REG, type Step } from "./_step_alu.ts";
-import { memoryPair } from "./_step_memory.ts";
+import { memoryPair, memoryThen, thenMemory } from "./_step_memory.ts";
 import { type CompiledCode, Pseudo, UNCOMPILED } from "./compile.ts";
 
 /** An entry of the stream, decoded. */
@@ -83,19 +83,49 @@ function memoryPairs(first: Entry, second: Entry): boolean {
     && (first.op === Op.SW || first.rd !== first.rs1);
 }
 
-/** Whether `pairStep` fuses `first` and `second` (which follows it in a block). */
-export function fuses(first: Entry, second: Entry): boolean {
-  return (linear(first) !== undefined && linear(second) !== undefined)
-    || memoryPairs(first, second);
+/** Whether op is LW, LBU, SW or SB (the accesses fused with a linear op). */
+function common(op: number): boolean {
+  return op === Op.LW || op === Op.LBU || op === Op.SW || op === Op.SB;
+}
+
+/** Whether a linear op in form I or R (not K: LI). */
+function linearIR(e: Entry): boolean {
+  return e.op === Op.ADD || e.op === Op.ADDI || e.op === Pseudo.MV;
 }
 
 /**
- * The step of a pair that `fuses`, then `then`. `slow` performs the pair
- * one entry at a time, for a memory pair outside the fast window.
+ * Whether `pairStep` fuses `first` and `second` (which follows it in a
+ * block); `third` (what follows, if in the block) is asked for when the
+ * second could rather pair with it into word accesses, the better pair.
  */
-export function pairStep(first: Entry, second: Entry, then: Step, slow: Step): Step {
+export function fuses(first: Entry, second: Entry, third: () => Entry): boolean {
+  return (linear(first) !== undefined && linear(second) !== undefined)
+    || memoryPairs(first, second)
+    || (common(first.op) && linearIR(second))
+    || (linearIR(first) && common(second.op) && !memoryPairs(second, third()));
+}
+
+/** The access of a load or store entry: op, register (rd, or rs2 for a store), base, offset. */
+function access(e: Entry): readonly [number, Box, Box, number] {
+  return [e.op, REG[e.op >= Op.SB ? e.rs2 : e.rd], REG[e.rs1], e.imm];
+}
+
+/**
+ * The step of a pair that `fuses`, then `then`. Where a memory access
+ * misses the fast path, `slow` performs the pair one entry at a time, or
+ * `rest` performs the second entry alone (after a linear op done).
+ */
+export function pairStep(
+  first: Entry,
+  second: Entry,
+  then: Step,
+  slow: Step,
+  rest: Step,
+): Step {
   const l1 = linear(first), l2 = linear(second);
   if (l1 !== undefined && l2 !== undefined) return LINEAR_PAIRS[l1[0] + l2[0]](l1, l2, then);
+  if (l2 !== undefined && common(first.op)) return memoryThen(access(first), l2, then, slow);
+  if (l1 !== undefined) return thenMemory(l1, access(second), then, rest);
   const store = first.op === Op.SW;
   const [r1, r2] = store ? [first.rs2, second.rs2] : [first.rd, second.rd];
   return memoryPair(store, REG[r1], REG[r2], REG[first.rs1], first.imm, second.imm, then, slow);

@@ -138,26 +138,45 @@ export function memoryStep(op: number, d: Box, a: Box, imm: number, k: number, t
   const slow = exactStep(op, d, a, imm, k, then);
   switch (op) {
     case Op.LW:
-      return (v?: number) =>
-        (v = r32[(a.v + imm - r32s) / 4]) === undefined ? slow() : (d.v = v, then());
+      return () => {
+        const v = r32[(a.v + imm - r32s) / 4];
+        return v === undefined ? slow() : (d.v = v, then());
+      };
     case Op.LH:
-      return (v?: number) =>
-        (v = r16[(a.v + imm - r16s) / 2]) === undefined ? slow() : (d.v = v, then());
+      return () => {
+        const v = r16[(a.v + imm - r16s) / 2];
+        return v === undefined ? slow() : (d.v = v, then());
+      };
     case Op.LHU:
-      return (v?: number) =>
-        (v = r16u[(a.v + imm - r16s) / 2]) === undefined ? slow() : (d.v = v, then());
+      return () => {
+        const v = r16u[(a.v + imm - r16s) / 2];
+        return v === undefined ? slow() : (d.v = v, then());
+      };
     case Op.LB:
-      return (v?: number) => (v = r8[a.v + imm - r8s]) === undefined ? slow() : (d.v = v, then());
+      return () => {
+        const v = r8[a.v + imm - r8s];
+        return v === undefined ? slow() : (d.v = v, then());
+      };
     case Op.LBU:
-      return (v?: number) => (v = r8u[a.v + imm - r8s]) === undefined ? slow() : (d.v = v, then());
+      return () => {
+        const v = r8u[a.v + imm - r8s];
+        return v === undefined ? slow() : (d.v = v, then());
+      };
     case Op.SW:
-      return (i?: number) =>
-        w32[i = (a.v + imm - w32s) / 4] === undefined ? slow() : (w32[i] = d.v, then());
+      return () => {
+        const i = (a.v + imm - w32s) / 4;
+        return w32[i] === undefined ? slow() : (w32[i] = d.v, then());
+      };
     case Op.SH:
-      return (i?: number) =>
-        w16[i = (a.v + imm - w16s) / 2] === undefined ? slow() : (w16[i] = d.v, then());
+      return () => {
+        const i = (a.v + imm - w16s) / 2;
+        return w16[i] === undefined ? slow() : (w16[i] = d.v, then());
+      };
     default: // SB
-      return (i?: number) => w8[i = a.v + imm - w8s] === undefined ? slow() : (w8[i] = d.v, then());
+      return () => {
+        const i = a.v + imm - w8s;
+        return w8[i] === undefined ? slow() : (w8[i] = d.v, then());
+      };
   }
 }
 
@@ -230,4 +249,118 @@ export function memoryPair(
     r2.v = v2;
     return then();
   };
+}
+
+/** A linear op (see _step_fuse.ts): `[form, d, p, q, imm]` is `d = p + imm` (I) or `d = p + q` (R). */
+type Linear = readonly [form: string, d: Box, p: Box, q: Box, imm: number];
+
+/** The access of `memoryThen` and `thenMemory`: op, register, base and offset. */
+type Access = readonly [op: number, d: Box, a: Box, imm: number];
+
+/**
+ * An LW, LBU, SW or SB (`access`) and then the linear op `l` (ADDI, MV or
+ * ADD) in one step, through the views; `slow` performs them one at a time.
+ */
+export function memoryThen([op, d, a, imm]: Access, l: Linear, then: Step, slow: Step): Step {
+  const [, e, p, q, j] = l;
+  switch (op + l[0]) {
+    case Op.LW + "I":
+      return () => {
+        const v = r32[(a.v + imm - r32s) / 4];
+        return v === undefined ? slow() : ((d.v = v), (e.v = (p.v + j) | 0), then());
+      };
+    case Op.LW + "R":
+      return () => {
+        const v = r32[(a.v + imm - r32s) / 4];
+        return v === undefined ? slow() : ((d.v = v), (e.v = (p.v + q.v) | 0), then());
+      };
+    case Op.LBU + "I":
+      return () => {
+        const v = r8u[a.v + imm - r8s];
+        return v === undefined ? slow() : ((d.v = v), (e.v = (p.v + j) | 0), then());
+      };
+    case Op.LBU + "R":
+      return () => {
+        const v = r8u[a.v + imm - r8s];
+        return v === undefined ? slow() : ((d.v = v), (e.v = (p.v + q.v) | 0), then());
+      };
+    case Op.SW + "I":
+      return () => {
+        const i = (a.v + imm - w32s) / 4;
+        return w32[i] === undefined ? slow() : ((w32[i] = d.v), (e.v = (p.v + j) | 0), then());
+      };
+    case Op.SW + "R":
+      return () => {
+        const i = (a.v + imm - w32s) / 4;
+        return w32[i] === undefined ? slow() : ((w32[i] = d.v), (e.v = (p.v + q.v) | 0), then());
+      };
+    case Op.SB + "I":
+      return () => {
+        const i = a.v + imm - w8s;
+        return w8[i] === undefined ? slow() : ((w8[i] = d.v), (e.v = (p.v + j) | 0), then());
+      };
+    default: // SB, R
+      return () => {
+        const i = a.v + imm - w8s;
+        return w8[i] === undefined ? slow() : ((w8[i] = d.v), (e.v = (p.v + q.v) | 0), then());
+      };
+  }
+}
+
+/**
+ * The linear op `l` and then an LW, LBU, SW or SB (`access`) in one step,
+ * through the views; where the access misses them, `rest` performs it.
+ */
+export function thenMemory(l: Linear, [op, d, a, imm]: Access, then: Step, rest: Step): Step {
+  const [, e, p, q, j] = l;
+  switch (op + l[0]) {
+    case Op.LW + "I":
+      return () => {
+        e.v = (p.v + j) | 0;
+        const v = r32[(a.v + imm - r32s) / 4];
+        return v === undefined ? rest() : ((d.v = v), then());
+      };
+    case Op.LW + "R":
+      return () => {
+        e.v = (p.v + q.v) | 0;
+        const v = r32[(a.v + imm - r32s) / 4];
+        return v === undefined ? rest() : ((d.v = v), then());
+      };
+    case Op.LBU + "I":
+      return () => {
+        e.v = (p.v + j) | 0;
+        const v = r8u[a.v + imm - r8s];
+        return v === undefined ? rest() : ((d.v = v), then());
+      };
+    case Op.LBU + "R":
+      return () => {
+        e.v = (p.v + q.v) | 0;
+        const v = r8u[a.v + imm - r8s];
+        return v === undefined ? rest() : ((d.v = v), then());
+      };
+    case Op.SW + "I":
+      return () => {
+        e.v = (p.v + j) | 0;
+        const i = (a.v + imm - w32s) / 4;
+        return w32[i] === undefined ? rest() : ((w32[i] = d.v), then());
+      };
+    case Op.SW + "R":
+      return () => {
+        e.v = (p.v + q.v) | 0;
+        const i = (a.v + imm - w32s) / 4;
+        return w32[i] === undefined ? rest() : ((w32[i] = d.v), then());
+      };
+    case Op.SB + "I":
+      return () => {
+        e.v = (p.v + j) | 0;
+        const i = a.v + imm - w8s;
+        return w8[i] === undefined ? rest() : ((w8[i] = d.v), then());
+      };
+    default: // SB, R
+      return () => {
+        e.v = (p.v + q.v) | 0;
+        const i = a.v + imm - w8s;
+        return w8[i] === undefined ? rest() : ((w8[i] = d.v), then());
+      };
+  }
 }

@@ -194,7 +194,7 @@ function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
   if (isBranch(op)) [fc, n] = landing(code, at + 1);
   else if (!single && fallsThrough(op)) {
     const next = entryAt(code, k + 1);
-    if (fuses(first, next)) [second, n] = [next, k + 2];
+    if (fuses(first, next, () => entryAt(code, k + 2))) [second, n] = [next, k + 2];
   }
   let then = returnTo(steps, n);
   let chain = 1;
@@ -208,7 +208,8 @@ function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
   let step: Step;
   if (second !== undefined) {
     let slow: Step | undefined;
-    step = pairStep(first, second, then, () => (slow ??= stepAt(steps, k, depth, true))());
+    const rest = () => steps.step(k + 1)();
+    step = pairStep(first, second, then, () => (slow ??= stepAt(steps, k, depth, true))(), rest);
   } else if (isBranch(op)) {
     step = branchStep(steps, op, REG[rs1], REG[rs2], imm, at + 1, fc, then, pre);
   } else {
