@@ -323,7 +323,7 @@ export class Program {
    * Same as {@linkcode Program.instantiate}, but the translated code the
    * instance starts on (with `tier: "wasm"`, or `"auto"` once the program is
    * hot or with `tierUp: 0`) is compiled and instantiated without blocking,
-   * as `WebAssembly.instantiate` does: in a browser the way to start a large
+   * like the WebAssembly JS API's asynchronous instantiate: in a browser the way to start a large
    * program (over 8 MB of WebAssembly) on the wasm tier, which the main
    * thread refuses to compile synchronously. Otherwise the same instance
    * `instantiate` gives. (`tier: "auto"` needs neither: an instance stays on
