@@ -176,7 +176,7 @@ export function jalr(
 
 /**
  * A conditional branch to entry `e`, or on to entry `k1`, after the linear
- * op `pre` if any (ADDI or ADD: one step for both). Both ways lead to a
+ * op `pre` if any (ADD, ADDI, MV or LI: one step for both). Both ways lead to a
  * block whose gas the step charges (`landing`): `fc` for k1's. Taken, it
  * returns the target's step (`t`, built on first use) to the loop; not
  * taken, it goes on in the chain (`then`).
