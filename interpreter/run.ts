@@ -116,11 +116,17 @@ export function execute(
         }
         r[rd] = link;
         const cost = midCost[e];
-        if (cost !== 0) {
+        if (cost !== 0) { // an indirect entry into a block
           if (gas < cost) return s.outOfGas(e, gas, cost);
           gas -= cost;
+          k = e;
+          continue;
         }
-        k = e;
+        // e starts a block: charge its GAS entry here and go on past it.
+        const c = insn[(e << 1) + 1];
+        if (gas < c) return s.outOfGas(e, gas, 0);
+        gas -= c;
+        k = e + 1;
         continue;
       }
       case 11: { // LB
