@@ -105,7 +105,10 @@ export function jal(table: Table, d: Box, e: number, link: number, pre?: Linear)
 /**
  * JALR, after the linear op `pre` if any: to the host, or to an entry,
  * through a one-entry cache of the last target (most JALRs are returns to
- * one call site at a time) and else the stream's `entryOf`.
+ * one call site at a time) and else the stream's `entryOf`. The cache is
+ * parameters (context slots without hole checks): the `last` target, the
+ * entry charged there (`cost`, `charge` as `Exits.outOfGas` takes it) and
+ * the `next` step.
  */
 export function jalr(
   table: Table,
@@ -115,18 +118,14 @@ export function jalr(
   k: number,
   link: number,
   pre?: Linear,
+  last = -1,
+  at = 0,
+  cost = 0,
+  charge = 0,
+  next?: Step,
 ): Step {
   const { code, fns } = table;
   const { insn, entryOf, midCost, codeStart, flatLength } = code;
-  // The last target, the entry charged there (`cost`, `charge` as `Exits.outOfGas` takes it)
-  // and the step that goes on.
-  let [last, at, cost, charge, next]: [number, number, number, number, Step | undefined] = [
-    -1,
-    0,
-    0,
-    0,
-    undefined,
-  ];
   const miss = (target: number): Step | null => {
     if (target === HOST_RETURN_ADDRESS) {
       d.v = link;
@@ -140,11 +139,12 @@ export function jalr(
     }
     d.v = link;
     // An indirect entry into a block pays its own charge; a block's first instruction, its GAS entry's.
-    [at, cost, charge] = midCost[e] !== 0
-      ? [e, midCost[e], midCost[e]]
-      : [e, insn[(e << 1) + 1], 0];
+    last = target;
+    at = e;
+    charge = midCost[e];
+    cost = charge !== 0 ? charge : insn[(e << 1) + 1];
     const n = charge !== 0 ? e : e + 1;
-    [last, next] = [target, fns[n] ?? table.step(n)];
+    next = fns[n] ?? table.step(n);
     return (gas -= cost) < 0 ? shortBy(at, cost, charge) : next;
   };
   if (pre === undefined) {
@@ -176,7 +176,7 @@ export function jalr(
 
 /**
  * A conditional branch to entry `e`, or on to entry `k1`, after the linear
- * op `pre` if any (ADDI or ADD: one step for both). Both ways lead to a
+ * op `pre` if any (ADD, ADDI, MV or LI: one step for both). Both ways lead to a
  * block whose gas the step charges (`landing`): `fc` for k1's. Taken, it
  * returns the target's step (`t`, built on first use) to the loop; not
  * taken, it goes on in the chain (`then`).

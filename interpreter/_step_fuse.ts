@@ -7,7 +7,7 @@
  */
 import { Op } from "../abi/isa.ts";
 import { type Box, REG, type Step } from "./_step_alu.ts";
-import { memoryPair, memoryThen, thenMemory } from "./_step_memory.ts";
+import { memoryRun, memoryThen, thenMemory } from "./_step_memory.ts";
 import { type CompiledCode, Pseudo, UNCOMPILED } from "./compile.ts";
 
 /** An entry of the stream, decoded. */
@@ -83,6 +83,22 @@ function memoryPairs(first: Entry, second: Entry): boolean {
     && (first.op === Op.SW || first.rd !== first.rs1);
 }
 
+/** The longest run of word accesses. */
+const RUN = 4;
+
+/**
+ * How many entries from `k` (at most `RUN`) are word accesses that a run
+ * performs (`memoryPairs`, each with the one before): 1 where none follow.
+ */
+export function wordRun(code: CompiledCode, k: number): number {
+  const first = entryAt(code, k);
+  let n = 1;
+  while (n < RUN && memoryPairs(n === 1 ? first : entryAt(code, k + n - 1), entryAt(code, k + n))) {
+    n++;
+  }
+  return n;
+}
+
 /** Whether op is LW, LBU, SW or SB (the accesses fused with a linear op). */
 function common(op: number): boolean {
   return op === Op.LW || op === Op.LBU || op === Op.SW || op === Op.SB;
@@ -100,7 +116,6 @@ function linearIR(e: Entry): boolean {
  */
 export function fuses(first: Entry, second: Entry, third: () => Entry): boolean {
   return (linear(first) !== undefined && linear(second) !== undefined)
-    || memoryPairs(first, second)
     || (common(first.op) && linearIR(second))
     || (linearIR(first) && common(second.op) && !memoryPairs(second, third()));
 }
@@ -113,7 +128,7 @@ function access(e: Entry): readonly [number, Box, Box, number] {
 /**
  * The step of a pair that `fuses`, then `then`. Where a memory access
  * misses the fast path, `slow` performs the pair one entry at a time, or
- * `rest` performs the second entry alone (after a linear op done).
+ * `rest` performs the second entry alone (after the linear op).
  */
 export function pairStep(
   first: Entry,
@@ -125,8 +140,14 @@ export function pairStep(
   const l1 = linear(first), l2 = linear(second);
   if (l1 !== undefined && l2 !== undefined) return LINEAR_PAIRS[l1[0] + l2[0]](l1, l2, then);
   if (l2 !== undefined && common(first.op)) return memoryThen(access(first), l2, then, slow);
-  if (l1 !== undefined) return thenMemory(l1, access(second), then, rest);
-  const store = first.op === Op.SW;
-  const [r1, r2] = store ? [first.rs2, second.rs2] : [first.rd, second.rd];
-  return memoryPair(store, REG[r1], REG[r2], REG[first.rs1], first.imm, second.imm, then, slow);
+  return thenMemory(l1!, access(second), then, rest);
+}
+
+/** The step of the `n` entries from `k` that `wordRun` counts, then `then`; `slow` as for pairs. */
+export function runStep(code: CompiledCode, k: number, n: number, then: Step, slow: Step): Step {
+  const entries = Array.from({ length: n }, (_, m) => entryAt(code, k + m));
+  const store = entries[0].op === Op.SW;
+  const regs = entries.map((e) => REG[store ? e.rs2 : e.rd]);
+  const imms = entries.map((e) => e.imm);
+  return memoryRun(store, regs, REG[entries[0].rs1], imms, then, slow);
 }

@@ -215,40 +215,68 @@ export function atomicStep(op: number, d: Box, a: Box, b: Box, k: number, then: 
 }
 
 /**
- * Two word loads (or stores) through the same base register `a`, of
- * registers `r1` and `r2` at offsets `imm1` and `imm2` (congruent mod 4),
- * through the views; `slow` performs them one at a time where either is
- * not in the fast window.
+ * Two to four word loads (or stores) through base register `a`, of
+ * registers `regs` at offsets `imms` (congruent mod 4; no load but the last
+ * writes `a`), in order, through the views after one check of the whole
+ * range; `slow` performs them one at a time where it fails.
  */
-export function memoryPair(
+export function memoryRun(
   store: boolean,
-  r1: Box,
-  r2: Box,
+  regs: readonly Box[],
   a: Box,
-  imm1: number,
-  imm2: number,
+  imms: readonly number[],
   then: Step,
   slow: Step,
 ): Step {
-  const lo = Math.min(imm1, imm2);
-  const [j1, j2] = [(imm1 - lo) >> 2, (imm2 - lo) >> 2];
+  const lo = Math.min(...imms), top = (Math.max(...imms) - lo) / 4;
+  const [r1, r2, r3, r4] = regs;
+  const [j1, j2, j3, j4] = imms.map((imm) => (imm - lo) / 4);
   if (store) {
-    return () => {
-      const i = (a.v + lo - w32s) / 4;
-      if (w32[i + j1] === undefined || w32[i + j2] === undefined) return slow();
-      w32[i + j1] = r1.v;
-      w32[i + j2] = r2.v;
-      return then();
-    };
+    switch (regs.length) {
+      case 2:
+        return () => {
+          const i = (a.v + lo - w32s) / 4;
+          if (w32[i] === undefined || w32[i + top] === undefined) return slow();
+          return (w32[i + j1] = r1.v), (w32[i + j2] = r2.v), then();
+        };
+      case 3:
+        return () => {
+          const i = (a.v + lo - w32s) / 4;
+          if (w32[i] === undefined || w32[i + top] === undefined) return slow();
+          return (w32[i + j1] = r1.v), (w32[i + j2] = r2.v), (w32[i + j3] = r3.v), then();
+        };
+      default:
+        return () => {
+          const i = (a.v + lo - w32s) / 4;
+          if (w32[i] === undefined || w32[i + top] === undefined) return slow();
+          w32[i + j1] = r1.v;
+          w32[i + j2] = r2.v;
+          return (w32[i + j3] = r3.v), (w32[i + j4] = r4.v), then();
+        };
+    }
   }
-  return () => {
-    const i = (a.v + lo - r32s) / 4;
-    const v1 = r32[i + j1], v2 = r32[i + j2];
-    if (v1 === undefined || v2 === undefined) return slow();
-    r1.v = v1;
-    r2.v = v2;
-    return then();
-  };
+  switch (regs.length) {
+    case 2:
+      return () => {
+        const i = (a.v + lo - r32s) / 4;
+        if (r32[i] === undefined || r32[i + top] === undefined) return slow();
+        return (r1.v = r32[i + j1]), (r2.v = r32[i + j2]), then();
+      };
+    case 3:
+      return () => {
+        const i = (a.v + lo - r32s) / 4;
+        if (r32[i] === undefined || r32[i + top] === undefined) return slow();
+        return (r1.v = r32[i + j1]), (r2.v = r32[i + j2]), (r3.v = r32[i + j3]), then();
+      };
+    default:
+      return () => {
+        const i = (a.v + lo - r32s) / 4;
+        if (r32[i] === undefined || r32[i + top] === undefined) return slow();
+        r1.v = r32[i + j1];
+        r2.v = r32[i + j2];
+        return (r3.v = r32[i + j3]), (r4.v = r32[i + j4]), then();
+      };
+  }
 }
 
 /** A linear op (see _step_fuse.ts): `[form, d, p, q, imm]` is `d = p + imm` (I) or `d = p + q` (R). */

@@ -18,7 +18,10 @@
  *   fault, ~15 µs in a virtual machine).
  *
  * Each entry is two int32 words: `op | rd << 8 | rs1 << 14 | rs2 << 20`, then
- * the immediate.
+ * the immediate. A branch or JAL also holds, in bits 26-31, the gas of the
+ * block it jumps to (0 where that does not fit), and a branch in its rd the
+ * gas of the block after it: the jump charges the block it enters and skips
+ * its GAS entry.
  * @module
  */
 import { Slab } from "../abi/_recycle.ts";
@@ -202,6 +205,16 @@ interface Stream {
   readonly stubOf: ReadonlyMap<number, number>;
 }
 
+/**
+ * The gas of the block that instruction `t` starts, where it fits the six
+ * bits a jump's word has for it (see the module doc), else 0: a jump there
+ * may charge it and go on past the block's GAS entry.
+ */
+function blockCost(code: DecodedCode, t: number): number {
+  const cost = code.costs(t, t + 1)[t];
+  return cost < 64 ? cost : 0;
+}
+
 /** Writes the entries of instruction `i`. */
 function compileInstruction(
   code: DecodedCode,
@@ -225,6 +238,8 @@ function compileInstruction(
   const rs2 = operands.rs2[i];
   let rd = operands.rd[i] === 0 ? SINK : operands.rd[i];
   let imm = operands.imm[i];
+  // For a direct jump, the cost of the block it enters (`blockCost`).
+  let enters = 0;
   const kind = OPS[op].kind;
   if (rd === SINK && ALU_NO_SIDE_EFFECTS.has(kind)) op = Pseudo.NOP;
   else if (op === Op.LUI) op = Pseudo.LI;
@@ -238,13 +253,15 @@ function compileInstruction(
   } else if (kind === "jal") {
     const t = code.target[i];
     if (t < 0) [op, rd, imm] = [Pseudo.JUMP_FAULT, 0, (pc + imm) | 0];
-    else imm = first[t];
+    else [imm, enters] = [first[t], blockCost(code, t)];
   } else if (kind === "branch") {
     const t = code.target[i];
-    imm = t < 0 ? stubOf.get(i)! : first[t];
+    [imm, enters] = t < 0 ? [stubOf.get(i)!, 0] : [first[t], blockCost(code, t)];
+    // rd (unused) holds the cost of the block after the branch, entered when not taken.
+    rd = code.segmentEnd[i] ? 0 : blockCost(code, i + 1);
   }
   // JAL, JALR and EBREAK keep their encoded size in the rs2 field to form the next pc.
   const third = kind === "jal" || kind === "jalr" || op === Op.EBREAK ? code.size[i] : rs2;
-  emit(at++, pack(op, rd, rs1, third), imm);
+  emit(at++, pack(op, rd, rs1, third) | (enters << 26), imm);
   if (code.segmentEnd[i]) emit(at, Pseudo.JUMP_FAULT, (pc + code.size[i]) | 0);
 }

@@ -46,6 +46,7 @@ export function execute(
     if (gas < charge) return s.outOfGas(k, gas, charge);
     gas -= charge;
   }
+  let taken = false;
   for (;;) {
     const w = insn[k << 1];
     const imm = insn[(k << 1) + 1];
@@ -74,27 +75,27 @@ export function execute(
         k++;
         continue;
       case 5: // BEQ
-        k = r[rs1] === r[rs2] ? imm : k + 1;
-        continue;
+        taken = r[rs1] === r[rs2];
+        break;
       case 6: // BNE
-        k = r[rs1] !== r[rs2] ? imm : k + 1;
-        continue;
+        taken = r[rs1] !== r[rs2];
+        break;
       case 7: // BLT
-        k = r[rs1] < r[rs2] ? imm : k + 1;
-        continue;
+        taken = r[rs1] < r[rs2];
+        break;
       case 8: // BGE
-        k = r[rs1] >= r[rs2] ? imm : k + 1;
-        continue;
+        taken = r[rs1] >= r[rs2];
+        break;
       case 9: // BLTU
-        k = r[rs1] >>> 0 < r[rs2] >>> 0 ? imm : k + 1;
-        continue;
+        taken = r[rs1] >>> 0 < r[rs2] >>> 0;
+        break;
       case 10: // BGEU
-        k = r[rs1] >>> 0 >= r[rs2] >>> 0 ? imm : k + 1;
-        continue;
+        taken = r[rs1] >>> 0 >= r[rs2] >>> 0;
+        break;
       case 3: // JAL
         r[rd] = pcs[k] + rs2;
-        k = imm;
-        continue;
+        taken = true;
+        break;
       case 4: { // JALR
         const target = ((r[rs1] + imm) & ~1) >>> 0;
         const link = pcs[k] + rs2;
@@ -115,11 +116,17 @@ export function execute(
         }
         r[rd] = link;
         const cost = midCost[e];
-        if (cost !== 0) {
+        if (cost !== 0) { // an indirect entry into a block
           if (gas < cost) return s.outOfGas(e, gas, cost);
           gas -= cost;
+          k = e;
+          continue;
         }
-        k = e;
+        // e starts a block: charge its GAS entry here and go on past it.
+        const c = insn[(e << 1) + 1];
+        if (gas < c) return s.outOfGas(e, gas, 0);
+        gas -= c;
+        k = e + 1;
         continue;
       }
       case 11: { // LB
@@ -368,6 +375,18 @@ export function execute(
         }
         s.gas = gas + reserve;
         return s.raise(k, "InvalidInstruction");
+    }
+    // Only branches and JAL get here. Each charges the block it enters (its cost in the word,
+    // compile.ts) and goes on past the block's GAS entry, saving a dispatch per block.
+    const cost = taken ? w >>> 26 : rd;
+    const to = taken ? imm : k + 1;
+    if (cost === 0) k = to;
+    else if (gas < cost) {
+      if (insn[to << 1] === UNCOMPILED) code.fill(to); // for its pc
+      return s.outOfGas(to, gas, 0);
+    } else {
+      gas -= cost;
+      k = to + 1;
     }
   }
 }

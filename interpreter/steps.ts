@@ -34,7 +34,16 @@ import {
   setGas,
   type Table,
 } from "./_step_flow.ts";
-import { type Entry, entryAt, fuses, type Linear, linear, pairStep } from "./_step_fuse.ts";
+import {
+  type Entry,
+  entryAt,
+  fuses,
+  type Linear,
+  linear,
+  pairStep,
+  runStep,
+  wordRun,
+} from "./_step_fuse.ts";
 import { atomicStep, bindMemory, memoryStep } from "./_step_memory.ts";
 import { type CompiledCode, Pseudo } from "./compile.ts";
 import type { Interpreter } from "./mod.ts";
@@ -171,7 +180,7 @@ function returnTo(steps: Steps, k: number, next?: Step): Step {
  * Builds (and records) the step of entry `k`, compiling the stream there
  * first if needed; `depth` steps are being built before it (bounded by
  * `CHAIN`). Where entry k and the next make a pair that `pairStep` fuses,
- * or are ADDI or ADD and a branch, JAL or JALR, the step performs both
+ * or are a linear op and a branch, JAL or JALR, the step performs both
  * (unless `single`: the slow path of a fused pair).
  */
 function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
@@ -180,21 +189,24 @@ function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
   let pre: Linear | undefined;
   if (!single) {
     const l = linear(first);
-    const next = l !== undefined && l[0] !== "K" ? entryAt(code, k + 1) : undefined;
+    const next = l !== undefined ? entryAt(code, k + 1) : undefined;
     if (next !== undefined && (isBranch(next.op) || next.op === Op.JAL || next.op === Op.JALR)) {
-      [pre, first] = [l, next];
+      // LI as ADDI from x0: a read of x0 costs less than a call.
+      [pre, first] = [l![0] === "K" ? ["I", l![1], REG[0], REG[0], l![4]] : l, next];
     }
   }
   const op = first.op;
   const at = pre === undefined ? k : k + 1;
   // Where the step goes on: past a branch, the next block's first entry after its GAS entry
   // (charged by the branch); past a pair, the entry after it.
-  let [fc, n] = [0, at + 1];
+  let [fc, n, run] = [0, at + 1, 1];
   let second: Entry | undefined;
   if (isBranch(op)) [fc, n] = landing(code, at + 1);
   else if (!single && fallsThrough(op)) {
+    run = wordRun(code, k);
     const next = entryAt(code, k + 1);
-    if (fuses(first, next, () => entryAt(code, k + 2))) [second, n] = [next, k + 2];
+    if (run > 1) n = k + run;
+    else if (fuses(first, next, () => entryAt(code, k + 2))) [second, n] = [next, k + 2];
   }
   let then = returnTo(steps, n);
   let chain = 1;
@@ -206,10 +218,11 @@ function stepAt(steps: Steps, k: number, depth = 0, single = false): Step {
   }
   const { rd, rs1, rs2, imm } = first;
   let step: Step;
-  if (second !== undefined) {
-    let slow: Step | undefined;
-    const rest = () => steps.step(k + 1)();
-    step = pairStep(first, second, then, () => (slow ??= stepAt(steps, k, depth, true))(), rest);
+  let unfused: Step | undefined;
+  const slow = () => (unfused ??= stepAt(steps, k, depth, true))();
+  if (run > 1) step = runStep(code, k, run, then, slow);
+  else if (second !== undefined) {
+    step = pairStep(first, second, then, slow, () => steps.step(k + 1)());
   } else if (isBranch(op)) {
     step = branchStep(steps, op, REG[rs1], REG[rs2], imm, at + 1, fc, then, pre);
   } else {
