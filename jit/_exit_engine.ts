@@ -7,7 +7,7 @@
  * @module
  */
 import { exitTrap, raiseTrap } from "../abi/_exit_trap.ts";
-import { type DecodedCode, instructionAt } from "../abi/code.ts";
+import type { DecodedCode } from "../abi/code.ts";
 import { type Engine, type EngineInit, resetEngine, type RunOutcome } from "../abi/engine.ts";
 import type { TrapInit, TrapKind } from "../abi/errors.ts";
 import { callImport, type HostContext, type ResolvedImport } from "../abi/host.ts";
@@ -71,16 +71,16 @@ export abstract class ExitEngine implements Engine {
   }
 
   /**
-   * Runs import `index` for the ECALL at `exitPc`: returns where execution
-   * continues (the next instruction), or how the call ended (the guest
-   * exited, the host function threw, or the ECALL ends a code segment).
+   * Runs import `index` for the ECALL that is instruction `i`: returns where
+   * execution continues (the next instruction), or how the call ended (the
+   * guest exited, the host function threw, or the ECALL ends a code segment).
    */
-  protected hostCall(code: DecodedCode, exitPc: number, index: number): number | RunOutcome {
+  protected hostCall(code: DecodedCode, i: number, index: number): number | RunOutcome {
     const outcome = callImport(this, this.imports[index]);
+    const exitPc = code.pc[i];
     if (outcome === "exit") return "exit";
     if (outcome !== undefined) return this.raise("HostError", exitPc, -1, outcome.error);
     if (this.memory.brk !== this.brk) this.syncMemory();
-    const i = instructionAt(code, exitPc);
     const next = (exitPc + code.size[i]) >>> 0;
     if (code.segmentEnd[i]) {
       this.raise("InvalidJump", exitPc, -1);

@@ -194,7 +194,7 @@ export class NativeEngine extends ExitEngine {
         }
       }
       if (reason !== Exit.HOSTCALL) return this.#trapExit(reason, exitPc);
-      const next = this.hostCall(code, exitPc, w[EXIT_AUX]);
+      const next = this.hostCall(code, instructionAt(code, exitPc), w[EXIT_AUX]);
       if (typeof next === "string") return next;
       reason = this.#enter(next);
     }

@@ -78,6 +78,8 @@ export class ControlFlow {
   blockDepth = 0;
   /** Index of the block being lowered. */
   current = 0;
+  /** Index of the instruction being lowered. */
+  instruction = 0;
   /** Instruction index that follows the one being lowered in the region (-1 after its last). */
   next = -1;
   /** Instruction index that follows the one being lowered (-1 after the last). */

@@ -29,7 +29,7 @@ import {
   STUB_LABEL,
   TRAP_LABEL,
 } from "./_control.ts";
-import { Field, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
+import { Field, FIRST_REGION, HOST_IMPORT, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
 import { REGION_SHIFT } from "./_regions.ts";
 
 // Opcodes.
@@ -113,6 +113,7 @@ export class Jumps extends ControlFlow {
    * `auxLocal` (AUX is 0 until an exit sets it, and a function exits once).
    */
   exit(reason: number, pc: number, aux = 0, auxLocal = false): void {
+    if (reason === WasmExit.HOSTCALL) return this.#hostCall(aux, pc);
     this.i32(-reason);
     this.set(Local.RESULT);
     this.i32(pc);
@@ -121,6 +122,32 @@ export class Jumps extends ControlFlow {
     else if (aux !== 0) this.i32(aux);
     if (auxLocal || aux !== 0) this.set(Local.AUX);
     this.br(TRAP_LABEL);
+  }
+
+  /**
+   * Host call `site` for the ECALL at `pc`, made without leaving the function: the
+   * registers it wrote and gas go to the state block, where the host function sees them
+   * (and may change them), and come back after. When the
+   * host call ended the guest's call or moved the break (the fast windows in this
+   * function's locals, and its callers', would be stale), it exits instead, all the way to
+   * the engine, which holds the outcome. Otherwise it goes on to the instruction after the
+   * ECALL, falling through into its block (wasm/translate.ts), which starts there.
+   */
+  #hostCall(site: number, pc: number): void {
+    const w = this.w;
+    this.storeState(this.written);
+    this.i32(site);
+    this.i32(this.instruction);
+    w.u8(CALL);
+    w.uleb(HOST_IMPORT);
+    this.loadState(this.used); // under the call's result
+    this.if();
+    this.i32(-WasmExit.HOSTCALL);
+    this.set(Local.RESULT);
+    this.i32(pc);
+    this.set(Local.EXIT_PC);
+    this.br(TRAP_LABEL);
+    this.close();
   }
 
   /** Charges `cost` gas for entering the block at `pc`, or exits with OutOfGas. */
@@ -272,7 +299,7 @@ export class Jumps extends ControlFlow {
     else this.i32(returnTo);
     if (local < 0) {
       w.u8(CALL);
-      w.uleb(index >>> REGION_SHIFT);
+      w.uleb(FIRST_REGION + (index >>> REGION_SHIFT));
     } else {
       this.get(local);
       this.i32(REGION_SHIFT);

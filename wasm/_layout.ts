@@ -47,7 +47,11 @@ export const Field = Object.freeze({
 /** Bytes of the state block; the jump table follows. */
 export const STATE_BYTES = 256;
 
-/** Why the generated function returned: the native tier's reasons, and one of its own. */
+/**
+ * Why the generated function returned: the native tier's reasons, and one of its own.
+ * `HOSTCALL` means a host call already made (through the {@linkcode HOST_IMPORT}) that the
+ * generated code cannot go on from: the engine holds its outcome.
+ */
 export const WasmExit = Object.freeze({
   ...Exit,
   /**
@@ -57,6 +61,17 @@ export const WasmExit = Object.freeze({
    */
   ENTER_MID: 9,
 });
+
+/**
+ * Function index of the module's one imported function, `env.host(site, i)`: makes host
+ * call `site` for the ECALL that is instruction `i`, with the registers and gas in the
+ * state block; returns 0 when the code goes on after the ECALL, else 1: the call ended or
+ * the break moved (the code exits with `HOSTCALL`). The regions' functions follow it, then
+ * the driver.
+ */
+export const HOST_IMPORT = 0;
+/** Function index of region 0's function. */
+export const FIRST_REGION = HOST_IMPORT + 1;
 
 /** Jump-table entry of an instruction start that is not a block leader. */
 export const MID_BLOCK = -1;

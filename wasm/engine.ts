@@ -14,7 +14,7 @@ import type { EngineInit, RunOutcome } from "../abi/engine.ts";
 import { createInterpreter } from "../abi/tiers.ts";
 import { ExitEngine } from "../jit/_exit_engine.ts";
 import { Field, WasmExit } from "./_layout.ts";
-import type { WasmHold, WasmSpace } from "./space.ts";
+import type { HostCaller, WasmHold, WasmSpace } from "./space.ts";
 import type { WasmProgram } from "./translate.ts";
 
 const word = (field: number) => field >> 2;
@@ -41,7 +41,7 @@ function publishWindow(w: Uint32Array, at: number, start: number, end: number): 
 }
 
 /** One instance's wasm execution state. */
-export class WasmEngine extends ExitEngine {
+export class WasmEngine extends ExitEngine implements HostCaller {
   readonly #init: EngineInit;
   readonly #program: WasmProgram;
   readonly #space: WasmSpace;
@@ -57,6 +57,8 @@ export class WasmEngine extends ExitEngine {
   #delegating = false;
   /** Gas held back from the generated code: the instance's gas is the state block's plus this. */
   #held = 0;
+  /** The outcome of the host call the generated code exited after (`WasmExit.HOSTCALL`). */
+  #called: number | RunOutcome = -1;
 
   /** Runs on `space`, held by `hold` (released at dispose). */
   constructor(init: EngineInit, space: WasmSpace, hold: WasmHold) {
@@ -162,7 +164,7 @@ export class WasmEngine extends ExitEngine {
         case WasmExit.RETURN:
           return "return";
         case WasmExit.HOSTCALL: {
-          const next = this.hostCall(code, exitPc, words[EXIT_AUX]);
+          const next = this.#called;
           if (typeof next === "string") return next;
           pc = next;
           i = this.nextIndex;
@@ -193,6 +195,20 @@ export class WasmEngine extends ExitEngine {
   }
 
   /**
+   * The generated code's host call `site` for the ECALL that is instruction `i`, made from
+   * inside it with its registers and gas in the state block: 0 when it goes on after the
+   * ECALL, else 1, the outcome kept for `run` (the call ended, or the break moved: the
+   * code's fast windows are stale).
+   */
+  callHost(site: number, i: number): number {
+    const brk = this.brk;
+    const next = this.hostCall(this.#init.image.code, i, site);
+    if (typeof next === "number" && this.brk === brk) return 0;
+    this.#called = next;
+    return 1;
+  }
+
+  /**
    * Enters the generated code at dispatch index `dispatch`, holding back
    * the gas over a slice (of at least `minimum`).
    */
@@ -203,7 +219,7 @@ export class WasmEngine extends ExitEngine {
       this.#held += this.#stateGas() - slice;
       this.#setStateGas(slice);
     }
-    return this.#space.enter(this.memory, dispatch);
+    return this.#space.enter(this, dispatch);
   }
 
   /**

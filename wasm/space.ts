@@ -15,7 +15,7 @@
  * @module
  */
 import { PAGE_SIZE } from "../abi/constants.ts";
-import type { GuestMemory, MemoryPlan } from "../abi/memory.ts";
+import type { MemoryPlan } from "../abi/memory.ts";
 import { pooling, poolMemory, releasePooled, takePooled } from "../abi/memory_pool.ts";
 import { drainingPool, type ResourceAmounts, ResourceClaim } from "../abi/resources.ts";
 import { withinLimits } from "../abi/resources.ts";
@@ -30,16 +30,11 @@ const MAPPINGS = 2;
 /** Heap a space's last instance may have grown and the space still be pooled (as native ones). */
 const POOLED_HEAP_BYTES = 1 << 20;
 
-/**
- * The guest memory of the code running now: the module's `accessible`
- * import asks it. Set around each entry into generated code only (see
- * {@linkcode WasmSpace.enter}), so that no space keeps an instance's memory
- * (and through it the instance) alive.
- */
-let running: GuestMemory | undefined;
-
-const accessible = (address: number, size: number, write: number) =>
-  running!.accessible(address >>> 0, size, write !== 0) ? 1 : 0;
+/** What makes the host calls of the code running on a space (its engine). */
+export interface HostCaller {
+  /** The module's `env.host` import (wasm/_layout.ts `HOST_IMPORT`). */
+  callHost(site: number, instruction: number): number;
+}
 
 /** A WebAssembly memory with the program's module instantiated over it. */
 export class WasmSpace {
@@ -51,6 +46,11 @@ export class WasmSpace {
   #run: ((dispatch: number) => number) | undefined;
   /** How far the heap is counted as committed (page-aligned). */
   heapTop: number;
+  /**
+   * The engine of the code running now. Set around each entry only, so that a pooled
+   * space keeps no instance alive.
+   */
+  #caller: HostCaller | undefined;
 
   constructor(
     /** The layout it holds. */
@@ -69,7 +69,8 @@ export class WasmSpace {
 
   /** The imports of its module's instance. */
   get imports(): WebAssembly.Imports {
-    return { env: { memory: this.memory, accessible } };
+    const host = (site: number, i: number) => this.#caller!.callHost(site, i);
+    return { env: { memory: this.memory, host } };
   }
 
   /** Takes the module's instance over this memory. */
@@ -77,12 +78,17 @@ export class WasmSpace {
     this.#run = instance.exports.run as (dispatch: number) => number;
   }
 
-  /** Runs the generated code from dispatch index `dispatch` over `memory`; returns why it exited. */
-  enter(memory: GuestMemory, dispatch: number): number {
-    running = memory;
-    const reason = this.#run!(dispatch);
-    running = undefined;
-    return reason;
+  /**
+   * Runs the generated code from dispatch index `dispatch`, its host calls made by
+   * `caller`; returns why it exited.
+   */
+  enter(caller: HostCaller, dispatch: number): number {
+    this.#caller = caller;
+    try {
+      return this.#run!(dispatch);
+    } finally {
+      this.#caller = undefined;
+    }
   }
 
   /** Counts the heap up to `brk` as committed (never refused, as on the native tier). */

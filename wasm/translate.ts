@@ -26,10 +26,17 @@ import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
 import { I32_LOCALS } from "./_control.ts";
 import { FIELDS_OF, WasmLowering } from "./_emit.ts";
-import { guestOffset, MID_BLOCK, STATE_BYTES, WASM_PAGE, WasmExit } from "./_layout.ts";
+import {
+  FIRST_REGION,
+  guestOffset,
+  MID_BLOCK,
+  STATE_BYTES,
+  WASM_PAGE,
+  WasmExit,
+} from "./_layout.ts";
 import { findRegions, MAX_REGIONS, REGION_SHIFT } from "./_regions.ts";
 
-const END = 0x0b;
+const END = 0x0b, UNREACHABLE = 0x00;
 
 /** The function body's buffer, reused (a new one per translation cost more than emitting it). */
 const bodyWriter = new ByteWriter(1 << 16);
@@ -41,7 +48,7 @@ export class WasmLimitError extends RangeError {
 
 /** A program translated to a module's bytes, not compiled yet. */
 export interface WasmTranslation {
-  /** The module: imports `env.memory` and `env.accessible`, exports `run` (reused: copy to keep). */
+  /** The module: imports `env.memory` and `env.host`, exports `run` (reused: copy to keep). */
   readonly bytes: Uint8Array<ArrayBuffer>;
   /** Dispatch index of each instruction that starts a block, -1 elsewhere. */
   readonly dispatchOf: Int32Array;
@@ -68,7 +75,7 @@ export function memoryPages(program: WasmProgram, span: number): number {
  */
 export function emitWasm(code: DecodedCode): WasmTranslation {
   const { count, leader, segmentEnd, pc } = code;
-  const { op, rd, rs1, rs2 } = code;
+  const { op, rd, rs1, rs2, hostcall } = code;
   const entryCost = code.entryCost;
   const blockOf = new Int32Array(count);
   let blocks = 0;
@@ -121,14 +128,19 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
         b.enter(blockOf[i]);
         b.charge(entryCost[i], pc[i]);
       }
+      b.instruction = i;
       b.next = i + 1 < to ? i + 1 : -1;
       b.nextInstruction = i + 1 < count ? i + 1 : -1;
       b.following = i + 1 < count && !segmentEnd[i] ? dispatchOf[i + 1] : -1;
       b.cost = entryCost[i];
       lower(code, i, b);
-      if (segmentEnd[i] && FALLS_THROUGH[op[i]]) {
+      // A host call made from the code goes on after its ECALL (wasm/_jumps.ts), but never
+      // at a segment's end: the engine ends the call there (InvalidJump).
+      const hostCall = hostcall[i] >= 0;
+      if (segmentEnd[i] && hostCall) w.u8(UNREACHABLE);
+      else if (segmentEnd[i] && FALLS_THROUGH[op[i]]) {
         b.exit(WasmExit.INVALID_JUMP, pc[i], (pc[i] + code.size[i]) >>> 0);
-      } else if (i + 1 === to && FALLS_THROUGH[op[i]]) b.goto(i + 1);
+      } else if (i + 1 === to && (FALLS_THROUGH[op[i]] || hostCall)) b.goto(i + 1);
     }
     b.epilogue();
     w.u8(END);
@@ -138,14 +150,18 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
   ends[functions] = w.length;
 
   const bytes = assembleModule({
-    types: [{ params: [I32, I32, I32], results: [I32] }, { params: [I32], results: [I32] }],
-    imports: [],
+    types: [
+      { params: [I32, I32, I32], results: [I32] },
+      { params: [I32], results: [I32] },
+      { params: [I32, I32], results: [I32] },
+    ],
+    imports: [{ name: "host", type: 2 }], // HOST_IMPORT
     memoryPages: 1,
     funcTypes: Uint8Array.from({ length: functions + 1 }, (_, k) => k === functions ? 1 : 0),
     bodies: w.view(),
     ends,
-    exports: [{ name: "run", func: functions }],
-    table: Int32Array.from({ length: functions }, (_, k) => k),
+    exports: [{ name: "run", func: FIRST_REGION + functions }],
+    table: Int32Array.from({ length: functions }, (_, k) => FIRST_REGION + k),
     data: { offset: STATE_BYTES, bytes: new Uint8Array(table.buffer) },
   });
   return {
