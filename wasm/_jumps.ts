@@ -18,8 +18,9 @@
  * overflowing the engine's stack.
  * @module
  */
-import { CHUNK_SHIFT } from "../abi/code.ts";
+import { CHUNK_SHIFT, type DecodedCode } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
+import { Op } from "../abi/isa.ts";
 import {
   ControlFlow,
   LEAVE_LABEL,
@@ -29,7 +30,15 @@ import {
   STUB_LABEL,
   TRAP_LABEL,
 } from "./_control.ts";
-import { Field, FIRST_REGION, HOST_IMPORT, MID_BLOCK, STATE_BYTES, WasmExit } from "./_layout.ts";
+import {
+  Field,
+  FIRST_REGION,
+  HOST_IMPORT,
+  HostCalled,
+  MID_BLOCK,
+  STATE_BYTES,
+  WasmExit,
+} from "./_layout.ts";
 import { REGION_SHIFT } from "./_regions.ts";
 
 // Opcodes.
@@ -37,7 +46,7 @@ const IF = 0x04, ELSE = 0x05, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
 const I32_CONST = 0x41, I64_CONST = 0x42;
-const EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
+const EQZ = 0x45, EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
 const I64_LT_U = 0x54;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_ADD = 0x7c, I64_SUB = 0x7d;
 const UNREACHABLE = 0x00, RETURN = 0x0f, I64_EXTEND_U = 0xad, VOID = 0x40, I32 = 0x7f;
@@ -51,6 +60,8 @@ const Stub = Object.freeze({
 });
 /** The register `ra`. */
 const RA = 1;
+/** The registers a host function's result goes to, a0 and a1. */
+const RESULT_REGISTERS = 3 << 10;
 
 /** Calls nested deeper than this return at once (their callers dispatch instead). */
 export const MAX_CALL_DEPTH = 200;
@@ -72,6 +83,14 @@ export class Jumps extends ControlFlow {
   codeBytes = 0;
   /** Whether the jump table has one level (wasm/translate.ts). */
   flatTable = false;
+  /** The program being translated. */
+  code!: DecodedCode;
+  /**
+   * The region's first instruction, and the registers dirty at each of its host calls
+   * from there (wasm/_dirty.ts).
+   */
+  firstInstruction = 0;
+  dirty: Int32Array = new Int32Array(0);
 
   get(local: number): void {
     this.w.u8x2(GET, local);
@@ -113,7 +132,7 @@ export class Jumps extends ControlFlow {
    * `auxLocal` (AUX is 0 until an exit sets it, and a function exits once).
    */
   exit(reason: number, pc: number, aux = 0, auxLocal = false): void {
-    if (reason === WasmExit.HOSTCALL) return this.#hostCall(aux, pc);
+    if (reason === WasmExit.HOSTCALL) return this.#hostCall(aux, this.instruction, pc);
     this.i32(-reason);
     this.set(Local.RESULT);
     this.i32(pc);
@@ -125,28 +144,46 @@ export class Jumps extends ControlFlow {
   }
 
   /**
-   * Host call `site` for the ECALL at `pc`, made without leaving the function: the
-   * registers it wrote and gas go to the state block, where the host function sees them
-   * (and may change them), and come back after. When the
+   * Host call `site` for the ECALL at `pc`, instruction `i`, made without leaving the function: the
+   * registers it may hold dirty (wasm/_dirty.ts: those of the static paths from its last
+   * host call, when CLEAN says it came that way, else all it writes) and gas go to the
+   * state block, where the host function sees them,
+   * and what the host call changed comes back (wasm/_layout.ts `HostCalled`). When the
    * host call ended the guest's call or moved the break (the fast windows in this
    * function's locals, and its callers', would be stale), it exits instead, all the way to
    * the engine, which holds the outcome. Otherwise it goes on to the instruction after the
    * ECALL, falling through into its block (wasm/translate.ts), which starts there.
    */
-  #hostCall(site: number, pc: number): void {
+  #hostCall(site: number, i: number, pc: number): void {
     const w = this.w;
-    this.storeState(this.written);
+    const dirty = this.written & this.dirty[this.instruction - this.firstInstruction];
+    this.storeState(dirty);
+    this.get(Local.CLEAN);
+    w.u8(EQZ);
+    this.if();
+    this.storeRegisters(this.written & ~dirty);
+    this.close();
+    this.i32(1);
+    this.set(Local.CLEAN);
     this.i32(site);
-    this.i32(this.instruction);
+    this.i32(i);
     w.u8(CALL);
     w.uleb(HOST_IMPORT);
-    this.loadState(this.used); // under the call's result
+    w.u8x2(TEE, Local.T0);
+    this.if();
+    this.loadState(this.used);
+    this.get(Local.T0);
+    this.i32(HostCalled.LEAVE);
+    w.u8(EQ);
     this.if();
     this.i32(-WasmExit.HOSTCALL);
     this.set(Local.RESULT);
     this.i32(pc);
     this.set(Local.EXIT_PC);
     this.br(TRAP_LABEL);
+    this.close();
+    w.u8(ELSE);
+    this.loadRegisters(this.used & RESULT_REGISTERS);
     this.close();
   }
 
@@ -233,14 +270,24 @@ export class Jumps extends ControlFlow {
     this.#moveState(mask, true);
   }
 
+  /** Loads the registers in `mask` from the state block. */
+  loadRegisters(mask: number): void {
+    this.#moveState(mask, true, false);
+  }
+
+  /** Stores the registers in `mask` to the state block. */
+  storeRegisters(mask: number): void {
+    this.#moveState(mask, false, false);
+  }
+
   /** Stores the registers in `mask` and gas to the state block. */
   storeState(mask: number): void {
     this.#moveState(mask, false);
   }
 
-  #moveState(mask: number, load: boolean): void {
+  #moveState(mask: number, load: boolean, gas = true): void {
     const w = this.w;
-    for (let r = 1; r < 33; r++) {
+    for (let r = 1; r < (gas ? 33 : 32); r++) {
       if (r < 32 && (mask & (1 << r)) === 0) continue;
       const local = r < 32 ? reg(r) : Local.GAS;
       w.u8x2(I32_CONST, 0);
@@ -346,9 +393,44 @@ export class Jumps extends ControlFlow {
 
   jump(rd: number, target: number, link: number): void {
     this.constant(rd, link);
+    if (this.callsImportStub(this.instruction)) return this.#importStubCall(rd, target, link);
     const to = this.blockOf[target];
     if (rd === 0 || (to >= this.first && to < this.last)) return this.goto(target);
     this.#callAndReturn(this.dispatchIndex(to), -1, link);
+  }
+
+  /**
+   * Whether instruction `i` is a JAL that calls an import stub (the SDK's `ecall; ret`,
+   * abi/README.md §5): a listed ECALL that does not end its segment, then `jalr x0, 0(rd)`
+   * with the JAL's link register `rd`; with an instruction after the JAL to return to.
+   */
+  callsImportStub(i: number): boolean {
+    const { op, rd, rs1, imm, target, hostcall, segmentEnd, count } = this.code;
+    const t = target[i];
+    return op[i] === Op.JAL && rd[i] !== 0 && segmentEnd[i] === 0 && i + 1 < count && t >= 0
+      && hostcall[t] >= 0 && segmentEnd[t] === 0 && op[t + 1] === Op.JALR && rd[t + 1] === 0
+      && rs1[t + 1] === rd[i] && imm[t + 1] === 0;
+  }
+
+  /**
+   * The call of the import stub at instruction `t`, inlined: entering the stub's block,
+   * its host call, then its return to `link`, entering the block there. When the host
+   * function redirected the return (set `rd`), the stub's JALR runs instead.
+   */
+  #importStubCall(rd: number, t: number, link: number): void {
+    const { entryCost, pc, hostcall } = this.code;
+    this.charge(entryCost[t], pc[t]);
+    this.#hostCall(hostcall[t], t, pc[t]);
+    this.reg(rd);
+    this.i32(-2);
+    this.w.u8(AND);
+    this.i32(link);
+    this.w.u8(NE);
+    this.if();
+    this.goto(t + 1);
+    this.close();
+    this.charge(entryCost[t + 1], pc[t + 1]);
+    this.goto(this.nextInstruction);
   }
 
   /** Sets register `rd` to `value`. */

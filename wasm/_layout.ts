@@ -65,11 +65,23 @@ export const WasmExit = Object.freeze({
 /**
  * Function index of the module's one imported function, `env.host(site, i)`: makes host
  * call `site` for the ECALL that is instruction `i`, with the registers and gas in the
- * state block; returns 0 when the code goes on after the ECALL, else 1: the call ended or
- * the break moved (the code exits with `HOSTCALL`). The regions' functions follow it, then
- * the driver.
+ * state block, and returns what the code does next ({@linkcode HostCalled}). The regions'
+ * functions follow it, then the driver.
  */
 export const HOST_IMPORT = 0;
+/**
+ * What a host call made from the generated code changed, and so what the code does next. A
+ * host function changes registers other than a0 and a1 only through `ctx.setRegister`,
+ * and gas only through `ctx.gas`, which the engine notices.
+ */
+export const HostCalled = Object.freeze({
+  /** It went on: at most a0 and a1 changed, which the code loads again. */
+  RESULT: 0,
+  /** It went on, registers or gas set: the code loads them all again. */
+  STATE: 1,
+  /** It ended the call or moved the break: the code exits with `HOSTCALL`. */
+  LEAVE: 2,
+});
 /** Function index of region 0's function. */
 export const FIRST_REGION = HOST_IMPORT + 1;
 

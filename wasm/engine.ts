@@ -13,7 +13,7 @@ import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import type { EngineInit, RunOutcome } from "../abi/engine.ts";
 import { createInterpreter } from "../abi/tiers.ts";
 import { ExitEngine } from "../jit/_exit_engine.ts";
-import { Field, WasmExit } from "./_layout.ts";
+import { Field, HostCalled, WasmExit } from "./_layout.ts";
 import type { HostCaller, WasmHold, WasmSpace } from "./space.ts";
 import type { WasmProgram } from "./translate.ts";
 
@@ -59,6 +59,8 @@ export class WasmEngine extends ExitEngine implements HostCaller {
   #held = 0;
   /** The outcome of the host call the generated code exited after (`WasmExit.HOSTCALL`). */
   #called: number | RunOutcome = -1;
+  /** Whether registers (other than by a host function's result) or gas were set. */
+  #stateSet = false;
 
   /** Runs on `space`, held by `hold` (released at dispose). */
   constructor(init: EngineInit, space: WasmSpace, hold: WasmHold) {
@@ -86,6 +88,7 @@ export class WasmEngine extends ExitEngine implements HostCaller {
   }
 
   set gas(value: number) {
+    this.#stateSet = true;
     if (this.#delegating) {
       this.#helper!.gas = value;
       return;
@@ -104,6 +107,11 @@ export class WasmEngine extends ExitEngine implements HostCaller {
     const high = Math.floor(value / 2 ** 32); // no `%`: a floating-point remainder is slow
     this.#words[GAS] = value - high * 2 ** 32;
     this.#words[GAS + 1] = high;
+  }
+
+  override setRegister(index: number, value: number): void {
+    this.#stateSet = true;
+    super.setRegister(index, value);
   }
 
   get reservation(): number {
@@ -196,16 +204,19 @@ export class WasmEngine extends ExitEngine implements HostCaller {
 
   /**
    * The generated code's host call `site` for the ECALL that is instruction `i`, made from
-   * inside it with its registers and gas in the state block: 0 when it goes on after the
-   * ECALL, else 1, the outcome kept for `run` (the call ended, or the break moved: the
-   * code's fast windows are stale).
+   * inside it with its registers and gas in the state block; returns what the code does
+   * next (`HostCalled`), keeping the outcome for `run` when it leaves (the call ended, or
+   * the break moved: the code's fast windows are stale).
    */
   callHost(site: number, i: number): number {
     const brk = this.brk;
+    this.#stateSet = false;
     const next = this.hostCall(this.#init.image.code, i, site);
-    if (typeof next === "number" && this.brk === brk) return 0;
+    if (typeof next === "number" && this.brk === brk) {
+      return this.#stateSet ? HostCalled.STATE : HostCalled.RESULT;
+    }
     this.#called = next;
-    return 1;
+    return HostCalled.LEAVE;
   }
 
   /**

@@ -25,6 +25,7 @@ import { CHUNK_SLOTS, type DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
 import { I32_LOCALS } from "./_control.ts";
+import { dirtyAtHostCalls } from "./_dirty.ts";
 import { FIELDS_OF, WasmLowering } from "./_emit.ts";
 import {
   FIRST_REGION,
@@ -102,6 +103,7 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
   const w = bodyWriter;
   w.length = 0;
   const b = new WasmLowering(w, blockOf, regions);
+  b.code = code;
   b.codeStart = code.start;
   b.codeBytes = code.end - code.start;
   b.flatTable = table.length === (b.codeBytes + 1) >>> 1;
@@ -114,6 +116,8 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
       used |= 1 << rs1[i] | 1 << rs2[i];
       fields |= FIELDS_OF[op[i]];
     }
+    b.firstInstruction = firstOf[r];
+    b.dirty = dirtyAtHostCalls(code, firstOf[r], to, (i) => b.callsImportStub(i));
     b.fields = fields;
     b.written = written;
     b.used = used | written;
