@@ -12,6 +12,7 @@ export const PORTABLE_TESTS = [
   "differential_test.ts",
   "elf_test.ts",
   "gas_test.ts",
+  "host_calls_test.ts",
   "memory_test.ts",
   "reset_test.ts",
   "samples_test.ts",
