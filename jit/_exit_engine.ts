@@ -76,19 +76,28 @@ export abstract class ExitEngine implements Engine {
    * guest exited, the host function threw, or the ECALL ends a code segment).
    */
   protected hostCall(code: DecodedCode, i: number, index: number): number | RunOutcome {
+    return this.hostCallEnd(code, i, index) ?? this.after(code, i);
+  }
+
+  /**
+   * Runs import `index` for the ECALL that is instruction `i`: returns how
+   * the call ended, or undefined when execution goes on after the ECALL.
+   */
+  protected hostCallEnd(code: DecodedCode, i: number, index: number): RunOutcome | undefined {
     const outcome = callImport(this, this.imports[index]);
-    const exitPc = code.pc[i];
     if (outcome === "exit") return "exit";
-    if (outcome !== undefined) return this.raise("HostError", exitPc, -1, outcome.error);
+    if (outcome !== undefined) return this.raise("HostError", code.pc[i], -1, outcome.error);
     if (this.memory.brk !== this.brk) this.syncMemory();
-    const next = (exitPc + code.size[i]) >>> 0;
-    if (code.segmentEnd[i]) {
-      this.raise("InvalidJump", exitPc, -1);
-      this.trap!.address = next;
-      return "trap";
-    }
+    if (code.segmentEnd[i] === 0) return undefined;
+    this.raise("InvalidJump", code.pc[i], -1);
+    this.trap!.address = (code.pc[i] + code.size[i]) >>> 0;
+    return "trap";
+  }
+
+  /** The address after instruction `i`, where execution goes on (`nextIndex` its index). */
+  protected after(code: DecodedCode, i: number): number {
     this.nextIndex = i + 1;
-    return next;
+    return (code.pc[i] + code.size[i]) >>> 0;
   }
 
   /**

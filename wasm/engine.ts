@@ -8,7 +8,7 @@
  * @module
  */
 import type { YieldingEngine } from "../abi/_tiered.ts";
-import { instructionAt } from "../abi/code.ts";
+import { type DecodedCode, instructionAt } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import type { EngineInit, RunOutcome } from "../abi/engine.ts";
 import { createInterpreter } from "../abi/tiers.ts";
@@ -44,6 +44,7 @@ function publishWindow(w: Uint32Array, at: number, start: number, end: number): 
 export class WasmEngine extends ExitEngine implements HostCaller {
   readonly #init: EngineInit;
   readonly #program: WasmProgram;
+  readonly #code: DecodedCode;
   readonly #space: WasmSpace;
   readonly #hold: WasmHold;
   #regs: Int32Array;
@@ -69,6 +70,7 @@ export class WasmEngine extends ExitEngine implements HostCaller {
     this.#space = space;
     this.#hold = hold;
     this.#program = space.program;
+    this.#code = init.image.code;
     this.#words = space.words;
     this.#regs = new Int32Array(this.#words.buffer, Field.REGS, 32);
     this.#words[word(Field.BIAS)] = space.program.guestOffset - this.memory.base;
@@ -211,11 +213,11 @@ export class WasmEngine extends ExitEngine implements HostCaller {
   callHost(site: number, i: number): number {
     const brk = this.brk;
     this.#stateSet = false;
-    const next = this.hostCall(this.#init.image.code, i, site);
-    if (typeof next === "number" && this.brk === brk) {
+    const end = this.hostCallEnd(this.#code, i, site);
+    if (end === undefined && this.brk === brk) {
       return this.#stateSet ? HostCalled.STATE : HostCalled.RESULT;
     }
-    this.#called = next;
+    this.#called = end ?? this.after(this.#code, i);
     return HostCalled.LEAVE;
   }
 
