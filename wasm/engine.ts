@@ -17,6 +17,8 @@ import { Field, HostCalled, WasmExit } from "./_layout.ts";
 import type { HostCaller, WasmHold, WasmSpace } from "./space.ts";
 import type { WasmProgram } from "./translate.ts";
 
+/** `HOST_RETURN_ADDRESS` as stored in an Int32Array (a small integer: no conversion). */
+const RETURN_ADDRESS = HOST_RETURN_ADDRESS | 0;
 const word = (field: number) => field >> 2;
 /**
  * Gas the generated code runs with at most before it exits, the rest held
@@ -126,8 +128,9 @@ export class WasmEngine extends ExitEngine implements HostCaller {
 
   beginCall(stackTop: number): void {
     const r = this.#regs;
-    r.fill(0);
-    r[1] = HOST_RETURN_ADDRESS;
+    // A loop, not `fill`: a call of that builtin took a fifth of a small export's call.
+    for (let k = 0; k < 32; k++) r[k] = 0;
+    r[1] = RETURN_ADDRESS;
     r[2] = stackTop;
     this.reservation = -1;
   }
