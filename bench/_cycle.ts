@@ -9,7 +9,7 @@ import { type Backend, translate } from "../jit/translate.ts";
 import { X64Backend } from "../jit/x64/backend.ts";
 import { Program } from "../mod.ts";
 import { type Tier } from "../mod.ts";
-import { WASM_PAGE } from "../wasm/_layout.ts";
+import { HostCalled, WASM_PAGE } from "../wasm/_layout.ts";
 import { REGION_SHIFT } from "../wasm/_regions.ts";
 import { emitWasm } from "../wasm/translate.ts";
 import { IMPORTS, WASM_IMPORTS } from "./_measure.ts";
@@ -139,7 +139,9 @@ export function wasmTranslateAndCompile(code: DecodedCode): void {
   const pages = Math.ceil(guestOffset / WASM_PAGE);
   let memory = scratch.get(pages);
   if (memory === undefined) scratch.set(pages, memory = new WebAssembly.Memory({ initial: pages }));
-  const instance = new WebAssembly.Instance(module, { env: { memory, accessible: () => 0 } });
+  // Without gas, the code exits before any host call; one would leave too.
+  const host = () => HostCalled.LEAVE;
+  const instance = new WebAssembly.Instance(module, { env: { memory, host } });
   const run = instance.exports.run as (dispatch: number) => number;
   // The first block of each region (a dispatch index is the region's number, then the block's).
   const firsts = new Map<number, number>();
