@@ -23,7 +23,10 @@ const TRAP_OF: Record<number, TrapKind> = {
   [Exit.BREAKPOINT]: "Breakpoint",
 };
 
-/** An engine whose generated code exits to TypeScript for host calls and traps. */
+/**
+ * An engine whose generated code exits to TypeScript for traps, and for host
+ * calls (the wasm tier's code makes most of those from inside instead).
+ */
 export abstract class ExitEngine implements Engine {
   exitCode: number | undefined = undefined;
   trap: TrapInit | undefined = undefined;

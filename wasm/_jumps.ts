@@ -16,6 +16,10 @@
  * {@linkcode MAX_CALL_DEPTH} a function returns its own dispatch index at
  * once, which its caller dispatches: deep recursion runs unwound instead of
  * overflowing the engine's stack.
+ *
+ * A host call calls the module's import from inside the function
+ * (wasm/README.md), and so does a call of an import stub (`ecall; ret`),
+ * inlined at its `JAL`.
  * @module
  */
 import { CHUNK_SHIFT, type DecodedCode } from "../abi/code.ts";
@@ -144,18 +148,17 @@ export class Jumps extends ControlFlow {
   }
 
   /**
-   * Host call `site` for the ECALL at `pc`, instruction `i`, made without leaving the function: the
-   * registers it may hold dirty (wasm/_dirty.ts: those of the static paths from its last
-   * host call, when CLEAN says it came that way, else all it writes) and gas go to the
-   * state block, where the host function sees them,
-   * and what the host call changed comes back (wasm/_layout.ts `HostCalled`). When the
-   * host call ended the guest's call or moved the break (the fast windows in this
-   * function's locals, and its callers', would be stale), it exits instead, all the way to
-   * the engine, which holds the outcome. Otherwise it goes on to the instruction after the
-   * ECALL, falling through into its block (wasm/translate.ts), which starts there.
+   * Host call `site` for the ECALL at `pc` (instruction `i`), made without leaving the
+   * function (wasm/README.md): gas and the registers its locals may hold dirty go to the
+   * state block, where the host function sees them (wasm/_dirty.ts: with CLEAN set, those
+   * written since its last host call, else all it writes); what the call changed comes
+   * back (`HostCalled`). When the call ended the guest's call or moved the break (the fast
+   * windows in this function's locals, and its callers', would be stale), it exits to the
+   * engine, which holds the outcome. Otherwise it goes on after the ECALL.
    */
   #hostCall(site: number, i: number, pc: number): void {
     const w = this.w;
+    // At the instruction being lowered: the ECALL, or the JAL calling its stub.
     const dirty = this.written & this.dirty[this.instruction - this.firstInstruction];
     this.storeState(dirty);
     this.get(Local.CLEAN);
