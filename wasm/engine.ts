@@ -2,10 +2,10 @@
  * The wasm engine: runs a program's translated module (wasm/translate.ts),
  * makes the host calls its code makes through its import (wasm/README.md),
  * and turns its exits (returns, traps, host calls that end or move the
- * break) into the contract's outcomes, as jit/engine.ts does for native code. It runs on a space
- * (wasm/space.ts): one WebAssembly memory sized for the whole span up front
- * with the module instantiated over it; the instance's `Memory` is a view of
- * it.
+ * break) into the contract's outcomes, as jit/engine.ts does for native
+ * code. It runs on a space (wasm/space.ts): one WebAssembly memory sized for
+ * the whole span up front with the module instantiated over it; the
+ * instance's `Memory` is a view of it.
  * @module
  */
 import type { YieldingEngine } from "../abi/_tiered.ts";
