@@ -68,10 +68,7 @@ export function dirtyAtHostCalls(
       }
       if (!live) continue;
       const group = GROUP[op[last]];
-      if ((group === BRANCH || group === JAL) && target[last] >= 0) {
-        flow(target[last], d);
-        if (callsStub(last)) flow(target[last] + 1, d); // the stub's return, redirected
-      }
+      if ((group === BRANCH || group === JAL) && target[last] >= 0) flow(target[last], d);
       // Falling through, a branch not taken, after a host call or a call (linking).
       const next = FALLS_THROUGH[op[last]] || hostcall[last] >= 0 || rd[last] !== 0;
       if (next && !segmentEnd[last]) flow(last + 1, d);

@@ -417,22 +417,24 @@ export class Jumps extends ControlFlow {
 
   /**
    * The call of the import stub at instruction `t`, inlined: entering the stub's block,
-   * its host call, then its return to `link`, entering the block there. When the host
-   * function redirected the return (set `rd`), the stub's JALR runs instead.
+   * its host call, entering its return's block, then back to `link`, entering the block
+   * there. When the host function redirected the return (set `rd`), it goes where the
+   * stub's JALR would: an indirect jump (a `goto` could enter a loop the region analysis
+   * found closed).
    */
   #importStubCall(rd: number, t: number, link: number): void {
-    const { entryCost, pc, hostcall } = this.code;
+    const { entryCost, pc, hostcall, size } = this.code;
     this.charge(entryCost[t], pc[t]);
     this.#hostCall(hostcall[t], t, pc[t]);
+    this.charge(entryCost[t + 1], pc[t + 1]);
     this.reg(rd);
     this.i32(-2);
     this.w.u8(AND);
     this.i32(link);
     this.w.u8(NE);
     this.if();
-    this.goto(t + 1);
+    this.jumpIndirect(0, rd, 0, pc[t + 1], pc[t + 1] + size[t + 1]);
     this.close();
-    this.charge(entryCost[t + 1], pc[t + 1]);
     this.goto(this.nextInstruction);
   }
 
