@@ -17,16 +17,37 @@ import { type CompiledCode, UNCOMPILED } from "./compile.ts";
 import type { Interpreter } from "./mod.ts";
 
 /**
+ * The registers while the loop runs (x0..x31, the x0 sink), given back to
+ * the engine (`release`) before anything else may read or run them: a trap,
+ * a host call, the trace hook, the end of a run. A module constant, not the
+ * engine's array: TurboFan embeds its address and length in the code, so
+ * a register access checks no map and loads no length or data pointer.
+ * 64 long, so that a 6-bit register field never needs a bounds check.
+ */
+const LIVE = new Int32Array(64);
+const LIVE_OWN = LIVE.subarray(0, 33);
+
+/** Copies the live registers back to `s` and returns it. */
+function release(s: Interpreter): Interpreter {
+  s.regs.set(LIVE_OWN);
+  return s;
+}
+
+/**
  * Runs from entry `k` after charging `charge` (an indirect entry's mid-block
  * cost) until return, exit or trap.
  */
 export function execute(
   s: Interpreter,
   code: CompiledCode,
-  k: number,
+  start: number,
   charge: number,
 ): RunOutcome | "slice" {
-  const r = s.regs;
+  // `| 0` types k as an int32 for TurboFan: a parameter (or a call's result) flowing into it
+  // would make it a tagged value, untagged at every turn of the loop.
+  let k = start | 0;
+  const r = LIVE;
+  LIVE.set(s.regs);
   const mem = s.memory;
   const imports = s.imports;
   const { insn, pcs, midCost, entryOf, codeStart, flatLength } = code;
@@ -43,19 +64,19 @@ export function execute(
   let ws = mem.writeStart;
   let wl1 = mem.writeEnd - ws - 1;
   if (charge !== 0) {
-    if (gas < charge) return s.outOfGas(k, gas, charge);
+    if (gas < charge) return release(s).outOfGas(k, gas, charge);
     gas -= charge;
   }
   let taken = false;
   for (;;) {
     const w = insn[k << 1];
-    const imm = insn[(k << 1) + 1];
+    const imm = insn[(k << 1) | 1];
     const rd = (w >>> 8) & 63;
     const rs1 = (w >>> 14) & 63;
     const rs2 = (w >>> 20) & 63;
     switch (w & 255) {
       case 61: // GAS
-        if (gas < imm) return s.outOfGas(k, gas, 0);
+        if (gas < imm) return release(s).outOfGas(k, gas, 0);
         gas -= imm;
         k++;
         continue;
@@ -102,36 +123,39 @@ export function execute(
         if (target === HOST_RETURN_ADDRESS) {
           r[rd] = link;
           s.gas = gas + reserve;
+          release(s);
           return "return";
         }
         const offset = target - codeStart;
         // Known entries come from the flat table; the first jump to each (or beyond it) resolves it.
         let e = offset >= 0 && offset < flatLength ? entryOf[offset >>> 1] - 1 : -1;
         if (e < 0) {
-          e = code.enter(target);
+          e = code.enter(target) | 0;
           if (e < 0) {
             s.gas = gas + reserve;
-            return s.raise(k, "InvalidJump", target);
+            return release(s).raise(k, "InvalidJump", target);
           }
         }
         r[rd] = link;
         const cost = midCost[e];
         if (cost !== 0) { // an indirect entry into a block
-          if (gas < cost) return s.outOfGas(e, gas, cost);
+          if (gas < cost) return release(s).outOfGas(e, gas, cost);
           gas -= cost;
           k = e;
           continue;
         }
         // e starts a block: charge its GAS entry here and go on past it.
         const c = insn[(e << 1) + 1];
-        if (gas < c) return s.outOfGas(e, gas, 0);
+        if (gas < c) return release(s).outOfGas(e, gas, 0);
         gas -= c;
         k = e + 1;
         continue;
       }
       case 11: { // LB
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl1 && !mem.accessible(a, 1, false)) return s.fault(k, gas, a, "read");
+        if ((a - rs) >>> 0 > rl1 && !mem.accessible(a, 1, false)) {
+          return release(s).fault(k, gas, a, "read");
+        }
         r[rd] = (u8[a - base] << 24) >> 24;
         k++;
         continue;
@@ -139,7 +163,7 @@ export function execute(
       case 12: { // LH
         const a = (r[rs1] + imm) >>> 0;
         if ((a - rs) >>> 0 > rl1 - 1 && !mem.accessible(a, 2, false)) {
-          return s.fault(k, gas, a, "read");
+          return release(s).fault(k, gas, a, "read");
         }
         r[rd] = dv.getInt16(a - base, true);
         k++;
@@ -148,7 +172,7 @@ export function execute(
       case 13: { // LW
         const a = (r[rs1] + imm) >>> 0;
         if ((a - rs) >>> 0 > rl1 - 3 && !mem.accessible(a, 4, false)) {
-          return s.fault(k, gas, a, "read");
+          return release(s).fault(k, gas, a, "read");
         }
         r[rd] = dv.getInt32(a - base, true);
         k++;
@@ -156,7 +180,9 @@ export function execute(
       }
       case 14: { // LBU
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - rs) >>> 0 > rl1 && !mem.accessible(a, 1, false)) return s.fault(k, gas, a, "read");
+        if ((a - rs) >>> 0 > rl1 && !mem.accessible(a, 1, false)) {
+          return release(s).fault(k, gas, a, "read");
+        }
         r[rd] = u8[a - base];
         k++;
         continue;
@@ -164,7 +190,7 @@ export function execute(
       case 15: { // LHU
         const a = (r[rs1] + imm) >>> 0;
         if ((a - rs) >>> 0 > rl1 - 1 && !mem.accessible(a, 2, false)) {
-          return s.fault(k, gas, a, "read");
+          return release(s).fault(k, gas, a, "read");
         }
         r[rd] = dv.getUint16(a - base, true);
         k++;
@@ -172,7 +198,9 @@ export function execute(
       }
       case 16: { // SB
         const a = (r[rs1] + imm) >>> 0;
-        if ((a - ws) >>> 0 > wl1 && !mem.accessible(a, 1, true)) return s.fault(k, gas, a, "write");
+        if ((a - ws) >>> 0 > wl1 && !mem.accessible(a, 1, true)) {
+          return release(s).fault(k, gas, a, "write");
+        }
         u8[a - base] = r[rs2];
         k++;
         continue;
@@ -180,7 +208,7 @@ export function execute(
       case 17: { // SH
         const a = (r[rs1] + imm) >>> 0;
         if ((a - ws) >>> 0 > wl1 - 1 && !mem.accessible(a, 2, true)) {
-          return s.fault(k, gas, a, "write");
+          return release(s).fault(k, gas, a, "write");
         }
         dv.setInt16(a - base, r[rs2], true);
         k++;
@@ -189,7 +217,7 @@ export function execute(
       case 18: { // SW
         const a = (r[rs1] + imm) >>> 0;
         if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) {
-          return s.fault(k, gas, a, "write");
+          return release(s).fault(k, gas, a, "write");
         }
         dv.setInt32(a - base, r[rs2], true);
         k++;
@@ -269,11 +297,12 @@ export function execute(
         continue;
       case 40: { // ECALL
         s.gas = gas + reserve;
-        const outcome = callImport(s, imports[imm]);
+        const outcome = callImport(release(s), imports[imm]);
+        LIVE.set(s.regs); // the host may have set registers, or run other instances
         gas = s.gas - reserve;
         if (outcome === "exit") return "exit";
         if (outcome !== undefined) {
-          return s.raise(k, "HostError", undefined, undefined, -1, outcome.error);
+          return release(s).raise(k, "HostError", undefined, undefined, -1, outcome.error);
         }
         u8 = mem.bytes; // the host may have moved the break
         dv = mem.view;
@@ -286,7 +315,7 @@ export function execute(
       }
       case 41: // EBREAK
         s.gas = gas + reserve;
-        return s.raise(k, "Breakpoint", undefined, undefined, pcs[k] + rs2);
+        return release(s).raise(k, "Breakpoint", undefined, undefined, pcs[k] + rs2);
       case 42: // MUL
         r[rd] = Math.imul(r[rs1], r[rs2]);
         k++;
@@ -322,7 +351,7 @@ export function execute(
       case 50: { // LR_W
         const a = r[rs1] >>> 0;
         if ((a - rs) >>> 0 > rl1 - 3 && !mem.accessible(a, 4, false)) {
-          return s.fault(k, gas, a, "read");
+          return release(s).fault(k, gas, a, "read");
         }
         r[rd] = dv.getInt32(a - base, true);
         s.reservation = a;
@@ -332,7 +361,7 @@ export function execute(
       case 51: { // SC_W
         const a = r[rs1] >>> 0;
         if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) {
-          return s.fault(k, gas, a, "write");
+          return release(s).fault(k, gas, a, "write");
         }
         if (s.reservation === a) {
           dv.setInt32(a - base, r[rs2], true);
@@ -353,7 +382,7 @@ export function execute(
       case 60: { // AMOMAXU_W
         const a = r[rs1] >>> 0;
         if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) {
-          return s.fault(k, gas, a, "write");
+          return release(s).fault(k, gas, a, "write");
         }
         const old = dv.getInt32(a - base, true);
         dv.setInt32(a - base, amo(w & 255, old, r[rs2]), true);
@@ -363,9 +392,10 @@ export function execute(
       }
       case 64: // JUMP_FAULT
         s.gas = gas + reserve;
-        return s.raise(k, "InvalidJump", imm >>> 0);
+        return release(s).raise(k, "InvalidJump", imm >>> 0);
       case 66: // TRACE
-        s.trace!(pcs[k], r);
+        s.trace!(pcs[k], release(s).regs);
+        LIVE.set(s.regs);
         k++;
         continue;
       default: // INVALID (0); FENCE (38) and FENCE_I (39) are compiled to NOP
@@ -374,7 +404,7 @@ export function execute(
           continue;
         }
         s.gas = gas + reserve;
-        return s.raise(k, "InvalidInstruction");
+        return release(s).raise(k, "InvalidInstruction");
     }
     // Only branches and JAL get here. Each charges the block it enters (its cost in the word,
     // compile.ts) and goes on past the block's GAS entry, saving a dispatch per block.
@@ -383,7 +413,7 @@ export function execute(
     if (cost === 0) k = to;
     else if (gas < cost) {
       if (insn[to << 1] === UNCOMPILED) code.fill(to); // for its pc
-      return s.outOfGas(to, gas, 0);
+      return release(s).outOfGas(to, gas, 0);
     } else {
       gas -= cost;
       k = to + 1;
