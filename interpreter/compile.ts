@@ -50,7 +50,37 @@ export const Pseudo = {
   NOP: OP_COUNT + 4,
   /** Call the trace hook (trace builds only). */
   TRACE: OP_COUNT + 5,
+  /**
+   * Two linear ops (`fuseLinearPairs`): this entry's, then the next entry's,
+   * each `rd = rs1 + rs2 + imm`; the first op's own number is in bits 26-31.
+   */
+  LINEAR_PAIR: OP_COUNT + 6,
 } as const;
+
+/** The linear ops: each is `rd = rs1 + rs2 + imm` with its unused fields x0 and 0. */
+const LINEAR_OPS: ReadonlySet<number> = new Set([Op.ADD, Op.ADDI, Pseudo.LI, Pseudo.MV]);
+
+/**
+ * Marks each linear op followed by another in `insn`'s entries `from` to `to`
+ * (excluding `to`) as a `LINEAR_PAIR`, which the switch loop performs in one
+ * dispatch. The second entry stays as it is, for jumps to it; the next entry
+ * of a block's last is its successor's GAS entry or a JUMP_FAULT, never a
+ * linear op, so a pair never spans blocks.
+ */
+function fuseLinearPairs(insn: Int32Array, from: number, to: number): void {
+  for (let e = from; e + 1 < to; e++) {
+    const op = insn[e << 1] & 255;
+    if (LINEAR_OPS.has(op) && LINEAR_OPS.has(insn[(e + 1) << 1] & 255)) {
+      insn[e << 1] = (insn[e << 1] & ~255 & ((1 << 26) - 1)) | Pseudo.LINEAR_PAIR | (op << 26);
+    }
+  }
+}
+
+/** The op of stream word `w`: a `LINEAR_PAIR` by its first op. */
+export function opOf(w: number): number {
+  const op = w & 255;
+  return op === Pseudo.LINEAR_PAIR ? w >>> 26 : op;
+}
 
 /**
  * The word of an entry not compiled yet. A compiled entry's word is never 0:
@@ -170,6 +200,7 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     const operands = code.operands(lo, end);
     const costs = code.costs(lo, end);
     for (let i = lo; i < end; i++) compileInstruction(code, operands, costs, i, stream);
+    fuseLinearPairs(insn, first[lo], first[end]);
   };
   const length = code.end - code.start;
   const enter = (pc: number) => {
@@ -262,6 +293,10 @@ function compileInstruction(
   }
   // JAL, JALR and EBREAK keep their encoded size in the rs2 field to form the next pc.
   const third = kind === "jal" || kind === "jalr" || op === Op.EBREAK ? code.size[i] : rs2;
-  emit(at++, pack(op, rd, rs1, third) | (enters << 26), imm);
+  // Linear ops with their unused fields x0 and 0: one formula performs any of them.
+  if (op === Op.ADD) emit(at++, pack(op, rd, rs1, rs2), 0);
+  else if (op === Op.ADDI || op === Pseudo.MV) emit(at++, pack(op, rd, rs1, 0), imm);
+  else if (op === Pseudo.LI) emit(at++, pack(op, rd, 0, 0), imm);
+  else emit(at++, pack(op, rd, rs1, third) | (enters << 26), imm);
   if (code.segmentEnd[i]) emit(at, Pseudo.JUMP_FAULT, (pc + code.size[i]) | 0);
 }

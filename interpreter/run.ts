@@ -84,6 +84,14 @@ export function execute(
         r[rd] = r[rs1] + imm;
         k++;
         continue;
+      case 67: { // LINEAR_PAIR
+        r[rd] = r[rs1] + r[rs2] + imm;
+        const next = (k + 1) << 1;
+        const w2 = insn[next];
+        r[(w2 >>> 8) & 63] = r[(w2 >>> 14) & 63] + r[(w2 >>> 20) & 63] + insn[next | 1];
+        k += 2;
+        continue;
+      }
       case 62: // LI
         r[rd] = imm;
         k++;
