@@ -55,31 +55,48 @@ export const Pseudo = {
    * each `rd = rs1 + rs2 + imm`; the first op's own number is in bits 26-31.
    */
   LINEAR_PAIR: OP_COUNT + 6,
+  /** A linear op, then the branch of the next entry (`fusePairs`); its op in bits 26-31. */
+  LINEAR_BRANCH: OP_COUNT + 7,
+  /** An LW, then the LW of the next entry (`fusePairs`); LW in bits 26-31. */
+  LW_PAIR: OP_COUNT + 8,
+  /** An SW, then the SW of the next entry (`fusePairs`); SW in bits 26-31. */
+  SW_PAIR: OP_COUNT + 9,
 } as const;
 
 /** The linear ops: each is `rd = rs1 + rs2 + imm` with its unused fields x0 and 0. */
 const LINEAR_OPS: ReadonlySet<number> = new Set([Op.ADD, Op.ADDI, Pseudo.LI, Pseudo.MV]);
 
+/** The fused entry for an entry of op `op` followed by one of op `next`, or 0 for none. */
+function fusedOp(op: number, next: number): number {
+  if (LINEAR_OPS.has(op)) {
+    if (LINEAR_OPS.has(next)) return Pseudo.LINEAR_PAIR;
+    if (next >= Op.BEQ && next <= Op.BGEU) return Pseudo.LINEAR_BRANCH;
+  }
+  if (op === Op.LW && next === Op.LW) return Pseudo.LW_PAIR;
+  if (op === Op.SW && next === Op.SW) return Pseudo.SW_PAIR;
+  return 0;
+}
+
 /**
- * Marks each linear op followed by another in `insn`'s entries `from` to `to`
- * (excluding `to`) as a `LINEAR_PAIR`, which the switch loop performs in one
- * dispatch. The second entry stays as it is, for jumps to it; the next entry
- * of a block's last is its successor's GAS entry or a JUMP_FAULT, never a
- * linear op, so a pair never spans blocks.
+ * Marks the first of each frequent pair of entries in `insn`'s entries
+ * `from` to `to` (excluding `to`) as a fused entry (`fusedOp`), which the
+ * switch loop performs in one dispatch; the first op's number moves to bits
+ * 26-31 (unused by these ops) for the steps loop (`opOf`). The second entry
+ * stays as it is, for jumps to it. The entry after a block's last is its
+ * successor's GAS entry or a JUMP_FAULT, so a pair never spans blocks.
  */
-function fuseLinearPairs(insn: Int32Array, from: number, to: number): void {
+function fusePairs(insn: Int32Array, from: number, to: number): void {
   for (let e = from; e + 1 < to; e++) {
     const op = insn[e << 1] & 255;
-    if (LINEAR_OPS.has(op) && LINEAR_OPS.has(insn[(e + 1) << 1] & 255)) {
-      insn[e << 1] = (insn[e << 1] & ~255 & ((1 << 26) - 1)) | Pseudo.LINEAR_PAIR | (op << 26);
-    }
+    const fused = fusedOp(op, insn[(e + 1) << 1] & 255);
+    if (fused !== 0) insn[e << 1] = (insn[e << 1] & ~255 & ((1 << 26) - 1)) | fused | (op << 26);
   }
 }
 
-/** The op of stream word `w`: a `LINEAR_PAIR` by its first op. */
+/** The op of stream word `w`: a fused entry by its first op. */
 export function opOf(w: number): number {
   const op = w & 255;
-  return op === Pseudo.LINEAR_PAIR ? w >>> 26 : op;
+  return op >= Pseudo.LINEAR_PAIR ? w >>> 26 : op;
 }
 
 /**
@@ -200,7 +217,7 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     const operands = code.operands(lo, end);
     const costs = code.costs(lo, end);
     for (let i = lo; i < end; i++) compileInstruction(code, operands, costs, i, stream);
-    fuseLinearPairs(insn, first[lo], first[end]);
+    fusePairs(insn, first[lo], first[end]);
   };
   const length = code.end - code.start;
   const enter = (pc: number) => {

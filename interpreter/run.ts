@@ -33,6 +33,26 @@ function release(s: Interpreter): Interpreter {
   return s;
 }
 
+/** Whether the branch of word `w` is taken. */
+function branchTaken(w: number): boolean {
+  const a = LIVE[(w >>> 14) & 63];
+  const b = LIVE[(w >>> 20) & 63];
+  switch (w & 255) {
+    case 5: // BEQ
+      return a === b;
+    case 6: // BNE
+      return a !== b;
+    case 7: // BLT
+      return a < b;
+    case 8: // BGE
+      return a >= b;
+    case 9: // BLTU
+      return a >>> 0 < b >>> 0;
+    default: // BGEU
+      return a >>> 0 >= b >>> 0;
+  }
+}
+
 /**
  * Runs from entry `k` after charging `charge` (an indirect entry's mid-block
  * cost) until return, exit or trap.
@@ -69,8 +89,8 @@ export function execute(
   }
   let taken = false;
   for (;;) {
-    const w = insn[k << 1];
-    const imm = insn[(k << 1) | 1];
+    let w = insn[k << 1];
+    let imm = insn[(k << 1) | 1];
     const rd = (w >>> 8) & 63;
     const rs1 = (w >>> 14) & 63;
     const rs2 = (w >>> 20) & 63;
@@ -92,6 +112,13 @@ export function execute(
         k += 2;
         continue;
       }
+      case 68: // LINEAR_BRANCH
+        r[rd] = r[rs1] + r[rs2] + imm;
+        k++;
+        w = insn[k << 1];
+        imm = insn[(k << 1) | 1];
+        taken = branchTaken(w);
+        break;
       case 62: // LI
         r[rd] = imm;
         k++;
@@ -177,6 +204,22 @@ export function execute(
         k++;
         continue;
       }
+      case 69: { // LW_PAIR
+        // Both in the window: one dispatch. Else the first alone, as an LW (the case below).
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - rs) >>> 0 <= rl1 - 3) {
+          r[rd] = dv.getInt32(a - base, true);
+          k++;
+          const w2 = insn[k << 1];
+          const b = (r[(w2 >>> 14) & 63] + insn[(k << 1) | 1]) >>> 0;
+          if ((b - rs) >>> 0 <= rl1 - 3) {
+            r[(w2 >>> 8) & 63] = dv.getInt32(b - base, true);
+            k++;
+          }
+          continue;
+        }
+      }
+      // falls through
       case 13: { // LW
         const a = (r[rs1] + imm) >>> 0;
         if ((a - rs) >>> 0 > rl1 - 3 && !mem.accessible(a, 4, false)) {
@@ -222,6 +265,22 @@ export function execute(
         k++;
         continue;
       }
+      case 70: { // SW_PAIR
+        // Both in the window: one dispatch. Else the first alone, as an SW (the case below).
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - ws) >>> 0 <= wl1 - 3) {
+          dv.setInt32(a - base, r[rs2], true);
+          k++;
+          const w2 = insn[k << 1];
+          const b = (r[(w2 >>> 14) & 63] + insn[(k << 1) | 1]) >>> 0;
+          if ((b - ws) >>> 0 <= wl1 - 3) {
+            dv.setInt32(b - base, r[(w2 >>> 20) & 63], true);
+            k++;
+          }
+          continue;
+        }
+      }
+      // falls through
       case 18: { // SW
         const a = (r[rs1] + imm) >>> 0;
         if ((a - ws) >>> 0 > wl1 - 3 && !mem.accessible(a, 4, true)) {
@@ -416,7 +475,7 @@ export function execute(
     }
     // Only branches and JAL get here. Each charges the block it enters (its cost in the word,
     // compile.ts) and goes on past the block's GAS entry, saving a dispatch per block.
-    const cost = taken ? w >>> 26 : rd;
+    const cost = taken ? w >>> 26 : (w >>> 8) & 63;
     const to = taken ? imm : k + 1;
     if (cost === 0) k = to;
     else if (gas < cost) {
