@@ -1,0 +1,142 @@
+/**
+ * Pairs of instructions the switch loop performs in one dispatch
+ * (interpreter/compile.ts `fusedOp`): two linear ops (ADD, ADDI, LI, MV), a
+ * linear op and a branch, two LWs, two SWs. The second instruction of a pair
+ * keeps its own entry: a jump into it, a fault in it, the end of a segment
+ * after it and every gas amount must behave as without the fusion, on every
+ * tier.
+ */
+import { assertEquals, assertThrows } from "@std/assert";
+import { Program, type Tier, Trap } from "../mod.ts";
+import { addressOf, buildGuest, CODE, DATA, type GuestSpec, ins, reg } from "./_guest.ts";
+import { tierTest } from "./_tiers.ts";
+
+const { a0, a1, a2, t0, t1, zero } = reg;
+
+function instantiate(spec: GuestSpec, tier: Tier, gas = 10_000) {
+  return Program.fromBytes(buildGuest(spec)).instantiate({}, { tier, gas });
+}
+
+/** `rd = value` for any 32-bit value. */
+function li32(rd: number, value: number): number[] {
+  const lo = (value << 20) >> 20;
+  return [ins.lui(rd, ((value - lo) >>> 12) & 0xfffff), ins.addi(rd, rd, lo)];
+}
+
+/**
+ * A program that jumps (JALR) to instruction `at` of `pair`, placed at 5
+ * (its first) and 6 (its second), then returns a0; instruction 8 is
+ * `li a0, 42; ret`, a branch target. a1 holds DATA.
+ */
+function entering(pair: readonly [number, number], at: 5 | 6): number[] {
+  const code = [
+    ...li32(a1, DATA), // 0-1
+    0, // 2-3: a2 = the address of instruction `at`
+    0,
+    ins.jalr(zero, a2, 0), // 4
+    ...pair, // 5-6
+    ins.ret(), // 7
+    ins.li(a0, 42), // 8
+    ins.ret(), // 9
+  ];
+  code.splice(2, 2, ...li32(a2, addressOf(code, at)));
+  return code;
+}
+
+/** Each form: a0 and the gas used when entered at the pair's first and at its second. */
+const PAIRS = [
+  {
+    name: "two linear ops",
+    pair: [ins.li(a0, 100), ins.addi(a0, a0, 1)],
+    a0: [101, 1],
+    gas: [8, 7],
+  },
+  // Blocks [5-6], [7], [8-9]: not taken from 5 (a0 = 7), taken from 6 (a0 = 0).
+  {
+    name: "linear op, branch",
+    pair: [ins.li(a0, 7), ins.beq(a0, zero, 8)],
+    a0: [7, 42],
+    gas: [8, 8],
+  },
+  { name: "two LWs", pair: [ins.lw(a0, a1, 12), ins.lw(a1, a1, 4)], a0: [0x55, 0], gas: [8, 7] },
+  { name: "two SWs", pair: [ins.sw(a1, a1, 4), ins.sw(a1, a1, 0)], a0: [0, 0], gas: [8, 7] },
+] as const;
+
+tierTest("a jump into the second instruction of a fused pair runs it alone", (tier) => {
+  for (const { name, pair, a0: results, gas } of PAIRS) {
+    for (const at of [5, 6] as const) {
+      const what = `${name}, entered at its ${at === 5 ? "first" : "second"}`;
+      const instance = instantiate({ code: entering(pair, at) }, tier, 100);
+      instance.memory.writeU32(DATA + 4, 0x66);
+      instance.memory.writeU32(DATA + 12, 0x55);
+      assertEquals(instance.run(), results[at - 5], what);
+      assertEquals(instance.gas, 100 - gas[at - 5], `${what}: gas`);
+      const stored = [instance.memory.readU32(DATA), instance.memory.readU32(DATA + 4)];
+      const sw = name === "two SWs";
+      assertEquals(stored, sw ? [DATA, at === 5 ? DATA : 0x66] : [0, 0x66], `${what}: memory`);
+    }
+  }
+});
+
+tierTest("a fault in the second of a fused pair leaves the first done", (tier) => {
+  // The stack ends at DATA; the data page after it is the last accessible one (no heap yet).
+  const top = DATA + 0x1000;
+  const stores = [...li32(a0, top - 4), ...li32(a1, 0x55), ins.sw(a1, a0, 0), ins.sw(a1, a0, 4)];
+  const instance = instantiate({ code: [...stores, ins.ret()] }, tier);
+  const trap = assertThrows(() => instance.run(), Trap);
+  assertEquals([trap.kind, trap.pc, trap.address, trap.access], [
+    "MemoryFault",
+    addressOf(stores, 5),
+    top,
+    "write",
+  ]);
+  assertEquals(instance.memory.readU32(top - 4), 0x55);
+  // A load pair whose second reads through the register the first loaded.
+  const loads = [...li32(a0, DATA), ins.lw(a0, a0, 0), ins.lw(a1, a0, 0), ins.ret()];
+  const chase = instantiate({ code: loads }, tier);
+  chase.memory.writeU32(DATA, top);
+  const fault = assertThrows(() => chase.run(), Trap);
+  assertEquals([fault.kind, fault.pc, fault.address, fault.registers[a0]], [
+    "MemoryFault",
+    addressOf(loads, 3),
+    top,
+    top,
+  ]);
+});
+
+tierTest("a fused pair ending a code segment falls off it with both done", (tier) => {
+  const code = [ins.li(a0, 5), ins.addi(a0, a0, 1)];
+  const trap = assertThrows(() => instantiate({ code }, tier).run(), Trap);
+  assertEquals([trap.kind, trap.pc, trap.address, trap.registers[a0]], [
+    "InvalidJump",
+    addressOf(code, 1),
+    addressOf(code, 2),
+    6,
+  ]);
+});
+
+tierTest("a loop of fused pairs: exact result and gas, out of gas at each block", (tier) => {
+  const code = [
+    ins.li(t0, 4), // 0
+    ins.li(a0, 0), // 1
+    ins.add(a0, a0, t0), // 2: loop (a block: the branch's target)
+    ins.addi(t1, a0, 0), // 3: MV, then a linear op into a branch
+    ins.addi(t0, t0, -1), // 4
+    ins.bne(t0, zero, 4 * (2 - 5)), // 5
+    ins.add(a0, a0, t1), // 6
+    ins.ret(), // 7
+  ];
+  // Blocks: [0-1] 2, per iteration [2-5] 4, then [6-7] 2.
+  const total = 2 + 4 * 4 + 2;
+  const full = instantiate({ code }, tier, 1000);
+  assertEquals(full.run(), 20);
+  assertEquals(full.gas, 1000 - total);
+  for (let gas = 0; gas < total; gas++) {
+    const instance = instantiate({ code }, tier, gas);
+    const trap = assertThrows(() => instance.run(), Trap, undefined, `gas ${gas}`);
+    assertEquals(trap.kind, "OutOfGas");
+    instance.gas += total - gas;
+    assertEquals(instance.resume(), 20, `gas ${gas}`);
+    assertEquals(instance.gas, 0, `gas ${gas}`);
+  }
+});
