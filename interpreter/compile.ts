@@ -61,17 +61,40 @@ export const Pseudo = {
   LW_PAIR: OP_COUNT + 8,
   /** An SW, then the SW of the next entry (`fusePairs`); SW in bits 26-31. */
   SW_PAIR: OP_COUNT + 9,
+  /** An SLLI, then the linear op of the next entry (`fusePairs`); SLLI in bits 26-31. */
+  SLLI_LINEAR: OP_COUNT + 10,
+  /** The same for an SRLI. */
+  SRLI_LINEAR: OP_COUNT + 11,
+  /** The same for a MUL. */
+  MUL_LINEAR: OP_COUNT + 12,
+  /** The same for an SB. */
+  SB_LINEAR: OP_COUNT + 13,
+  /** A linear op, then the LW of the next entry (`fusePairs`); the linear op in bits 26-31. */
+  LINEAR_LW: OP_COUNT + 14,
+  /** The same with an LBU. */
+  LINEAR_LBU: OP_COUNT + 15,
 } as const;
 
 /** The linear ops: each is `rd = rs1 + rs2 + imm` with its unused fields x0 and 0. */
 const LINEAR_OPS: ReadonlySet<number> = new Set([Op.ADD, Op.ADDI, Pseudo.LI, Pseudo.MV]);
+
+/** Ops fused with a linear op after them, and their fused entries. */
+const BEFORE_LINEAR: ReadonlyMap<number, number> = new Map([
+  [Op.SLLI, Pseudo.SLLI_LINEAR],
+  [Op.SRLI, Pseudo.SRLI_LINEAR],
+  [Op.MUL, Pseudo.MUL_LINEAR],
+  [Op.SB, Pseudo.SB_LINEAR],
+]);
 
 /** The fused entry for an entry of op `op` followed by one of op `next`, or 0 for none. */
 function fusedOp(op: number, next: number): number {
   if (LINEAR_OPS.has(op)) {
     if (LINEAR_OPS.has(next)) return Pseudo.LINEAR_PAIR;
     if (next >= Op.BEQ && next <= Op.BGEU) return Pseudo.LINEAR_BRANCH;
+    if (next === Op.LW) return Pseudo.LINEAR_LW;
+    if (next === Op.LBU) return Pseudo.LINEAR_LBU;
   }
+  if (LINEAR_OPS.has(next) && BEFORE_LINEAR.has(op)) return BEFORE_LINEAR.get(op)!;
   if (op === Op.LW && next === Op.LW) return Pseudo.LW_PAIR;
   if (op === Op.SW && next === Op.SW) return Pseudo.SW_PAIR;
   return 0;

@@ -54,6 +54,18 @@ function branchTaken(w: number): boolean {
 }
 
 /**
+ * Performs the linear op of entry `k + 1` (compile.ts: `rd = rs1 + rs2 +
+ * imm`, whatever its word's op byte says), the second of a pair whose first
+ * entry `k` is done; returns the entry after the pair.
+ */
+function linearAfter(insn: Int32Array, k: number): number {
+  const next = (k + 1) << 1;
+  const w = insn[next];
+  LIVE[(w >>> 8) & 63] = LIVE[(w >>> 14) & 63] + LIVE[(w >>> 20) & 63] + insn[next | 1];
+  return k + 2;
+}
+
+/**
  * Runs from entry `k` after charging `charge` (an indirect entry's mid-block
  * cost) until return, exit or trap.
  */
@@ -104,12 +116,31 @@ export function execute(
         r[rd] = r[rs1] + imm;
         k++;
         continue;
-      case 67: { // LINEAR_PAIR
+      case 67: // LINEAR_PAIR
         r[rd] = r[rs1] + r[rs2] + imm;
-        const next = (k + 1) << 1;
-        const w2 = insn[next];
-        r[(w2 >>> 8) & 63] = r[(w2 >>> 14) & 63] + r[(w2 >>> 20) & 63] + insn[next | 1];
-        k += 2;
+        k = linearAfter(insn, k);
+        continue;
+      case 75: { // LINEAR_LW
+        r[rd] = r[rs1] + r[rs2] + imm;
+        k++;
+        // The LW in the window here; else (or a fault) by its own entry.
+        const w2 = insn[k << 1];
+        const a = (r[(w2 >>> 14) & 63] + insn[(k << 1) | 1]) >>> 0;
+        if ((a - rs) >>> 0 <= rl1 - 3) {
+          r[(w2 >>> 8) & 63] = dv.getInt32(a - base, true);
+          k++;
+        }
+        continue;
+      }
+      case 76: { // LINEAR_LBU
+        r[rd] = r[rs1] + r[rs2] + imm;
+        k++;
+        const w2 = insn[k << 1];
+        const a = (r[(w2 >>> 14) & 63] + insn[(k << 1) | 1]) >>> 0;
+        if ((a - rs) >>> 0 <= rl1) {
+          r[(w2 >>> 8) & 63] = u8[a - base];
+          k++;
+        }
         continue;
       }
       case 68: // LINEAR_BRANCH
@@ -247,6 +278,16 @@ export function execute(
         k++;
         continue;
       }
+      case 74: { // SB_LINEAR
+        // The SB in the window, then the linear op: one dispatch. Else the SB alone (below).
+        const a = (r[rs1] + imm) >>> 0;
+        if ((a - ws) >>> 0 <= wl1) {
+          u8[a - base] = r[rs2];
+          k = linearAfter(insn, k);
+          continue;
+        }
+      }
+      // falls through
       case 16: { // SB
         const a = (r[rs1] + imm) >>> 0;
         if ((a - ws) >>> 0 > wl1 && !mem.accessible(a, 1, true)) {
@@ -314,9 +355,17 @@ export function execute(
         r[rd] = r[rs1] << imm;
         k++;
         continue;
+      case 71: // SLLI_LINEAR
+        r[rd] = r[rs1] << imm;
+        k = linearAfter(insn, k);
+        continue;
       case 26: // SRLI
         r[rd] = r[rs1] >>> imm;
         k++;
+        continue;
+      case 72: // SRLI_LINEAR
+        r[rd] = r[rs1] >>> imm;
+        k = linearAfter(insn, k);
         continue;
       case 27: // SRAI
         r[rd] = r[rs1] >> imm;
@@ -386,6 +435,10 @@ export function execute(
       case 42: // MUL
         r[rd] = Math.imul(r[rs1], r[rs2]);
         k++;
+        continue;
+      case 73: // MUL_LINEAR
+        r[rd] = Math.imul(r[rs1], r[rs2]);
+        k = linearAfter(insn, k);
         continue;
       case 43: // MULH
         r[rd] = mulh(r[rs1], r[rs2]);
