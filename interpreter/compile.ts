@@ -73,6 +73,8 @@ export const Pseudo = {
   LINEAR_LW: OP_COUNT + 14,
   /** The same with an LBU. */
   LINEAR_LBU: OP_COUNT + 15,
+  /** The same with a JALR. */
+  LINEAR_JALR: OP_COUNT + 16,
 } as const;
 
 /** The linear ops: each is `rd = rs1 + rs2 + imm` with its unused fields x0 and 0. */
@@ -93,6 +95,7 @@ function fusedOp(op: number, next: number): number {
     if (next >= Op.BEQ && next <= Op.BGEU) return Pseudo.LINEAR_BRANCH;
     if (next === Op.LW) return Pseudo.LINEAR_LW;
     if (next === Op.LBU) return Pseudo.LINEAR_LBU;
+    if (next === Op.JALR) return Pseudo.LINEAR_JALR;
   }
   if (LINEAR_OPS.has(next) && BEFORE_LINEAR.has(op)) return BEFORE_LINEAR.get(op)!;
   if (op === Op.LW && next === Op.LW) return Pseudo.LW_PAIR;

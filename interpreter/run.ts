@@ -103,9 +103,9 @@ export function execute(
   for (;;) {
     let w = insn[k << 1];
     let imm = insn[(k << 1) | 1];
-    const rd = (w >>> 8) & 63;
-    const rs1 = (w >>> 14) & 63;
-    const rs2 = (w >>> 20) & 63;
+    let rd = (w >>> 8) & 63;
+    let rs1 = (w >>> 14) & 63;
+    let rs2 = (w >>> 20) & 63;
     switch (w & 255) {
       case 61: // GAS
         if (gas < imm) return release(s).outOfGas(k, gas, 0);
@@ -183,6 +183,16 @@ export function execute(
         r[rd] = pcs[k] + rs2;
         taken = true;
         break;
+      case 77: // LINEAR_JALR
+        // The linear op, then the JALR of the next entry (the case below) with its fields.
+        r[rd] = r[rs1] + r[rs2] + imm;
+        k++;
+        w = insn[k << 1];
+        imm = insn[(k << 1) | 1];
+        rd = (w >>> 8) & 63;
+        rs1 = (w >>> 14) & 63;
+        rs2 = (w >>> 20) & 63;
+      // falls through
       case 4: { // JALR
         const target = ((r[rs1] + imm) & ~1) >>> 0;
         const link = pcs[k] + rs2;
