@@ -8,7 +8,7 @@
  */
 import { assertEquals, assertThrows } from "@std/assert";
 import { Program, type Tier, Trap } from "../mod.ts";
-import { addressOf, buildGuest, CODE, DATA, type GuestSpec, ins, reg } from "./_guest.ts";
+import { addressOf, buildGuest, DATA, format, type GuestSpec, ins, reg } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
 
 const { a0, a1, a2, t0, t1, zero } = reg;
@@ -43,8 +43,24 @@ function entering(pair: readonly [number, number], at: 5 | 6): number[] {
   return code;
 }
 
-/** Each form: a0 and the gas used when entered at the pair's first and at its second. */
-const PAIRS = [
+const slli = (rd: number, rs1: number, shamt: number) => format.i(shamt, rs1, 1, rd, 0x13);
+const mul = (rd: number, rs1: number, rs2: number) => format.r(1, rs2, rs1, 0, rd, 0x33);
+
+/** The words at DATA and DATA + 4 before a run (DATA + 12 holds 0x55). */
+const UNTOUCHED = [0, 0x66];
+
+/**
+ * Each form: a0, the gas used and the words at DATA and DATA + 4 after
+ * entering at the pair's first, and at its second. Blocks [0-4] (5), then
+ * [5-7] (3 from 5, 2 from 6) unless the pair ends with a jump.
+ */
+const PAIRS: {
+  name: string;
+  pair: [number, number];
+  a0: [number, number];
+  gas: [number, number];
+  memory?: [number[], number[]];
+}[] = [
   {
     name: "two linear ops",
     pair: [ins.li(a0, 100), ins.addi(a0, a0, 1)],
@@ -58,22 +74,61 @@ const PAIRS = [
     a0: [7, 42],
     gas: [8, 8],
   },
+  // Block [5-6] ends with the JALR (a return to the host).
+  { name: "linear op, JALR", pair: [ins.li(a0, 9), ins.ret()], a0: [9, 0], gas: [7, 6] },
+  {
+    name: "linear op, LW",
+    pair: [ins.addi(a1, a1, 8), ins.lw(a0, a1, 4)],
+    a0: [0x55, 0x66],
+    gas: [8, 7],
+  },
+  {
+    name: "linear op, LBU",
+    pair: [ins.addi(a1, a1, 8), ins.lbu(a0, a1, 4)],
+    a0: [0x55, 0x66],
+    gas: [8, 7],
+  },
+  {
+    name: "SLLI, linear op",
+    pair: [slli(a0, a1, 1), ins.addi(a0, a0, 3)],
+    a0: [DATA * 2 + 3, 3],
+    gas: [8, 7],
+  },
+  {
+    name: "MUL, linear op",
+    pair: [mul(a0, a1, a1), ins.addi(a0, a0, 1)],
+    a0: [Math.imul(DATA, DATA) + 1, 1],
+    gas: [8, 7],
+  },
+  // DATA's low byte is 0.
+  {
+    name: "SB, linear op",
+    pair: [ins.sb(a1, a1, 4), ins.li(a0, 5)],
+    a0: [5, 5],
+    gas: [8, 7],
+    memory: [[0, 0], UNTOUCHED],
+  },
   { name: "two LWs", pair: [ins.lw(a0, a1, 12), ins.lw(a1, a1, 4)], a0: [0x55, 0], gas: [8, 7] },
-  { name: "two SWs", pair: [ins.sw(a1, a1, 4), ins.sw(a1, a1, 0)], a0: [0, 0], gas: [8, 7] },
-] as const;
+  {
+    name: "two SWs",
+    pair: [ins.sw(a1, a1, 4), ins.sw(a1, a1, 0)],
+    a0: [0, 0],
+    gas: [8, 7],
+    memory: [[DATA, DATA], [DATA, 0x66]],
+  },
+];
 
 tierTest("a jump into the second instruction of a fused pair runs it alone", (tier) => {
-  for (const { name, pair, a0: results, gas } of PAIRS) {
+  for (const { name, pair, a0: results, gas, memory } of PAIRS) {
     for (const at of [5, 6] as const) {
       const what = `${name}, entered at its ${at === 5 ? "first" : "second"}`;
       const instance = instantiate({ code: entering(pair, at) }, tier, 100);
       instance.memory.writeU32(DATA + 4, 0x66);
       instance.memory.writeU32(DATA + 12, 0x55);
-      assertEquals(instance.run(), results[at - 5], what);
+      assertEquals(instance.run(), results[at - 5] | 0, what);
       assertEquals(instance.gas, 100 - gas[at - 5], `${what}: gas`);
       const stored = [instance.memory.readU32(DATA), instance.memory.readU32(DATA + 4)];
-      const sw = name === "two SWs";
-      assertEquals(stored, sw ? [DATA, at === 5 ? DATA : 0x66] : [0, 0x66], `${what}: memory`);
+      assertEquals(stored, memory?.[at - 5] ?? UNTOUCHED, `${what}: memory`);
     }
   }
 });
@@ -102,6 +157,24 @@ tierTest("a fault in the second of a fused pair leaves the first done", (tier) =
     top,
     top,
   ]);
+  // A linear op, then an LW that faults; an SB that faults before a linear op.
+  for (
+    const [pair, at, a2After] of [
+      [[ins.addi(a0, a0, 4), ins.lw(a1, a0, 0)], 3, 0],
+      [[ins.sb(a1, a0, 4), ins.addi(a2, a2, 1)], 2, 0],
+    ] as const
+  ) {
+    const code = [...li32(a0, top - 4), ...pair, ins.ret()];
+    const trap = assertThrows(() => instantiate({ code }, tier).run(), Trap);
+    const expectedA0 = at === 3 ? top : top - 4;
+    assertEquals([trap.kind, trap.pc, trap.address, trap.registers[a0], trap.registers[a2]], [
+      "MemoryFault",
+      addressOf(code, at),
+      top,
+      expectedA0,
+      a2After,
+    ]);
+  }
 });
 
 tierTest("a fused pair ending a code segment falls off it with both done", (tier) => {
