@@ -21,7 +21,11 @@
  * the immediate. A branch or JAL also holds, in bits 26-31, the gas of the
  * block it jumps to (0 where that does not fit), and a branch in its rd the
  * gas of the block after it: the jump charges the block it enters and skips
- * its GAS entry.
+ * its GAS entry. Linear ops (ADD, ADDI, LI, MV) have their unused fields x0
+ * and 0, so that `rd = rs1 + rs2 + imm` performs any of them. The first entry
+ * of a frequent pair (`fusedOp`) has a pseudo-op of its own, which the switch
+ * loop performs with the next entry in one dispatch, and its own op in bits
+ * 26-31 (`opOf`, for the steps loop).
  * @module
  */
 import { Slab } from "../abi/_recycle.ts";
