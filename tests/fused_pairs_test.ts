@@ -7,6 +7,8 @@
  * tier.
  */
 import { assertEquals, assertThrows } from "@std/assert";
+import { loadProgram } from "../abi/load.ts";
+import { compile, opOf, Pseudo } from "../interpreter/compile.ts";
 import { Program, type Tier, Trap } from "../mod.ts";
 import { addressOf, buildGuest, DATA, format, type GuestSpec, ins, reg } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
@@ -56,6 +58,8 @@ const UNTOUCHED = [0, 0x66];
  */
 const PAIRS: {
   name: string;
+  /** The first entry's pseudo-op in the switch loop's stream. */
+  fused: number;
   pair: [number, number];
   a0: [number, number];
   gas: [number, number];
@@ -63,6 +67,7 @@ const PAIRS: {
 }[] = [
   {
     name: "two linear ops",
+    fused: Pseudo.LINEAR_PAIR,
     pair: [ins.li(a0, 100), ins.addi(a0, a0, 1)],
     a0: [101, 1],
     gas: [8, 7],
@@ -70,32 +75,43 @@ const PAIRS: {
   // Blocks [5-6], [7], [8-9]: not taken from 5 (a0 = 7), taken from 6 (a0 = 0).
   {
     name: "linear op, branch",
+    fused: Pseudo.LINEAR_BRANCH,
     pair: [ins.li(a0, 7), ins.beq(a0, zero, 8)],
     a0: [7, 42],
     gas: [8, 8],
   },
   // Block [5-6] ends with the JALR (a return to the host).
-  { name: "linear op, JALR", pair: [ins.li(a0, 9), ins.ret()], a0: [9, 0], gas: [7, 6] },
+  {
+    name: "linear op, JALR",
+    fused: Pseudo.LINEAR_JALR,
+    pair: [ins.li(a0, 9), ins.ret()],
+    a0: [9, 0],
+    gas: [7, 6],
+  },
   {
     name: "linear op, LW",
+    fused: Pseudo.LINEAR_LW,
     pair: [ins.addi(a1, a1, 8), ins.lw(a0, a1, 4)],
     a0: [0x55, 0x66],
     gas: [8, 7],
   },
   {
     name: "linear op, LBU",
+    fused: Pseudo.LINEAR_LBU,
     pair: [ins.addi(a1, a1, 8), ins.lbu(a0, a1, 4)],
     a0: [0x55, 0x66],
     gas: [8, 7],
   },
   {
     name: "SLLI, linear op",
+    fused: Pseudo.SLLI_LINEAR,
     pair: [slli(a0, a1, 1), ins.addi(a0, a0, 3)],
     a0: [DATA * 2 + 3, 3],
     gas: [8, 7],
   },
   {
     name: "MUL, linear op",
+    fused: Pseudo.MUL_LINEAR,
     pair: [mul(a0, a1, a1), ins.addi(a0, a0, 1)],
     a0: [Math.imul(DATA, DATA) + 1, 1],
     gas: [8, 7],
@@ -103,20 +119,44 @@ const PAIRS: {
   // DATA's low byte is 0.
   {
     name: "SB, linear op",
+    fused: Pseudo.SB_LINEAR,
     pair: [ins.sb(a1, a1, 4), ins.li(a0, 5)],
     a0: [5, 5],
     gas: [8, 7],
     memory: [[0, 0], UNTOUCHED],
   },
-  { name: "two LWs", pair: [ins.lw(a0, a1, 12), ins.lw(a1, a1, 4)], a0: [0x55, 0], gas: [8, 7] },
+  {
+    name: "two LWs",
+    fused: Pseudo.LW_PAIR,
+    pair: [ins.lw(a0, a1, 12), ins.lw(a1, a1, 4)],
+    a0: [0x55, 0],
+    gas: [8, 7],
+  },
   {
     name: "two SWs",
+    fused: Pseudo.SW_PAIR,
     pair: [ins.sw(a1, a1, 4), ins.sw(a1, a1, 0)],
     a0: [0, 0],
     gas: [8, 7],
     memory: [[DATA, DATA], [DATA, 0x66]],
   },
 ];
+
+/** The stream word of instruction 5 of `code` (past its block's GAS entry). */
+function wordAt5(code: number[]): number {
+  const stream = compile(loadProgram(buildGuest({ code })), false);
+  const e = stream.enter(addressOf(code, 5));
+  return stream.insn[((stream.insn[e << 1] & 255) === Pseudo.GAS ? e + 1 : e) << 1];
+}
+
+Deno.test("each pair of the table is fused in the interpreter's stream", () => {
+  for (const { name, pair, fused } of PAIRS) {
+    const word = wordAt5(entering(pair, 5));
+    // The same first instruction before an EBREAK (which fuses with nothing): its own op.
+    const alone = wordAt5(entering([pair[0], ins.ebreak()], 5)) & 255;
+    assertEquals([word & 255, opOf(word)], [fused, alone], name);
+  }
+});
 
 tierTest("a jump into the second instruction of a fused pair runs it alone", (tier) => {
   for (const { name, pair, a0: results, gas, memory } of PAIRS) {
