@@ -8,7 +8,7 @@
 import { Op } from "../abi/isa.ts";
 import { type Box, REG, type Step } from "./_step_alu.ts";
 import { memoryRun, memoryThen, thenMemory } from "./_step_memory.ts";
-import { type CompiledCode, Pseudo, UNCOMPILED } from "./compile.ts";
+import { type CompiledCode, opOf, Pseudo, UNCOMPILED } from "./compile.ts";
 
 /** An entry of the stream, decoded. */
 export interface Entry {
@@ -25,7 +25,7 @@ export function entryAt(code: CompiledCode, k: number): Entry {
   if (insn[k << 1] === UNCOMPILED) code.fill(k);
   const w = insn[k << 1];
   return {
-    op: w & 255,
+    op: opOf(w),
     rd: (w >>> 8) & 63,
     rs1: (w >>> 14) & 63,
     rs2: (w >>> 20) & 63,

@@ -21,7 +21,11 @@
  * the immediate. A branch or JAL also holds, in bits 26-31, the gas of the
  * block it jumps to (0 where that does not fit), and a branch in its rd the
  * gas of the block after it: the jump charges the block it enters and skips
- * its GAS entry.
+ * its GAS entry. Linear ops (ADD, ADDI, LI, MV) have their unused fields x0
+ * and 0, so that `rd = rs1 + rs2 + imm` performs any of them. The first entry
+ * of a frequent pair (`fusedOp`) has a pseudo-op of its own, which the switch
+ * loop performs with the next entry in one dispatch, and its own op in bits
+ * 26-31 (`opOf`, for the steps loop).
  * @module
  */
 import { Slab } from "../abi/_recycle.ts";
@@ -50,7 +54,80 @@ export const Pseudo = {
   NOP: OP_COUNT + 4,
   /** Call the trace hook (trace builds only). */
   TRACE: OP_COUNT + 5,
+  /**
+   * Two linear ops (`fuseLinearPairs`): this entry's, then the next entry's,
+   * each `rd = rs1 + rs2 + imm`; the first op's own number is in bits 26-31.
+   */
+  LINEAR_PAIR: OP_COUNT + 6,
+  /** A linear op, then the branch of the next entry (`fusePairs`); its op in bits 26-31. */
+  LINEAR_BRANCH: OP_COUNT + 7,
+  /** An LW, then the LW of the next entry (`fusePairs`); LW in bits 26-31. */
+  LW_PAIR: OP_COUNT + 8,
+  /** An SW, then the SW of the next entry (`fusePairs`); SW in bits 26-31. */
+  SW_PAIR: OP_COUNT + 9,
+  /** An SLLI, then the linear op of the next entry (`fusePairs`); SLLI in bits 26-31. */
+  SLLI_LINEAR: OP_COUNT + 10,
+  /** The same for an SRLI. */
+  SRLI_LINEAR: OP_COUNT + 11,
+  /** The same for a MUL. */
+  MUL_LINEAR: OP_COUNT + 12,
+  /** The same for an SB. */
+  SB_LINEAR: OP_COUNT + 13,
+  /** A linear op, then the LW of the next entry (`fusePairs`); the linear op in bits 26-31. */
+  LINEAR_LW: OP_COUNT + 14,
+  /** The same with an LBU. */
+  LINEAR_LBU: OP_COUNT + 15,
+  /** The same with a JALR. */
+  LINEAR_JALR: OP_COUNT + 16,
 } as const;
+
+/** The linear ops: each is `rd = rs1 + rs2 + imm` with its unused fields x0 and 0. */
+const LINEAR_OPS: ReadonlySet<number> = new Set([Op.ADD, Op.ADDI, Pseudo.LI, Pseudo.MV]);
+
+/** Ops fused with a linear op after them, and their fused entries. */
+const BEFORE_LINEAR: ReadonlyMap<number, number> = new Map([
+  [Op.SLLI, Pseudo.SLLI_LINEAR],
+  [Op.SRLI, Pseudo.SRLI_LINEAR],
+  [Op.MUL, Pseudo.MUL_LINEAR],
+  [Op.SB, Pseudo.SB_LINEAR],
+]);
+
+/** The fused entry for an entry of op `op` followed by one of op `next`, or 0 for none. */
+function fusedOp(op: number, next: number): number {
+  if (LINEAR_OPS.has(op)) {
+    if (LINEAR_OPS.has(next)) return Pseudo.LINEAR_PAIR;
+    if (next >= Op.BEQ && next <= Op.BGEU) return Pseudo.LINEAR_BRANCH;
+    if (next === Op.LW) return Pseudo.LINEAR_LW;
+    if (next === Op.LBU) return Pseudo.LINEAR_LBU;
+    if (next === Op.JALR) return Pseudo.LINEAR_JALR;
+  }
+  if (LINEAR_OPS.has(next) && BEFORE_LINEAR.has(op)) return BEFORE_LINEAR.get(op)!;
+  if (op === Op.LW && next === Op.LW) return Pseudo.LW_PAIR;
+  if (op === Op.SW && next === Op.SW) return Pseudo.SW_PAIR;
+  return 0;
+}
+
+/**
+ * Marks the first of each frequent pair of entries in `insn`'s entries
+ * `from` to `to` (excluding `to`) as a fused entry (`fusedOp`), which the
+ * switch loop performs in one dispatch; the first op's number moves to bits
+ * 26-31 (unused by these ops) for the steps loop (`opOf`). The second entry
+ * stays as it is, for jumps to it. The entry after a block's last is its
+ * successor's GAS entry or a JUMP_FAULT, so a pair never spans blocks.
+ */
+function fusePairs(insn: Int32Array, from: number, to: number): void {
+  for (let e = from; e + 1 < to; e++) {
+    const op = insn[e << 1] & 255;
+    const fused = fusedOp(op, insn[(e + 1) << 1] & 255);
+    if (fused !== 0) insn[e << 1] = (insn[e << 1] & ~255 & ((1 << 26) - 1)) | fused | (op << 26);
+  }
+}
+
+/** The op of stream word `w`: a fused entry by its first op. */
+export function opOf(w: number): number {
+  const op = w & 255;
+  return op >= Pseudo.LINEAR_PAIR ? w >>> 26 : op;
+}
 
 /**
  * The word of an entry not compiled yet. A compiled entry's word is never 0:
@@ -170,6 +247,7 @@ export function compile(image: ProgramImage, trace: boolean): CompiledCode {
     const operands = code.operands(lo, end);
     const costs = code.costs(lo, end);
     for (let i = lo; i < end; i++) compileInstruction(code, operands, costs, i, stream);
+    fusePairs(insn, first[lo], first[end]);
   };
   const length = code.end - code.start;
   const enter = (pc: number) => {
@@ -262,6 +340,10 @@ function compileInstruction(
   }
   // JAL, JALR and EBREAK keep their encoded size in the rs2 field to form the next pc.
   const third = kind === "jal" || kind === "jalr" || op === Op.EBREAK ? code.size[i] : rs2;
-  emit(at++, pack(op, rd, rs1, third) | (enters << 26), imm);
+  // Linear ops with their unused fields x0 and 0: one formula performs any of them.
+  if (op === Op.ADD) emit(at++, pack(op, rd, rs1, rs2), 0);
+  else if (op === Op.ADDI || op === Pseudo.MV) emit(at++, pack(op, rd, rs1, 0), imm);
+  else if (op === Pseudo.LI) emit(at++, pack(op, rd, 0, 0), imm);
+  else emit(at++, pack(op, rd, rs1, third) | (enters << 26), imm);
   if (code.segmentEnd[i]) emit(at, Pseudo.JUMP_FAULT, (pc + code.size[i]) | 0);
 }
