@@ -9,21 +9,12 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { loadProgram } from "../abi/load.ts";
 import { compile, opOf, Pseudo } from "../interpreter/compile.ts";
-import { Program, type Tier, Trap } from "../mod.ts";
-import { addressOf, buildGuest, DATA, format, type GuestSpec, ins, reg } from "./_guest.ts";
+import { Trap } from "../mod.ts";
+import { assertEveryGasResumes, instantiate, li32 } from "./_fused.ts";
+import { addressOf, buildGuest, DATA, format, ins, reg } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
 
 const { a0, a1, a2, t0, t1, zero } = reg;
-
-function instantiate(spec: GuestSpec, tier: Tier, gas = 10_000) {
-  return Program.fromBytes(buildGuest(spec)).instantiate({}, { tier, gas });
-}
-
-/** `rd = value` for any 32-bit value. */
-function li32(rd: number, value: number): number[] {
-  const lo = (value << 20) >> 20;
-  return [ins.lui(rd, ((value - lo) >>> 12) & 0xfffff), ins.addi(rd, rd, lo)];
-}
 
 /**
  * A program that jumps (JALR) to instruction `at` of `pair`, placed at 5
@@ -241,15 +232,5 @@ tierTest("a loop of fused pairs: exact result and gas, out of gas at each block"
   ];
   // Blocks: [0-1] 2, per iteration [2-5] 4, then [6-7] 2.
   const total = 2 + 4 * 4 + 2;
-  const full = instantiate({ code }, tier, 1000);
-  assertEquals(full.run(), 20);
-  assertEquals(full.gas, 1000 - total);
-  for (let gas = 0; gas < total; gas++) {
-    const instance = instantiate({ code }, tier, gas);
-    const trap = assertThrows(() => instance.run(), Trap, undefined, `gas ${gas}`);
-    assertEquals(trap.kind, "OutOfGas");
-    instance.gas += total - gas;
-    assertEquals(instance.resume(), 20, `gas ${gas}`);
-    assertEquals(instance.gas, 0, `gas ${gas}`);
-  }
+  assertEveryGasResumes(code, tier, total, 20);
 });

@@ -5,21 +5,12 @@
  * Every tier must give each instruction's exact effect, trap pc and gas.
  */
 import { assertEquals, assertThrows } from "@std/assert";
-import { Program, type Tier, Trap } from "../mod.ts";
-import { addressOf, buildGuest, CODE, DATA, type GuestSpec, ins, reg } from "./_guest.ts";
+import { Trap } from "../mod.ts";
+import { assertEveryGasResumes, instantiate, li32 } from "./_fused.ts";
+import { addressOf, CODE, DATA, ins, reg } from "./_guest.ts";
 import { tierTest } from "./_tiers.ts";
 
 const { a0, a1, a2, a5, s0, t0, t1, zero } = reg;
-
-function instantiate(spec: GuestSpec, tier: Tier, gas = 10_000) {
-  return Program.fromBytes(buildGuest(spec)).instantiate({}, { tier, gas });
-}
-
-/** `rd = value` for any 32-bit value. */
-function li32(rd: number, value: number): number[] {
-  const lo = (value << 20) >> 20;
-  return [ins.lui(rd, ((value - lo) >>> 12) & 0xfffff), ins.addi(rd, rd, lo)];
-}
 
 tierTest(
   "word runs through one base: a fault at a later access leaves the earlier ones done",
@@ -98,18 +89,7 @@ tierTest(
     ];
     // Blocks: [0] 1, [1-2] 2, [3-4] 2, [5-6] 2, [7] 1, [8-9] 2, [10-11] 2; per iteration 10.
     const total = 1 + 3 * 10 + 1 + 2;
-    const full = instantiate({ code }, tier, 1000);
-    assertEquals(full.run(), 6 + 9);
-    assertEquals(full.gas, 1000 - total);
-    // Every amount short of the total stops at a block entry with what is left, and resumes exactly.
-    for (let gas = 0; gas < total; gas++) {
-      const instance = instantiate({ code }, tier, gas);
-      const trap = assertThrows(() => instance.run(), Trap, undefined, `gas ${gas}`);
-      assertEquals(trap.kind, "OutOfGas");
-      instance.gas += total - gas;
-      assertEquals(instance.resume(), 15, `gas ${gas}`);
-      assertEquals(instance.gas, 0, `gas ${gas}`);
-    }
+    assertEveryGasResumes(code, tier, total, 6 + 9);
   },
 );
 
