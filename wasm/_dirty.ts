@@ -31,6 +31,10 @@ export function dirtyAtHostCalls(
   callsStub: (i: number) => boolean,
 ): Int32Array {
   const { leader, op, rd, target, hostcall, segmentEnd } = code;
+  const isHostCall = (i: number) => hostcall[i] >= 0 || (GROUP[op[i]] === JAL && callsStub(i));
+  let calls = false;
+  for (let i = from; i < to && !calls; i++) calls = isHostCall(i);
+  if (!calls) return new Int32Array(to - from); // most regions: no flow to compute
   const starts: number[] = []; // the region's blocks' first instructions
   const blockAt = new Int32Array(to - from).fill(-1);
   for (let i = from; i < to; i++) {
@@ -60,7 +64,7 @@ export function dirtyAtHostCalls(
       const last = starts[b + 1] - 1;
       for (let i = starts[b]; i <= last; i++) {
         if (rd[i] !== 0) d |= 1 << rd[i];
-        if (hostcall[i] >= 0 || (GROUP[op[i]] === JAL && callsStub(i))) {
+        if (isHostCall(i)) {
           dirty[i - from] = live ? d : 0; // unreached: CLEAN is 0 there
           live = true;
           d = 0;
