@@ -19,6 +19,25 @@ export const IMPORTS: Imports = { host_inc: (_ctx, x) => (x + 1) | 0 };
 /** The same for the workloads' WebAssembly modules. */
 export const WASM_IMPORTS = { env: { host_inc: (x: number) => (x + 1) | 0 } };
 
+/**
+ * How long each engine runs a workload before the timed runs (at least once), except at the
+ * scale of `--quick` (one timed run). Engines that compile a module in tiers (V8's TurboFan over
+ * Liftoff, in the background) reach their steady code after a while that varies by host: in
+ * headless Chromium the wasm tier's `contract` needed about five runs of 130-165 ms before its
+ * functions were optimized, against two in Deno, and a single warm-up run timed that tier-up.
+ */
+export const WARM_UP_MS = 1000;
+
+/**
+ * `runs` times of `run` (which returns the ms it timed), after warming up with it for
+ * {@linkcode WARM_UP_MS} (once at the scale of `--quick`, `runs` 1).
+ */
+function warmThenTime(runs: number, run: () => number): number[] {
+  const until = performance.now() + (runs > 1 ? WARM_UP_MS : 0);
+  do run(); while (performance.now() < until);
+  return Array.from({ length: runs }, run);
+}
+
 /** Throws unless `result` is the self-check's success (0); `what`: engine and workload. */
 function check(result: number, what: string): void {
   if (result !== 0) {
@@ -28,7 +47,7 @@ function check(result: number, what: string): void {
 
 /**
  * `run(scale)` of the workload in `bytes` (an ELF file) on an rvbox tier,
- * `runs` times after a first run that warms up. Also in the browser
+ * `runs` times after warming up ({@linkcode WARM_UP_MS}). Also in the browser
  * (bench/_browser_page.ts).
  */
 export function measureRvbox(
@@ -40,17 +59,16 @@ export function measureRvbox(
 ): Timing {
   const program = Program.fromBytes(bytes);
   const gas = 1e13;
-  const times: number[] = [];
   let instructions = 0;
-  for (let k = 0; k <= runs; k++) { // the first run warms up
+  const times = warmThenTime(runs, () => {
     using instance = program.instantiate(IMPORTS, { tier, gas });
     const t = performance.now();
     const result = instance.exports.run(scale) as number;
     const ms = performance.now() - t;
     check(result, what);
     instructions = gas - instance.gas;
-    if (k > 0) times.push(ms);
-  }
+    return ms;
+  });
   return { times, instructions };
 }
 
@@ -62,15 +80,14 @@ export async function measureWasm(
   what: string,
 ): Promise<Timing> {
   const module = await WebAssembly.compile(bytes);
-  const times: number[] = [];
-  for (let k = 0; k <= runs; k++) {
+  const times = warmThenTime(runs, () => {
     const instance = new WebAssembly.Instance(module, WASM_IMPORTS);
     const run = instance.exports.run as (scale: number) => number;
     const t = performance.now();
     const result = run(scale);
     const ms = performance.now() - t;
     check(result, what);
-    if (k > 0) times.push(ms);
-  }
+    return ms;
+  });
   return { times };
 }
