@@ -57,8 +57,6 @@ export const Local = Object.freeze({
   /** The only i64 local. */
   GAS: 52,
 });
-/** i32 locals after the parameters. */
-export const I32_LOCALS = Local.GAS - 3;
 /** A function's result when it returned to the address its caller expects. */
 export const RETURNED = 0x7fffffff;
 /** The local of guest register `r` (1-31). */

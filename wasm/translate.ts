@@ -24,7 +24,8 @@
 import { CHUNK_SLOTS, type DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
-import { I32_LOCALS } from "./_control.ts";
+import { Local } from "./_control.ts";
+import { BodyWriter } from "./_locals.ts";
 import { dirtyAtHostCalls } from "./_dirty.ts";
 import { FIELDS_OF, WasmLowering } from "./_emit.ts";
 import {
@@ -40,7 +41,7 @@ import { findRegions, MAX_REGIONS, REGION_SHIFT } from "./_regions.ts";
 const END = 0x0b, UNREACHABLE = 0x00;
 
 /** The function body's buffer, reused (a new one per translation cost more than emitting it). */
-const bodyWriter = new ByteWriter(1 << 16);
+const bodyWriter = new BodyWriter(3, Local.GAS + 1, Local.GAS, 1 << 16);
 
 /** A program the wasm tier cannot translate or compile (the engine refused the module). */
 export class WasmLimitError extends RangeError {
@@ -121,10 +122,7 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
     b.fields = fields;
     b.written = written;
     b.used = used | written;
-    w.u8(2); // local declarations: the i32 ones, then gas
-    w.uleb(I32_LOCALS);
-    w.u8(I32);
-    w.u8x2(1, I64);
+    const start = w.length; // the locals' declarations go here, once the body is written
     b.prologue();
     b.begin(r);
     for (let i = firstOf[r]; i < to; i++) {
@@ -148,6 +146,7 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
     }
     b.epilogue();
     w.u8(END);
+    w.declareLocals(start);
     ends[r] = w.length;
   }
   driver(w);
