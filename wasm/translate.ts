@@ -23,7 +23,7 @@
  */
 import { CHUNK_SLOTS, type DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
-import { assembleModule, ByteWriter, I32, I64 } from "./_binary.ts";
+import { assembleModule, ByteWriter, I32 } from "./_binary.ts";
 import { Local } from "./_control.ts";
 import { BodyWriter } from "./_locals.ts";
 import { dirtyAtHostCalls } from "./_dirty.ts";
