@@ -20,21 +20,31 @@ export const IMPORTS: Imports = { host_inc: (_ctx, x) => (x + 1) | 0 };
 export const WASM_IMPORTS = { env: { host_inc: (x: number) => (x + 1) | 0 } };
 
 /**
- * How long each engine runs a workload before the timed runs (at least once), except at the
- * scale of `--quick` (one timed run). Engines that compile a module in tiers (V8's TurboFan over
- * Liftoff, in the background) reach their steady code after a while that varies by host: in
- * headless Chromium the wasm tier's `contract` needed about five runs of 130-165 ms before its
- * functions were optimized, against two in Deno, and a single warm-up run timed that tier-up.
+ * How long each engine runs a workload at least before the timed runs (once at the scale of
+ * `--quick`). Engines that compile a module in tiers (V8's TurboFan over Liftoff, in the
+ * background) reach their steady code after a while that varies by host and load: in headless
+ * Chromium the wasm tier's `contract` took 5 runs of 130-165 ms to get there on a quiet machine
+ * and 20 under load, against 2 in Deno. So the warm-up also goes on, up to
+ * {@linkcode WARM_UP_MAX_MS}, until a run takes at most {@linkcode STEADY} times the fastest so far.
  */
 export const WARM_UP_MS = 1000;
+/** The longest warm-up. */
+export const WARM_UP_MAX_MS = 10_000;
+/** How close to the fastest warm-up run the last must be for the warm-up to end. */
+export const STEADY = 1.2;
 
 /**
- * `runs` times of `run` (which returns the ms it timed), after warming up with it for
- * {@linkcode WARM_UP_MS} (once at the scale of `--quick`, `runs` 1).
+ * `runs` times of `run` (which returns the ms it timed), after warming up with it
+ * ({@linkcode WARM_UP_MS}; once at the scale of `--quick`, `runs` 1).
  */
 function warmThenTime(runs: number, run: () => number): number[] {
-  const until = performance.now() + (runs > 1 ? WARM_UP_MS : 0);
-  do run(); while (performance.now() < until);
+  const start = performance.now();
+  const least = start + (runs > 1 ? WARM_UP_MS : 0), most = start + WARM_UP_MAX_MS;
+  let fastest = Infinity, last;
+  do {
+    last = run();
+    fastest = Math.min(fastest, last);
+  } while (performance.now() < least || (last > STEADY * fastest && performance.now() < most));
   return Array.from({ length: runs }, run);
 }
 
