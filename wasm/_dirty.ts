@@ -44,39 +44,47 @@ export function dirtyAtHostCalls(
     }
   }
   starts.push(to);
-  const into = new Int32Array(starts.length - 1);
-  const reached = new Uint8Array(starts.length - 1); // from a host call, by static edges
+  const blocks = starts.length - 1;
+  const into = new Int32Array(blocks);
+  const reached = new Uint8Array(blocks); // from a host call, by static edges
   const dirty = new Int32Array(to - from);
-  let changed = true;
+  // A worklist, first-in first-out, of the blocks to (re)visit: each block at first, then a
+  // block again each time what it takes grows, which happens at most 33 times (reached, then
+  // a register more): linear in the region's size, whatever its loops.
+  const queue = new Int32Array(blocks), queued = new Uint8Array(blocks).fill(1);
+  for (let b = 0; b < blocks; b++) queue[b] = b;
+  let head = 0, waiting = blocks;
   /** Adds `mask` to what instruction `i` takes, if it starts a block of the region. */
   const flow = (i: number, mask: number) => {
     const b = i >= from && i < to ? blockAt[i - from] : -1;
-    if (b >= 0 && (reached[b] === 0 || (into[b] | mask) !== into[b])) {
-      reached[b] = 1;
-      into[b] |= mask;
-      changed = true;
-    }
+    if (b < 0 || (reached[b] === 1 && (into[b] | mask) === into[b])) return;
+    reached[b] = 1;
+    into[b] |= mask;
+    if (queued[b] === 1) return;
+    queued[b] = 1;
+    queue[(head + waiting++) % blocks] = b;
   };
-  while (changed) {
-    changed = false;
-    for (let b = 0; b + 1 < starts.length; b++) {
-      let live = reached[b] === 1, d = into[b];
-      const last = starts[b + 1] - 1;
-      for (let i = starts[b]; i <= last; i++) {
-        if (rd[i] !== 0) d |= 1 << rd[i];
-        if (isHostCall(i)) {
-          dirty[i - from] = live ? d : 0; // unreached: CLEAN is 0 there
-          live = true;
-          d = 0;
-        }
+  while (waiting > 0) {
+    const b = queue[head];
+    head = (head + 1) % blocks;
+    waiting--;
+    queued[b] = 0;
+    let live = reached[b] === 1, d = into[b];
+    const last = starts[b + 1] - 1;
+    for (let i = starts[b]; i <= last; i++) {
+      if (rd[i] !== 0) d |= 1 << rd[i];
+      if (isHostCall(i)) {
+        dirty[i - from] = live ? d : 0; // unreached: CLEAN is 0 there
+        live = true;
+        d = 0;
       }
-      if (!live) continue;
-      const group = GROUP[op[last]];
-      if ((group === BRANCH || group === JAL) && target[last] >= 0) flow(target[last], d);
-      // Falling through, a branch not taken, after a host call or a call (linking).
-      const next = FALLS_THROUGH[op[last]] || hostcall[last] >= 0 || rd[last] !== 0;
-      if (next && !segmentEnd[last]) flow(last + 1, d);
     }
+    if (!live) continue;
+    const group = GROUP[op[last]];
+    if ((group === BRANCH || group === JAL) && target[last] >= 0) flow(target[last], d);
+    // Falling through, a branch not taken, after a host call or a call (linking).
+    const next = FALLS_THROUGH[op[last]] || hostcall[last] >= 0 || rd[last] !== 0;
+    if (next && !segmentEnd[last]) flow(last + 1, d);
   }
   return dirty;
 }
