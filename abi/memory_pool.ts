@@ -86,13 +86,14 @@ export function takePooled<T>(
  * limit. Returns how many.
  */
 export function releasePooled(which: (plan: object) => boolean = () => true): number {
-  let released = 0;
+  const gone: Entry[] = [];
   for (let i = entries.length - 1; i >= 0; i--) {
-    if (!which(entries[i].plan)) continue;
-    entries.splice(i, 1)[0].release?.();
-    released++;
+    if (which(entries[i].plan)) gone.push(entries.splice(i, 1)[0]);
   }
-  return released;
+  // Only then, as a release may pool something else (wasm/space.ts keeps a retired program's
+  // memory for the next program).
+  for (const entry of gone) entry.release?.();
+  return gone.length;
 }
 
 /**

@@ -20,9 +20,11 @@ export const HEAP = DATA + 0x1000;
 /**
  * Exports: `dirty(v)` stores `v` in the data, the bss, the top and the
  * bottom of the stack; `load(a)` and `store(a, v)` access a word; `sbrk(n)`
- * moves the break; `spin()` loops until it runs out of gas.
+ * moves the break; `spin()` loops until it runs out of gas. `padding`
+ * unreachable instructions after them make a program of other code with the
+ * same layout.
  */
-export function dirtyProgram(): Program {
+export function dirtyProgram(padding = 0): Program {
   return Program.fromBytes(buildGuest({
     code: [
       ins.lui(t0, DATA >>> 12), // 0: dirty
@@ -40,6 +42,7 @@ export function dirtyProgram(): Program {
       ins.ecall(), // 12: sbrk
       ins.ret(),
       ins.jal(zero, 0), // 14: spin
+      ...Array.from({ length: padding }, (_, k) => ins.li(a0, k)),
     ],
     imports: [{ at: 12, name: "rvbox_sbrk" }],
     exports: [

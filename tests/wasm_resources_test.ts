@@ -7,11 +7,11 @@
  * tested for real in tests/browser_wasm_test.ts).
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
-import { codeCache, Program, resourceUsage } from "../mod.ts";
+import { codeCache, Program, releasePooledMemory, resourceUsage } from "../mod.ts";
 import { wasmProgram, wasmSupport } from "../wasm/mod.ts";
 import { assertClean, runChild } from "./_child.ts";
-import { dirtyProgram, PRISTINE, readEverything } from "./_dirty_guest.ts";
-import { buildGuest, ins, reg } from "./_guest.ts";
+import { dirtyEverything, dirtyProgram, PRISTINE, readEverything } from "./_dirty_guest.ts";
+import { buildGuest, CODE, ins, reg } from "./_guest.ts";
 import { AUTO_TARGET } from "./_tiers.ts";
 import { assertLimitsRefuse, heldUsage } from "./_usage.ts";
 
@@ -58,7 +58,30 @@ Deno.test({
     assertEquals(readEverything(again), PRISTINE);
     again.dispose();
     program.dispose();
-    assertEquals(resourceUsage(), before, "a disposed program's spaces leave the pool");
+    const kept = resourceUsage();
+    assertEquals(kept.pooledMemories, before.pooledMemories + 1, "its memory stays, zeroed");
+    assertEquals(kept.reservedBytes, created.reservedBytes, "counted while kept");
+    // The next program's instance takes it: a program of other code, with a memory of that size.
+    const other = dirtyProgram(900); // a jump table of 7 KiB, over the next program's code page
+    const third = other.instantiate({}, { tier: "wasm" });
+    assertEquals(resourceUsage().pooledMemories, before.pooledMemories, "the kept memory serves");
+    assertEquals(resourceUsage().reservedBytes, created.reservedBytes);
+    assertEquals(readEverything(third), PRISTINE);
+    // Disposed after its program: its memory is kept as the instance left it, zeroed.
+    dirtyEverything(third, 0x5a5a5a5a);
+    other.dispose();
+    third.dispose();
+    assertEquals(resourceUsage().pooledMemories, before.pooledMemories + 1);
+    const last = dirtyProgram(2);
+    const fourth = last.instantiate({}, { tier: "wasm" });
+    assertEquals(resourceUsage().pooledMemories, before.pooledMemories, "it serves again");
+    assertEquals(readEverything(fourth), PRISTINE);
+    // The rest of its code's page, where the last program's jump table was.
+    for (let a = CODE + 0x100; a < CODE + 0x1000; a += 4) assertEquals(fourth.exports.load(a), 0);
+    fourth.dispose();
+    last.dispose();
+    releasePooledMemory();
+    assertEquals(resourceUsage(), before, "releasePooledMemory() lets it go");
   },
 });
 

@@ -9,7 +9,9 @@
  * or collected, it is restored to the initial contents and pooled
  * (abi/memory_pool.ts) for the next instance of the same program and memory
  * options, which then needs neither a new memory nor a new WebAssembly
- * instance. Where the host refuses to instantiate a module synchronously (a
+ * instance; once the program is disposed, the memory alone, zeroed, for the
+ * next space of its size (the next program's module instantiated over it,
+ * sparing a fresh memory's page faults). Where the host refuses to instantiate a module synchronously (a
  * browser's main thread, over 8 MB), {@linkcode preparedSpace} instantiates
  * one asynchronously.
  * @module
@@ -123,13 +125,18 @@ export function freeSpace(space: WasmSpace): void {
   space.claim.release();
 }
 
-/** A new memory for `plan`, with the initial contents, not instantiated yet. */
+/**
+ * A new space for `plan`, with the initial contents, not instantiated yet: over the zeroed
+ * memory a disposed program left of the same size ({@linkcode keepMemory}), or a new memory.
+ */
 function newSpace(plan: MemoryPlan, program: WasmProgram): WasmSpace {
-  const claim = drainingPool(() => new ResourceClaim(WHAT, spaceAmounts(plan, program)));
   const pages = memoryPages(program, plan.span);
-  let memory;
+  const kept = takePooled<KeptMemory>(keyOf(pages), "wasm");
+  kept?.claim.release(); // counted again below, as the new space's
+  const claim = drainingPool(() => new ResourceClaim(WHAT, spaceAmounts(plan, program)));
+  let memory = kept?.memory;
   try {
-    memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    memory ??= new WebAssembly.Memory({ initial: pages, maximum: pages });
   } catch (error) {
     // Address space runs out with many live memories: `auto` then stays on the interpreter.
     claim.release();
@@ -141,6 +148,38 @@ function newSpace(plan: MemoryPlan, program: WasmProgram): WasmSpace {
   dropped.register(space, claim);
   plan.initialize(space.bytes);
   return space;
+}
+
+/** A retired program's memory, all zero, and its claim while it waits (pooled). */
+interface KeptMemory {
+  readonly memory: WebAssembly.Memory;
+  readonly claim: ResourceClaim;
+}
+
+/** The pool's key for kept memories of `pages` pages (one object per size). */
+const keys = new Map<number, object>();
+function keyOf(pages: number): object {
+  let key = keys.get(pages);
+  if (key === undefined) keys.set(pages, key = { pages });
+  return key;
+}
+
+/**
+ * Keeps the memory of `space`, whose program is disposed, for the next space of that size
+ * (reloading a program, or loading another, then spares the page faults of a fresh memory):
+ * everything its instances, the host and its module can have written is zeroed first — the
+ * state block and jump table, every region of the layout, the heap as far as it grew.
+ */
+function keepMemory(space: WasmSpace): void {
+  const { plan, program, memory } = space;
+  new Uint8Array(memory.buffer, 0, program.guestOffset).fill(0);
+  for (const r of plan.regions) {
+    space.bytes.fill(0, r.start - plan.base, Math.min(pageUp(r.end) - plan.base, plan.span));
+  }
+  space.bytes.fill(0, plan.heapStart - plan.base, space.heapTop - plan.base);
+  const kept: KeptMemory = { memory, claim: space.claim };
+  const pages = memory.buffer.byteLength / WASM_PAGE;
+  if (!poolMemory(keyOf(pages), "wasm", kept, () => kept.claim.release())) freeSpace(space);
 }
 
 /** A pooled space for `plan` running `program` that the limits still allow, if any. */
@@ -194,17 +233,16 @@ async function instantiatedLater(space: WasmSpace): Promise<WasmSpace> {
 
 /**
  * A space whose instance is done: restored and pooled for the plan's next
- * instance, or freed (its program disposed, its heap large, or pooling off).
+ * instance, its memory kept for another program's if the program is disposed
+ * (then or while pooled), or freed (its heap large, or pooling off).
  */
 function recycle(space: WasmSpace): void {
   const plan = space.plan;
-  if (pooling() && !plan.retired && space.heapTop - plan.heapStart <= POOLED_HEAP_BYTES) {
-    plan.restore(space.bytes, space.heapTop);
-    space.words.fill(0); // registers and exit details of the last instance
-    poolMemory(plan, "wasm", space, () => freeSpace(space));
-  } else {
-    freeSpace(space);
-  }
+  if (!pooling() || space.heapTop - plan.heapStart > POOLED_HEAP_BYTES) return freeSpace(space);
+  if (plan.retired) return keepMemory(space);
+  plan.restore(space.bytes, space.heapTop);
+  space.words.fill(0); // registers and exit details of the last instance
+  poolMemory(plan, "wasm", space, () => plan.retired ? keepMemory(space) : freeSpace(space));
 }
 
 /** What a collected instance's hold leaves to release. */

@@ -25,7 +25,6 @@ import { CHUNK_SLOTS, type DecodedCode } from "../abi/code.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32 } from "./_binary.ts";
 import { Local } from "./_control.ts";
-import { BodyWriter } from "./_locals.ts";
 import { dirtyAtHostCalls } from "./_dirty.ts";
 import { FIELDS_OF, WasmLowering } from "./_emit.ts";
 import {
@@ -36,6 +35,7 @@ import {
   WASM_PAGE,
   WasmExit,
 } from "./_layout.ts";
+import { BodyWriter } from "./_locals.ts";
 import { findRegions, MAX_REGIONS, REGION_SHIFT } from "./_regions.ts";
 
 const END = 0x0b, UNREACHABLE = 0x00;
