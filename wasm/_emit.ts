@@ -51,6 +51,10 @@ const ALU: Record<number, number> = {
   [Op.BGEU]: GE_U,
 };
 
+/** The ops where `0 op x = x op 0 = x`, and those where only `x op 0 = x`. */
+const ZERO_IDENTITY = new Set([ADD, 0x72, 0x73]);
+const RIGHT_ZERO_IDENTITY = new Set([ADD, 0x72, 0x73, SUB, SHL, 0x75, 0x76]);
+
 /** Load opcode and size of each load op. */
 const LOADS: Record<number, readonly [number, number]> = {
   [Op.LB]: [0x2c, 1],
@@ -86,13 +90,22 @@ export class WasmLowering extends Jumps implements Lowering {
     this.w.uleb(offset);
   }
 
-  /** `rd = rs1 op rs2`, or `rs1 op imm` when `immediate`. */
+  /**
+   * `rd = rs1 op rs2`, or `rs1 op imm` when `immediate`; an operand that is 0 (x0, or
+   * the immediate) folds away where it changes nothing (`li`, `mv`, ...): smaller code.
+   */
   #alu(op: number, rd: number, rs1: number, rs2: number, imm: number, immediate: boolean): void {
     if (rd === 0) return; // no effect (NOPs and HINTs)
-    this.reg(rs1);
-    if (immediate) this.i32(imm);
-    else this.reg(rs2);
-    this.w.u8(ALU[op]);
+    const opcode = ALU[op];
+    const rightZero = immediate ? imm === 0 : rs2 === 0;
+    const right = () => immediate ? this.i32(imm) : this.reg(rs2);
+    if (rs1 === 0 && ZERO_IDENTITY.has(opcode)) right();
+    else if (rightZero && RIGHT_ZERO_IDENTITY.has(opcode)) this.reg(rs1);
+    else {
+      this.reg(rs1);
+      right();
+      this.w.u8(opcode);
+    }
     this.setReg(rd);
   }
 
