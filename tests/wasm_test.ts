@@ -5,7 +5,7 @@
  * @module
  */
 import { assertEquals, assertThrows } from "@std/assert";
-import { type HostContext, type Instance, Program, Trap } from "../mod.ts";
+import { type HostContext, type Imports, type Instance, Program, Trap } from "../mod.ts";
 import { wasmSupport } from "../wasm/mod.ts";
 import { buildGuest, CODE, codeBytes, DATA, ins, reg } from "./_guest.ts";
 
@@ -19,9 +19,10 @@ function asOnInterpreter(
   program: Program,
   gas: number | undefined,
   observe: (instance: Instance) => unknown[],
+  imports: Imports = {},
 ): unknown[] {
   const run = (tier: "interpreter" | "wasm") => {
-    const instance = program.instantiate({}, { tier, gas });
+    const instance = program.instantiate(imports, { tier, gas });
     return [...observe(instance), instance.gas];
   };
   const wasm = run("wasm");
@@ -260,5 +261,77 @@ Deno.test({
       return [trap.kind, trap.pc, trap.address, trap.registers[reg.a0]];
     });
     assertEquals(seen.slice(0, 4), ["InvalidJump", 0x10000 + 5 * 4, 0x100002, 42]);
+  },
+});
+
+/**
+ * f(n) = n ? f(n - 1) + 1 : peek(0), one function calling itself from two sites (the
+ * second reached only when the host redirects a return there); its returns go back
+ * without the jump table's lookup (wasm/_jumps.ts).
+ */
+function selfRecursive(): Program {
+  return Program.fromBytes(buildGuest({
+    code: [
+      ins.addi(reg.sp, reg.sp, -16),
+      ins.sw(reg.ra, reg.sp, 12),
+      ins.beq(reg.a0, 0, 13 * 4), // to [15]
+      ins.addi(reg.a0, reg.a0, -1),
+      ins.jal(reg.ra, -4 * 4), // [4]: site A
+      ins.addi(reg.a0, reg.a0, 1),
+      ins.lw(reg.ra, reg.sp, 12),
+      ins.addi(reg.sp, reg.sp, 16),
+      ins.ret(),
+      ins.addi(reg.a0, reg.a0, -1),
+      ins.jal(reg.ra, -10 * 4), // [10]: site B
+      ins.addi(reg.a0, reg.a0, 100),
+      ins.lw(reg.ra, reg.sp, 12),
+      ins.addi(reg.sp, reg.sp, 16),
+      ins.ret(),
+      ins.lw(reg.ra, reg.sp, 12), // [15]
+      ins.addi(reg.sp, reg.sp, 16),
+      ins.ecall(),
+      ins.ret(),
+    ],
+    imports: [{ at: 17, name: "peek" }],
+    exports: [{ at: 0, name: "f" }],
+  }));
+}
+
+Deno.test({
+  name:
+    "wasm tier: deep recursion within one function, its returns redirected, as on the interpreter",
+  ignore,
+  fn: () => {
+    const program = selfRecursive();
+    const run = (tier: "interpreter" | "wasm") => {
+      const seen: number[] = [];
+      let calls = 0;
+      const peek = (ctx: HostContext) => {
+        seen.push(ctx.getRegister(reg.sp), ctx.getRegister(reg.ra), ctx.gas);
+        // The second time, the innermost return goes to after site B instead.
+        if (++calls === 2) ctx.setRegister(reg.ra, 0x10000 + 11 * 4);
+        return 0;
+      };
+      const instance = program.instantiate({ peek }, { tier, gas: 1e7 });
+      const results = [3000, 3000, 7].map((n) => instance.exports.f(n));
+      return [...results, instance.gas, ...seen];
+    };
+    const wasm = run("wasm");
+    assertEquals(wasm, run("interpreter"));
+    assertEquals(wasm.slice(0, 3), [3000, 3099, 7]);
+  },
+});
+
+Deno.test({
+  name: "wasm tier: gas runs out inside recursion within one function where the interpreter's does",
+  ignore,
+  fn: () => {
+    const program = selfRecursive();
+    for (const gas of [20_001, 20_002, 20_003, 20_005]) {
+      asOnInterpreter(program, gas, (instance) => {
+        const trap = assertThrows(() => instance.exports.f(3000), Trap);
+        return [trap.kind, trap.pc, ...trap.registers];
+      }, { peek: () => 0 });
+    }
   },
 });

@@ -95,6 +95,11 @@ export class Jumps extends ControlFlow {
    */
   firstInstruction = 0;
   dirty: Int32Array = new Int32Array(0);
+  /**
+   * The instructions after the region's calls of its own first block (recursion, a jump
+   * within the function): a return checks these links before looking its target up.
+   */
+  selfReturns: number[] = [];
 
   get(local: number): void {
     this.w.u8x2(GET, local);
@@ -465,6 +470,7 @@ export class Jumps extends ControlFlow {
       this.br(LEAVE_LABEL);
       this.close();
       this.get(Local.T0);
+      this.#selfReturn();
     }
     this.i32(HOST_RETURN_ADDRESS | 0);
     w.u8(EQ);
@@ -507,6 +513,24 @@ export class Jumps extends ControlFlow {
     this.close();
     this.get(Local.T1);
     this.dispatchPopped();
+  }
+
+  /**
+   * A return to after one of the region's recursive calls goes on there without the
+   * table's lookup; leaves the address in T0 on the stack.
+   */
+  #selfReturn(): void {
+    for (const i of this.selfReturns) {
+      this.i32(this.code.pc[i]);
+      this.w.u8(EQ);
+      this.if();
+      // Came from the callee's code, not by static edges (wasm/_dirty.ts).
+      this.i32(0);
+      this.set(Local.CLEAN);
+      this.goto(i);
+      this.close();
+      this.get(Local.T0);
+    }
   }
 
   /**
