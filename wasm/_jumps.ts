@@ -472,12 +472,6 @@ export class Jumps extends ControlFlow {
       this.get(Local.T0);
       this.#selfReturn();
     }
-    this.i32(HOST_RETURN_ADDRESS | 0);
-    w.u8(EQ);
-    this.if();
-    this.constant(rd, link);
-    this.exit(WasmExit.RETURN, pc);
-    this.close();
     this.#lookup();
     // The entry is the dispatch index + 1, 0 for none, MID_BLOCK inside a block.
     this.i32(1);
@@ -494,6 +488,14 @@ export class Jumps extends ControlFlow {
     this.if();
     this.constant(rd, link);
     this.br(Stub.ENTER_MID);
+    this.close();
+    // No code lies at the host's return address (abi/README.md): checked only here.
+    this.get(Local.T0);
+    this.i32(HOST_RETURN_ADDRESS | 0);
+    w.u8(EQ);
+    this.if();
+    this.constant(rd, link);
+    this.exit(WasmExit.RETURN, pc);
     this.close();
     this.br(Stub.INVALID_JUMP);
     this.close();
@@ -534,13 +536,12 @@ export class Jumps extends ControlFlow {
   }
 
   /**
-   * Pushes the jump table's entry for the address in T0 (0 outside the
+   * Pops the address in T0 and pushes the jump table's entry for it (0 outside the
    * code): the slot's in one level, or per chunk of code, the row of slots
    * (0: no code in the chunk), then the slot's (wasm/translate.ts).
    */
   #lookup(): void {
     const w = this.w;
-    this.get(Local.T0);
     this.i32(this.codeStart);
     w.u8(SUB);
     w.u8x2(TEE, Local.T1);
