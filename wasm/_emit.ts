@@ -185,18 +185,21 @@ export class WasmLowering extends Jumps implements Lowering {
    * fast window, then the stack's (one unsigned compare each); outside both,
    * leaves for the interpreter to run the rest of the block from this
    * instruction (it checks the access against the regions exactly), giving
-   * back the gas it charges again.
+   * back the gas it charges again. The first access of a run (`#run`) checks
+   * the run's whole extent; the others push their address, unchecked.
    */
   #checked(rs1: number, imm: number, size: number, write: boolean, pc: number): void {
     const i = this.instruction;
     const covered = i < this.#checkedTo && rs1 === this.#base && write === this.#write;
+    this.#covers = covered;
     const run = covered || GROUP[this.code.op[i]] > STORE_GROUP ? 0 : this.#run(i, write);
     this.reg(rs1);
-    if (imm !== 0 || run > 0) {
-      this.i32(run > 0 ? this.#low : imm);
+    const offset = run > 0 ? this.#low : imm;
+    if (offset !== 0) {
+      this.i32(offset);
       this.w.u8(ADD);
     }
-    if (covered) return this.set(Local.T0);
+    if (covered) return; // the address stays on the stack
     this.w.u8x2(TEE, Local.T0);
     const window = write ? Field.WRITE_START : Field.READ_START;
     const extent = run > 0 ? this.#high - this.#low : size;
@@ -211,8 +214,10 @@ export class WasmLowering extends Jumps implements Lowering {
     [this.#checkedTo, this.#base, this.#write] = [run, rs1, write];
     if (imm === this.#low) return;
     this.reg(rs1);
-    this.i32(imm);
-    this.w.u8(ADD);
+    if (imm !== 0) {
+      this.i32(imm);
+      this.w.u8(ADD);
+    }
     this.set(Local.T0);
   }
 
@@ -247,6 +252,8 @@ export class WasmLowering extends Jumps implements Lowering {
   #checkedTo = -1;
   #base = 0;
   #write = false;
+  /** Whether the run's check covers the access being lowered. */
+  #covers = false;
   /** The run's extent from its base register: [low, high). */
   #low = 0;
   #high = 0;
@@ -280,9 +287,12 @@ export class WasmLowering extends Jumps implements Lowering {
     return end;
   }
 
-  /** Pushes the memory index of the checked address in T0. */
+  /**
+   * Pushes the memory index of the checked address: in T0, or on the stack for an access
+   * its run's check covered.
+   */
   #index(): void {
-    this.get(Local.T0);
+    if (!this.#covers) this.get(Local.T0);
     this.field(Field.BIAS);
     this.w.u8(ADD);
   }
