@@ -77,6 +77,8 @@ const BETWEEN_RUN = new Set([0, 1, 2, 3, 4, 10, 11, 12, 13, 14]);
 /** Fewest accesses checked at once (two take two checks either way), and their widest extent. */
 const MIN_RUN = 3;
 const MAX_RUN_EXTENT = 2048;
+/** Most instructions a run spans: the scan for one stays short in long blocks. */
+const MAX_RUN_SCAN = 16;
 
 /** Compare that picks the old value for AMOMIN/MAX(U): `old cmp rs2 ? old : rs2`. */
 const AMO_PICK: Record<number, number> = {
@@ -271,7 +273,8 @@ export class WasmLowering extends Jumps implements Lowering {
     const base = rs1[i];
     const kind = write ? STORE_GROUP : LOAD_GROUP;
     let low = imm[i], high = low, accesses = 0, end = i;
-    for (let j = i; j < count && (j === i || leader[j] === 0); j++) {
+    const last = Math.min(count, i + MAX_RUN_SCAN);
+    for (let j = i; j < last && (j === i || leader[j] === 0); j++) {
       const group = GROUP[op[j]];
       if (group === kind && rs1[j] === base) {
         const from = Math.min(low, imm[j]), to = Math.max(high, imm[j] + accessSize(op[j]));
