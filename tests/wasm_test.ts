@@ -5,7 +5,7 @@
  * @module
  */
 import { assertEquals, assertThrows } from "@std/assert";
-import { type HostContext, type Instance, Program, Trap } from "../mod.ts";
+import { type HostContext, type Imports, type Instance, Program, Trap } from "../mod.ts";
 import { wasmSupport } from "../wasm/mod.ts";
 import { buildGuest, CODE, codeBytes, DATA, ins, reg } from "./_guest.ts";
 
@@ -19,9 +19,10 @@ function asOnInterpreter(
   program: Program,
   gas: number | undefined,
   observe: (instance: Instance) => unknown[],
+  imports: Imports = {},
 ): unknown[] {
   const run = (tier: "interpreter" | "wasm") => {
-    const instance = program.instantiate({}, { tier, gas });
+    const instance = program.instantiate(imports, { tier, gas });
     return [...observe(instance), instance.gas];
   };
   const wasm = run("wasm");
@@ -260,5 +261,154 @@ Deno.test({
       return [trap.kind, trap.pc, trap.address, trap.registers[reg.a0]];
     });
     assertEquals(seen.slice(0, 4), ["InvalidJump", 0x10000 + 5 * 4, 0x100002, 42]);
+  },
+});
+
+/**
+ * f(n) = n ? f(n - 1) + 1 : peek(0), one function calling itself from two sites (the
+ * second reached only when the host redirects a return there); its returns go back
+ * without the jump table's lookup (wasm/_jumps.ts).
+ */
+function selfRecursive(): Program {
+  return Program.fromBytes(buildGuest({
+    code: [
+      ins.addi(reg.sp, reg.sp, -16),
+      ins.sw(reg.ra, reg.sp, 12),
+      ins.beq(reg.a0, 0, 13 * 4), // to [15]
+      ins.addi(reg.a0, reg.a0, -1),
+      ins.jal(reg.ra, -4 * 4), // [4]: site A
+      ins.addi(reg.a0, reg.a0, 1),
+      ins.lw(reg.ra, reg.sp, 12),
+      ins.addi(reg.sp, reg.sp, 16),
+      ins.ret(),
+      ins.addi(reg.a0, reg.a0, -1),
+      ins.jal(reg.ra, -10 * 4), // [10]: site B
+      ins.addi(reg.a0, reg.a0, 100),
+      ins.lw(reg.ra, reg.sp, 12),
+      ins.addi(reg.sp, reg.sp, 16),
+      ins.ret(),
+      ins.lw(reg.ra, reg.sp, 12), // [15]
+      ins.addi(reg.sp, reg.sp, 16),
+      ins.ecall(),
+      ins.ret(),
+    ],
+    imports: [{ at: 17, name: "peek" }],
+    exports: [{ at: 0, name: "f" }],
+  }));
+}
+
+Deno.test({
+  name:
+    "wasm tier: deep recursion within one function, its returns redirected, as on the interpreter",
+  ignore,
+  fn: () => {
+    const program = selfRecursive();
+    const run = (tier: "interpreter" | "wasm") => {
+      const seen: number[] = [];
+      let calls = 0;
+      const peek = (ctx: HostContext) => {
+        seen.push(ctx.getRegister(reg.sp), ctx.getRegister(reg.ra), ctx.gas);
+        // The second time, the innermost return goes to after site B instead.
+        if (++calls === 2) ctx.setRegister(reg.ra, 0x10000 + 11 * 4);
+        return 0;
+      };
+      const instance = program.instantiate({ peek }, { tier, gas: 1e7 });
+      const results = [3000, 3000, 7].map((n) => instance.exports.f(n));
+      return [...results, instance.gas, ...seen];
+    };
+    const wasm = run("wasm");
+    assertEquals(wasm, run("interpreter"));
+    assertEquals(wasm.slice(0, 3), [3000, 3099, 7]);
+  },
+});
+
+Deno.test({
+  name: "wasm tier: gas runs out inside recursion within one function where the interpreter's does",
+  ignore,
+  fn: () => {
+    const program = selfRecursive();
+    for (const gas of [20_001, 20_002, 20_003, 20_005]) {
+      asOnInterpreter(program, gas, (instance) => {
+        const trap = assertThrows(() => instance.exports.f(3000), Trap);
+        return [trap.kind, trap.pc, ...trap.registers];
+      }, { peek: () => 0 });
+    }
+  },
+});
+
+const A3 = 13, A4 = 14;
+
+/** Three or four accesses through a0 from `base`, checked at once (wasm/_emit.ts) on the wasm tier. */
+function accessRun(base: number, loads: boolean): Program {
+  const run = loads
+    ? [ins.lw(reg.a2, reg.a0, 0), ins.lw(A3, reg.a0, 4), ins.lw(A4, reg.a0, 8)]
+    : [ins.sw(reg.a1, reg.a0, 0), ins.sw(reg.a1, reg.a0, 4), ins.sw(reg.a1, reg.a0, 8)];
+  return Program.fromBytes(buildGuest({
+    code: [
+      ins.li(reg.t0, 3),
+      ins.lui(reg.a0, (base + 0x800) >>> 12),
+      ins.addi(reg.a0, reg.a0, base - (((base + 0x800) >>> 12) << 12)),
+      ins.li(reg.a1, 7),
+      run[0],
+      ins.addi(reg.a5, reg.a5, 1), // register arithmetic between the run's accesses
+      run[1],
+      run[2],
+      loads ? ins.lbu(A4 + 2, reg.a0, 12) : ins.sb(reg.a1, reg.a0, 12),
+      ins.addi(reg.t0, reg.t0, -1),
+      ins.bne(reg.t0, 0, -24),
+      ins.add(reg.a0, A3, A4),
+      ins.ret(),
+    ],
+    segments: [
+      { vaddr: 0x40000, bytes: new Uint8Array(16).fill(5), flags: 6 },
+      { vaddr: 0x41000, bytes: new Uint8Array(16).fill(9), flags: 4 },
+    ],
+    exports: [{ at: 0, name: "go" }],
+  }));
+}
+
+Deno.test({
+  name:
+    "wasm tier: a fault within accesses checked at once: those before it happen, as on the interpreter",
+  ignore,
+  fn: () => {
+    // Stores from 0x40ff8 reach the read-only page at 0x41000 at their third (from 0x40ffa,
+    // their second), loads from 0x41ff8 what lies past it.
+    const cases = [[0x40ff8, false, 7, 0x41000], [0x41ff8, true, 7, 0x42000], [
+      0x40ffa,
+      false,
+      6,
+      0x40ffe,
+    ]] as const;
+    for (const [base, loads, at, address] of cases) {
+      const seen = asOnInterpreter(accessRun(base, loads), 1000, (instance) => {
+        const trap = assertThrows(() => instance.exports.go(), Trap);
+        const memory = [0, 4, 8].map((k) => instance.memory.readU32(0x40ff0 + k));
+        return [trap.kind, trap.pc, trap.address, ...trap.registers, ...memory];
+      });
+      assertEquals(seen.slice(0, 3), ["MemoryFault", CODE + 4 * at, address]);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "wasm tier: accesses checked at once that the interpreter runs, gas exact, as on the interpreter",
+  ignore,
+  fn: () => {
+    // Read-only data apart from the fast windows: the run's check fails, the interpreter runs it.
+    for (const [base, loads] of [[0x41000, true], [0x40000, false], [0x40000, true]] as const) {
+      for (const gas of [9, 10, 14, 15, 16, 30, 1000]) {
+        asOnInterpreter(accessRun(base, loads), gas, (instance) => {
+          try {
+            const memory = [0, 4, 8, 12].map((k) => instance.memory.readU32(0x40000 + k));
+            return [instance.exports.go(), ...memory];
+          } catch (e) {
+            if (!(e instanceof Trap)) throw e;
+            return [e.kind, e.pc, ...e.registers];
+          }
+        });
+      }
+    }
   },
 });

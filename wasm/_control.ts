@@ -180,6 +180,8 @@ export class ControlFlow {
     const { loopEnd, innermost, parent } = this.#regions;
     if (to <= from) {
       if (loopEnd[to] > from) this.br(this.#loopLabel[to]);
+      // No index pending, the function's head goes on with its first block (a recursive call).
+      else if (to === this.first) this.br(this.#topLabel);
       else this.dispatch(to);
       return;
     }

@@ -7,7 +7,7 @@
  * @module
  */
 import { Op, OP_COUNT } from "../abi/isa.ts";
-import type { Lowering } from "../jit/_lower.ts";
+import { GROUP, type Lowering } from "../jit/_lower.ts";
 import { Local } from "./_control.ts";
 import { Jumps } from "./_jumps.ts";
 import { Field, WasmExit } from "./_layout.ts";
@@ -16,7 +16,7 @@ import { Field, WasmExit } from "./_layout.ts";
 const ELSE = 0x05, SELECT = 0x1b, TEE = 0x22;
 const I32_LOAD = 0x28, I32_STORE = 0x36, I64_CONST = 0x42;
 const EQZ = 0x45, EQ = 0x46, GE_U = 0x4f;
-const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74;
+const ADD = 0x6a, SUB = 0x6b, AND = 0x71, OR = 0x72, SHL = 0x74;
 const I64_MUL = 0x7e, I64_SHR_U = 0x88, WRAP = 0xa7;
 const EXTEND_S = 0xac, EXTEND_U = 0xad;
 const RESULT_I32 = 0x7f;
@@ -51,6 +51,10 @@ const ALU: Record<number, number> = {
   [Op.BGEU]: GE_U,
 };
 
+/** The ops where `0 op x = x op 0 = x`, and those where only `x op 0 = x`. */
+const ZERO_IDENTITY = new Set([ADD, 0x72, 0x73]);
+const RIGHT_ZERO_IDENTITY = new Set([ADD, 0x72, 0x73, SUB, SHL, 0x75, 0x76]);
+
 /** Load opcode and size of each load op. */
 const LOADS: Record<number, readonly [number, number]> = {
   [Op.LB]: [0x2c, 1],
@@ -65,6 +69,21 @@ const STORES: Record<number, readonly [number, number]> = {
   [Op.SH]: [0x3b, 2],
   [Op.SW]: [I32_STORE, 4],
 };
+/** The size of a load's or store's access. */
+const accessSize = (op: number): number => (LOADS[op] ?? STORES[op])[1];
+/** `GROUP` (jit/_lower.ts) of the loads, of the stores, and of what may come between a run's. */
+const LOAD_GROUP = 5, STORE_GROUP = 6;
+const BETWEEN_RUN = new Set([0, 1, 2, 3, 4, 10, 11, 12, 13, 14]);
+/** Fewest accesses checked at once (two take two checks either way), and their widest extent. */
+const MIN_RUN = 3;
+const MAX_RUN_EXTENT = 2048;
+/**
+ * Most instructions a run spans: the scan for one stays short in long blocks. 16 cut
+ * contract's run of spills across its loop's body, a check more there, and made it 1.3x
+ * slower on rv32em (V8's code for the loop got worse).
+ */
+const MAX_RUN_SCAN = 64;
+
 /** Compare that picks the old value for AMOMIN/MAX(U): `old cmp rs2 ? old : rs2`. */
 const AMO_PICK: Record<number, number> = {
   [Op.AMOMIN_W]: 0x48,
@@ -86,13 +105,22 @@ export class WasmLowering extends Jumps implements Lowering {
     this.w.uleb(offset);
   }
 
-  /** `rd = rs1 op rs2`, or `rs1 op imm` when `immediate`. */
+  /**
+   * `rd = rs1 op rs2`, or `rs1 op imm` when `immediate`; an operand that is 0 (x0, or
+   * the immediate) folds away where it changes nothing (`li`, `mv`, ...): smaller code.
+   */
   #alu(op: number, rd: number, rs1: number, rs2: number, imm: number, immediate: boolean): void {
     if (rd === 0) return; // no effect (NOPs and HINTs)
-    this.reg(rs1);
-    if (immediate) this.i32(imm);
-    else this.reg(rs2);
-    this.w.u8(ALU[op]);
+    const opcode = ALU[op];
+    const rightZero = immediate ? imm === 0 : rs2 === 0;
+    const right = () => immediate ? this.i32(imm) : this.reg(rs2);
+    if (rs1 === 0 && ZERO_IDENTITY.has(opcode)) right();
+    else if (rightZero && RIGHT_ZERO_IDENTITY.has(opcode)) this.reg(rs1);
+    else {
+      this.reg(rs1);
+      right();
+      this.w.u8(opcode);
+    }
     this.setReg(rd);
   }
 
@@ -163,36 +191,115 @@ export class WasmLowering extends Jumps implements Lowering {
    * fast window, then the stack's (one unsigned compare each); outside both,
    * leaves for the interpreter to run the rest of the block from this
    * instruction (it checks the access against the regions exactly), giving
-   * back the gas it charges again.
+   * back the gas it charges again. The first access of a run (`#run`) checks
+   * the run's whole extent; the others push their address, unchecked.
    */
   #checked(rs1: number, imm: number, size: number, write: boolean, pc: number): void {
+    const i = this.instruction;
+    const covered = i < this.#checkedTo && rs1 === this.#base && write === this.#write;
+    this.#covers = covered;
+    const run = covered || GROUP[this.code.op[i]] > STORE_GROUP ? 0 : this.#run(i, write);
+    this.reg(rs1);
+    const offset = run > 0 ? this.#low : imm;
+    if (offset !== 0) {
+      this.i32(offset);
+      this.w.u8(ADD);
+    }
+    if (covered) return; // the address stays on the stack
+    this.w.u8x2(TEE, Local.T0);
+    const window = write ? Field.WRITE_START : Field.READ_START;
+    const extent = run > 0 ? this.#high - this.#low : size;
+    this.#outside(window, extent);
+    this.if();
+    this.#outside(Field.STACK_START, extent);
+    this.if();
+    this.interpretRest(pc, this.cost);
+    this.close();
+    this.close();
+    if (run === 0) return;
+    [this.#checkedTo, this.#base, this.#write] = [run, rs1, write];
+    if (imm === this.#low) return;
     this.reg(rs1);
     if (imm !== 0) {
       this.i32(imm);
       this.w.u8(ADD);
     }
-    this.w.u8x2(TEE, Local.T0);
-    this.#outside(write ? Field.WRITE_START : Field.READ_START, size);
-    this.if();
-    this.get(Local.T0);
-    this.#outside(Field.STACK_START, size);
-    this.if();
-    this.interpretRest(pc, this.cost);
-    this.close();
-    this.close();
+    this.set(Local.T0);
   }
 
-  /** Whether `size` bytes at the address on the stack pass the window whose start is at `field`. */
-  #outside(field: number, size: number): void {
+  /**
+   * Pushes whether the `extent` bytes at the address in T0 (its first on the stack
+   * unless `extent` is an access size) pass the window whose start is at `field`; for
+   * a longer extent, both its first and its last byte must (no window reaches within
+   * {@linkcode MAX_RUN_EXTENT} of 2^32, so the bytes between do too).
+   */
+  #outside(field: number, extent: number): void {
+    if (field === Field.STACK_START) this.get(Local.T0);
+    const span = SPAN_OF[extent];
     this.field(field);
     this.w.u8(SUB);
-    this.field(field + SPAN_OF[size]);
+    this.field(field + (span ?? 4));
     this.w.u8(GE_U);
+    if (span !== undefined) return;
+    this.get(Local.T0);
+    this.i32(extent - 1);
+    this.w.u8(ADD);
+    this.field(field);
+    this.w.u8(SUB);
+    this.field(field + 4);
+    this.w.u8(GE_U);
+    this.w.u8(OR);
   }
 
-  /** Pushes the memory index of the checked address in T0. */
+  /**
+   * One past the last access of the run of accesses checked at once, while one is
+   * lowered, and what they are: their base register, and whether they are stores.
+   */
+  #checkedTo = -1;
+  #base = 0;
+  #write = false;
+  /** Whether the run's check covers the access being lowered. */
+  #covers = false;
+  /** The run's extent from its base register: [low, high). */
+  #low = 0;
+  #high = 0;
+
+  /**
+   * When the access at instruction `i` starts a run of at least {@linkcode MIN_RUN}
+   * loads (or stores, `write`) through the same base register in its block, with only
+   * register arithmetic between them and the base unchanged, sets their extent and
+   * returns one past the last: one check of the whole extent covers them all, and when
+   * it fails, the interpreter runs the block's rest from the first (exact traps: the
+   * accesses before a faulting one happen, later ones don't). Else returns 0.
+   */
+  #run(i: number, write: boolean): number {
+    const { op, rd, rs1, imm, leader, segmentEnd, count } = this.code;
+    const base = rs1[i];
+    const kind = write ? STORE_GROUP : LOAD_GROUP;
+    let low = imm[i], high = low, accesses = 0, end = i;
+    const last = Math.min(count, i + MAX_RUN_SCAN);
+    for (let j = i; j < last && (j === i || leader[j] === 0); j++) {
+      const group = GROUP[op[j]];
+      if (group === kind && rs1[j] === base) {
+        const from = Math.min(low, imm[j]), to = Math.max(high, imm[j] + accessSize(op[j]));
+        if (to - from > MAX_RUN_EXTENT) break;
+        [low, high, end] = [from, to, j + 1];
+        accesses++;
+      } else if (!BETWEEN_RUN.has(group) && group !== LOAD_GROUP && group !== STORE_GROUP) break;
+      if (rd[j] === base || segmentEnd[j] !== 0) break;
+    }
+    if (accesses < MIN_RUN) return 0;
+    this.#low = low;
+    this.#high = high;
+    return end;
+  }
+
+  /**
+   * Pushes the memory index of the checked address: in T0, or on the stack for an access
+   * its run's check covered.
+   */
   #index(): void {
-    this.get(Local.T0);
+    if (!this.#covers) this.get(Local.T0);
     this.field(Field.BIAS);
     this.w.u8(ADD);
   }
@@ -305,7 +412,8 @@ export const FIELDS_OF: Uint16Array = new Uint16Array(OP_COUNT);
   const set = (ops: readonly number[], write: boolean, size: (op: number) => number) => {
     for (const op of ops) {
       const start = write ? 4 : 0;
-      FIELDS_OF[op] = 1 << start | 1 << (start + SPAN_OF[size(op)] / 4) | 1 << 8;
+      // SPAN1 too: a run's extent (`#outside`).
+      FIELDS_OF[op] = 1 << start | 1 << (start + 1) | 1 << (start + SPAN_OF[size(op)] / 4) | 1 << 8;
     }
   };
   set(Object.keys(LOADS).map(Number), false, (op) => LOADS[op][1]);

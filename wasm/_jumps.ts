@@ -95,6 +95,11 @@ export class Jumps extends ControlFlow {
    */
   firstInstruction = 0;
   dirty: Int32Array = new Int32Array(0);
+  /**
+   * The instructions after the region's calls of its own first block (recursion, a jump
+   * within the function): a return checks these links before looking its target up.
+   */
+  selfReturns: number[] = [];
 
   get(local: number): void {
     this.w.u8x2(GET, local);
@@ -465,13 +470,8 @@ export class Jumps extends ControlFlow {
       this.br(LEAVE_LABEL);
       this.close();
       this.get(Local.T0);
+      this.#selfReturn();
     }
-    this.i32(HOST_RETURN_ADDRESS | 0);
-    w.u8(EQ);
-    this.if();
-    this.constant(rd, link);
-    this.exit(WasmExit.RETURN, pc);
-    this.close();
     this.#lookup();
     // The entry is the dispatch index + 1, 0 for none, MID_BLOCK inside a block.
     this.i32(1);
@@ -488,6 +488,14 @@ export class Jumps extends ControlFlow {
     this.if();
     this.constant(rd, link);
     this.br(Stub.ENTER_MID);
+    this.close();
+    // No code lies at the host's return address (abi/README.md): checked only here.
+    this.get(Local.T0);
+    this.i32(HOST_RETURN_ADDRESS | 0);
+    w.u8(EQ);
+    this.if();
+    this.constant(rd, link);
+    this.exit(WasmExit.RETURN, pc);
     this.close();
     this.br(Stub.INVALID_JUMP);
     this.close();
@@ -510,13 +518,30 @@ export class Jumps extends ControlFlow {
   }
 
   /**
-   * Pushes the jump table's entry for the address in T0 (0 outside the
+   * A return to after one of the region's recursive calls goes on there without the
+   * table's lookup; leaves the address in T0 on the stack.
+   */
+  #selfReturn(): void {
+    for (const i of this.selfReturns) {
+      this.i32(this.code.pc[i]);
+      this.w.u8(EQ);
+      this.if();
+      // Came from the callee's code, not by static edges (wasm/_dirty.ts).
+      this.i32(0);
+      this.set(Local.CLEAN);
+      this.goto(i);
+      this.close();
+      this.get(Local.T0);
+    }
+  }
+
+  /**
+   * Pops the address in T0 and pushes the jump table's entry for it (0 outside the
    * code): the slot's in one level, or per chunk of code, the row of slots
    * (0: no code in the chunk), then the slot's (wasm/translate.ts).
    */
   #lookup(): void {
     const w = this.w;
-    this.get(Local.T0);
     this.i32(this.codeStart);
     w.u8(SUB);
     w.u8x2(TEE, Local.T1);

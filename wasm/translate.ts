@@ -22,6 +22,7 @@
  * @module
  */
 import { CHUNK_SLOTS, type DecodedCode } from "../abi/code.ts";
+import { Op } from "../abi/isa.ts";
 import { FALLS_THROUGH, lower } from "../jit/_lower.ts";
 import { assembleModule, ByteWriter, I32 } from "./_binary.ts";
 import { Local } from "./_control.ts";
@@ -118,6 +119,7 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
       fields |= FIELDS_OF[op[i]];
     }
     b.firstInstruction = firstOf[r];
+    b.selfReturns = selfReturns(code, blockOf, starts[r], firstOf[r], to);
     b.dirty = dirtyAtHostCalls(code, firstOf[r], to, (i) => b.callsImportStub(i));
     b.fields = fields;
     b.written = written;
@@ -172,6 +174,29 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
     dispatchOf,
     guestOffset: guestOffset(table.byteLength),
   };
+}
+
+/** Most recursive call sites of one region whose returns are checked before the lookup. */
+const MAX_SELF_RETURNS = 4;
+
+/**
+ * The instructions after the calls (`JAL`s that link) of the region's first block `first`
+ * among its instructions [`from`, `to`), at most {@linkcode MAX_SELF_RETURNS}.
+ */
+function selfReturns(
+  code: DecodedCode,
+  blockOf: Int32Array,
+  first: number,
+  from: number,
+  to: number,
+): number[] {
+  const { op, rd, target, segmentEnd } = code;
+  const links: number[] = [];
+  for (let i = from; i + 1 < to && links.length < MAX_SELF_RETURNS; i++) {
+    if (op[i] !== Op.JAL || rd[i] === 0 || target[i] < 0 || segmentEnd[i] !== 0) continue;
+    if (blockOf[target[i]] === first) links.push(i + 1);
+  }
+  return links;
 }
 
 /**
