@@ -50,7 +50,7 @@ const IF = 0x04, ELSE = 0x05, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
 const I32_CONST = 0x41, I64_CONST = 0x42;
-const EQZ = 0x45, EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
+const EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
 const I64_LT_U = 0x54;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_ADD = 0x7c, I64_SUB = 0x7d;
 const UNREACHABLE = 0x00, RETURN = 0x0f, I64_EXTEND_U = 0xad, VOID = 0x40, I32 = 0x7f;
@@ -152,8 +152,7 @@ export class Jumps extends ControlFlow {
   /**
    * Host call `site` for the ECALL at `pc` (instruction `i`), made without leaving the
    * function (wasm/README.md): gas and the registers its locals may hold dirty go to the
-   * state block, where the host function sees them (wasm/_dirty.ts: with CLEAN set, those
-   * written since its last host call, else all it writes); what the call changed comes
+   * state block, where the host function sees them (wasm/_dirty.ts); what the call changed comes
    * back (`HostCalled`). When the call ended the guest's call or moved the break (the fast
    * windows in this function's locals, and its callers', would be stale), it exits to the
    * engine, which holds the outcome. When it set registers or gas, `resume` goes on from
@@ -164,15 +163,7 @@ export class Jumps extends ControlFlow {
   #hostCall(site: number, i: number, pc: number, resume: () => void): void {
     const w = this.w;
     // At the instruction being lowered: the ECALL, or the JAL calling its stub.
-    const dirty = this.written & this.dirty[this.instruction - this.firstInstruction];
-    this.storeState(dirty);
-    this.get(Local.CLEAN);
-    w.u8(EQZ);
-    this.if();
-    this.storeRegisters(this.written & ~dirty);
-    this.close();
-    this.i32(1);
-    this.set(Local.CLEAN);
+    this.storeState(this.written & this.dirty[this.instruction - this.firstInstruction]);
     this.i32(site);
     this.i32(i);
     w.u8(CALL);
@@ -466,6 +457,10 @@ export class Jumps extends ControlFlow {
 
   jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
     const w = this.w;
+    // What the dispatch's target may not take dirty (wasm/_dirty.ts); none after a host call.
+    if (this.code.op[this.instruction] === Op.JALR) {
+      this.storeRegisters(this.written & this.dirty[this.instruction - this.firstInstruction]);
+    }
     this.reg(rs1);
     if (imm !== 0) {
       this.i32(imm);
