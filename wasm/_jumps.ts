@@ -457,10 +457,6 @@ export class Jumps extends ControlFlow {
 
   jumpIndirect(rd: number, rs1: number, imm: number, pc: number, link: number): void {
     const w = this.w;
-    // What the dispatch's target may not take dirty (wasm/_dirty.ts); none after a host call.
-    if (this.code.op[this.instruction] === Op.JALR) {
-      this.storeRegisters(this.written & this.dirty[this.instruction - this.firstInstruction]);
-    }
     this.reg(rs1);
     if (imm !== 0) {
       this.i32(imm);
@@ -507,6 +503,7 @@ export class Jumps extends ControlFlow {
     this.close();
     this.constant(rd, link);
     if (rd === 0) {
+      this.#storeDirtyAtJump();
       this.get(Local.T1);
       return this.dispatchPopped();
     }
@@ -519,8 +516,19 @@ export class Jumps extends ControlFlow {
     this.if();
     this.#callAndReturn(0, Local.T1, link);
     this.close();
+    this.#storeDirtyAtJump();
     this.get(Local.T1);
     this.dispatchPopped();
+  }
+
+  /**
+   * Before an indirect jump's dispatch: stores what its target may not take dirty
+   * (wasm/_dirty.ts), none after a host call. Not before a return to the caller, a call
+   * of another region or an exit: those store every register written.
+   */
+  #storeDirtyAtJump(): void {
+    if (this.code.op[this.instruction] !== Op.JALR) return;
+    this.storeRegisters(this.written & this.dirty[this.instruction - this.firstInstruction]);
   }
 
   /**
