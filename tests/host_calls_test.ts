@@ -206,3 +206,14 @@ tierTest("host calls: an ECALL ending the code traps after its host call", (tier
   assertEquals(seen, run("interpreter"));
   assertEquals((seen[0] as unknown[]).slice(0, 2), ["InvalidJump", addressOf(code, 57)]);
 });
+
+tierTest("host calls: a host function calling another instance, as on the interpreter", (tier) => {
+  // The inner instance's host calls run while the outer one's is in progress (wasm/space.ts).
+  const run = (t: Tier) => {
+    const inner = program.instantiate({ step: (_ctx, a0) => a0 + 2 }, { tier: t, gas: 100_000 });
+    const nested: unknown[] = [];
+    const outer = observe(t, TWISTS["sets registers"], () => nested.push(inner.exports.loop(3)));
+    return [outer, nested, inner.gas];
+  };
+  assertEquals(run(tier), run("interpreter"));
+});

@@ -48,14 +48,8 @@ export const Local = Object.freeze({
   TARGET: 41,
   /** The state block's fields from READ_START to BIAS, those a function reads (see `fieldLocal`). */
   FIELDS: 42,
-  /**
-   * 1 when every register this function's locals hold was in the state block at its last
-   * host call, and control came on from there by static edges only: no dispatch on a
-   * computed index since (wasm/_dirty.ts). 0 at entry.
-   */
-  CLEAN: 51,
   /** The only i64 local. */
-  GAS: 52,
+  GAS: 51,
 });
 /** A function's result when it returned to the address its caller expects. */
 export const RETURNED = 0x7fffffff;
@@ -218,8 +212,6 @@ export class ControlFlow {
    */
   dispatchPopped(): void {
     const w = this.w;
-    w.u8x2(I32_CONST, 0);
-    w.u8x2(SET, Local.CLEAN); // going on at a computed index: the dirty registers are unknown
     w.u8x2(TEE, Local.RESULT);
     w.u8(I32_CONST);
     w.sleb32(this.region << REGION_SHIFT);

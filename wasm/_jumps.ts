@@ -50,7 +50,7 @@ const IF = 0x04, ELSE = 0x05, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
 const GET = 0x20, SET = 0x21, TEE = 0x22;
 const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
 const I32_CONST = 0x41, I64_CONST = 0x42;
-const EQZ = 0x45, EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
+const EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
 const I64_LT_U = 0x54;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_ADD = 0x7c, I64_SUB = 0x7d;
 const UNREACHABLE = 0x00, RETURN = 0x0f, I64_EXTEND_U = 0xad, VOID = 0x40, I32 = 0x7f;
@@ -141,7 +141,9 @@ export class Jumps extends ControlFlow {
    * `auxLocal` (AUX is 0 until an exit sets it, and a function exits once).
    */
   exit(reason: number, pc: number, aux = 0, auxLocal = false): void {
-    if (reason === WasmExit.HOSTCALL) return this.#hostCall(aux, this.instruction, pc);
+    if (reason === WasmExit.HOSTCALL) {
+      return this.#hostCall(aux, this.instruction, pc, () => this.#resumeAfterEcall());
+    }
     this.i32(-reason);
     this.set(Local.RESULT);
     this.i32(pc);
@@ -155,24 +157,18 @@ export class Jumps extends ControlFlow {
   /**
    * Host call `site` for the ECALL at `pc` (instruction `i`), made without leaving the
    * function (wasm/README.md): gas and the registers its locals may hold dirty go to the
-   * state block, where the host function sees them (wasm/_dirty.ts: with CLEAN set, those
-   * written since its last host call, else all it writes); what the call changed comes
+   * state block, where the host function sees them (wasm/_dirty.ts); what the call changed comes
    * back (`HostCalled`). When the call ended the guest's call or moved the break (the fast
    * windows in this function's locals, and its callers', would be stale), it exits to the
-   * engine, which holds the outcome. Otherwise it goes on after the ECALL.
+   * engine, which holds the outcome. When it set registers or gas, `resume` goes on from
+   * the state block reloaded by a dispatch (a jump to a computed index), not by falling
+   * through: that way only a0 and a1 change on the path that goes on, and V8 keeps every
+   * other register where it was (merging them all there cost about 2 ns a call).
    */
-  #hostCall(site: number, i: number, pc: number): void {
+  #hostCall(site: number, i: number, pc: number, resume: () => void): void {
     const w = this.w;
     // At the instruction being lowered: the ECALL, or the JAL calling its stub.
-    const dirty = this.written & this.dirty[this.instruction - this.firstInstruction];
-    this.storeState(dirty);
-    this.get(Local.CLEAN);
-    w.u8(EQZ);
-    this.if();
-    this.storeRegisters(this.written & ~dirty);
-    this.close();
-    this.i32(1);
-    this.set(Local.CLEAN);
+    this.storeState(this.written & this.dirty[this.instruction - this.firstInstruction]);
     this.i32(site);
     this.i32(i);
     w.u8(CALL);
@@ -190,9 +186,18 @@ export class Jumps extends ControlFlow {
     this.set(Local.EXIT_PC);
     this.br(TRAP_LABEL);
     this.close();
+    resume();
     w.u8(ELSE);
     this.loadRegisters(this.used & RESULT_REGISTERS);
     this.close();
+  }
+
+  /** Goes on at the instruction after the ECALL being lowered by a dispatch (see `#hostCall`). */
+  #resumeAfterEcall(): void {
+    // At a segment's end, the engine ends the call (InvalidJump): the code never goes on.
+    if (this.following < 0) return this.w.u8(UNREACHABLE);
+    this.i32(this.following);
+    this.dispatchPopped();
   }
 
   /** Charges `cost` gas for entering the block at `pc`, or exits with OutOfGas. */
@@ -429,8 +434,13 @@ export class Jumps extends ControlFlow {
    */
   #importStubCall(rd: number, t: number, link: number): void {
     const { entryCost, pc, hostcall, size } = this.code;
+    // The stub's return, from `rd`, as its JALR would.
+    const ret = () => this.jumpIndirect(0, rd, 0, pc[t + 1], pc[t + 1] + size[t + 1]);
     this.charge(entryCost[t], pc[t]);
-    this.#hostCall(hostcall[t], t, pc[t]);
+    this.#hostCall(hostcall[t], t, pc[t], () => {
+      this.charge(entryCost[t + 1], pc[t + 1]);
+      ret();
+    });
     this.charge(entryCost[t + 1], pc[t + 1]);
     this.reg(rd);
     this.i32(-2);
@@ -438,7 +448,7 @@ export class Jumps extends ControlFlow {
     this.i32(link);
     this.w.u8(NE);
     this.if();
-    this.jumpIndirect(0, rd, 0, pc[t + 1], pc[t + 1] + size[t + 1]);
+    ret();
     this.close();
     this.goto(this.nextInstruction);
   }
@@ -501,6 +511,7 @@ export class Jumps extends ControlFlow {
     this.close();
     this.constant(rd, link);
     if (rd === 0) {
+      this.#storeDirtyAtJump();
       this.get(Local.T1);
       return this.dispatchPopped();
     }
@@ -513,6 +524,7 @@ export class Jumps extends ControlFlow {
     this.if();
     this.#callAndReturn(0, Local.T1, link);
     this.close();
+    this.#storeDirtyAtJump();
     this.get(Local.T1);
     this.dispatchPopped();
   }
@@ -526,13 +538,22 @@ export class Jumps extends ControlFlow {
       this.i32(this.code.pc[i]);
       this.w.u8(EQ);
       this.if();
-      // Came from the callee's code, not by static edges (wasm/_dirty.ts).
-      this.i32(0);
-      this.set(Local.CLEAN);
+      // Entered as from a dispatch: what the callee's code left dirty is stored first.
+      this.#storeDirtyAtJump();
       this.goto(i);
       this.close();
       this.get(Local.T0);
     }
+  }
+
+  /**
+   * Before an indirect jump's dispatch: stores what its target may not take dirty
+   * (wasm/_dirty.ts), none after a host call. Not before a return to the caller, a call
+   * of another region or an exit: those store every register written.
+   */
+  #storeDirtyAtJump(): void {
+    if (this.code.op[this.instruction] !== Op.JALR) return;
+    this.storeRegisters(this.written & this.dirty[this.instruction - this.firstInstruction]);
   }
 
   /**

@@ -38,6 +38,18 @@ export interface HostCaller {
   callHost(site: number, instruction: number): number;
 }
 
+/**
+ * The engine whose code runs now (the innermost entry: a host function may call into
+ * another instance). Set around each entry only, so that a pooled space keeps no instance
+ * alive.
+ */
+let running: HostCaller | undefined;
+
+/** Every module's `env.host` import: one function, so that V8 optimizes one call path. */
+function hostImport(site: number, i: number): number {
+  return running!.callHost(site, i);
+}
+
 /** A WebAssembly memory with the program's module instantiated over it. */
 export class WasmSpace {
   /** The guest span's bytes, `[plan.base, plan.base + plan.span)`. */
@@ -48,11 +60,6 @@ export class WasmSpace {
   #run: ((dispatch: number) => number) | undefined;
   /** How far the heap is counted as committed (page-aligned). */
   heapTop: number;
-  /**
-   * The engine of the code running now. Set around each entry only, so that a pooled
-   * space keeps no instance alive.
-   */
-  #caller: HostCaller | undefined;
 
   constructor(
     /** The layout it holds. */
@@ -71,8 +78,7 @@ export class WasmSpace {
 
   /** The imports of its module's instance. */
   get imports(): WebAssembly.Imports {
-    const host = (site: number, i: number) => this.#caller!.callHost(site, i);
-    return { env: { memory: this.memory, host } };
+    return { env: { memory: this.memory, host: hostImport } };
   }
 
   /** Takes the module's instance over this memory. */
@@ -85,11 +91,12 @@ export class WasmSpace {
    * `caller`; returns why it exited.
    */
   enter(caller: HostCaller, dispatch: number): number {
-    this.#caller = caller;
+    const outer = running;
+    running = caller;
     try {
       return this.#run!(dispatch);
     } finally {
-      this.#caller = undefined;
+      running = outer;
     }
   }
 
