@@ -22,18 +22,10 @@
  * inlined at its `JAL`.
  * @module
  */
-import { CHUNK_SHIFT, type DecodedCode } from "../abi/code.ts";
+import { CHUNK_SHIFT } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import { Op } from "../abi/isa.ts";
-import {
-  ControlFlow,
-  LEAVE_LABEL,
-  Local,
-  reg,
-  RETURNED,
-  STUB_LABEL,
-  TRAP_LABEL,
-} from "./_control.ts";
+import { LEAVE_LABEL, Local, RETURNED, STUB_LABEL, TRAP_LABEL } from "./_control.ts";
 import {
   Field,
   FIRST_REGION,
@@ -44,16 +36,17 @@ import {
   WasmExit,
 } from "./_layout.ts";
 import { REGION_SHIFT } from "./_regions.ts";
+import { FunctionState } from "./_state.ts";
 
 // Opcodes.
-const IF = 0x04, ELSE = 0x05, CALL = 0x10, CALL_INDIRECT = 0x11, DROP = 0x1a;
-const GET = 0x20, SET = 0x21, TEE = 0x22;
-const I32_LOAD = 0x28, I64_LOAD = 0x29, I32_STORE = 0x36, I64_STORE = 0x37;
+const ELSE = 0x05, CALL = 0x10, CALL_INDIRECT = 0x11;
+const TEE = 0x22;
+const I32_LOAD = 0x28, I32_STORE = 0x36;
 const I32_CONST = 0x41, I64_CONST = 0x42;
-const EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f;
+const EQ = 0x46, NE = 0x47, LT_U = 0x49, GE_U = 0x4f;
 const I64_LT_U = 0x54;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_ADD = 0x7c, I64_SUB = 0x7d;
-const UNREACHABLE = 0x00, RETURN = 0x0f, I64_EXTEND_U = 0xad, VOID = 0x40, I32 = 0x7f;
+const UNREACHABLE = 0x00, I64_EXTEND_U = 0xad, I32 = 0x7f;
 
 /** The shared exits' labels. */
 const Stub = Object.freeze({
@@ -67,75 +60,8 @@ const RA = 1;
 /** The registers a host function's result goes to, a0 and a1. */
 const RESULT_REGISTERS = 3 << 10;
 
-/** Calls nested deeper than this return at once (their callers dispatch instead). */
-export const MAX_CALL_DEPTH = 200;
-
 /** Emits the jumps, exits and gas charges of one region's function. */
-export class Jumps extends ControlFlow {
-  /** The registers the region's code writes, and those it reads or writes (masks). */
-  written = 0;
-  used = 0;
-  /**
-   * The state block's fields from READ_START to BIAS the region's accesses
-   * read (bit k: the field at READ_START + 4k), loaded into locals.
-   */
-  fields = 0;
-  /** Dispatch index of the instruction after the one being lowered, -1 for none. */
-  following = -1;
-  /** Lowest code address, and the code's extent in bytes (for indirect jumps). */
-  codeStart = 0;
-  codeBytes = 0;
-  /** Whether the jump table has one level (wasm/translate.ts). */
-  flatTable = false;
-  /** The program being translated. */
-  code!: DecodedCode;
-  /**
-   * The region's first instruction, and the registers dirty at each of its host calls
-   * from there (wasm/_dirty.ts).
-   */
-  firstInstruction = 0;
-  dirty: Int32Array = new Int32Array(0);
-  /**
-   * The instructions after the region's calls of its own first block (recursion, a jump
-   * within the function): a return checks these links before looking its target up.
-   */
-  selfReturns: number[] = [];
-
-  get(local: number): void {
-    this.w.u8x2(GET, local);
-  }
-  set(local: number): void {
-    this.w.u8x2(SET, local);
-  }
-  i32(value: number): void {
-    this.w.u8(I32_CONST);
-    this.w.sleb32(value);
-  }
-  /** Pushes guest register `r`. */
-  reg(r: number): void {
-    if (r === 0) this.w.u8x2(I32_CONST, 0);
-    else this.w.u8x2(GET, reg(r));
-  }
-  /** Pops into guest register `r` (dropped for x0). */
-  setReg(r: number): void {
-    if (r === 0) this.w.u8(DROP);
-    else this.w.u8x2(SET, reg(r));
-  }
-  /**
-   * Pushes the state block's field at `offset`: from its local if it is one
-   * the function loads (`fields`).
-   */
-  field(offset: number): void {
-    const k = (offset - Field.READ_START) >> 2;
-    if (k >= 0 && k < 9 && (this.fields & (1 << k)) !== 0) return this.get(Local.FIELDS + k);
-    this.w.u8x2(I32_CONST, 0);
-    this.w.u8x2(I32_LOAD, 2);
-    this.w.uleb(offset);
-  }
-  if(type = VOID): void {
-    this.open(IF, type);
-  }
-
+export class Jumps extends FunctionState {
   /**
    * Leaves with `reason` for `pc`; `aux` a constant, or a local with
    * `auxLocal` (AUX is 0 until an exit sets it, and a function exits once).
@@ -276,69 +202,6 @@ export class Jumps extends ControlFlow {
     this.close(); // the outermost label
     this.storeState(this.written);
     this.get(Local.RESULT);
-  }
-
-  /** Loads the registers in `mask` and gas from the state block. */
-  loadState(mask: number): void {
-    this.#moveState(mask, true);
-  }
-
-  /** Loads the registers in `mask` from the state block. */
-  loadRegisters(mask: number): void {
-    this.#moveState(mask, true, false);
-  }
-
-  /** Stores the registers in `mask` to the state block. */
-  storeRegisters(mask: number): void {
-    this.#moveState(mask, false, false);
-  }
-
-  /** Stores the registers in `mask` and gas to the state block. */
-  storeState(mask: number): void {
-    this.#moveState(mask, false);
-  }
-
-  #moveState(mask: number, load: boolean, gas = true): void {
-    const w = this.w;
-    for (let r = 1; r < (gas ? 33 : 32); r++) {
-      if (r < 32 && (mask & (1 << r)) === 0) continue;
-      const local = r < 32 ? reg(r) : Local.GAS;
-      w.u8x2(I32_CONST, 0);
-      if (!load) w.u8x2(GET, local);
-      w.u8x2(
-        r < 32 ? (load ? I32_LOAD : I32_STORE) : (load ? I64_LOAD : I64_STORE),
-        r < 32 ? 2 : 3,
-      );
-      w.uleb(r < 32 ? Field.REGS + 4 * r : Field.GAS);
-      if (load) w.u8x2(SET, local);
-    }
-  }
-
-  /**
-   * The function's prologue: past the deepest call, returns its dispatch
-   * index at once; loads its registers and gas; takes the block's index.
-   */
-  prologue(): void {
-    const w = this.w;
-    this.get(Local.DEPTH);
-    this.i32(MAX_CALL_DEPTH);
-    w.u8(GT_U);
-    this.if();
-    this.get(Local.DISPATCH);
-    w.u8(RETURN);
-    this.close();
-    this.loadState(this.used);
-    for (let k = 0; k < 9; k++) {
-      if ((this.fields & (1 << k)) === 0) continue;
-      w.u8x2(I32_CONST, 0);
-      w.u8x2(I32_LOAD, 2);
-      w.uleb(Field.READ_START + 4 * k);
-      this.set(Local.FIELDS + k);
-    }
-    this.get(Local.DISPATCH);
-    this.i32((1 << REGION_SHIFT) - 1);
-    w.u8(AND);
-    this.set(Local.DISPATCH);
   }
 
   /**
