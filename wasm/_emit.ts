@@ -52,8 +52,15 @@ const ALU: Record<number, number> = {
 };
 
 /** The ops where `0 op x = x op 0 = x`, and those where only `x op 0 = x`. */
-const ZERO_IDENTITY = new Set([ADD, 0x72, 0x73]);
-const RIGHT_ZERO_IDENTITY = new Set([ADD, 0x72, 0x73, SUB, SHL, 0x75, 0x76]);
+const ZERO_IDENTITY = opcodeSet([ADD, 0x72, 0x73]);
+const RIGHT_ZERO_IDENTITY = opcodeSet([ADD, 0x72, 0x73, SUB, SHL, 0x75, 0x76]);
+
+/** 1 at each of `opcodes` (a table: this is the translator's hottest path). */
+function opcodeSet(opcodes: number[]): Uint8Array {
+  const table = new Uint8Array(256);
+  for (const opcode of opcodes) table[opcode] = 1;
+  return table;
+}
 
 /** Load opcode and size of each load op. */
 const LOADS: Record<number, readonly [number, number]> = {
@@ -113,15 +120,20 @@ export class WasmLowering extends Jumps implements Lowering {
     if (rd === 0) return; // no effect (NOPs and HINTs)
     const opcode = ALU[op];
     const rightZero = immediate ? imm === 0 : rs2 === 0;
-    const right = () => immediate ? this.i32(imm) : this.reg(rs2);
-    if (rs1 === 0 && ZERO_IDENTITY.has(opcode)) right();
-    else if (rightZero && RIGHT_ZERO_IDENTITY.has(opcode)) this.reg(rs1);
+    if (rs1 === 0 && ZERO_IDENTITY[opcode] === 1) this.#right(rs2, imm, immediate);
+    else if (rightZero && RIGHT_ZERO_IDENTITY[opcode] === 1) this.reg(rs1);
     else {
       this.reg(rs1);
-      right();
+      this.#right(rs2, imm, immediate);
       this.w.u8(opcode);
     }
     this.setReg(rd);
+  }
+
+  /** Pushes the right operand of `#alu`. */
+  #right(rs2: number, imm: number, immediate: boolean): void {
+    if (immediate) this.i32(imm);
+    else this.reg(rs2);
   }
 
   aluImm(op: number, rd: number, rs1: number, imm: number): void {
@@ -217,7 +229,9 @@ export class WasmLowering extends Jumps implements Lowering {
     this.close();
     this.close();
     if (run === 0) return;
-    [this.#checkedTo, this.#base, this.#write] = [run, rs1, write];
+    this.#checkedTo = run;
+    this.#base = rs1;
+    this.#write = write;
     if (imm === this.#low) return;
     this.reg(rs1);
     if (imm !== 0) {
@@ -283,7 +297,9 @@ export class WasmLowering extends Jumps implements Lowering {
       if (group === kind && rs1[j] === base) {
         const from = Math.min(low, imm[j]), to = Math.max(high, imm[j] + accessSize(op[j]));
         if (to - from > MAX_RUN_EXTENT) break;
-        [low, high, end] = [from, to, j + 1];
+        low = from;
+        high = to;
+        end = j + 1;
         accesses++;
       } else if (!BETWEEN_RUN.has(group) && group !== LOAD_GROUP && group !== STORE_GROUP) break;
       if (rd[j] === base || segmentEnd[j] !== 0) break;
