@@ -240,6 +240,46 @@ Deno.test({
 });
 
 /**
+ * In a child with `gc()`: a disposed program's memory, kept in the pool, stays counted
+ * after its space is collected, and the next program's instance takes it.
+ */
+const keptAfterCollection = `
+  const { resourceUsage } = await import(MOD);
+  const { dirtyProgram } = await import(${
+  JSON.stringify(new URL("./_dirty_guest.ts", import.meta.url).href)
+});
+  const first = dirtyProgram();
+  first.instantiate({}, { tier: "wasm" }).dispose();
+  first.dispose();
+  const kept = resourceUsage();
+  for (let k = 0; k < 8; k++) { gc(); await new Promise((r) => setTimeout(r, 1)); }
+  const collected = resourceUsage();
+  const next = dirtyProgram(1).instantiate({}, { tier: "wasm" });
+  const taken = resourceUsage();
+  next.dispose();
+  console.log(JSON.stringify({ kept, collected, taken }));
+`;
+
+Deno.test({
+  name: "wasm tier: a kept memory stays counted after its space is collected",
+  ignore,
+  async fn() {
+    type Usage = { pooledMemories: number; reservedBytes: number; wasmInstances: number; };
+    const result = await runChild<{ kept: Usage; collected: Usage; taken: Usage; }>(
+      keptAfterCollection,
+      true,
+    );
+    assertClean(result);
+    const { kept, collected, taken } = result.report;
+    assertEquals(kept.pooledMemories, 1);
+    assert(kept.reservedBytes > 0);
+    assertEquals(collected, kept, "the collected space's finalizer leaves the kept memory's claim");
+    assertEquals([taken.pooledMemories, taken.wasmInstances], [0, 1]);
+    assertEquals(taken.reservedBytes, kept.reservedBytes, "taken, counted once");
+  },
+});
+
+/**
  * In a child with `gc()`: a synchronous loop of undisposed wasm
  * instantiations ends at maxWasmInstances; collected instances are
  * released, their spaces pooled clean for the next.

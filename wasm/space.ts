@@ -152,7 +152,7 @@ function newSpace(plan: MemoryPlan, program: WasmProgram): WasmSpace {
     );
   }
   const space = new WasmSpace(plan, program, claim, memory);
-  dropped.register(space, claim);
+  dropped.register(space, claim, space); // unregistered once its memory is kept
   plan.initialize(space.bytes);
   return space;
 }
@@ -184,6 +184,8 @@ function keepMemory(space: WasmSpace): void {
     space.bytes.fill(0, r.start - plan.base, Math.min(pageUp(r.end) - plan.base, plan.span));
   }
   space.bytes.fill(0, plan.heapStart - plan.base, space.heapTop - plan.base);
+  // The claim goes with the memory: the space's finalizer must not release it while pooled.
+  dropped.unregister(space);
   const kept: KeptMemory = { memory, claim: space.claim };
   const pages = memory.buffer.byteLength / WASM_PAGE;
   if (!poolMemory(keyOf(pages), "wasm", kept, () => kept.claim.release())) freeSpace(space);
