@@ -12,6 +12,7 @@ import { type Tier } from "../mod.ts";
 import { HostCalled, WASM_PAGE } from "../wasm/_layout.ts";
 import { REGION_SHIFT } from "../wasm/_regions.ts";
 import { emitWasm } from "../wasm/translate.ts";
+import { type Clock, clock, perCallNs } from "./_clock.ts";
 import { IMPORTS, WASM_IMPORTS } from "./_measure.ts";
 
 /** Whole-cycle figures of one engine. */
@@ -41,9 +42,16 @@ export interface Cycle {
   callNs: number;
   /** One host-call round trip, ns. */
   hostCallNs: number;
+  /** What the per-call figures' clock counted (bench/_clock.ts). */
+  clock?: Clock["kind"];
 }
 
-const HOST_CALLS = 200_000;
+/** Host calls per timed batch (~0.25 ms on the wasm tier). */
+const HOST_CALLS = 20_000;
+/** Calls of the small export per timed batch (each of its 1024 functions 4 times). */
+const EXPORT_CALLS = 4096;
+/** Timed batches of each per-call figure. */
+const BATCHES = (quick: boolean) => quick ? 5 : 41;
 
 /** Runs `f` repeatedly for `ms` milliseconds, so that V8 has optimized what it runs. */
 function warmUp(ms: number, f: () => void): void {
@@ -218,11 +226,11 @@ export function rvboxCycle(
     for (let k = 0; k < 1024; k++) instance.exports.small(k);
     instance.exports.ping(1000);
   });
-  const calls = quick ? 2000 : 100_000;
-  const callMs = medianMs(5, () => {
-    for (let k = 0; k < calls; k++) instance.exports.small(k);
+  const small = instance.exports.small, ping = instance.exports.ping;
+  const callNs = perCallNs(BATCHES(quick), EXPORT_CALLS, (calls) => {
+    for (let k = 0; k < calls; k++) small(k);
   });
-  const hostMs = medianMs(5, () => instance.exports.ping(HOST_CALLS));
+  const hostCallNs = perCallNs(BATCHES(quick), HOST_CALLS, (calls) => ping(calls));
   return {
     loadMBps: bytes / (loadMs * 1000),
     translateMBps: translation?.warmMBps,
@@ -230,8 +238,9 @@ export function rvboxCycle(
     firstTranslateMBps: translation?.firstMBps,
     instantiateCallUs,
     reloadCallUs,
-    callNs: (callMs * 1e6) / calls,
-    hostCallNs: (hostMs * 1e6) / HOST_CALLS,
+    callNs,
+    hostCallNs,
+    clock: clock.kind,
   };
 }
 
@@ -270,16 +279,16 @@ export async function wasmCycle(modules: Uint8Array<ArrayBuffer>[], quick = fals
     for (let k = 0; k < 1024; k++) live.small(k);
     live.ping(1000);
   }); // as rvbox's (above)
-  const calls = quick ? 2000 : 100_000;
-  const callMs = medianMs(5, () => {
+  const callNs = perCallNs(BATCHES(quick), EXPORT_CALLS, (calls) => {
     for (let k = 0; k < calls; k++) live.small(k);
   });
-  const hostMs = medianMs(5, () => live.ping(HOST_CALLS));
+  const hostCallNs = perCallNs(BATCHES(quick), HOST_CALLS, (calls) => live.ping(calls));
   return {
     loadMBps: bytes / (loadMs * 1000),
     instantiateCallUs,
     reloadCallUs: (reloadMs * 1000) / reloads,
-    callNs: (callMs * 1e6) / calls,
-    hostCallNs: (hostMs * 1e6) / HOST_CALLS,
+    callNs,
+    hostCallNs,
+    clock: clock.kind,
   };
 }
