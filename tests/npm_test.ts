@@ -35,9 +35,11 @@ await toolTest("npm: the packed package installs, runs under Node and type-check
     const tarball = (await run("npm", ["pack", "--silent", "--pack-destination", dir], pkg)).trim();
     await Deno.mkdir(project);
     await Deno.writeTextFile(`${project}/package.json`, '{ "private": true, "type": "module" }');
+    // Not --offline: koffi's registry entry may be missing from npm's cache (.ci/tools installs
+    // it from its lock file, which caches the tarball only), and npm then skips it silently.
     await run(
       "npm",
-      ["install", "--no-audit", "--no-fund", "--offline", `${dir}/${tarball}`],
+      ["install", "--no-audit", "--no-fund", "--prefer-offline", `${dir}/${tarball}`],
       project,
     );
     for (const file of ["main.mjs", "check.ts"]) {
