@@ -412,3 +412,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "wasm tier: a return elsewhere than the caller expects goes there or traps, as on the interpreter",
+  ignore,
+  fn: () => {
+    // No call within the function: its returns share one lookup (wasm/_jumps.ts). `f(target)`
+    // returns to `target`: a block ([4]), the middle of one ([7]), the host's return address
+    // (the call ends), an odd address, and no code; [4] and [7] go back to the host through t1.
+    const program = Program.fromBytes(buildGuest({
+      code: [
+        ins.addi(reg.t1, reg.ra, 0),
+        ins.addi(reg.ra, reg.a0, 0),
+        ins.li(reg.a0, 5),
+        ins.ret(),
+        ins.li(reg.a0, 77),
+        ins.jalr(0, reg.t1, 0),
+        ins.addi(reg.a0, reg.a0, 1),
+        ins.addi(reg.a0, reg.a0, 1),
+        ins.jalr(0, reg.t1, 0),
+      ],
+      exports: [{ at: 0, name: "f" }],
+    }));
+    const targets = [CODE + 4 * 4, CODE + 4 * 7, 0xffff0000, CODE + 4 * 4 + 1, CODE + 4 * 100];
+    for (const gas of [3, 4, 5, 6, 7, 1000]) {
+      const seen = asOnInterpreter(program, gas, (instance) =>
+        targets.map((target) => {
+          try {
+            return instance.exports.f(target);
+          } catch (e) {
+            if (!(e instanceof Trap)) throw e;
+            return [e.kind, e.pc, e.address, ...e.registers];
+          }
+        }));
+      if (gas === 1000) {
+        assertEquals(seen.slice(0, 3), [77, 6, 5]);
+        assertEquals((seen[4] as unknown[]).slice(0, 3), ["InvalidJump", CODE + 3 * 4, CODE + 400]);
+      }
+    }
+  },
+});

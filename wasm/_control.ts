@@ -65,7 +65,7 @@ export const TRAP_LABEL = 2;
 /** Labels of the exits shared by the function's code (see wasm/_jumps.ts), inside those. */
 export const STUB_LABEL = 3;
 /** How many labels {@linkcode ControlFlow.begin} opens before the region's level. */
-const STUBS = 4;
+const STUBS = 5;
 
 /** Emits the structure of one region's function: levels, labels, branches and dispatches. */
 export class ControlFlow {

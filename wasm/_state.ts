@@ -48,6 +48,11 @@ export class FunctionState extends ControlFlow {
    * within the function): a return checks these links before looking its target up.
    */
   selfReturns: number[] = [];
+  /**
+   * Whether the region's returns elsewhere than expected share one lookup, which leaves the
+   * function (wasm/_jumps.ts `jumpIndirect`): when it calls none of its own blocks.
+   */
+  sharedReturns = false;
 
   get(local: number): void {
     this.w.u8x2(GET, local);

@@ -120,6 +120,7 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
     }
     b.firstInstruction = firstOf[r];
     b.selfReturns = selfReturns(code, blockOf, starts[r], firstOf[r], to);
+    b.sharedReturns = !callsItself(code, blockOf, starts[r], starts[r + 1], firstOf[r], to);
     b.dirty = dirtyAtHostCalls(code, firstOf[r], to, (i) => b.callsImportStub(i));
     b.fields = fields;
     b.written = written;
@@ -197,6 +198,27 @@ function selfReturns(
     if (blockOf[target[i]] === first) links.push(i + 1);
   }
   return links;
+}
+
+/**
+ * Whether the region (blocks [`first`, `last`), instructions [`from`, `to`)) calls one of
+ * its own blocks (a `JAL` that links): then its returns may go on in it.
+ */
+function callsItself(
+  code: DecodedCode,
+  blockOf: Int32Array,
+  first: number,
+  last: number,
+  from: number,
+  to: number,
+): boolean {
+  const { op, rd, target } = code;
+  for (let i = from; i < to; i++) {
+    if (op[i] !== Op.JAL || rd[i] === 0 || target[i] < 0) continue;
+    const b = blockOf[target[i]];
+    if (b >= first && b < last) return true;
+  }
+  return false;
 }
 
 /**
