@@ -23,7 +23,7 @@ import { REGION_SHIFT, type Regions } from "./_regions.ts";
 // Opcodes.
 const BLOCK = 0x02, LOOP = 0x03, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, BR_TABLE = 0x0e;
 const GET = 0x20, SET = 0x21, TEE = 0x22, I32_CONST = 0x41, EQ = 0x46, LT_U = 0x49, SUB = 0x6b;
-const VOID = 0x40;
+const VOID = 0x40, I32 = 0x7f;
 
 /** Local indexes: the parameters, the guest registers (see {@linkcode reg}), then the rest. */
 export const Local = Object.freeze({
@@ -66,6 +66,11 @@ export const TRAP_LABEL = 2;
 export const STUB_LABEL = 3;
 /** How many labels {@linkcode ControlFlow.begin} opens before the region's level. */
 const STUBS = 5;
+/**
+ * The stub whose label takes an i32 (the pc of the block that ran out of gas): a `br_if`
+ * carrying it is a gas check without an `if`, whose state V8's baseline compiler copies.
+ */
+export const VALUED_STUB = STUB_LABEL + 1;
 
 /** Emits the structure of one region's function: levels, labels, branches and dispatches. */
 export class ControlFlow {
@@ -132,13 +137,21 @@ export class ControlFlow {
     this.w.uleb(this.depth - label);
   }
 
+  /** Branches to `label` if the value on the stack is true. */
+  brIf(label: number): void {
+    this.w.u8(BR_IF);
+    this.w.uleb(this.depth - label);
+  }
+
   /** Opens the exit label and the level of region `r` (before its first block). */
   begin(r: number): void {
     this.region = r;
     this.first = this.#regions.starts[r];
     this.last = this.#regions.starts[r + 1];
     this.depth = 0;
-    for (let k = 0; k < 2 + STUBS; k++) this.open(BLOCK);
+    for (let label = 1; label <= 2 + STUBS; label++) {
+      this.open(BLOCK, label === VALUED_STUB ? I32 : VOID);
+    }
     this.#level(-1);
   }
 

@@ -25,7 +25,7 @@
 import { CHUNK_SHIFT } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import { Op } from "../abi/isa.ts";
-import { LEAVE_LABEL, Local, RETURNED, STUB_LABEL, TRAP_LABEL } from "./_control.ts";
+import { LEAVE_LABEL, Local, RETURNED, STUB_LABEL, TRAP_LABEL, VALUED_STUB } from "./_control.ts";
 import {
   Field,
   FIRST_REGION,
@@ -46,12 +46,12 @@ const I32_CONST = 0x41, I64_CONST = 0x42;
 const EQ = 0x46, NE = 0x47, LT_U = 0x49, GE_U = 0x4f;
 const I64_LT_U = 0x54;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71, SHL = 0x74, SHR_U = 0x76, I64_ADD = 0x7c, I64_SUB = 0x7d;
-const UNREACHABLE = 0x00, I64_EXTEND_U = 0xad, I32 = 0x7f;
+const UNREACHABLE = 0x00, DROP = 0x1a, I64_EXTEND_U = 0xad, I32 = 0x7f;
 
 /** The shared exits' labels. */
 const Stub = Object.freeze({
   INTERPRET: STUB_LABEL,
-  OUT_OF_GAS: STUB_LABEL + 1,
+  OUT_OF_GAS: VALUED_STUB,
   INVALID_JUMP: STUB_LABEL + 2,
   ENTER_MID: STUB_LABEL + 3,
   RETURN_ELSEWHERE: STUB_LABEL + 4,
@@ -130,18 +130,20 @@ export class Jumps extends FunctionState {
     this.dispatchPopped();
   }
 
-  /** Charges `cost` gas for entering the block at `pc`, or exits with OutOfGas. */
+  /**
+   * Charges `cost` gas for entering the block at `pc`, or exits with OutOfGas: a `br_if`
+   * to the stub carrying the pc, not an `if` (V8's baseline compiler copies its state of
+   * every local at each `if`).
+   */
   charge(cost: number, pc: number): void {
     const w = this.w;
+    this.i32(pc);
     this.get(Local.GAS);
     w.u8(I64_CONST);
     w.slebSafe(cost);
     w.u8(I64_LT_U);
-    this.if();
-    this.i32(pc);
-    this.set(Local.EXIT_PC);
-    this.br(Stub.OUT_OF_GAS);
-    this.close();
+    this.brIf(Stub.OUT_OF_GAS);
+    w.u8(DROP);
     this.get(Local.GAS);
     w.u8(I64_CONST);
     w.slebSafe(cost);
@@ -183,7 +185,8 @@ export class Jumps extends FunctionState {
       this.set(Local.RESULT);
       this.br(TRAP_LABEL);
     }
-    this.close();
+    this.close(); // the pc of the block out of gas on the stack
+    this.set(Local.EXIT_PC);
     this.i32(-WasmExit.OUT_OF_GAS);
     this.set(Local.RESULT);
     this.br(TRAP_LABEL);
