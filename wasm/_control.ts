@@ -65,12 +65,13 @@ export const TRAP_LABEL = 2;
 /** Labels of the exits shared by the function's code (see wasm/_jumps.ts), inside those. */
 export const STUB_LABEL = 3;
 /** How many labels {@linkcode ControlFlow.begin} opens before the region's level. */
-const STUBS = 5;
+const STUBS = 6;
 /**
- * The stub whose label takes an i32 (the pc of the block that ran out of gas): a `br_if`
- * carrying it is a gas check without an `if`, whose state V8's baseline compiler copies.
+ * The stubs whose labels take an i32 (a pc: of the block that ran out of gas, of the jump
+ * to no block): a `br_if` carrying it is a check without an `if`, whose state of every
+ * local V8's baseline compiler copies.
  */
-export const VALUED_STUB = STUB_LABEL + 1;
+export const VALUED_STUBS = [STUB_LABEL + 1, STUB_LABEL + 4] as const;
 
 /** Emits the structure of one region's function: levels, labels, branches and dispatches. */
 export class ControlFlow {
@@ -150,7 +151,7 @@ export class ControlFlow {
     this.last = this.#regions.starts[r + 1];
     this.depth = 0;
     for (let label = 1; label <= 2 + STUBS; label++) {
-      this.open(BLOCK, label === VALUED_STUB ? I32 : VOID);
+      this.open(BLOCK, (VALUED_STUBS as readonly number[]).includes(label) ? I32 : VOID);
     }
     this.#level(-1);
   }

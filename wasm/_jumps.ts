@@ -25,7 +25,7 @@
 import { CHUNK_SHIFT } from "../abi/code.ts";
 import { HOST_RETURN_ADDRESS } from "../abi/constants.ts";
 import { Op } from "../abi/isa.ts";
-import { LEAVE_LABEL, Local, RETURNED, STUB_LABEL, TRAP_LABEL, VALUED_STUB } from "./_control.ts";
+import { LEAVE_LABEL, Local, RETURNED, STUB_LABEL, TRAP_LABEL, VALUED_STUBS } from "./_control.ts";
 import {
   Field,
   FIRST_REGION,
@@ -51,10 +51,11 @@ const UNREACHABLE = 0x00, DROP = 0x1a, I64_EXTEND_U = 0xad, I32 = 0x7f;
 /** The shared exits' labels. */
 const Stub = Object.freeze({
   INTERPRET: STUB_LABEL,
-  OUT_OF_GAS: VALUED_STUB,
+  OUT_OF_GAS: VALUED_STUBS[0],
   INVALID_JUMP: STUB_LABEL + 2,
   ENTER_MID: STUB_LABEL + 3,
-  RETURN_ELSEWHERE: STUB_LABEL + 4,
+  NO_BLOCK: VALUED_STUBS[1],
+  RETURN_ELSEWHERE: STUB_LABEL + 5,
 });
 /** The register `ra`. */
 const RA = 1;
@@ -176,6 +177,8 @@ export class Jumps extends FunctionState {
     if (this.#returnsElsewhere) this.#returnElsewhere();
     else w.u8(UNREACHABLE);
     this.#returnsElsewhere = false;
+    this.close(); // the pc of the jump on the stack, its target in T0 and its entry in T1
+    this.#noBlock();
     // The shared exits: EXIT_PC is set, and the jump's target in T0, or the gas to give back in AUX.
     for (const reason of [WasmExit.ENTER_MID, WasmExit.INVALID_JUMP]) {
       this.close();
@@ -404,6 +407,30 @@ export class Jumps extends FunctionState {
    * The region's returns elsewhere than expected, shared: leaves with the dispatch index of
    * the target in T0 for the caller to dispatch, or exits for the return at EXIT_PC.
    */
+  /**
+   * The stub of the indirect jumps without a link whose target starts no block (the jump's
+   * pc on the stack, the target in T0, its table entry in T1): into a block's middle, to
+   * the host's return address, or to no code. Shared: a `br_if` at each jump, not three `if`s.
+   */
+  #noBlock(): void {
+    const w = this.w;
+    this.set(Local.EXIT_PC);
+    this.get(Local.T1);
+    this.i32(MID_BLOCK - 1);
+    w.u8(EQ);
+    this.brIf(Stub.ENTER_MID);
+    // No code lies at the host's return address (abi/README.md): checked only here.
+    this.get(Local.T0);
+    this.i32(HOST_RETURN_ADDRESS | 0);
+    w.u8(EQ);
+    this.if();
+    this.i32(-WasmExit.RETURN);
+    this.set(Local.RESULT);
+    this.br(TRAP_LABEL);
+    this.close();
+    this.br(Stub.INVALID_JUMP);
+  }
+
   #returnElsewhere(): void {
     this.get(Local.T0);
     this.#dispatchIndexOfTarget(undefined, 0, 0);
@@ -415,7 +442,8 @@ export class Jumps extends FunctionState {
   /**
    * Pops the target address (also in T0) and leaves its dispatch index in T1, or exits
    * for the jump at `pc` (undefined: already in EXIT_PC), setting `rd` to `link` first:
-   * into the middle of a block, to the host's return address, or to no code.
+   * into the middle of a block, to the host's return address, or to no code (without a
+   * link, through {@linkcode #noBlock}).
    */
   #dispatchIndexOfTarget(pc: number | undefined, rd: number, link: number): void {
     const w = this.w;
@@ -423,6 +451,17 @@ export class Jumps extends FunctionState {
     // The entry is the dispatch index + 1, 0 for none, MID_BLOCK inside a block.
     this.i32(1);
     w.u8(SUB);
+    if (rd === 0) {
+      // No link to set: the shared stub, given the pc.
+      this.set(Local.T1);
+      if (pc === undefined) this.get(Local.EXIT_PC);
+      else this.i32(pc);
+      this.get(Local.T1);
+      this.i32(MID_BLOCK - 1);
+      w.u8(GE_U);
+      this.brIf(Stub.NO_BLOCK);
+      return w.u8(DROP);
+    }
     w.u8x2(TEE, Local.T1);
     this.i32(MID_BLOCK - 1);
     w.u8(GE_U);
