@@ -66,12 +66,16 @@ export const TRAP_LABEL = 2;
 export const STUB_LABEL = 3;
 /** How many labels {@linkcode ControlFlow.begin} opens before the region's level. */
 const STUBS = 6;
+/** The type index of a block yielding two i32s (wasm/translate.ts declares it). */
+export const I32_PAIR_TYPE = 3;
 /**
- * The stubs whose labels take an i32 (a pc: of the block that ran out of gas, of the jump
- * to no block): a `br_if` carrying it is a check without an `if`, whose state of every
- * local V8's baseline compiler copies.
+ * The stubs whose labels take values: the pc and gas of the block the interpreter runs the
+ * rest of, the pc of the block that ran out of gas, the pc of the jump to no block. A
+ * `br_if` carrying them is a check without an `if`, whose state of every local V8's
+ * baseline compiler copies.
  */
-export const VALUED_STUBS = [STUB_LABEL + 1, STUB_LABEL + 4] as const;
+export const VALUED_STUBS = [STUB_LABEL, STUB_LABEL + 1, STUB_LABEL + 4] as const;
+const STUB_TYPES = [I32_PAIR_TYPE, I32, I32];
 
 /** Emits the structure of one region's function: levels, labels, branches and dispatches. */
 export class ControlFlow {
@@ -151,7 +155,8 @@ export class ControlFlow {
     this.last = this.#regions.starts[r + 1];
     this.depth = 0;
     for (let label = 1; label <= 2 + STUBS; label++) {
-      this.open(BLOCK, (VALUED_STUBS as readonly number[]).includes(label) ? I32 : VOID);
+      const valued = (VALUED_STUBS as readonly number[]).indexOf(label);
+      this.open(BLOCK, valued < 0 ? VOID : STUB_TYPES[valued]);
     }
     this.#level(-1);
   }

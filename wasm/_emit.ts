@@ -223,10 +223,7 @@ export class WasmLowering extends Jumps implements Lowering {
     const extent = run > 0 ? this.#high - this.#low : size;
     this.#outside(window, extent);
     this.if();
-    this.#outside(Field.STACK_START, extent);
-    this.if();
-    this.interpretRest(pc, this.cost);
-    this.close();
+    this.interpretRestIf(pc, this.cost, () => this.#outside(Field.STACK_START, extent));
     this.close();
     if (run === 0) return;
     this.#checkedTo = run;

@@ -50,11 +50,11 @@ const UNREACHABLE = 0x00, DROP = 0x1a, I64_EXTEND_U = 0xad, I32 = 0x7f;
 
 /** The shared exits' labels. */
 const Stub = Object.freeze({
-  INTERPRET: STUB_LABEL,
-  OUT_OF_GAS: VALUED_STUBS[0],
+  INTERPRET: VALUED_STUBS[0],
+  OUT_OF_GAS: VALUED_STUBS[1],
   INVALID_JUMP: STUB_LABEL + 2,
   ENTER_MID: STUB_LABEL + 3,
-  NO_BLOCK: VALUED_STUBS[1],
+  NO_BLOCK: VALUED_STUBS[2],
   RETURN_ELSEWHERE: STUB_LABEL + 5,
 });
 /** The register `ra`. */
@@ -153,15 +153,16 @@ export class Jumps extends FunctionState {
   }
 
   /**
-   * Leaves for the interpreter to run the rest of the block from the
-   * instruction at `pc`, giving back the `cost` gas it charges again.
+   * Leaves for the interpreter to run the rest of the block from the instruction at `pc`,
+   * giving back the `cost` gas it charges again, if `condition` pushes true: a `br_if`
+   * carrying both to the stub.
    */
-  interpretRest(pc: number, cost: number): void {
+  interpretRestIf(pc: number, cost: number, condition: () => void): void {
     this.i32(pc);
-    this.set(Local.EXIT_PC);
     this.i32(cost);
-    this.set(Local.AUX);
-    this.br(Stub.INTERPRET);
+    condition();
+    this.brIf(Stub.INTERPRET);
+    this.w.u8x2(DROP, DROP);
   }
 
   /**
@@ -193,7 +194,9 @@ export class Jumps extends FunctionState {
     this.i32(-WasmExit.OUT_OF_GAS);
     this.set(Local.RESULT);
     this.br(TRAP_LABEL);
-    this.close();
+    this.close(); // the pc and the gas to give back on the stack
+    this.set(Local.AUX);
+    this.set(Local.EXIT_PC);
     this.get(Local.GAS);
     this.get(Local.AUX);
     w.u8(I64_EXTEND_U);

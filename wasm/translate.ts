@@ -160,6 +160,7 @@ export function emitWasm(code: DecodedCode): WasmTranslation {
       { params: [I32, I32, I32], results: [I32] },
       { params: [I32], results: [I32] },
       { params: [I32, I32], results: [I32] },
+      { params: [], results: [I32, I32] }, // I32_PAIR_TYPE, for blocks
     ],
     imports: [{ name: "host", type: 2 }], // HOST_IMPORT
     memoryPages: 1,
