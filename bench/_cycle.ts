@@ -227,10 +227,10 @@ export function rvboxCycle(
     instance.exports.ping(1000);
   });
   const small = instance.exports.small, ping = instance.exports.ping;
-  const callNs = perCallNs(BATCHES(quick), EXPORT_CALLS, (calls) => {
+  const callNs = perCallNs(BATCHES(quick), EXPORT_CALLS, quick, (calls) => {
     for (let k = 0; k < calls; k++) small(k);
   });
-  const hostCallNs = perCallNs(BATCHES(quick), HOST_CALLS, (calls) => ping(calls));
+  const hostCallNs = perCallNs(BATCHES(quick), HOST_CALLS, quick, (calls) => ping(calls));
   return {
     loadMBps: bytes / (loadMs * 1000),
     translateMBps: translation?.warmMBps,
@@ -279,10 +279,10 @@ export async function wasmCycle(modules: Uint8Array<ArrayBuffer>[], quick = fals
     for (let k = 0; k < 1024; k++) live.small(k);
     live.ping(1000);
   }); // as rvbox's (above)
-  const callNs = perCallNs(BATCHES(quick), EXPORT_CALLS, (calls) => {
+  const callNs = perCallNs(BATCHES(quick), EXPORT_CALLS, quick, (calls) => {
     for (let k = 0; k < calls; k++) live.small(k);
   });
-  const hostCallNs = perCallNs(BATCHES(quick), HOST_CALLS, (calls) => live.ping(calls));
+  const hostCallNs = perCallNs(BATCHES(quick), HOST_CALLS, quick, (calls) => live.ping(calls));
   return {
     loadMBps: bytes / (loadMs * 1000),
     instantiateCallUs,
