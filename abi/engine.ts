@@ -13,7 +13,7 @@ export type RunOutcome = "return" | "exit" | "trap";
 
 /** One tier's execution state for one instance. */
 export interface Engine extends HostState {
-  /** LR/SC reservation address, or -1 for none. */
+  /** LR/SC reservation: the address as an unsigned number (0 to 2^32 - 1), or -1 for none. */
   reservation: number;
   /**
    * Sets up a new call (§4): every register zero except sp = `stackTop` and

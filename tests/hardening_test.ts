@@ -205,3 +205,37 @@ tierTest(
     }
   },
 );
+
+// Found by the differential fuzzer (seed 7): the wasm tier handed a reservation above 2 GiB to
+// the interpreter as a negative number, so an SC it ran after a delegated access failed.
+tierTest("a reservation above 2 GiB holds across accesses outside the fast windows", (tier) => {
+  const code = 0x80010000, data = 0x80400000;
+  const { a1, a2, t1 } = reg;
+  const program = Program.fromBytes(buildGuest({
+    codeAt: code,
+    code: [
+      // lr; a load from the code segment (outside the data's window); sc: 0, stored
+      ins.lui(t0, data >>> 12),
+      ins.lui(t1, code >>> 12),
+      ins.atomic(2, a2, 0, t0),
+      ins.lw(a1, t1, 0),
+      ins.atomic(3, a0, a0, t0),
+      ins.ret(),
+      // the load first, so that the lr runs after it, then the sc in a block of its own
+      ins.lui(t0, data >>> 12),
+      ins.lui(t1, code >>> 12),
+      ins.lw(a1, t1, 0),
+      ins.atomic(2, a2, 0, t0),
+      ins.jal(0, 4),
+      ins.atomic(3, a0, a0, t0),
+      ins.ret(),
+    ],
+    segments: [{ vaddr: data, bytes: new Uint8Array(16), flags: 6 }],
+    exports: [{ at: 0, name: "lrLoadSc" }, { at: 6, name: "loadLrSc" }],
+  }));
+  const instance = program.instantiate({}, { tier, stackSize: 4096, heapSize: 0 });
+  assertEquals(instance.exports.lrLoadSc(7), 0);
+  assertEquals(instance.memory.readU32(data), 7);
+  assertEquals(instance.exports.loadLrSc(9), 0);
+  assertEquals(instance.memory.readU32(data), 9);
+});

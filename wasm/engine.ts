@@ -126,7 +126,8 @@ export class WasmEngine extends ExitEngine implements HostCaller {
   }
 
   get reservation(): number {
-    return this.#words[RESERVATION] | 0;
+    const address = this.#words[RESERVATION];
+    return address === 0xffffffff ? -1 : address; // unsigned, as every engine's (abi/engine.ts)
   }
 
   set reservation(value: number) {
