@@ -232,7 +232,13 @@ export function runSteps(steps: readonly Step[], tier: TierConfig): Observation 
         perform(
           `Program.fromBytes(${step.input}, ${show(step.options)})`,
           loadExpectation(step),
-          () => Program.fromBytes(loadInput(step.input) as Uint8Array, step.options as never).entry,
+          () => {
+            using loaded = Program.fromBytes(
+              loadInput(step.input) as Uint8Array,
+              step.options as never,
+            );
+            return loaded.entry;
+          },
         );
         break;
     }

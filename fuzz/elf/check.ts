@@ -109,6 +109,8 @@ function observe(program: Program, bytes: Uint8Array, gas: number, tier: TierCon
 export function checkElf(bytes: Uint8Array, gas: number): Failure | undefined {
   const loaded = load(bytes);
   if (!(loaded instanceof Program)) return loaded;
+  // Disposed at once: the cases run in one synchronous loop, where finalizers never run.
+  using program = loaded;
   const tiers = tierConfigs(false, bytes.length + gas);
-  return compareTiers(tiers, tiers.map((tier) => observe(loaded, bytes, gas, tier)));
+  return compareTiers(tiers, tiers.map((tier) => observe(program, bytes, gas, tier)));
 }

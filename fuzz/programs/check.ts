@@ -218,7 +218,9 @@ export function checkProgram(c: ProgramCase): Failure | undefined {
     if (error instanceof ProgramError) return undefined; // e.g. a layout the loader rejects
     return { kind: "error", message: `loading threw ${describeThrown(error)}, not a ProgramError` };
   }
+  // Disposed at once: the cases run in one synchronous loop, where finalizers never run.
+  using loaded = program;
   const tiers = tierConfigs(c.traced, c.gas + c.code.length);
   const segments = loadSegmentsOf(elf);
-  return compareTiers(tiers, tiers.map((tier) => observeProgram(c, program, segments, tier)));
+  return compareTiers(tiers, tiers.map((tier) => observeProgram(c, loaded, segments, tier)));
 }
