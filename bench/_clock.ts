@@ -7,9 +7,10 @@
  * 12 ns on a quiet machine and 20 ns, or 32 ns beside two busy processes).
  * The calls run on the measuring thread alone, so its CPU time is their cost.
  * Deno reads it through FFI (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`, Linux);
- * Node and browsers have no such clock with µs resolution, so there the
- * figures are medians of short batches ({@linkcode perCallNs}), which a turn
- * of another process rarely interrupts.
+ * Node and browsers have no such clock with µs resolution, so there wall time
+ * serves. Either way a figure is the fastest of rounds, each the median of
+ * short batches ({@linkcode perCallNs}), which a turn of another process
+ * rarely interrupts.
  * @module
  */
 
